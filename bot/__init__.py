@@ -1,0 +1,1 @@
+"""Newsroom Curator: the Slack side, the clock and the command line."""

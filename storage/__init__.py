@@ -1,0 +1,1 @@
+"""Everything that persists: the database and the content repo."""

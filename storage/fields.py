@@ -1,0 +1,35 @@
+"""Which frontmatter keys hold which article facts (configurable per newsroom)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+FlagStyle = Literal["published", "draft"]
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Names of the frontmatter keys the bot reads; defaults follow the shared sample.
+
+    ``flag`` is the key that says whether an article is live. With ``flag_style="published"``
+    (the sample's convention) ``true`` means live; with ``"draft"`` (Hugo/Jekyll) ``true``
+    means not live, so publishing sets it to ``false``.
+    """
+
+    flag: str = "published"
+    flag_style: FlagStyle = "published"
+    title: str = "title"
+    excerpt: str = "excerpt"
+    quality: str = "quality"
+    heat: str = "heat"
+    topics: str = "topics"
+    url: str = "webUrl"
+    date: str = "publishedDateTime"
+    provider: str = "provider"
+    images: str = "images"
+    related: str = "related"
+
+    def published_value(self) -> bool:
+        """The flag value that marks an article as published."""
+        return self.flag_style == "published"

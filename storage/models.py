@@ -1,0 +1,170 @@
+"""The database tables: articles from the content repo and what editors decided about them.
+
+Timestamps are timezone-aware UTC. Rows are never deleted when an article leaves the repo:
+its posts and votes are history, so the article is marked ``removed_at`` instead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back naive; every timestamp here is stored in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _utc_column(*, nullable: bool = True, index: bool = False) -> Column:
+    # Explicit timezone=True: PostgreSQL stores timestamptz; SQLite keeps the offset in text.
+    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+
+
+class Article(SQLModel, table=True):
+    """One Markdown file in the content repo, identified by its path from the repo root."""
+
+    __tablename__ = "article"
+
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(unique=True)
+    blob_sha: str = Field(index=True, max_length=64)
+    title: str | None = None
+    excerpt: str | None = None
+    url: str | None = Field(default=None, index=True)
+    quality: float | None = Field(default=None, index=True)
+    heat: float | None = None
+    # None when the file could not be read (see ``error``).
+    published: bool | None = None
+    dated: datetime | None = Field(default=None, sa_column=_utc_column(index=True))
+    provider_name: str | None = None
+    provider_domain: str | None = None
+    image_url: str | None = None
+    # JSON list of {title, url, provider, quality}; parsed only for unpublished articles,
+    # the only ones ever shown as candidates.
+    related_json: str | None = None
+    # One-line reason the file could not be read; the scan records it and moves on.
+    error: str | None = None
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    removed_at: datetime | None = Field(default=None, sa_column=_utc_column())
+
+
+class ArticleTopic(SQLModel, table=True):
+    """A topic of an article; ``key`` is the case-folded form that queries match on."""
+
+    __tablename__ = "article_topic"
+
+    article_id: int = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
+    key: str = Field(primary_key=True, index=True)
+    topic: str
+
+
+class PostStatus(StrEnum):
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+    EXPIRED = "expired"
+
+
+class Post(SQLModel, table=True):
+    """A candidate card in Slack for one article (one card per story)."""
+
+    __tablename__ = "post"
+    __table_args__ = (UniqueConstraint("channel", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", unique=True)
+    channel: str
+    # Slack message timestamp; None until the message is actually posted.
+    ts: str | None = None
+    permalink: str | None = None
+    day: str = Field(index=True, max_length=10)  # the posting day, YYYY-MM-DD in config tz
+    status: str = Field(default=PostStatus.OPEN, index=True, max_length=16)
+    status_changed_at: datetime = Field(
+        default_factory=utcnow, sa_column=_utc_column(nullable=False)
+    )
+    commit_sha: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class Vote(SQLModel, table=True):
+    """The latest known state of one editor's reaction on one post.
+
+    Kept per emoji with the Slack event time so duplicated or reordered events settle
+    on the same final state.
+    """
+
+    __tablename__ = "vote"
+    __table_args__ = (UniqueConstraint("post_id", "user_id", "reaction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True, ondelete="CASCADE")
+    user_id: str
+    reaction: str
+    choice: str = Field(max_length=16)  # "publish" | "reject"
+    present: bool = True
+    event_ts: str  # Slack's event_ts, compared as a decimal string
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class Decision(SQLModel, table=True):
+    """Every change of a post's state, with its time and cause."""
+
+    __tablename__ = "decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True, ondelete="CASCADE")
+    from_status: str | None = None
+    to_status: str
+    cause: str
+    at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False, index=True))
+
+
+class PublishCommit(SQLModel, table=True):
+    """A commit the bot pushed to the content repo."""
+
+    __tablename__ = "publish_commit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha: str = Field(unique=True, max_length=64)
+    article_count: int
+    message: str
+    pushed_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job; (job, slot) is unique so a slot never runs twice."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=32)
+    slot: datetime = Field(sa_column=_utc_column(nullable=False))
+    started_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    outcome: str | None = Field(default=None, max_length=16)  # "ok" | "failed" | "skipped"
+    detail: str | None = None
+
+
+class ScanState(SQLModel, table=True):
+    """The last commit of each content branch that the database reflects."""
+
+    __tablename__ = "scan_state"
+
+    branch: str = Field(primary_key=True)
+    commit_sha: str = Field(max_length=64)
+    scanned_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+Index("ix_article_candidate", Article.published, Article.quality)

@@ -1,0 +1,90 @@
+"""Test helpers: a newsroom's git remote and articles shaped like the shared sample."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+class Newsroom:
+    """A bare remote plus a writer's clone: what editors and the collector push to."""
+
+    def __init__(self, root: Path, branch: str = "main") -> None:
+        self.branch = branch
+        self.remote = root / "remote.git"
+        self.work = root / "writer"
+        git("init", "--quiet", "--bare", f"--initial-branch={branch}", str(self.remote), cwd=root)
+        git("init", "--quiet", f"--initial-branch={branch}", str(self.work), cwd=root)
+        git("config", "user.email", "writer@example.org", cwd=self.work)
+        git("config", "user.name", "Writer", cwd=self.work)
+        git("remote", "add", "origin", str(self.remote), cwd=self.work)
+
+    def write(self, path: str, content: str | bytes) -> None:
+        target = self.work / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        target.write_bytes(content)
+
+    def remove(self, path: str) -> None:
+        git("rm", "--quiet", path, cwd=self.work)
+
+    def commit(self, message: str = "update") -> str:
+        git("add", "-A", cwd=self.work)
+        git("commit", "--quiet", "--allow-empty", "-m", message, cwd=self.work)
+        git("push", "--quiet", "origin", f"HEAD:{self.branch}", cwd=self.work)
+        return git("rev-parse", "HEAD", cwd=self.work)
+
+
+def article(
+    title: str = "A story",
+    *,
+    published: bool | str = False,
+    quality: float = 50,
+    heat: float = 0,
+    topics: tuple[str, ...] = ("AI",),
+    url: str | None = None,
+    dated: str = "2026-11-25T10:00:00Z",
+    related: int = 1,
+) -> str:
+    """A small article shaped like the shared sample."""
+    flag = published if isinstance(published, str) else str(published).lower()
+    lines = [
+        "---",
+        f'title: "{title}"',
+        f'excerpt: "About {title}."',
+        f"publishedDateTime: {dated}",
+        f'webUrl: "{url or "https://example.org/" + title.lower().replace(" ", "-")}"',
+        f"quality: {quality}",
+        f"heat: {heat}",
+        f"published: {flag}",
+        "",
+        "provider:",
+        "  name: Example News",
+        "  domain: example.org",
+        "",
+        "topics:",
+        *[f"  - {t}" for t in topics],
+        "",
+        "images:",
+        '  - url: "https://example.org/a.png"',
+        "    width: 760",
+        "",
+        "related:",
+    ]
+    for i in range(related):
+        lines += [
+            f'  - title: "Related {i} to {title}"',
+            f'    webUrl: "https://other.example/{i}"',
+            "    provider:",
+            "      name: Other",
+            f"    quality: {70 - i}",
+        ]
+    lines += ["---", "", f"Body of {title}.", ""]
+    return "\n".join(lines)
