@@ -25,8 +25,10 @@ def as_utc(value: datetime | None) -> datetime | None:
 
 
 def _utc_column(*, nullable: bool = True, index: bool = False) -> Column:
-    # Explicit timezone=True: PostgreSQL stores timestamptz; SQLite keeps the offset in text.
-    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+    # timezone=True: PostgreSQL stores timestamptz. Required timestamps also default to now
+    # at the column, so Core bulk inserts (which skip default_factory) get them too.
+    default = None if nullable else utcnow
+    return Column(DateTime(timezone=True), nullable=nullable, index=index, default=default)
 
 
 class Article(SQLModel, table=True):

@@ -1,0 +1,211 @@
+"""The ``curator`` command: a thin layer over ``bot`` and ``storage``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.engine import Engine
+
+from bot.candidates import CandidateRules, select_candidates
+from bot.config import Config, ConfigError, load_config, write_example
+from bot.logs import setup_logging
+from bot.runtime import Runtime, SchemaError, build_runtime
+from storage import migrate
+from storage.db import make_engine, redacted
+from storage.gitrepo import GitError
+from storage.queries import ArticleView, scan_errors, unpublished_pool
+from storage.scan import scan as run_scan
+
+log = logging.getLogger(__name__)
+
+
+class _Ctx:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+
+    def config(self) -> Config:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def runtime(self) -> Runtime:
+        try:
+            return build_runtime(self.config())
+        except SchemaError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="curator.yml",
+    envvar="CURATOR_CONFIG",
+    show_default=True,
+    help="The curator.yml to use (env CURATOR_CONFIG).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
+    """Newsroom Curator: editors vote in Slack, the bot publishes to the content repo."""
+    setup_logging(logging.DEBUG if verbose else logging.INFO)
+    ctx.obj = _Ctx(config_path)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.pass_obj
+def init(ctx: _Ctx, force: bool) -> None:
+    """Write a commented example curator.yml to edit."""
+    try:
+        path = write_example(ctx.config_path, force=force)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {path}: set content.remote and slack.channel, then run 'curator scan'")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(ctx: _Ctx) -> None:
+    """Create or upgrade the schema to the newest migration (the Procfile's release step)."""
+    url = _database_url(ctx)
+    engine = make_engine(url)
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
+    after = migrate.current_revision(engine)
+    click.echo(f"{redacted(url)}: schema {before or 'empty'} -> {after}")
+
+
+def _database_url(ctx: _Ctx) -> str:
+    # The release step runs where curator.yml may not exist; DATABASE_URL alone is enough.
+    if not ctx.config_path.exists() and os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    return ctx.config().database_url
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="List the whole tree instead of diffing commits.")
+@click.option("--errors", "show_errors", is_flag=True, help="List files that could not be read.")
+@click.option("--no-fetch", is_flag=True, help="Scan what was last fetched.")
+@click.pass_obj
+def scan(ctx: _Ctx, full: bool, show_errors: bool, no_fetch: bool) -> None:
+    """Fetch the content repo and bring the database in line with its branch."""
+    rt = ctx.runtime()
+    if show_errors:
+        _print_errors(rt.engine)
+        return
+    try:
+        commit = rt.repo.head() if no_fetch else rt.repo.fetch()
+        with _progress() as progress:
+            result = run_scan(
+                rt.engine,
+                rt.repo,
+                rt.config.fields,
+                rt.paths,
+                commit=commit,
+                full=full,
+                progress=progress,
+            )
+    except GitError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"scanned {result.scanned} at {result.commit[:12]} ({result.mode}): "
+        f"{result.new} new, {result.changed} changed, {result.deleted} deleted, "
+        f"{result.unchanged} unchanged, {result.errors} errors"
+    )
+    if result.errors:
+        click.echo("see them with 'curator scan --errors'")
+
+
+def _print_errors(engine: Engine) -> None:
+    with engine.connect() as conn:
+        rows = list(scan_errors(conn))
+    for path, reason in rows:
+        click.echo(f"{path}: {reason}")
+    click.echo(f"{len(rows)} file(s) could not be read", err=True)
+
+
+class _progress:
+    """A progress bar on stderr for long scans, silent for short ones and non-terminals."""
+
+    MIN_ITEMS = 2000
+
+    def __enter__(self) -> Any:
+        self._bar: Any = None
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if total < self.MIN_ITEMS or not sys.stderr.isatty():
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="reading", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._bar.pos)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (default per_day).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def candidates(ctx: _Ctx, limit: int | None, as_json: bool) -> None:
+    """List what would be posted today, best first."""
+    rt = ctx.runtime()
+    c = rt.config.candidates
+    rules = CandidateRules(c.per_day, c.min_quality, c.max_age_days, tuple(c.topics))
+    with rt.engine.connect() as conn:
+        pool = unpublished_pool(conn, min_quality=rules.min_quality)
+    chosen = select_candidates(pool, rules, now=datetime.now(UTC), limit=limit)
+    if as_json:
+        click.echo(json.dumps([_as_json(a) for a in chosen], indent=2, ensure_ascii=False))
+        return
+    if not chosen:
+        click.echo("no candidates today")
+    for i, a in enumerate(chosen, 1):
+        click.echo(_as_line(i, a))
+
+
+def _as_json(a: ArticleView) -> dict[str, Any]:
+    out = {k: getattr(a, k) for k in ArticleView.__dataclass_fields__}
+    out["dated"] = a.dated.isoformat() if a.dated else None
+    out["first_seen_at"] = a.first_seen_at.isoformat()
+    out["topics"] = list(a.topics)
+    out["related"] = list(a.related)
+    return out
+
+
+def _as_line(i: int, a: ArticleView) -> str:
+    quality = f"{a.quality:g}" if a.quality is not None else "-"
+    topics = ", ".join(a.topics) or "no topics"
+    provider = a.provider_name or a.provider_domain or "unknown source"
+    lines = [
+        f"{i:>2}. [{quality}] {a.title or a.path}",
+        f"    {provider} · {topics} · {a.path}",
+    ]
+    if a.url:
+        lines.append(f"    {a.url}")
+    if a.related:
+        lines.append(f"    related: {len(a.related)} link(s)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    cli(prog_name="curator")

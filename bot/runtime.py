@@ -1,0 +1,49 @@
+"""The long-lived parts built from a config: database engine and content repo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine, make_url
+
+from bot.config import Config
+from storage import migrate
+from storage.db import make_engine, normalize_url, redacted
+from storage.gitrepo import ContentRepo
+from storage.pathfilter import PathFilter
+
+
+class SchemaError(RuntimeError):
+    """The database schema is behind the code and will not be upgraded implicitly."""
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    repo: ContentRepo
+    paths: PathFilter
+
+
+def build_runtime(config: Config) -> Runtime:
+    """Open the database (bringing its schema up to date) and the bot's content clone."""
+    engine = make_engine(config.database_url)
+    ensure_schema(engine, config.database_url)
+    repo = ContentRepo(config.content.checkout, config.content.remote, config.content.branch)
+    paths = PathFilter(config.content.include, config.content.exclude)
+    return Runtime(config, engine, repo, paths)
+
+
+def ensure_schema(engine: Engine, url: str) -> None:
+    """SQLite is upgraded in place; a shared PostgreSQL is upgraded by the release step
+    (``curator db upgrade``) so replicas never race each other's migrations."""
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    if current == head:
+        return
+    if make_url(normalize_url(url)).get_backend_name() == "sqlite":
+        migrate.upgrade(engine)
+        return
+    raise SchemaError(
+        f"database {redacted(url)} is at schema {current or 'none'}, the code needs {head}: "
+        "run 'curator db upgrade'"
+    )

@@ -1,0 +1,193 @@
+"""Turn one article file into the facts the database keeps, as the field map names them."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from storage import frontmatter
+from storage.fields import FieldMap
+
+
+@dataclass(frozen=True)
+class ArticleData:
+    """What a scan learns from one blob; ``error`` set means nothing else is."""
+
+    path: str
+    blob_sha: str
+    title: str | None = None
+    excerpt: str | None = None
+    url: str | None = None
+    quality: float | None = None
+    heat: float | None = None
+    published: bool | None = None
+    dated: datetime | None = None
+    provider_name: str | None = None
+    provider_domain: str | None = None
+    image_url: str | None = None
+    topics: tuple[str, ...] = ()
+    related_json: str | None = None
+    error: str | None = None
+
+
+def listing_keys(fields: FieldMap) -> frozenset[str]:
+    """The top-level keys a scan needs for every article, published or not."""
+    return frozenset(
+        (
+            fields.flag, fields.title, fields.excerpt, fields.quality, fields.heat,
+            fields.topics, fields.url, fields.date, fields.provider, fields.images,
+        )
+    )  # fmt: skip
+
+
+def extract(
+    path: str, blob_sha: str, data: bytes, fields: FieldMap, *, full: bool = False
+) -> ArticleData:
+    """Read an article.
+
+    Published articles are read on the fast path (only the listing's keys are built). An
+    unpublished one is a future candidate: its whole frontmatter is parsed, which both
+    validates it (the publish edit will need that) and yields its related links.
+    ``full=True`` forces the full parse for every article; tests use it to prove both
+    paths agree.
+    """
+    try:
+        if full:
+            mapping = frontmatter.parse(data)
+        else:
+            mapping = frontmatter.parse_keys(data, listing_keys(fields))
+        published = _flag(mapping, fields)
+        related_json = None
+        if not published:
+            if not full:
+                mapping = frontmatter.parse(data)
+            related_json = json.dumps(_related(mapping.get(fields.related)), ensure_ascii=False)
+    except (frontmatter.FrontmatterError, FlagError) as exc:
+        return ArticleData(path, blob_sha, error=_reason(exc))
+    provider_name, provider_domain = _provider(mapping.get(fields.provider))
+    return ArticleData(
+        path=path,
+        blob_sha=blob_sha,
+        title=_text(mapping.get(fields.title)),
+        excerpt=_text(mapping.get(fields.excerpt)),
+        url=_text(mapping.get(fields.url)),
+        quality=_number(mapping.get(fields.quality)),
+        heat=_number(mapping.get(fields.heat)),
+        published=published,
+        dated=_datetime(mapping.get(fields.date)),
+        provider_name=provider_name,
+        provider_domain=provider_domain,
+        image_url=_first_image(mapping.get(fields.images)),
+        topics=_topics(mapping.get(fields.topics)),
+        related_json=related_json,
+    )
+
+
+class FlagError(ValueError):
+    """The published/draft flag holds something that is not a boolean."""
+
+
+def _reason(exc: Exception) -> str:
+    reason = getattr(exc, "reason", None) or str(exc)
+    return " ".join(str(reason).split())[:500]
+
+
+def _flag(mapping: Mapping[str, Any], fields: FieldMap) -> bool:
+    """Whether the article is published. PyYAML already reads YAML 1.1 yes/no/on/off."""
+    if fields.flag not in mapping:
+        # A draft-style repo publishes by default; a published-style one needs the flag.
+        return fields.flag_style == "draft"
+    value = mapping[fields.flag]
+    if not isinstance(value, bool):
+        shown = f"the string {value!r}" if isinstance(value, str) else type(value).__name__
+        raise FlagError(f"{fields.flag}: expected true or false, got {shown}")
+    return value == fields.published_value()
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                return None
+        else:
+            return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        # PyYAML returns naive UTC for timestamps with an offset; naive means UTC here.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=UTC)
+    return None
+
+
+def _provider(value: Any) -> tuple[str | None, str | None]:
+    if isinstance(value, Mapping):
+        return _text(value.get("name")), _text(value.get("domain"))
+    return _text(value), None
+
+
+def _first_image(value: Any) -> str | None:
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, Mapping):
+        value = value.get("url")
+    return _text(value) if isinstance(value, str) else None
+
+
+def _topics(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    seen: dict[str, str] = {}
+    for item in value:
+        text = _text(item)
+        if text and text.casefold() not in seen:
+            seen[text.casefold()] = text
+    return tuple(seen.values())
+
+
+def _related(value: Any) -> list[dict[str, Any]]:
+    """Keep what a card shows of each related link; drop the rest (images, AMP URLs)."""
+    if not isinstance(value, list):
+        return []
+    links = []
+    for item in value:
+        if not isinstance(item, Mapping):
+            continue
+        url = _text(item.get("webUrl")) or _text(item.get("url"))
+        title = _text(item.get("title"))
+        if not (url or title):
+            continue
+        provider, _ = _provider(item.get("provider"))
+        links.append(
+            {
+                "title": title,
+                "url": url,
+                "provider": provider,
+                "quality": _number(item.get("quality")),
+            }
+        )
+    return links

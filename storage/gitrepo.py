@@ -1,0 +1,188 @@
+"""The bot's private clone of the content repo, driven through ``git`` subprocesses.
+
+The clone is bare: scanning reads the committed tree (``ls-tree``, ``cat-file --batch``)
+and publishing writes commits with plumbing, so no working tree of 100,000 files is ever
+checked out. ``git`` always runs with an argument list, never through a shell.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(text: str) -> str:
+    """Hide credentials embedded in URLs (``https://user:token@host``)."""
+    return _CREDENTIALS.sub("***@", text)
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message never contains credentials."""
+
+
+# Keep git from prompting for credentials on a terminal nobody watches, and its messages
+# in one language so errors read the same on every machine.
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
+
+
+def run_git(
+    args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None = None
+) -> bytes:
+    """Run ``git ARGS`` and return stdout; raise GitError with stderr (redacted) on failure."""
+    env = {**os.environ, **_GIT_ENV}
+    if git_dir is not None:
+        env["GIT_DIR"] = str(git_dir)
+    proc = subprocess.run(["git", *args], input=input, capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
+        raise GitError(redact(f"git {args[0]}: {err}"))
+    return proc.stdout
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of ``git diff-tree``: status A/M/D/T and the new blob sha (None if deleted)."""
+
+    status: str
+    path: str
+    sha: str | None
+
+
+class ContentRepo:
+    """A bare clone at ``git_dir`` tracking ``branch`` of ``remote``."""
+
+    def __init__(self, git_dir: Path, remote: str, branch: str) -> None:
+        self.git_dir = Path(git_dir)
+        self.remote = remote
+        self.branch = branch
+
+    @property
+    def tracking_ref(self) -> str:
+        return f"refs/remotes/origin/{self.branch}"
+
+    def git(self, *args: str, input: bytes | None = None) -> bytes:
+        return run_git(args, git_dir=self.git_dir, input=input)
+
+    def ensure_clone(self) -> None:
+        """Create the bare clone on first use; keep its remote URL in line with config."""
+        if not (self.git_dir / "HEAD").exists():
+            self.git_dir.mkdir(parents=True, exist_ok=True)
+            run_git(["init", "--quiet", "--bare", str(self.git_dir)])
+            self.git("remote", "add", "origin", self.remote)
+        elif self.git("remote", "get-url", "origin").decode().strip() != self.remote:
+            self.git("remote", "set-url", "origin", self.remote)
+
+    def fetch(self) -> str:
+        """Fetch the branch from the remote and return its commit sha."""
+        self.ensure_clone()
+        self.git(
+            "fetch", "--quiet", "--no-tags", "--prune", "origin",
+            f"+refs/heads/{self.branch}:{self.tracking_ref}",
+        )  # fmt: skip
+        return self.head()
+
+    def head(self) -> str:
+        """The commit of the tracked branch as last fetched."""
+        return self.git("rev-parse", "--verify", f"{self.tracking_ref}^{{commit}}").decode().strip()
+
+    def ls_tree(self, commit: str) -> Iterator[tuple[str, str]]:
+        """Every blob in ``commit`` as (path, blob sha), in one git call."""
+        out = self.git("ls-tree", "-r", "-z", "--full-tree", commit)
+        for entry in out.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, path = entry.partition(b"\t")
+            mode, kind, sha = meta.split(b" ")
+            # Symlinks (120000) and submodules (commit) are not articles.
+            if kind == b"blob" and mode != b"120000":
+                yield path.decode("utf-8", "surrogateescape"), sha.decode()
+
+    def diff_tree(self, old: str, new: str) -> list[Change]:
+        """What changed between two commits, blob by blob (renames as delete + add)."""
+        out = self.git("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", old, new)
+        fields = out.split(b"\0")
+        changes: list[Change] = []
+        for i in range(0, len(fields) - 1, 2):
+            meta, path = fields[i], fields[i + 1]
+            _, new_mode, _, new_sha, status = meta.lstrip(b":").split(b" ")
+            if new_mode in (b"120000", b"160000"):
+                continue
+            sha = None if status == b"D" else new_sha.decode()
+            changes.append(Change(status.decode(), path.decode("utf-8", "surrogateescape"), sha))
+        return changes
+
+    def is_ancestor(self, old: str, new: str) -> bool:
+        try:
+            self.git("merge-base", "--is-ancestor", old, new)
+        except GitError:
+            return False
+        return True
+
+    def has_commit(self, sha: str) -> bool:
+        try:
+            self.git("cat-file", "-e", f"{sha}^{{commit}}")
+        except GitError:
+            return False
+        return True
+
+    def read_blobs(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """Stream blobs through one ``git cat-file --batch`` process."""
+        shas = list(shas)
+        with BlobReader(self.git_dir) as reader:
+            for i in range(0, len(shas), BlobReader.CHUNK):
+                chunk = shas[i : i + BlobReader.CHUNK]
+                yield from zip(chunk, reader.read_many(chunk), strict=True)
+
+
+class BlobReader:
+    """One long-lived ``git cat-file --batch``: a blob per request, no process per file."""
+
+    def __init__(self, git_dir: Path) -> None:
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, **_GIT_ENV, "GIT_DIR": str(git_dir)},
+        )
+
+    # Requests are written in chunks that fit a pipe buffer (64 KiB): git stops reading
+    # stdin while its stdout is full, so a bigger write could deadlock both of us.
+    CHUNK = 1000
+
+    def read_many(self, shas: Sequence[str]) -> list[bytes]:
+        """Read blobs in order, with one write per chunk so git never waits on us per blob."""
+        assert self._proc.stdin and self._proc.stdout
+        out: list[bytes] = []
+        for i in range(0, len(shas), self.CHUNK):
+            chunk = shas[i : i + self.CHUNK]
+            self._proc.stdin.write(b"".join(s.encode() + b"\n" for s in chunk))
+            self._proc.stdin.flush()
+            out.extend(self._read_object() for _ in chunk)
+        return out
+
+    def _read_object(self) -> bytes:
+        assert self._proc.stdout
+        header = self._proc.stdout.readline()
+        parts = header.split()
+        if len(parts) != 3:
+            raise GitError(f"git cat-file: {header.decode(errors='replace').strip()}")
+        data = self._proc.stdout.read(int(parts[2]))
+        self._proc.stdout.read(1)  # the newline after each object
+        return data
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,305 @@
+"""Bring the database in line with the committed tree of the content branch.
+
+Cost follows what changed, not the size of the repo: the last scanned commit is remembered
+and ``git diff-tree`` names the changed blobs; a full ``ls-tree`` listing is the fallback
+and the self-check. Only blobs whose sha the database has not seen at that path are read,
+through ``git cat-file --batch``, and parsed on every core when there are many.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from storage.extract import ArticleData, extract
+from storage.fields import FieldMap
+from storage.gitrepo import BlobReader, ContentRepo
+from storage.models import Article, ArticleTopic, ScanState, utcnow
+from storage.pathfilter import PathFilter
+
+Progress = Callable[[int, int], None]
+
+# Below this many blobs, starting worker processes costs more than it saves.
+PARALLEL_MIN = 2000
+CHUNK = 500
+
+ARTICLE = Article.__table__
+TOPIC = ArticleTopic.__table__
+STATE = ScanState.__table__
+
+
+@dataclass
+class ScanResult:
+    """Counts a scan reports; ``mode`` says how the changes were found."""
+
+    commit: str
+    mode: str  # "unchanged" | "diff" | "full"
+    scanned: int = 0
+    new: int = 0
+    changed: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class _Known:
+    id: int
+    sha: str
+    removed: bool
+
+
+def scan(
+    engine: Engine,
+    repo: ContentRepo,
+    fields: FieldMap,
+    paths: PathFilter,
+    *,
+    commit: str | None = None,
+    full: bool = False,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> ScanResult:
+    """Scan ``commit`` (default: the fetched branch head) into the database.
+
+    ``full=True`` lists the whole tree instead of trusting the last scanned commit.
+    """
+    commit = commit or repo.head()
+    with engine.connect() as conn:
+        last = conn.execute(
+            select(STATE.c.commit_sha).where(STATE.c.branch == repo.branch)
+        ).scalar_one_or_none()
+    if last == commit and not full:
+        result = ScanResult(commit, "unchanged")
+    elif last and not full and repo.has_commit(last):
+        result = ScanResult(commit, "diff")
+        todo, gone = _diff_plan(engine, repo, last, commit, paths, result)
+        _apply(engine, repo, fields, todo, gone, result, workers, progress)
+    else:
+        result = ScanResult(commit, "full")
+        todo, gone = _full_plan(engine, repo, commit, paths, result)
+        _apply(engine, repo, fields, todo, gone, result, workers, progress)
+    with engine.begin() as conn:
+        _save_state(conn, repo.branch, commit)
+        present = ARTICLE.c.removed_at.is_(None)
+        result.scanned = conn.execute(select(func.count()).where(present)).scalar_one()
+        result.errors = conn.execute(
+            select(func.count()).where(present, ARTICLE.c.error.is_not(None))
+        ).scalar_one()
+    result.unchanged = result.scanned - result.new - result.changed
+    return result
+
+
+@dataclass
+class _Todo:
+    """A blob to read: an article that is new, changed, or came back."""
+
+    path: str
+    sha: str
+    known: _Known | None
+
+
+def _full_plan(
+    engine: Engine, repo: ContentRepo, commit: str, paths: PathFilter, result: ScanResult
+) -> tuple[list[_Todo], list[int]]:
+    tree = {path: sha for path, sha in repo.ls_tree(commit) if paths.matches(path)}
+    with engine.connect() as conn:
+        known = _known(conn, None)
+    todo, restored = [], []
+    for path, sha in tree.items():
+        row = known.get(path)
+        if row is None or row.sha != sha:
+            todo.append(_Todo(path, sha, row))
+        elif row.removed:
+            restored.append(row.id)
+    gone = [row.id for path, row in known.items() if path not in tree and not row.removed]
+    _restore(engine, restored, result)
+    return todo, gone
+
+
+def _diff_plan(
+    engine: Engine, repo: ContentRepo, old: str, new: str, paths: PathFilter, result: ScanResult
+) -> tuple[list[_Todo], list[int]]:
+    changes = [c for c in repo.diff_tree(old, new) if paths.matches(c.path)]
+    with engine.connect() as conn:
+        known = _known(conn, [c.path for c in changes])
+    todo, gone, restored = [], [], []
+    for change in changes:
+        row = known.get(change.path)
+        if change.sha is None:
+            if row is not None and not row.removed:
+                gone.append(row.id)
+        elif row is None or row.sha != change.sha:
+            todo.append(_Todo(change.path, change.sha, row))
+        elif row.removed:
+            restored.append(row.id)
+    _restore(engine, restored, result)
+    return todo, gone
+
+
+def _known(conn: Connection, paths: Sequence[str] | None) -> dict[str, _Known]:
+    """Articles the database has, all of them or just those at ``paths``."""
+    cols = select(ARTICLE.c.path, ARTICLE.c.id, ARTICLE.c.blob_sha, ARTICLE.c.removed_at)
+    if paths is None:
+        rows = list(conn.execute(cols))
+    else:
+        rows = []
+        for i in range(0, len(paths), 500):  # stay under bound-parameter limits
+            rows.extend(conn.execute(cols.where(ARTICLE.c.path.in_(paths[i : i + 500]))))
+    return {r.path: _Known(r.id, r.blob_sha, r.removed_at is not None) for r in rows}
+
+
+def _restore(engine: Engine, ids: list[int], result: ScanResult) -> None:
+    """A file that came back with the same content: un-remove it without reading it."""
+    if ids:
+        with engine.begin() as conn:
+            conn.execute(
+                update(ARTICLE)
+                .where(ARTICLE.c.id.in_(ids))
+                .values(removed_at=None, updated_at=utcnow())
+            )
+        result.new += len(ids)
+
+
+def _apply(
+    engine: Engine,
+    repo: ContentRepo,
+    fields: FieldMap,
+    todo: list[_Todo],
+    gone: list[int],
+    result: ScanResult,
+    workers: int | None,
+    progress: Progress | None,
+) -> None:
+    if gone:
+        with engine.begin() as conn:
+            for i in range(0, len(gone), 500):
+                conn.execute(
+                    update(ARTICLE)
+                    .where(ARTICLE.c.id.in_(gone[i : i + 500]))
+                    .values(removed_at=utcnow())
+                )
+        result.deleted = len(gone)
+    by_path = {t.path: t for t in todo}
+    done = 0
+    if progress:
+        progress(0, len(todo))
+    for batch in _parse(repo.git_dir, [(t.path, t.sha) for t in todo], fields, workers):
+        # One transaction per chunk: an interrupted scan keeps what it wrote, and the
+        # rerun skips those blobs because their sha is already recorded.
+        with engine.begin() as conn:
+            _write(conn, batch, by_path, result)
+        done += len(batch)
+        if progress:
+            progress(done, len(todo))
+
+
+def _write(
+    conn: Connection, batch: list[ArticleData], by_path: dict[str, _Todo], result: ScanResult
+) -> None:
+    now = utcnow()
+    inserts, updates = [], []
+    for data in batch:
+        row = _row(data, now)
+        known = by_path[data.path].known
+        if known is None:
+            inserts.append({**row, "first_seen_at": now})
+        else:
+            updates.append({**row, "id": known.id})
+            if known.removed:
+                result.new += 1
+            else:
+                result.changed += 1
+    result.new += len(inserts)
+    ids: dict[str, int] = {}
+    if inserts:
+        stmt = insert(ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.path, sort_by_parameter_order=True)
+        ids.update({r.path: r.id for r in conn.execute(stmt, inserts)})
+    if updates:
+        ids.update({u["path"]: u["id"] for u in updates})
+        # executemany by primary key; "b_id" because "id" would name the SET column.
+        conn.execute(
+            update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id")),
+            [{**{k: v for k, v in u.items() if k != "id"}, "b_id": u["id"]} for u in updates],
+        )
+        conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_([u["id"] for u in updates])))
+    topics = [
+        {"article_id": ids[d.path], "key": t.casefold(), "topic": t}
+        for d in batch
+        for t in d.topics
+    ]
+    if topics:
+        conn.execute(insert(TOPIC), topics)
+
+
+def _row(data: ArticleData, now: datetime) -> dict[str, object]:
+    row = asdict(data)
+    row.pop("topics")
+    row.update(updated_at=now, removed_at=None)
+    return row
+
+
+def _save_state(conn: Connection, branch: str, commit: str) -> None:
+    updated = conn.execute(
+        update(STATE).where(STATE.c.branch == branch).values(commit_sha=commit, scanned_at=utcnow())
+    )
+    if updated.rowcount == 0:
+        conn.execute(insert(STATE).values(branch=branch, commit_sha=commit, scanned_at=utcnow()))
+
+
+# --- reading and parsing blobs, in worker processes when there are many -------------------
+
+
+def _parse(
+    git_dir: Path, items: list[tuple[str, str]], fields: FieldMap, workers: int | None
+) -> Iterator[list[ArticleData]]:
+    """Parsed articles in chunks, in the order of ``items``."""
+    chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(items) < PARALLEL_MIN:
+        with BlobReader(git_dir) as reader:
+            for chunk in chunks:
+                yield _parse_chunk_with(reader, chunk, fields)
+        return
+    # forkserver, not fork: the bot has threads (scheduler, Socket Mode) when it scans.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["storage.extract", "storage.gitrepo"])
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_init,
+        initargs=(str(git_dir), fields),
+    ) as pool:
+        yield from pool.map(_worker_parse, chunks)
+
+
+_worker_state: dict[str, object] = {}
+
+
+def _worker_init(git_dir: str, fields: FieldMap) -> None:
+    _worker_state["reader"] = BlobReader(Path(git_dir))
+    _worker_state["fields"] = fields
+
+
+def _worker_parse(chunk: list[tuple[str, str]]) -> list[ArticleData]:
+    reader = _worker_state["reader"]
+    fields = _worker_state["fields"]
+    assert isinstance(reader, BlobReader) and isinstance(fields, FieldMap)
+    return _parse_chunk_with(reader, chunk, fields)
+
+
+def _parse_chunk_with(
+    reader: BlobReader, chunk: list[tuple[str, str]], fields: FieldMap
+) -> list[ArticleData]:
+    blobs = reader.read_many([sha for _, sha in chunk])
+    return [
+        extract(path, sha, data, fields) for (path, sha), data in zip(chunk, blobs, strict=True)
+    ]

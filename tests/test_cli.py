@@ -1,0 +1,133 @@
+"""The ``curator`` command end to end: a config file, a real content repo, a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from tests.conftest import REPO_ROOT, SAMPLE
+from tests.helpers import Newsroom, article
+
+
+def write_config(tmp_path: Path, remote: Path, extra: str = "") -> Path:
+    path = tmp_path / "curator.yml"
+    path.write_text(
+        f"content:\n  remote: {remote}\n"
+        'slack:\n  channel: "#curation"\n  editors: [U0EDITOR1]\n'
+        "candidates:\n  max_age_days: 100000\n" + extra
+    )
+    return path
+
+
+@pytest.fixture
+def run(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+
+    def invoke(*args: str, ok: bool = True):
+        result = CliRunner().invoke(cli, ["-c", str(tmp_path / "curator.yml"), *args])
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    # Like the Procfile's release step; PostgreSQL is never upgraded implicitly.
+    invoke("db", "upgrade")
+    return invoke
+
+
+def test_scan_and_candidates(run, tmp_path: Path, newsroom: Newsroom):
+    write_config(tmp_path, newsroom.remote)
+    newsroom.write("news/sample.md", SAMPLE.read_bytes())
+    newsroom.write("news/top.md", article("Top story", quality=95, topics=("Climate",)))
+    newsroom.write("news/live.md", article("Already live", published=True))
+    newsroom.write("news/broken.md", "---\ntitle: [\n---\n")
+    newsroom.commit()
+
+    out = run("scan").output
+    assert "scanned 4" in out
+    assert "4 new, 0 changed, 0 deleted, 0 unchanged, 1 errors" in out
+    assert "curator scan --errors" in out
+    assert "0 new, 0 changed, 0 deleted, 4 unchanged, 1 errors" in run("scan").output
+
+    errors = run("scan", "--errors").output.splitlines()
+    assert errors[0].startswith("news/broken.md: YAML error at line 3")
+    assert errors[1] == "1 file(s) could not be read"
+
+    listed = json.loads(run("candidates", "--json").output)
+    assert [a["path"] for a in listed] == ["news/top.md", "news/sample.md"]
+    sample = listed[1]
+    assert sample["title"].startswith("What cities must do")
+    assert sample["quality"] == 39
+    assert sample["provider_name"] == "GCN"
+    assert sample["topics"] == ["AI", "Computer Vision"]
+    assert len(sample["related"]) == 8
+    assert sample["related"][0]["provider"] == "South China Morning Post"
+
+    assert len(json.loads(run("candidates", "--json", "--limit", "1").output)) == 1
+    text = run("candidates").output
+    assert " 1. [95] Top story" in text
+    assert "GCN · AI, Computer Vision · news/sample.md" in text
+
+
+def test_init_writes_example_once(run, tmp_path: Path):
+    out = run("init").output
+    assert "wrote" in out and (tmp_path / "curator.yml").exists()
+    again = run("init", ok=False)
+    assert again.exit_code == 1 and "--force" in again.output
+    run("init", "--force")
+
+
+def test_config_errors_are_one_clean_message(run, tmp_path: Path):
+    (tmp_path / "curator.yml").write_text("votes:\n  quorum: two\n")
+    result = run("scan", ok=False)
+    assert result.exit_code == 1
+    assert "votes.quorum" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_config_says_how_to_make_one(run):
+    result = run("candidates", ok=False)
+    assert result.exit_code == 1 and "curator init" in result.output
+
+
+def test_unreachable_remote_is_a_clear_error(run, tmp_path: Path):
+    write_config(tmp_path, tmp_path / "no-such-repo")
+    result = run("scan", ok=False)
+    assert result.exit_code == 1
+    assert "git fetch" in result.output and "Traceback" not in result.output
+
+
+def test_db_upgrade_with_only_database_url(tmp_path: Path, db_url: str, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["-c", str(tmp_path / "absent.yml"), "db", "upgrade"])
+    assert first.exit_code == 0, first.output
+    assert "schema empty -> 0001" in first.output
+    again = runner.invoke(cli, ["-c", str(tmp_path / "absent.yml"), "db", "upgrade"])
+    assert "schema 0001 -> 0001" in again.output
+
+
+def test_postgres_behind_schema_asks_for_upgrade(tmp_path: Path, db_url: str, monkeypatch):
+    """Replicas never race migrations: only SQLite is upgraded implicitly."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    write_config(tmp_path, tmp_path / "remote")
+    result = CliRunner().invoke(cli, ["-c", str(tmp_path / "curator.yml"), "candidates"])
+    assert result.exit_code == 1
+    assert "run 'curator db upgrade'" in result.output
+
+
+def test_python_dash_m_bot_is_curator(tmp_path: Path):
+    env = {**os.environ, "CURATOR_CONFIG": str(tmp_path / "curator.yml")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"], cwd=REPO_ROOT, env=env, capture_output=True
+    )
+    assert proc.returncode == 0
+    assert b"scan" in proc.stdout and b"candidates" in proc.stdout

@@ -1,0 +1,204 @@
+"""Scanning a real content repo (bare remote + clones) into a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from storage.fields import FieldMap
+from storage.gitrepo import ContentRepo
+from storage.models import Article, ArticleTopic
+from storage.pathfilter import PathFilter
+from storage.scan import scan
+from tests.conftest import SAMPLE
+from tests.helpers import Newsroom, article
+
+FIELDS = FieldMap()
+ALL_MD = PathFilter(["**/*.md"])
+
+
+def rows(engine: Engine) -> dict[str, Article]:
+    with engine.connect() as conn:
+        return {r.path: r for r in conn.execute(select(Article.__table__))}
+
+
+def topics(engine: Engine, path: str) -> set[str]:
+    a, t = Article.__table__, ArticleTopic.__table__
+    q = select(t.c.topic).join(a, a.c.id == t.c.article_id).where(a.c.path == path)
+    with engine.connect() as conn:
+        return set(conn.scalars(q))
+
+
+def do_scan(engine: Engine, repo: ContentRepo, **kw: object):
+    repo.fetch()
+    return scan(engine, repo, FIELDS, kw.pop("paths", ALL_MD), **kw)  # type: ignore[arg-type]
+
+
+def test_scan_follows_commits(engine: Engine, newsroom: Newsroom, content_repo: ContentRepo):
+    newsroom.write("news/a.md", article("Alpha", quality=80, topics=("AI", "Cities")))
+    newsroom.write("news/b.md", article("Beta", published=True))
+    newsroom.write("README.txt", "not an article")
+    newsroom.commit("two articles")
+
+    first = do_scan(engine, content_repo)
+    assert (first.mode, first.scanned, first.new, first.changed, first.deleted) == (
+        "full",
+        2,
+        2,
+        0,
+        0,
+    )
+    got = rows(engine)
+    assert set(got) == {"news/a.md", "news/b.md"}
+    assert got["news/a.md"].title == "Alpha"
+    assert got["news/a.md"].quality == 80
+    assert got["news/a.md"].published is False
+    assert got["news/a.md"].provider_name == "Example News"
+    assert got["news/a.md"].related_json and "Related 0 to Alpha" in got["news/a.md"].related_json
+    assert got["news/b.md"].published is True
+    assert got["news/b.md"].related_json is None  # published: related links never parsed
+    assert topics(engine, "news/a.md") == {"AI", "Cities"}
+
+    # Change one, delete one, add one.
+    newsroom.write("news/a.md", article("Alpha v2", quality=81, topics=("Policy",)))
+    newsroom.remove("news/b.md")
+    newsroom.write("news/c.md", article("Gamma"))
+    newsroom.commit("edit, delete, add")
+    second = do_scan(engine, content_repo)
+    assert (second.mode, second.scanned, second.new, second.changed, second.deleted) == (
+        "diff",
+        2,
+        1,
+        1,
+        0 + 1,
+    )
+    got = rows(engine)
+    assert got["news/a.md"].title == "Alpha v2"
+    assert topics(engine, "news/a.md") == {"Policy"}
+    assert got["news/b.md"].removed_at is not None  # kept for history, marked removed
+    assert got["news/c.md"].removed_at is None
+    ids_before = {p: r.id for p, r in got.items()}
+
+    # Nothing new: no blob is read, nothing changes.
+    third = do_scan(engine, content_repo)
+    assert (third.mode, third.scanned, third.unchanged, third.new, third.changed) == (
+        "unchanged",
+        2,
+        2,
+        0,
+        0,
+    )
+
+    # The deleted file comes back with the same content: restored without a re-read.
+    newsroom.write("news/b.md", article("Beta", published=True))
+    newsroom.commit("restore b")
+    fourth = do_scan(engine, content_repo)
+    assert (fourth.new, fourth.changed, fourth.scanned) == (1, 0, 3)
+    got = rows(engine)
+    assert got["news/b.md"].removed_at is None
+    assert {p: r.id for p, r in got.items()} == ids_before  # ids are stable
+
+
+def test_full_scan_agrees_with_diff_scan(engine: Engine, newsroom: Newsroom, content_repo):
+    for i in range(5):
+        newsroom.write(f"a{i}.md", article(f"Story {i}", quality=i))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    newsroom.write("a1.md", article("Story 1 edited"))
+    newsroom.remove("a2.md")
+    newsroom.commit()
+    diff = do_scan(engine, content_repo)
+    after_diff = {p: (r.blob_sha, r.title, r.removed_at is None) for p, r in rows(engine).items()}
+    full = do_scan(engine, content_repo, full=True)
+    after_full = {p: (r.blob_sha, r.title, r.removed_at is None) for p, r in rows(engine).items()}
+    assert after_diff == after_full
+    assert full.mode == "full" and full.new == full.changed == full.deleted == 0
+    assert diff.scanned == full.scanned == 4
+
+
+def test_broken_files_are_recorded_not_fatal(engine, newsroom: Newsroom, content_repo):
+    newsroom.write("good.md", article("Fine"))
+    newsroom.write("bad-yaml.md", "---\ntitle: [unclosed\n---\nbody\n")
+    newsroom.write("no-frontmatter.md", "# Just a heading\n")
+    newsroom.write("evil.md", "---\ntitle: !!python/object/apply:os.system ['true']\n---\n")
+    newsroom.write("binary.md", b"---\ntitle: x\x00\n---\n")
+    newsroom.write("string-flag.md", article("Quoted", published='"false"'))
+    newsroom.commit()
+    result = do_scan(engine, content_repo)
+    assert (result.scanned, result.errors) == (6, 5)
+    got = rows(engine)
+    assert got["good.md"].error is None
+    for path in ("bad-yaml.md", "no-frontmatter.md", "evil.md", "binary.md", "string-flag.md"):
+        assert got[path].error, path
+        assert "\n" not in got[path].error
+        assert got[path].published is None
+    assert "published" in got["string-flag.md"].error and "string" in got["string-flag.md"].error
+
+    # Fixing a file clears its error on the next scan.
+    newsroom.write("bad-yaml.md", article("Fixed"))
+    newsroom.commit()
+    result = do_scan(engine, content_repo)
+    assert result.errors == 4
+    assert rows(engine)["bad-yaml.md"].title == "Fixed"
+
+
+def test_include_exclude_globs(engine, newsroom: Newsroom, content_repo):
+    newsroom.write("news/a.md", article("A"))
+    newsroom.write("news/drafts/b.md", article("B"))
+    newsroom.write("events/c.md", article("C"))
+    newsroom.commit()
+    paths = PathFilter(["news/**/*.md"], ["**/drafts/**"])
+    result = do_scan(engine, content_repo, paths=paths)
+    assert result.scanned == 1
+    assert set(rows(engine)) == {"news/a.md"}
+
+
+def test_parallel_scan_equals_serial(engine, newsroom: Newsroom, tmp_path: Path, monkeypatch):
+    """Worker processes and the in-process path store the same rows."""
+    import storage.scan as scan_module
+
+    sample = SAMPLE.read_text()
+    for i in range(60):
+        body = sample if i % 3 else sample.replace("published: false", "published: true")
+        newsroom.write(f"n/{i:03}.md", body.replace("What cities", f"Story {i}: what cities"))
+    newsroom.write("n/broken.md", "---\n\tbad: [\n---\n")
+    newsroom.commit()
+    repo = ContentRepo(tmp_path / "clone.git", str(newsroom.remote), "main")
+    repo.fetch()
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(scan_module, "CHUNK", 7)
+    scan(engine, repo, FIELDS, ALL_MD, workers=2)
+    parallel = {p: _comparable(r) for p, r in rows(engine).items()}
+    with engine.begin() as conn:
+        conn.execute(ArticleTopic.__table__.delete())
+        conn.execute(Article.__table__.delete())
+    scan(engine, repo, FIELDS, ALL_MD, workers=1, full=True)
+    serial = {p: _comparable(r) for p, r in rows(engine).items()}
+    assert parallel == serial
+    assert len(serial) == 61
+
+
+def _comparable(row: Article) -> tuple:
+    return tuple(
+        getattr(row, c)
+        for c in Article.__table__.columns.keys()  # noqa: SIM118 (a ColumnCollection)
+        if c not in ("id", "first_seen_at", "updated_at")
+    )
+
+
+@pytest.mark.parametrize(
+    "flag_text, published", [("true", False), ("false", True), ("no", True), ("yes", False)]
+)
+def test_draft_style_repos(engine, newsroom: Newsroom, content_repo, flag_text, published):
+    """Hugo/Jekyll: ``draft: true`` means unpublished; a missing flag means published."""
+    newsroom.write("post.md", f"---\ntitle: Hugo post\ndraft: {flag_text}\n---\nbody\n")
+    newsroom.write("plain.md", "---\ntitle: No flag\n---\nbody\n")
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, FieldMap(flag="draft", flag_style="draft"), ALL_MD)
+    got = rows(engine)
+    assert got["post.md"].published is published
+    assert got["plain.md"].published is True
