@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from slack_bolt import App
 from sqlalchemy.engine import Engine
 
 from bot.candidates import CandidateRules, select_candidates
 from bot.config import Config, ConfigError, load_config, write_example
 from bot.logs import setup_logging
 from bot.runtime import Runtime, SchemaError, build_runtime
+from bot.slack_client import make_client
+from bot.slack_env import MissingSecrets, SlackEnv, slack_env
 from storage import migrate
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
@@ -205,6 +208,117 @@ def _as_line(i: int, a: ArticleView) -> str:
     if a.related:
         lines.append(f"    related: {len(a.related)} link(s)")
     return "\n".join(lines)
+
+
+def _slack(need: tuple[str, ...]) -> SlackEnv:
+    try:
+        return slack_env(need=need)
+    except MissingSecrets as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _app(rt: Runtime, env: SlackEnv) -> App:
+    from bot.app import build_app
+
+    return build_app(
+        rt.config, rt.engine, token=env.bot_token, signing_secret=env.signing_secret,
+        api_url=env.api_url,
+    )  # fmt: skip
+
+
+@cli.command()
+@click.pass_obj
+def run(ctx: _Ctx) -> None:
+    """Run the bot over Socket Mode (the Procfile's worker): no public URL needed."""
+    env = _slack(("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"))
+    rt = ctx.runtime()
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    app = _app(rt, env)
+    log.info("connecting to Slack over Socket Mode; channel %s", rt.config.slack.channel)
+    SocketModeHandler(app, env.app_token).start()
+
+
+@cli.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", type=int, default=3000, envvar="PORT", show_default=True)
+@click.option("--threads", type=int, default=8, show_default=True)
+@click.pass_obj
+def serve(ctx: _Ctx, host: str, port: int, threads: int) -> None:
+    """Serve Slack's events over HTTP at /slack/events (the Procfile's web), plus /healthz."""
+    env = _slack(("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"))
+    rt = ctx.runtime()
+    from bot.server import make_server, make_wsgi_app
+
+    server = make_server(make_wsgi_app(_app(rt, env), rt.engine), host, port, threads)
+    log.info("listening on http://%s:%s/slack/events", host, server.effective_port)
+    server.run()
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print the Block Kit JSON; send nothing.")
+@click.pass_obj
+def post(ctx: _Ctx, dry_run: bool) -> None:
+    """Post today's candidates to the channel (once a day; a rerun resumes)."""
+    from bot import posting
+
+    rt = ctx.runtime()
+    now = datetime.now(UTC)
+    if dry_run:
+        click.echo(json.dumps(posting.dry_run(rt.engine, rt.config, now), indent=2))
+        return
+    env = _slack(("SLACK_BOT_TOKEN",))
+    report = posting.post_day(rt.engine, make_client(env.bot_token, env.api_url), rt.config, now)
+    click.echo(
+        f"{report.day}: {report.planned} candidates, {report.posted} posted now, "
+        f"{report.already} already posted, {report.remaining} left"
+    )
+    if report.error:
+        raise click.ClickException(f"Slack said {report.error}; run again to resume")
+
+
+@cli.command()
+@click.pass_obj
+def reconcile(ctx: _Ctx) -> None:
+    """Re-read reactions on open cards, so votes cast while the bot was down count."""
+    from bot.editors import Editors
+    from bot.voting import reconcile as run_reconcile
+
+    rt = ctx.runtime()
+    env = _slack(("SLACK_BOT_TOKEN",))
+    client = make_client(env.bot_token, env.api_url)
+    bot_user = client.auth_test()["user_id"]
+    editors = Editors(rt.config.slack.editors, rt.config.slack.editor_group)
+    report = run_reconcile(
+        rt.engine, client, rt.config, datetime.now(UTC), bot_user=bot_user, editors=editors
+    )
+    click.echo(f"checked {report.checked} posts: {report.changed} changed, {report.failed} failed")
+
+
+@cli.command()
+@click.option("--url", help="Public base URL for HTTP mode, e.g. https://curator.example.org")
+@click.pass_obj
+def manifest(ctx: _Ctx, url: str | None) -> None:
+    """Print the Slack app manifest, with your slash command and request URL filled in."""
+    from bot.manifest import render_manifest
+
+    command = ctx.config().slack.command if ctx.config_path.exists() else "/digest"
+    click.echo(render_manifest(command=command, base_url=url), nl=False)
+
+
+@cli.command()
+@click.pass_obj
+def doctor(ctx: _Ctx) -> None:
+    """Check config, database, content repo and Slack; each line is ok or a fix to apply."""
+    from bot.doctor import run_checks
+
+    ok = True
+    for check in run_checks(ctx.config_path):
+        ok &= check.ok
+        mark = click.style("ok  ", fg="green") if check.ok else click.style("FIX ", fg="red")
+        click.echo(f"{mark} {check.name}: {check.detail}")
+    if not ok:
+        raise SystemExit(1)
 
 
 def main() -> None:

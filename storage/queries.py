@@ -107,3 +107,10 @@ def scan_errors(conn: Connection) -> Iterator[tuple[str, str]]:
     )
     for path, error in conn.execute(q):
         yield str(path), str(error)
+
+
+def article_view(conn: Connection, article_id: int) -> ArticleView | None:
+    row = conn.execute(select(ARTICLE).where(ARTICLE.c.id == article_id)).first()
+    if row is None:
+        return None
+    return _view(row, _topics_of(conn, [article_id]).get(article_id, ()))

@@ -1,0 +1,61 @@
+"""The Bolt app: built from settings in one place, the same for Socket Mode and HTTP."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+
+from bot.config import Config
+from bot.editors import Editors
+from bot.listeners import register_listeners
+from bot.slack_client import make_client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Curator:
+    """What the listeners need: settings, database, who may vote, and a clock."""
+
+    config: Config
+    engine: Engine
+    editors: Editors
+    clock: Any = field(default=lambda: datetime.now(UTC))
+
+
+def build_app(
+    config: Config,
+    engine: Engine,
+    *,
+    token: str,
+    signing_secret: str | None,
+    api_url: str,
+    client: WebClient | None = None,
+) -> App:
+    """The Slack app with every listener registered. Nothing happens at import time."""
+    curator = Curator(config, engine, Editors(config.slack.editors, config.slack.editor_group))
+    app = App(
+        # Bolt builds a client per request from this one's settings (base_url included).
+        client=client or make_client(token, api_url),
+        # Socket Mode messages are not signed; HTTP mode refuses to start without a secret.
+        signing_secret=signing_secret or "",
+        # Ack first, work after: events are acknowledged before the listener runs.
+        process_before_response=False,
+        token_verification_enabled=False,
+        raise_error_for_unhandled_request=False,
+    )
+    register_listeners(app, curator)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        """One place that logs listener failures, with the traceback."""
+        kind = (body or {}).get("event", {}).get("type") or (body or {}).get("type")
+        log.error("listener failed on %s", kind, exc_info=error)
+
+    return app

@@ -1,0 +1,99 @@
+"""``curator doctor``: every part the bot needs, each line ok or a fix to apply."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from slack_sdk import WebClient
+
+from bot.config import ConfigError, load_config
+from bot.manifest import manifest_scopes
+from bot.slack_client import api_url, make_client
+from storage import migrate
+from storage.db import make_engine, redacted
+from storage.gitrepo import GitError, run_git
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(config_path: Path) -> Iterator[Check]:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        yield Check("config", False, str(exc).replace("\n", "; "))
+        return
+    yield Check("config", True, f"{config_path}" + "".join(f"; {w}" for w in config.warnings))
+
+    try:
+        engine = make_engine(config.database_url)
+        current, head = migrate.current_revision(engine), migrate.head_revision()
+        if current == head:
+            yield Check("database", True, f"{redacted(config.database_url)} at schema {head}")
+        else:
+            yield Check(
+                "database", False, f"schema {current or 'empty'} < {head}: run 'curator db upgrade'"
+            )
+    except Exception as exc:  # any driver error is a finding here, not a crash
+        yield Check(
+            "database", False, f"{redacted(config.database_url)}: {type(exc).__name__}: {exc}"
+        )
+
+    try:
+        run_git(["ls-remote", "--heads", config.content.remote, config.content.branch])
+        yield Check("content repo", True, f"{config.content.branch} reachable")
+    except GitError as exc:
+        yield Check("content repo", False, f"{exc}; check content.remote and git credentials")
+
+    token = os.environ.get("SLACK_BOT_TOKEN")
+    if not token:
+        yield Check("slack", False, "SLACK_BOT_TOKEN not set; Slack checks skipped")
+        return
+    yield from _slack_checks(make_client(token, api_url()), config.slack.channel)
+
+
+def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.posting import resolve_channel
+
+    try:
+        auth = client.auth_test()
+    except SlackApiError as exc:
+        yield Check(
+            "slack auth", False, f"auth.test: {exc.response.get('error')}; check SLACK_BOT_TOKEN"
+        )
+        return
+    yield Check("slack auth", True, f"bot {auth['user']} in team {auth['team']}")
+    headers = {k.lower(): v for k, v in (auth.headers or {}).items()}
+    scopes = headers.get("x-oauth-scopes") or ""
+    granted = {s.strip() for s in (scopes if isinstance(scopes, str) else scopes[0]).split(",")}
+    missing = manifest_scopes() - granted
+    if missing:
+        yield Check(
+            "slack scopes",
+            False,
+            f"missing {', '.join(sorted(missing))}: "
+            "update the app from manifests/slack-app.yml and reinstall it",
+        )
+    else:
+        yield Check("slack scopes", True, "every scope in the manifest is granted")
+    try:
+        channel_id = resolve_channel(client, channel)
+        info = client.conversations_info(channel=channel_id)["channel"]
+    except (SlackApiError, LookupError) as exc:
+        yield Check("slack channel", False, f"{channel}: {exc}")
+        return
+    if info.get("is_member"):
+        yield Check("slack channel", True, f"{channel} ({channel_id}), bot is a member")
+    else:
+        yield Check(
+            "slack channel", False, f"invite the bot: /invite @Newsroom Curator in {channel}"
+        )

@@ -1,0 +1,41 @@
+"""Who may vote: the configured user IDs and the members of the configured user group."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
+
+
+class Editors:
+    """Membership test, with the user group's members cached for ``ttl`` seconds."""
+
+    def __init__(self, users: tuple[str, ...], group: str | None, ttl: float = 300) -> None:
+        self._users = frozenset(users)
+        self._group = group
+        self._ttl = ttl
+        self._members: frozenset[str] = frozenset()
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def contains(self, user: str, client: WebClient) -> bool:
+        if user in self._users:
+            return True
+        return self._group is not None and user in self._group_members(client)
+
+    def _group_members(self, client: WebClient) -> frozenset[str]:
+        with self._lock:
+            if time.monotonic() - self._fetched_at > self._ttl:
+                try:
+                    users = client.usergroups_users_list(usergroup=self._group)["users"]
+                    self._members = frozenset(users)
+                    self._fetched_at = time.monotonic()
+                except SlackApiError as exc:
+                    # Keep the last known members: a Slack hiccup must not drop votes.
+                    log.warning("could not list user group %s: %s", self._group, exc)
+            return self._members

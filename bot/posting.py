@@ -1,0 +1,210 @@
+"""The daily post: the day's candidates go to the channel, each exactly once."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.candidates import CandidateRules, select_candidates
+from bot.config import Config
+from bot.messages import emoji, render_post
+from storage.models import Post, PostStatus
+from storage.queries import unpublished_pool
+from storage.votes import set_status
+
+log = logging.getLogger(__name__)
+POST = Post.__table__
+
+# Slack message metadata marks our cards, so a resumed run can find what it already posted.
+METADATA_TYPE = "curator_candidate"
+
+
+@dataclass
+class PostReport:
+    day: str
+    planned: int = 0
+    posted: int = 0
+    already: int = 0  # posted by an earlier run of the same day
+    remaining: int = 0  # not posted because Slack kept failing; the next run resumes
+    error: str | None = None
+    posts: list[int] = field(default_factory=list)
+
+
+def posting_day(config: Config, now: datetime) -> str:
+    return now.astimezone(config.zone).date().isoformat()
+
+
+def candidate_rules(config: Config) -> CandidateRules:
+    c = config.candidates
+    return CandidateRules(c.per_day, c.min_quality, c.max_age_days, tuple(c.topics))
+
+
+def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tuple[list[int], bool]:
+    """The day's post ids, choosing them on the first call; (ids, chosen_now)."""
+    day = posting_day(config, now)
+    try:
+        with engine.begin() as conn:
+            existing = _day_posts(conn, day)
+            if existing:
+                return existing, False
+            pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)
+            for article in select_candidates(pool, candidate_rules(config), now=now):
+                conn.execute(
+                    insert(POST).values(
+                        article_id=article.id, channel=channel, day=day,
+                        status=PostStatus.OPEN, created_at=now, status_changed_at=now,
+                    )
+                )  # fmt: skip
+            return _day_posts(conn, day), True
+    except IntegrityError:
+        # Another process planned the same articles at the same moment; use its plan.
+        with engine.connect() as conn:
+            return _day_posts(conn, day), False
+
+
+def _day_posts(conn: Connection, day: str) -> list[int]:
+    return list(conn.scalars(select(POST.c.id).where(POST.c.day == day).order_by(POST.c.id)))
+
+
+def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> PostReport:
+    """Post the day's candidates; a rerun, a restart or a rate limit resumes where it stopped."""
+    channel = resolve_channel(client, config.slack.channel)
+    ids, fresh = plan_day(engine, config, now, channel)
+    report = PostReport(posting_day(config, now), planned=len(ids), posts=ids)
+    with engine.connect() as conn:
+        pending = list(
+            conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), POST.c.ts.is_(None)))
+        )
+    report.already = len(ids) - len(pending)
+    if pending and not fresh:
+        # A run of this day stopped early: it may have posted a card and died before saving
+        # its ts. Slack remembers: adopt those messages instead of posting them again.
+        report.already += _adopt_posted(engine, client, channel, pending, now)
+        with engine.connect() as conn:
+            pending = list(
+                conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), POST.c.ts.is_(None)))
+            )
+    for i, post_id in enumerate(pending):
+        try:
+            _post_one(engine, client, config, channel, post_id, now)
+        except SlackApiError as exc:
+            report.error = str(exc.response.get("error") or exc)
+            report.remaining = len(pending) - i
+            log.warning(
+                "posting stopped after %d of %d candidates: %s; the next run resumes",
+                i, len(pending), report.error,
+            )  # fmt: skip
+            break
+        report.posted += 1
+    return report
+
+
+def _post_one(
+    engine: Engine, client: WebClient, config: Config, channel: str, post_id: int, now: datetime
+) -> None:
+    with engine.connect() as conn:
+        text, blocks = render_post(conn, post_id, config, now)
+    response = client.chat_postMessage(
+        channel=channel,
+        text=text,
+        blocks=blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+        metadata={"event_type": METADATA_TYPE, "event_payload": {"post_id": post_id}},
+    )
+    ts = response["ts"]
+    with engine.begin() as conn:
+        conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))
+        set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
+    _finish(engine, client, config, channel, post_id, ts)
+
+
+def _finish(
+    engine: Engine, client: WebClient, config: Config, channel: str, post_id: int, ts: str
+) -> None:
+    """Permalink and the bot's one-click reactions; neither is worth failing the post over."""
+    try:
+        permalink = client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        with engine.begin() as conn:
+            conn.execute(update(POST).where(POST.c.id == post_id).values(permalink=permalink))
+    except SlackApiError as exc:
+        log.warning("no permalink for post %s: %s", post_id, exc.response.get("error"))
+    marks = emoji(config)
+    for name in (marks.publish, marks.reject):
+        try:
+            client.reactions_add(channel=channel, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_reacted":
+                log.warning("could not add :%s: to post %s: %s", name, post_id, exc)
+
+
+def _adopt_posted(
+    engine: Engine, client: WebClient, channel: str, pending: list[int], now: datetime
+) -> int:
+    """Find cards an interrupted run posted but did not record, by their metadata."""
+    start = datetime.combine(now.date(), time()).timestamp() - 86_400
+    found: dict[int, str] = {}
+    cursor = None
+    while True:
+        page = client.conversations_history(
+            channel=channel, oldest=str(start), include_all_metadata=True, limit=200,
+            cursor=cursor,
+        )  # fmt: skip
+        for message in page.get("messages", []):
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_TYPE:
+                payload = meta.get("event_payload") or {}
+                if isinstance(payload, str):
+                    payload = json.loads(payload)
+                if payload.get("post_id") in pending:
+                    found[int(payload["post_id"])] = message["ts"]
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    for post_id, ts in found.items():
+        with engine.begin() as conn:
+            conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))
+            set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
+        log.info("post %s was already in Slack (ts %s); not posting it again", post_id, ts)
+    return len(found)
+
+
+def resolve_channel(client: WebClient, channel: str) -> str:
+    """Events name channels by ID; config may say ``#name``. Slack answers with the ID."""
+    if not channel.startswith("#"):
+        return channel
+    name = channel[1:]
+    cursor = None
+    while True:
+        page = client.conversations_list(
+            exclude_archived=True, limit=1000, cursor=cursor, types="public_channel,private_channel"
+        )
+        for ch in page.get("channels", []):
+            if ch.get("name") == name:
+                return str(ch["id"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            raise LookupError(f"slack.channel {channel}: no such channel visible to the bot")
+
+
+def dry_run(engine: Engine, config: Config, now: datetime) -> list[dict]:
+    """The Block Kit the day's post would send, without writing or sending anything."""
+    from bot.cards import CardState, candidate_card
+
+    with engine.connect() as conn:
+        pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)
+    chosen = select_candidates(pool, candidate_rules(config), now=now)
+    state = CardState(quorum=config.votes.quorum)
+    out = []
+    for article in chosen:
+        text, blocks = candidate_card(article, state, emoji(config), config.zone)
+        out.append({"text": text, "blocks": [b.to_dict() for b in blocks], "path": article.path})
+    return out

@@ -1,0 +1,83 @@
+"""What the editors' reactions add up to: pure rules over plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from storage.models import PostStatus
+from storage.votes import Reaction
+
+PUBLISH, REJECT = "publish", "reject"
+
+
+@dataclass(frozen=True)
+class VoteRules:
+    publish: frozenset[str]
+    reject: frozenset[str]
+    quorum: int
+
+    def choice(self, reaction: str) -> str | None:
+        """PUBLISH, REJECT, or None for an emoji that is not a vote."""
+        name = normalize_reaction(reaction)
+        if name in self.publish:
+            return PUBLISH
+        if name in self.reject:
+            return REJECT
+        return None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Who votes what, each editor once, in the order they cast their current vote."""
+
+    publish: tuple[str, ...] = ()
+    reject: tuple[str, ...] = ()
+
+
+def normalize_reaction(name: str) -> str:
+    """``thumbsup::skin-tone-3`` counts as ``thumbsup``."""
+    return name.split("::", 1)[0].strip(":").lower()
+
+
+def ts_key(ts: str) -> Decimal:
+    return Decimal(ts)
+
+
+def tally(reactions: Iterable[Reaction], rules: VoteRules) -> Tally:
+    """One vote per editor: their latest reaction still on the message.
+
+    A later reaction replaces an earlier one; removing it withdraws it (and an earlier
+    reaction that is still there counts again, as anyone looking at the message would see).
+    """
+    latest: dict[str, tuple[Decimal, str]] = {}
+    for r in reactions:
+        choice = rules.choice(r.reaction)
+        if not r.present or choice is None:
+            continue
+        when = ts_key(r.event_ts)
+        if r.user not in latest or when > latest[r.user][0]:
+            latest[r.user] = (when, choice)
+    ordered = sorted(latest.items(), key=lambda kv: (kv[1][0], kv[0]))
+    return Tally(
+        publish=tuple(u for u, (_, c) in ordered if c == PUBLISH),
+        reject=tuple(u for u, (_, c) in ordered if c == REJECT),
+    )
+
+
+def decide(t: Tally, quorum: int) -> PostStatus:
+    """Approved when publish votes reach quorum and outnumber rejects; rejected when rejects
+    reach quorum and are not outnumbered; open otherwise."""
+    if len(t.publish) >= quorum and len(t.publish) > len(t.reject):
+        return PostStatus.APPROVED
+    if len(t.reject) >= quorum and len(t.reject) >= len(t.publish):
+        return PostStatus.REJECTED
+    return PostStatus.OPEN
+
+
+def next_status(current: str, t: Tally, quorum: int) -> PostStatus:
+    """Votes move a post between open, approved and rejected until it is published or expired."""
+    if current in (PostStatus.PUBLISHED, PostStatus.EXPIRED):
+        return PostStatus(current)
+    return decide(t, quorum)

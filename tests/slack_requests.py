@@ -1,0 +1,62 @@
+"""Slack-signed HTTP requests into the bot, as Slack's servers would send them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+SIGNING_SECRET = "test-signing-secret-not-real"
+_event_ids = itertools.count(1)
+
+
+def sign(body: bytes, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def reaction_event(
+    kind: str, *, user: str, reaction: str, channel: str, ts: str, event_ts: str,
+    event_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """An Events API envelope for reaction_added / reaction_removed."""
+    return {
+        "token": "unused",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{next(_event_ids):08d}",
+        "event_time": int(float(event_ts)),
+        "event": {
+            "type": kind,
+            "user": user,
+            "reaction": reaction,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "item_user": "UCURATOR",
+            "event_ts": event_ts,
+        },
+        "authorizations": [{"team_id": "T1", "user_id": "UCURATOR", "is_bot": True}],
+    }
+
+
+def send_event(url: str, payload: dict[str, Any], *, secret: str = SIGNING_SECRET,
+               timestamp: int | None = None) -> int:  # fmt: skip
+    body = json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json", **sign(body, secret, timestamp)}
+    status, _ = post(url, body, headers)
+    return status

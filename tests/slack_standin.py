@@ -1,0 +1,210 @@
+"""A local stand-in for Slack's Web API, over real HTTP, that records every call.
+
+It keeps just enough state (messages, reactions, users, user groups) for the bot to work
+against it, and can be told to answer a method with HTTP 429 or 500 for a while.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_USER = "UCURATOR"
+DEFAULT_SCOPES = (
+    "chat:write,reactions:read,reactions:write,channels:history,usergroups:read,channels:read"
+)
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class Failure:
+    method: str
+    status: int
+    retry_after: int | None
+    skip: int  # let this many calls through first
+    times: int
+
+
+@dataclass
+class SlackStandIn:
+    users: dict[str, str] = field(default_factory=dict)  # id -> display name
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    scopes: str = DEFAULT_SCOPES
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    reactions: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                method = self.path.rsplit("/", 1)[-1]
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(body or b"{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+                status, headers, payload = standin._answer(method, params, dict(self.headers))
+                out = json.dumps(payload).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # --- test controls ----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    def start(self) -> SlackStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def fail(
+        self, method: str, *, status: int = 429, retry_after: int | None = 1, skip: int = 0,
+        times: int = 1,
+    ) -> None:  # fmt: skip
+        """Answer ``method`` with ``status`` ``times`` times, after letting ``skip`` through."""
+        self.failures.append(Failure(method, status, retry_after, skip, times))
+
+    def called(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def react(self, channel: str, ts: str, name: str, user: str) -> None:
+        """A reaction made in Slack (what reactions.get will report)."""
+        users = self.reactions.setdefault((channel, ts), {}).setdefault(name, [])
+        if user not in users:
+            users.append(user)
+
+    def unreact(self, channel: str, ts: str, name: str, user: str) -> None:
+        users = self.reactions.get((channel, ts), {}).get(name, [])
+        if user in users:
+            users.remove(user)
+
+    # --- the API ----------------------------------------------------------------------
+
+    def _answer(
+        self, method: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        with self._lock:
+            self.calls.append(Call(method, params, headers))
+            for failure in self.failures:
+                if failure.method == method and failure.times > 0:
+                    if failure.skip > 0:
+                        failure.skip -= 1
+                        break
+                    failure.times -= 1
+                    extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+                    return failure.status, extra, {"ok": False, "error": "ratelimited"}
+            handler = getattr(self, "_" + method.replace(".", "_"), None)
+            if handler is None:
+                return 200, {}, {"ok": False, "error": "unknown_method"}
+            payload = handler(params)
+            extra = {"X-OAuth-Scopes": self.scopes} if method == "auth.test" else {}
+            return 200, extra, payload
+
+    def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True, "url": "https://newsroom.slack.com/", "team": "Newsroom", "team_id": "T1",
+            "user": "curator", "user_id": BOT_USER, "bot_id": "BCURATOR",
+        }  # fmt: skip
+
+    def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        ts = f"{1_800_000_000 + next(self._ts)}.000100"
+        message = {"ts": ts, "user": BOT_USER, **p}
+        if isinstance(message.get("blocks"), str):
+            message["blocks"] = json.loads(message["blocks"])
+        self.messages[(p["channel"], ts)] = message
+        return {"ok": True, "channel": p["channel"], "ts": ts, "message": message}
+
+    def _chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        key = (p["channel"], p["ts"])
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[key].update(p)
+        return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
+
+    def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
+        ts = str(p["message_ts"]).replace(".", "")
+        return {
+            "ok": True,
+            "permalink": f"https://newsroom.slack.com/archives/{p['channel']}/p{ts}",
+        }
+
+    def _reactions_add(self, p: dict[str, Any]) -> dict[str, Any]:
+        users = self.reactions.setdefault((p["channel"], p["timestamp"]), {}).setdefault(
+            p["name"], []
+        )
+        if BOT_USER in users:
+            return {"ok": False, "error": "already_reacted"}
+        users.append(BOT_USER)
+        return {"ok": True}
+
+    def _reactions_get(self, p: dict[str, Any]) -> dict[str, Any]:
+        key = (p["channel"], p["timestamp"])
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        reactions = [
+            {"name": n, "users": list(u), "count": len(u)}
+            for n, u in self.reactions.get(key, {}).items()
+            if u
+        ]
+        return {"ok": True, "type": "message", "message": {"ts": key[1], "reactions": reactions}}
+
+    def _usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p["usergroup"] not in self.groups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": self.groups[p["usergroup"]]}
+
+    def _users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        uid = p["user"]
+        if uid not in self.users:
+            return {"ok": False, "error": "user_not_found"}
+        name = self.users[uid]
+        return {"ok": True, "user": {"id": uid, "name": name.lower(), "real_name": name,
+                                     "profile": {"display_name": name}}}  # fmt: skip
+
+    def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        found = [m for (ch, _), m in self.messages.items() if ch == p["channel"]]
+        oldest = float(p.get("oldest") or 0)
+        found = [m for m in found if float(m["ts"]) >= oldest]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        return {"ok": True, "messages": found, "has_more": False}
+
+    def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channels": [{"id": "CCURATION", "name": "curation"}]}
+
+    def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "channel": {"id": p["channel"], "name": "curation", "is_member": True}}

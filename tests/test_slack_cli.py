@@ -1,0 +1,151 @@
+"""The Slack-facing commands: run, serve, post, reconcile, doctor — as an operator uses them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from tests.conftest import REPO_ROOT
+from tests.helpers import Newsroom, article
+from tests.slack_requests import SIGNING_SECRET, reaction_event, send_event
+from tests.slack_standin import SlackStandIn
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    s = SlackStandIn().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def setup(tmp_path: Path, db_url: str, newsroom: Newsroom, standin: SlackStandIn, monkeypatch):
+    """A config, a scanned content repo with two candidates, and Slack secrets in the env."""
+    (tmp_path / "curator.yml").write_text(
+        f"content:\n  remote: {newsroom.remote}\n"
+        'slack:\n  channel: "#curation"\n  editors: [UALICE, UBOB]\n'
+        "candidates:\n  max_age_days: 100000\n"
+    )
+    newsroom.write("a.md", article("Alpha", quality=90))
+    newsroom.write("b.md", article("Beta", quality=80))
+    newsroom.commit()
+    env = {
+        "DATABASE_URL": db_url,
+        "SLACK_API_URL": standin.url,
+        "SLACK_BOT_TOKEN": "xoxb-test-not-real",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "CURATOR_CONFIG": str(tmp_path / "curator.yml"),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    invoke("db", "upgrade")
+    invoke("scan")
+    return env
+
+
+def invoke(*args: str, code: int = 0):
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def test_run_without_tokens_says_what_to_set(monkeypatch, tmp_path: Path):
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    out = invoke("-c", str(tmp_path / "x.yml"), "run", code=1).output
+    assert "SLACK_BOT_TOKEN, SLACK_APP_TOKEN" in out
+    assert "manifests/slack-app.yml" in out
+    assert "Traceback" not in out
+
+
+def test_post_dry_run_prints_block_kit_and_sends_nothing(setup, standin):
+    cards = json.loads(invoke("post", "--dry-run").output)
+    assert [c["path"] for c in cards] == ["a.md", "b.md"]
+    assert cards[0]["blocks"][0]["type"] == "section"
+    assert standin.calls == []
+
+
+def test_post_then_rerun_posts_once(setup, standin):
+    assert "2 candidates, 2 posted now, 0 already posted, 0 left" in invoke("post").output
+    assert "0 posted now, 2 already posted" in invoke("post").output
+    assert len(standin.called("chat.postMessage")) == 2
+
+
+def test_reconcile_command(setup, standin):
+    invoke("post")
+    card = standin.called("chat.postMessage")[0]
+    ts = next(ts for (ch, ts), m in standin.messages.items() if m["text"] == card.params["text"])
+    standin.react("CCURATION", ts, "white_check_mark", "UALICE")
+    out = invoke("reconcile").output
+    assert "checked 2 posts: 1 changed, 0 failed" in out
+
+
+def test_doctor_reports_each_part(setup, standin):
+    out = invoke("doctor").output
+    for part in (
+        "config",
+        "database",
+        "content repo",
+        "slack auth",
+        "slack scopes",
+        "slack channel",
+    ):
+        assert f"ok   {part}:" in out, out
+    standin.scopes = "chat:write"
+    out = invoke("doctor", code=1).output
+    assert "FIX  slack scopes: missing" in out and "reactions:read" in out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_curator_serve_subprocess(setup, standin):
+    """The production path: `curator serve` verifies signatures; a forged request writes nothing."""
+    invoke("post")
+    ts = next(iter(standin.messages))[1]
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT, env={**os.environ, **setup}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+                time.sleep(0.1)
+        event = reaction_event(
+            "reaction_added", user="UALICE", reaction="white_check_mark", channel="CCURATION",
+            ts=ts, event_ts="1900000000.000001",
+        )  # fmt: skip
+        assert send_event(base + "/slack/events", event, secret="forged") == 401
+        assert send_event(base + "/slack/events", event) == 200
+        deadline = time.monotonic() + 10
+        while not standin.called("chat.update"):
+            assert time.monotonic() < deadline, "the vote never reached the card"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=10)[0].decode()
+    assert "xoxb-test-not-real" not in output and SIGNING_SECRET not in output

@@ -1,0 +1,283 @@
+"""A day of curation over real HTTP: scan, post, vote, replay, reconcile.
+
+The bot talks to a local stand-in for Slack's Web API; Slack-signed events go into the
+bot's HTTP endpoint under the production WSGI server. Runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from bot import posting
+from bot.app import build_app
+from bot.config import Config, config_from_mapping
+from bot.editors import Editors
+from bot.server import make_server, make_wsgi_app
+from bot.slack_client import make_client
+from bot.voting import expire_posts, reconcile
+from storage.fields import FieldMap
+from storage.models import Decision, Post, Vote
+from storage.pathfilter import PathFilter
+from storage.scan import scan
+from tests.helpers import Newsroom, article
+from tests.slack_requests import SIGNING_SECRET, reaction_event, send_event
+from tests.slack_standin import BOT_USER, SlackStandIn
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+EDITORS = ("UALICE", "UBOB")
+GROUP_MEMBER = "UCAROL"
+OUTSIDER = "UMALLORY"
+CH = "CCURATION"
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    s = SlackStandIn(
+        users={"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UMALLORY": "Mallory"},
+        groups={"SEDITORS": [GROUP_MEMBER]},
+    ).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_url: str, newsroom: Newsroom) -> Config:
+    return config_from_mapping(
+        {
+            "content": {"remote": str(newsroom.remote)},
+            "slack": {"channel": "#curation", "editors": list(EDITORS), "editor_group": "SEDITORS"},
+            "votes": {"quorum": 2, "window_days": 3},
+            "candidates": {"per_day": 3, "max_age_days": 100000},
+        },
+        path=tmp_path / "curator.yml",
+        env={"DATABASE_URL": db_url},
+    )
+
+
+@pytest.fixture
+def day(engine: Engine, newsroom: Newsroom, content_repo) -> None:
+    """A content repo with four candidates (one with a hostile title) and one live article."""
+    newsroom.write("a.md", article("Alpha", quality=90))
+    newsroom.write("b.md", article("Beta <!channel> & <https://evil.example|click>", quality=80))
+    newsroom.write("c.md", article("Gamma", quality=70))
+    newsroom.write("d.md", article("Delta", quality=10))
+    newsroom.write("live.md", article("Live", published=True))
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, FieldMap(), PathFilter())
+
+
+@pytest.fixture
+def endpoint(config: Config, engine: Engine, standin: SlackStandIn) -> Iterator[str]:
+    app = build_app(
+        config, engine, token="xoxb-test-token", signing_secret=SIGNING_SECRET,
+        api_url=standin.url,
+    )  # fmt: skip
+    server = make_server(make_wsgi_app(app, engine), "127.0.0.1", 0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}/slack/events"
+    server.close()
+
+
+def eventually(check: Callable[[], object], timeout: float = 10) -> None:
+    """Listeners run after the ack; wait for their effect."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            assert check()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def posts(engine: Engine) -> dict[str, object]:
+    with engine.connect() as conn:
+        return {r.ts: r for r in conn.execute(select(Post.__table__).order_by(Post.__table__.c.id))}
+
+
+def votes_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(Vote.__table__)).scalar_one()
+
+
+def mrkdwn_of(blocks: object) -> str:
+    """All text Slack renders as mrkdwn (plain_text and alt_text are never parsed)."""
+    if isinstance(blocks, dict):
+        own = blocks.get("text", "") if blocks.get("type") == "mrkdwn" else ""
+        return own + "".join(mrkdwn_of(v) for v in blocks.values())
+    if isinstance(blocks, list):
+        return "".join(mrkdwn_of(v) for v in blocks)
+    return ""
+
+
+def client(standin: SlackStandIn) -> WebClient:
+    return make_client("xoxb-test-token", standin.url)
+
+
+def test_a_day_of_curation(day, config, engine, standin, endpoint):
+    report = posting.post_day(engine, client(standin), config, NOW)
+    assert (report.planned, report.posted, report.remaining) == (3, 3, 0)
+    sent = standin.called("chat.postMessage")
+    assert len(sent) == 3
+    assert all(c.params["channel"] == CH for c in sent)
+    # Best first; the hostile title is inert.
+    hostile = mrkdwn_of(sent[1].params["blocks"]) + sent[1].params["text"]
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example¦click&gt;" in hostile
+    assert "<!channel>" not in hostile and "<https://evil.example" not in hostile
+    assert "Alpha" in str(sent[0].params["blocks"])
+    # The bot seeds its own buttons on every card and says they are not votes.
+    assert len(standin.called("reactions.add")) == 6
+    assert "not votes" in str(sent[0].params["blocks"])
+    card = next(iter(posts(engine)))
+    assert posts(engine)[card].permalink.startswith("https://newsroom.slack.com/archives/")
+
+    def vote(kind: str, user: str, emoji: str, at: str, ts: str = card) -> int:
+        return send_event(
+            endpoint,
+            reaction_event(kind, user=user, reaction=emoji, channel=CH, ts=ts, event_ts=at),
+        )
+
+    updates = lambda: len(standin.called("chat.update"))  # noqa: E731
+    assert vote("reaction_added", "UALICE", "white_check_mark", "1800000100.000001") == 200
+    eventually(lambda: updates() == 1)
+    assert posts(engine)[card].status == "open"
+    assert "<@UALICE>" in str(standin.called("chat.update")[-1].params["blocks"])
+
+    # Not votes: an outsider, the bot itself, an emoji that means nothing.
+    assert vote("reaction_added", OUTSIDER, "white_check_mark", "1800000101.000001") == 200
+    assert vote("reaction_added", BOT_USER, "white_check_mark", "1800000102.000001") == 200
+    assert vote("reaction_added", "UBOB", "tada", "1800000103.000001") == 200
+    time.sleep(0.3)
+    assert votes_count(engine) == 1 and updates() == 1
+
+    # Quorum: Bob approves (skin tone and all).
+    vote("reaction_added", "UBOB", "white_check_mark::skin-tone-3", "1800000104.000001")
+    eventually(lambda: posts(engine)[card].status == "approved")
+    eventually(lambda: "Approved" in str(standin.called("chat.update")[-1].params["blocks"]))
+
+    # Carol (via the user group) rejects: 2 publish vs 1 reject, still approved.
+    vote("reaction_added", GROUP_MEMBER, "x", "1800000105.000001")
+    eventually(lambda: votes_count(engine) == 3)
+    assert posts(engine)[card].status == "approved"
+
+    # Bob changes his mind: his later ❌ replaces his ✅ -> 1 vs 2, rejected.
+    vote("reaction_added", "UBOB", "x", "1800000106.000001")
+    eventually(lambda: posts(engine)[card].status == "rejected")
+
+    # A replayed (duplicate) event and a stale, out-of-order one change nothing.
+    eventually(lambda: updates() == 4)  # one card update per vote that counted so far
+    before = updates()
+    vote("reaction_added", "UBOB", "x", "1800000106.000001")
+    vote("reaction_removed", "UBOB", "x", "1800000090.000001")  # older than his add
+    time.sleep(0.3)
+    assert posts(engine)[card].status == "rejected" and updates() == before
+
+    # Bob removes his ❌: his ✅ is still on the message, so it counts again -> approved.
+    vote("reaction_removed", "UBOB", "x", "1800000107.000001")
+    eventually(lambda: posts(engine)[card].status == "approved")
+
+    # Out of order: Alice's remove (later) arrives before her re-add (earlier).
+    vote("reaction_removed", "UALICE", "white_check_mark", "1800000109.000001")
+    vote("reaction_added", "UALICE", "white_check_mark", "1800000108.000001")
+    eventually(lambda: posts(engine)[card].status == "open")  # only Bob's ✅ left vs Carol's ❌
+    eventually(lambda: updates() == 6)
+
+    with engine.connect() as conn:
+        causes = [r.cause for r in conn.execute(select(Decision.__table__))]
+    assert causes.count("posted") == 3 and "vote by UBOB" in causes
+
+
+def test_forged_and_stale_requests_are_refused(day, config, engine, standin, endpoint):
+    posting.post_day(engine, client(standin), config, NOW)
+    card = next(iter(posts(engine)))
+    payload = reaction_event(
+        "reaction_added", user="UALICE", reaction="white_check_mark", channel=CH, ts=card,
+        event_ts="1800000100.000001",
+    )  # fmt: skip
+    assert send_event(endpoint, payload, secret="not-the-secret") == 401
+    assert send_event(endpoint, payload, timestamp=int(time.time()) - 3600) == 401
+    time.sleep(0.2)
+    assert votes_count(engine) == 0
+    assert standin.called("chat.update") == []
+
+
+def test_healthz(endpoint):
+    import urllib.request
+
+    with urllib.request.urlopen(endpoint.replace("/slack/events", "/healthz")) as r:
+        assert r.status == 200 and r.read() == b"ok\n"
+
+
+def test_rate_limit_mid_post_resumes_without_a_double(day, config, engine, standin):
+    # One 429 (Retry-After: 1) on the second card: the client waits it out.
+    standin.fail("chat.postMessage", status=429, retry_after=1, skip=1)
+    report = posting.post_day(engine, client(standin), config, NOW)
+    assert (report.posted, report.remaining) == (3, 0)
+    # Slack keeps failing on the third card: the run stops, a rerun resumes.
+    with engine.begin() as conn:
+        conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 3))
+    standin.messages.clear()
+    standin.fail("chat.postMessage", status=500, retry_after=None, times=10)
+    stopped = posting.post_day(engine, client(standin), config, NOW)
+    assert (stopped.posted, stopped.remaining) == (0, 1) and stopped.error
+    standin.failures.clear()
+    resumed = posting.post_day(engine, client(standin), config, NOW)
+    assert (resumed.posted, resumed.already, resumed.remaining) == (1, 2, 0)
+    again = posting.post_day(engine, client(standin), config, NOW)
+    assert (again.posted, again.already) == (0, 3)
+
+
+def test_crash_after_posting_adopts_the_message(day, config, engine, standin):
+    """A run that posted a card but died before saving its ts: the rerun finds it in Slack."""
+    first = posting.post_day(engine, client(standin), config, NOW)
+    assert first.posted == 3
+    ts_before = set(posts(engine))
+    with engine.begin() as conn:  # lose the record of the second card, as a crash would
+        conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 2))
+    rerun = posting.post_day(engine, client(standin), config, NOW)
+    assert (rerun.posted, rerun.already) == (0, 3)
+    assert set(posts(engine)) == ts_before
+    assert len(standin.called("chat.postMessage")) == 3
+
+
+def test_reconcile_counts_votes_cast_while_down(day, config, engine, standin):
+    posting.post_day(engine, client(standin), config, NOW)
+    card = next(iter(posts(engine)))
+    standin.react(CH, card, "white_check_mark", "UALICE")
+    standin.react(CH, card, "white_check_mark", GROUP_MEMBER)
+    standin.react(CH, card, "white_check_mark", OUTSIDER)  # not an editor: ignored
+    editors = Editors(config.slack.editors, config.slack.editor_group)
+    report = reconcile(engine, client(standin), config, NOW, bot_user=BOT_USER, editors=editors)
+    assert (report.checked, report.changed) == (3, 1)
+    assert posts(engine)[card].status == "approved"
+    assert len(standin.called("reactions.get")) == 3
+    # Alice took hers back while the bot was down again.
+    standin.unreact(CH, card, "white_check_mark", "UALICE")
+    later = NOW + timedelta(minutes=10)
+    reconcile(engine, client(standin), config, later, bot_user=BOT_USER, editors=editors)
+    assert posts(engine)[card].status == "open"
+    # Nothing changed since: nothing is written, no message is updated.
+    updates = len(standin.called("chat.update"))
+    later = later + timedelta(minutes=10)
+    again = reconcile(engine, client(standin), config, later, bot_user=BOT_USER, editors=editors)
+    assert again.changed == 0 and len(standin.called("chat.update")) == updates
+
+
+def test_open_posts_expire_after_the_window(day, config, engine, standin):
+    posting.post_day(engine, client(standin), config, NOW)
+    assert expire_posts(engine, client(standin), config, NOW + timedelta(days=2)) == 0
+    assert expire_posts(engine, client(standin), config, NOW + timedelta(days=3, hours=1)) == 3
+    assert {p.status for p in posts(engine).values()} == {"expired"}
+    assert "Expired" in str(standin.called("chat.update")[-1].params["blocks"])

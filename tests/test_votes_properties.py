@@ -1,0 +1,97 @@
+"""Any sequence of reaction events, duplicated and reordered, settles on the tally that the
+final set of reactions implies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Engine
+
+from bot.config import Config, config_from_mapping
+from bot.messages import vote_rules
+from bot.tally import decide, tally
+from bot.voting import apply_reaction
+from storage import migrate
+from storage.db import make_engine
+from storage.models import Article, Post, Vote
+from storage.votes import reactions_of
+
+USERS = ("UAAA", "UBBB", "UCCC")
+EMOJI = ("white_check_mark", "+1", "x", "tada")  # tada is not a vote
+PUBLISH, REJECT = {"white_check_mark", "+1"}, {"x"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Config]:
+    tmp: Path = tmp_path_factory.mktemp("votes")
+    engine = make_engine(f"sqlite:///{tmp / 'votes.db'}")
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(Article.__table__).values(id=1, path="a.md", blob_sha="0"))
+        conn.execute(
+            insert(Post.__table__).values(id=1, article_id=1, channel="C", ts="1.000000", day="d")
+        )
+    config = config_from_mapping(
+        {
+            "content": {"remote": str(tmp)},
+            "slack": {"channel": "CVOTES", "editors": list(USERS)},
+            "votes": {"publish": sorted(PUBLISH), "reject": sorted(REJECT), "quorum": 2},
+        },
+        path=tmp / "curator.yml",
+        env={"DATABASE_URL": "sqlite://"},
+    )
+    return engine, config
+
+
+events = st.lists(
+    st.tuples(st.sampled_from(USERS), st.sampled_from(EMOJI), st.booleans()), max_size=25
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(history=events, data=st.data())
+def test_tally_depends_only_on_the_final_reactions(world, history, data):
+    engine, config = world
+    with engine.begin() as conn:
+        conn.execute(delete(Vote.__table__))
+    timed = [
+        (u, e, added, f"{1_800_000_000 + i}.000100") for i, (u, e, added) in enumerate(history)
+    ]
+    # Slack may deliver late, out of order, and more than once.
+    delivered = data.draw(st.permutations(timed)) if timed else []
+    if timed:
+        delivered += data.draw(st.lists(st.sampled_from(timed), max_size=10))
+    for user, emoji, added, ts in delivered:
+        event = {
+            "type": "reaction_added" if added else "reaction_removed",
+            "user": user,
+            "reaction": emoji,
+            "item": {"type": "message", "channel": "C", "ts": "1.000000"},
+            "event_ts": ts,
+        }
+        apply_reaction(
+            engine, config, event, present=added, bot_user="UBOT", is_editor=lambda u: True
+        )
+
+    # What the message shows at the end, replaying the true order once.
+    final: dict[tuple[str, str], tuple[bool, str]] = {}
+    for user, emoji, added, ts in timed:
+        final[(user, emoji)] = (added, ts)
+    expected_publish, expected_reject = set(), set()
+    for user in USERS:
+        mine = [(ts, e) for (u, e), (on, ts) in final.items() if u == user and on and e != "tada"]
+        if mine:
+            _, latest = max(mine)
+            (expected_publish if latest in PUBLISH else expected_reject).add(user)
+
+    with engine.connect() as conn:
+        got = tally(reactions_of(conn, 1), vote_rules(config))
+    assert set(got.publish) == expected_publish
+    assert set(got.reject) == expected_reject
+    assert decide(got, 2) == decide(type(got)(tuple(expected_publish), tuple(expected_reject)), 2)
