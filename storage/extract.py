@@ -60,7 +60,7 @@ def extract(
             mapping = frontmatter.parse(data)
         else:
             mapping = frontmatter.parse_keys(data, listing_keys(fields))
-        published = _flag(mapping, fields)
+        published = read_flag(mapping, fields)
         related_json = None
         if not published:
             if not full:
@@ -96,7 +96,7 @@ def _reason(exc: Exception) -> str:
     return " ".join(str(reason).split())[:500]
 
 
-def _flag(mapping: Mapping[str, Any], fields: FieldMap) -> bool:
+def read_flag(mapping: Mapping[str, Any], fields: FieldMap) -> bool:
     """Whether the article is published. PyYAML already reads YAML 1.1 yes/no/on/off."""
     if fields.flag not in mapping:
         # A draft-style repo publishes by default; a published-style one needs the flag.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,14 +31,28 @@ class GitError(RuntimeError):
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 
 
-def run_git(
-    args: Sequence[str], *, git_dir: Path | None = None, input: bytes | None = None
-) -> bytes:
-    """Run ``git ARGS`` and return stdout; raise GitError with stderr (redacted) on failure."""
+def git_env(git_dir: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every git subprocess of ours runs with."""
     env = {**os.environ, **_GIT_ENV}
     if git_dir is not None:
         env["GIT_DIR"] = str(git_dir)
-    proc = subprocess.run(["git", *args], input=input, capture_output=True, env=env, check=False)
+    return {**env, **(extra or {})}
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    git_dir: Path | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> bytes:
+    """Run ``git ARGS`` and return stdout; raise GitError with stderr (redacted) on failure.
+
+    ``env`` adds variables (a temporary index, a commit identity) to the usual ones.
+    """
+    proc = subprocess.run(
+        ["git", *args], input=input, capture_output=True, env=git_env(git_dir, env), check=False
+    )
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
         raise GitError(redact(f"git {args[0]}: {err}"))
@@ -66,8 +80,10 @@ class ContentRepo:
     def tracking_ref(self) -> str:
         return f"refs/remotes/origin/{self.branch}"
 
-    def git(self, *args: str, input: bytes | None = None) -> bytes:
-        return run_git(args, git_dir=self.git_dir, input=input)
+    def git(
+        self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> bytes:
+        return run_git(args, git_dir=self.git_dir, input=input, env=env)
 
     def ensure_clone(self) -> None:
         """Create the bare clone on first use; keep its remote URL in line with config."""
@@ -148,7 +164,7 @@ class BlobReader:
             ["git", "cat-file", "--batch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, **_GIT_ENV, "GIT_DIR": str(git_dir)},
+            env=git_env(git_dir),
         )
 
     # Requests are written in chunks that fit a pipe buffer (64 KiB): git stops reading

@@ -1,0 +1,51 @@
+"""``curator publish``: push approved articles in one commit (registered in ``bot.cli``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.jobs import publish_and_tell
+from bot.publishing import publish_approved
+from bot.slack_client import api_url, make_client
+from storage.gitrepo import GitError
+
+if TYPE_CHECKING:  # bot.cli imports this module to register the command
+    from bot.cli import _Ctx
+
+log = logging.getLogger(__name__)
+
+
+@click.command()
+@click.option(
+    "--dry-run", is_flag=True, help="Print the diff and the commit message; change nothing."
+)
+@click.pass_obj
+def publish(ctx: _Ctx, dry_run: bool) -> None:
+    """Publish every approved article in one commit to the content repo."""
+    rt = ctx.runtime()
+    now = datetime.now(UTC)
+    token = os.environ.get("SLACK_BOT_TOKEN")
+    try:
+        if token and not dry_run:  # the cards follow, as when the schedule runs it
+            report = publish_and_tell(rt, make_client(token, api_url()), now)
+        else:
+            report = publish_approved(rt.engine, rt.repo, rt.config, now=now, dry_run=dry_run)
+    except (GitError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if dry_run:
+        if report.diff:
+            click.echo(report.diff, nl=False)
+        if report.message:
+            click.echo("\n--- commit message ---")
+            click.echo(report.message, nl=False)
+    for post in report.posts:
+        if post.outcome in ("missing", "refused"):
+            click.echo(f"{post.outcome}: {post.path}: {post.reason}", err=True)
+    click.echo(report.summary())
+    if report.commit_url:
+        click.echo(report.commit_url)
