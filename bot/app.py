@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,22 +11,28 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.card_refresher import CardRefresher
 from bot.config import Config
 from bot.editors import Editors
 from bot.listeners import register_listeners
 from bot.slack_client import make_client
+from bot.voting import refresh_card
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Curator:
-    """What the listeners need: settings, database, who may vote, and a clock."""
+    """What the listeners need: settings, database, who may vote, the cards to refresh."""
 
     config: Config
     engine: Engine
     editors: Editors
-    clock: Any = field(default=lambda: datetime.now(UTC))
+    cards: CardRefresher
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def build_app(
@@ -39,10 +45,16 @@ def build_app(
     client: WebClient | None = None,
 ) -> App:
     """The Slack app with every listener registered. Nothing happens at import time."""
-    curator = Curator(config, engine, Editors(config.slack.editors, config.slack.editor_group))
+    client = client or make_client(token, api_url)
+    curator = Curator(
+        config,
+        engine,
+        Editors(config.slack.editors, config.slack.editor_group),
+        CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
+    )
     app = App(
         # Bolt builds a client per request from this one's settings (base_url included).
-        client=client or make_client(token, api_url),
+        client=client,
         # Socket Mode messages are not signed; HTTP mode refuses to start without a secret.
         signing_secret=signing_secret or "",
         # Ack first, work after: events are acknowledged before the listener runs.

@@ -85,7 +85,12 @@ def candidate_card(
     if article.related:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_related(article.related))]))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status_line(state, emoji, tz))]))
-    if state.status in (PostStatus.OPEN, PostStatus.APPROVED, PostStatus.REJECTED):
+    if state.status in (
+        PostStatus.OPEN,
+        PostStatus.APPROVED,
+        PostStatus.REJECTED,
+        PostStatus.BLOCKED,
+    ):
         how = (
             f"React :{emoji.publish}: to publish or :{emoji.reject}: to reject. "
             "The bot's own reactions are one-click buttons, not votes."
@@ -136,6 +141,9 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
         return f"*Published* in {commit} · {votes}"
     if state.status == PostStatus.EXPIRED:
         return f"*Expired* without a decision · {votes}"
+    if state.status == PostStatus.BLOCKED:
+        why = f": {escape(state.note)}" if state.note else ""
+        return f"*Approved, not published*{why} · retried when the file changes · {votes}"
     if state.status == PostStatus.APPROVED:
         when = f" · to be published {_when(state.publish_at, tz)}" if state.publish_at else ""
         line = f"*Approved*{when} · {votes}"

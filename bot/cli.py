@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +19,7 @@ from slack_bolt import App
 from sqlalchemy.engine import Engine
 
 from bot.candidates import CandidateRules, select_candidates
+from bot.commands_publish import publish
 from bot.config import Config, ConfigError, load_config, write_example
 from bot.logs import setup_logging
 from bot.runtime import Runtime, SchemaError, build_runtime
@@ -235,8 +240,9 @@ def run(ctx: _Ctx) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     app = _app(rt, env)
-    log.info("connecting to Slack over Socket Mode; channel %s", rt.config.slack.channel)
-    SocketModeHandler(app, env.app_token).start()
+    with _scheduler(rt, env):
+        log.info("connecting to Slack over Socket Mode; channel %s", rt.config.slack.channel)
+        SocketModeHandler(app, env.app_token).start()
 
 
 @cli.command()
@@ -251,8 +257,45 @@ def serve(ctx: _Ctx, host: str, port: int, threads: int) -> None:
     from bot.server import make_server, make_wsgi_app
 
     server = make_server(make_wsgi_app(_app(rt, env), rt.engine), host, port, threads)
-    log.info("listening on http://%s:%s/slack/events", host, server.effective_port)
-    server.run()
+    with _scheduler(rt, env):
+        log.info("listening on http://%s:%s/slack/events", host, server.effective_port)
+        stopping = threading.Event()
+
+        def stop(*_: object) -> None:
+            stopping.set()
+            server.close()
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            server.run()
+        except (OSError, ValueError):
+            # Closing the socket under waitress's loop ends it with an error; ours is expected.
+            if not stopping.is_set():
+                raise
+
+
+@contextmanager
+def _scheduler(rt: Runtime, env: SlackEnv) -> Iterator[None]:
+    """Run the scheduled jobs beside the listeners; the lease picks one replica to run them."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.jobs import build_clockwork
+    from bot.scheduler import start_scheduler
+
+    client = make_client(env.bot_token, env.api_url)
+    try:
+        bot_user = client.auth_test()["user_id"]
+    except SlackApiError as exc:
+        raise click.ClickException(
+            f"Slack refused the bot token ({exc.response.get('error')}); check SLACK_BOT_TOKEN"
+        ) from None
+    clockwork = build_clockwork(rt, client, bot_user=bot_user)
+    scheduler = start_scheduler(clockwork)
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+        clockwork.stop()
 
 
 @cli.command()
@@ -296,6 +339,17 @@ def reconcile(ctx: _Ctx) -> None:
 
 
 @cli.command()
+@click.pass_obj
+def status(ctx: _Ctx) -> None:
+    """Each job's last and next run, the scheduler's leader, the last commit, open posts."""
+    from bot.status import status_lines
+
+    rt = ctx.runtime()
+    for line in status_lines(rt.engine, rt.config, datetime.now(UTC)):
+        click.echo(line)
+
+
+@cli.command()
 @click.option("--url", help="Public base URL for HTTP mode, e.g. https://curator.example.org")
 @click.pass_obj
 def manifest(ctx: _Ctx, url: str | None) -> None:
@@ -319,6 +373,18 @@ def doctor(ctx: _Ctx) -> None:
         click.echo(f"{mark} {check.name}: {check.detail}")
     if not ok:
         raise SystemExit(1)
+
+
+from bot.commands_views import demo as _demo_command  # noqa: E402
+from bot.commands_views import digest as _digest_command  # noqa: E402
+from bot.commands_views import summary as _summary_command  # noqa: E402
+
+cli.add_command(_digest_command)
+cli.add_command(_summary_command)
+cli.add_command(_demo_command)
+
+
+cli.add_command(publish)
 
 
 def main() -> None:

@@ -128,6 +128,17 @@ class CandidatesConfig:
     topics: tuple[str, ...] = ()
 
 
+JOBS = ("refresh", "post", "publish", "summary", "reconcile", "expire")
+_DEFAULT_GRACE = {
+    "refresh": 10,
+    "post": 180,
+    "publish": 45,
+    "summary": 180,
+    "reconcile": 5,
+    "expire": 720,
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class ScheduleConfig:
     """Five-field crontab lines per job, in the configured time zone; None disables a job.
@@ -143,14 +154,21 @@ class ScheduleConfig:
     summary: str | None = "30 8 * * *"
     reconcile: str | None = "*/10 * * * *"
     expire: str | None = "5 0 * * *"
+    # How late a slot missed while the bot was down may still run, in minutes: the day's
+    # post at 09:30 after a 09:00 outage is useful, at 17:00 it is noise.
+    grace: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType(dict(_DEFAULT_GRACE)), hash=False
+    )
+    # With several replicas, the one holding the lease runs the jobs; others take over
+    # within this many seconds after it stops renewing.
+    lease_seconds: int = 60
 
     def enabled(self) -> dict[str, str]:
         """Job name -> crontab line for every job that is not switched off, in job order."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) is not None
-        }
+        return {name: getattr(self, name) for name in JOBS if getattr(self, name) is not None}
+
+    def grace_minutes(self, job: str) -> int:
+        return self.grace.get(job, _DEFAULT_GRACE[job])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,7 +223,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "slack": ("channel", "editors", "editor_group", "command"),
     "votes": ("publish", "reject", "quorum", "window_days"),
     "candidates": ("per_day", "min_quality", "max_age_days", "topics"),
-    "schedule": tuple(f.name for f in dataclasses.fields(ScheduleConfig)),
+    "schedule": (*JOBS, "grace", "lease_seconds"),
     "fields": _FIELD_KEYS,
 }
 
@@ -938,12 +956,25 @@ def _schedule(check: _Checker, data: Mapping[str, Any], timezone: str) -> Schedu
     """Crontab lines per job; keys left out keep their defaults, null/off switch a job off."""
     raw = check.section(data, "schedule")
     defaults = ScheduleConfig()
-    values = {
+    values: dict[str, Any] = {
         name: _cron(check, f"schedule.{name}", raw[name], timezone)
         if name in raw
         else getattr(defaults, name)
-        for name in _SECTIONS["schedule"]
+        for name in JOBS
     }
+    grace = dict(_DEFAULT_GRACE)
+    raw_grace = raw.get("grace")
+    if raw_grace is not None and not isinstance(raw_grace, Mapping):
+        check.expected("schedule.grace", "a mapping of job name to minutes", raw_grace)
+    elif raw_grace:
+        check.keys(raw_grace, "schedule.grace", JOBS)
+        for job in JOBS:
+            if job in raw_grace:
+                grace[job] = check.integer(raw_grace, "schedule.grace", job, grace[job], low=0)
+    values["grace"] = MappingProxyType(grace)
+    values["lease_seconds"] = check.integer(
+        raw, "schedule", "lease_seconds", defaults.lease_seconds, low=2
+    )
     return ScheduleConfig(**values)
 
 

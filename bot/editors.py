@@ -39,3 +39,26 @@ class Editors:
                     # Keep the last known members: a Slack hiccup must not drop votes.
                     log.warning("could not list user group %s: %s", self._group, exc)
             return self._members
+
+
+class DisplayNames:
+    """Editors' Slack display names for commit trailers, looked up once each (users.info)."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+        self._names: dict[str, str] = {}
+
+    def get(self, user: str, default: str | None = None) -> str | None:
+        if user not in self._names:
+            try:
+                profile = self._client.users_info(user=user)["user"]
+                name = (profile.get("profile") or {}).get("display_name") or profile.get(
+                    "real_name"
+                )
+            except SlackApiError as exc:
+                log.warning("no name for %s: %s", user, exc.response.get("error"))
+                name = None
+            if not name:
+                return default
+            self._names[user] = str(name)
+        return self._names[user]

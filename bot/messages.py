@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
@@ -13,8 +12,9 @@ from sqlalchemy import Connection, select
 
 from bot.cards import CardState, Emoji, candidate_card
 from bot.config import Config
+from bot.slots import next_slot
 from bot.tally import VoteRules, tally
-from storage.models import Decision, Post, as_utc
+from storage.models import Decision, Post, PostStatus, as_utc
 from storage.queries import article_view
 from storage.votes import reactions_of
 
@@ -33,8 +33,7 @@ def emoji(config: Config) -> Emoji:
 def next_publish_run(config: Config, now: datetime) -> datetime | None:
     if not config.schedule.publish:
         return None
-    trigger = CronTrigger.from_crontab(config.schedule.publish, timezone=config.zone)
-    return trigger.get_next_fire_time(None, now)
+    return next_slot(config.schedule.publish, config.zone, now)
 
 
 def render_post(
@@ -54,20 +53,22 @@ def render_post(
         publish_at=next_publish_run(config, now),
         commit_sha=post.commit_sha,
         commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,
-        note=_latest_note(conn, post_id),
+        note=_latest_note(conn, post_id, post.status),
     )
     return candidate_card(article, state, emoji(config), config.zone)
 
 
-def _latest_note(conn: Connection, post_id: int) -> str | None:
-    """A warning recorded for the post (e.g. publishing refused), shown until it moves on."""
+def _latest_note(conn: Connection, post_id: int, status: str) -> str | None:
+    """Why a blocked post was not published: the cause of its move to ``blocked``."""
+    if status != PostStatus.BLOCKED:
+        return None
     d = Decision.__table__
-    row = conn.execute(
-        select(d.c.cause, d.c.to_status).where(d.c.post_id == post_id).order_by(d.c.id.desc())
-    ).first()
-    if row and row.cause.startswith("warning: "):
-        return row.cause.removeprefix("warning: ")
-    return None
+    return conn.scalar(
+        select(d.c.cause)
+        .where(d.c.post_id == post_id, d.c.to_status == PostStatus.BLOCKED)
+        .order_by(d.c.id.desc())
+        .limit(1)
+    )
 
 
 def update_message(

@@ -78,6 +78,30 @@ def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -
     """Post the day's candidates; a rerun, a restart or a rate limit resumes where it stopped."""
     channel = resolve_channel(client, config.slack.channel)
     ids, fresh = plan_day(engine, config, now, channel)
+    return _post_pending(engine, client, config, now, channel, ids, fresh=fresh)
+
+
+def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:
+    """Post what today's plan still lacks (after a crash or Slack trouble); never plans."""
+    with engine.connect() as conn:
+        ids = _day_posts(conn, posting_day(config, now))
+        if (
+            not ids
+            or conn.scalar(
+                select(POST.c.id).where(POST.c.id.in_(ids), POST.c.ts.is_(None)).limit(1)
+            )
+            is None
+        ):
+            return 0
+        channel = conn.scalar(select(POST.c.channel).where(POST.c.id == ids[0]))
+    assert channel is not None
+    return _post_pending(engine, client, config, now, channel, ids, fresh=False).posted
+
+
+def _post_pending(
+    engine: Engine, client: WebClient, config: Config, now: datetime, channel: str,
+    ids: list[int], *, fresh: bool,
+) -> PostReport:  # fmt: skip
     report = PostReport(posting_day(config, now), planned=len(ids), posts=ids)
     with engine.connect() as conn:
         pending = list(

@@ -80,4 +80,7 @@ def next_status(current: str, t: Tally, quorum: int) -> PostStatus:
     """Votes move a post between open, approved and rejected until it is published or expired."""
     if current in (PostStatus.PUBLISHED, PostStatus.EXPIRED):
         return PostStatus(current)
-    return decide(t, quorum)
+    decided = decide(t, quorum)
+    if current == PostStatus.BLOCKED and decided == PostStatus.APPROVED:
+        return PostStatus.BLOCKED  # still approved; publishing waits for the file to change
+    return decided

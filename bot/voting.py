@@ -108,7 +108,7 @@ def reconcile(
     from slack_sdk.errors import SlackApiError
 
     report = ReconcileReport()
-    open_states = (PostStatus.OPEN, PostStatus.APPROVED, PostStatus.REJECTED)
+    open_states = (PostStatus.OPEN, PostStatus.APPROVED, PostStatus.REJECTED, PostStatus.BLOCKED)
     with engine.connect() as conn:
         posts = list(
             conn.execute(select(POST).where(POST.c.status.in_(open_states), POST.c.ts.is_not(None)))

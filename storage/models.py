@@ -76,6 +76,9 @@ class PostStatus(StrEnum):
     REJECTED = "rejected"
     PUBLISHED = "published"
     EXPIRED = "expired"
+    # Publishing (bot/publishing.py): approved, but the file was missing or could not be
+    # edited; PublishHold says why. Back to approved once the file changes on the remote.
+    BLOCKED = "blocked"
 
 
 class Post(SQLModel, table=True):
@@ -167,6 +170,61 @@ class ScanState(SQLModel, table=True):
     branch: str = Field(primary_key=True)
     commit_sha: str = Field(max_length=64)
     scanned_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+# --- publishing (storage/publish.py, bot/publishing.py) ------------------------------------
+# Migration 0002. PublishBatch is the write-ahead record of a push: written before the push
+# and closed in the same transaction that marks its posts published, so a run killed in
+# between is finished by the next one. PublishHold keeps blocked posts out of the batch.
+
+
+class PublishBatch(SQLModel, table=True):
+    """One publish commit the bot is about to push, or has pushed.
+
+    ``state`` is "pending" from just before the push until the database records its outcome;
+    then "pushed", or "failed" (the remote never got it; its posts go into a later batch).
+    ``token`` is the commit's ``Curator-Batch:`` trailer, so the commit can be found on the
+    remote even when the database never learnt that the push succeeded.
+    """
+
+    __tablename__ = "publish_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=64)
+    state: str = Field(default="pending", index=True, max_length=16)
+    base_sha: str = Field(max_length=64)  # the remote tip the commit was built on
+    commit_sha: str = Field(max_length=64)
+    detail: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=_utc_column())
+
+
+class PublishHold(SQLModel, table=True):
+    """Why a blocked post is kept out of publishing, and at which version of its file.
+
+    ``blob_sha`` is the blob that was refused, or None when the file was missing; the post is
+    retried as soon as the file on the remote is different.
+    """
+
+    __tablename__ = "publish_hold"
+
+    post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")
+    blob_sha: str | None = Field(default=None, max_length=64)
+    reason: str
+    at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+# --- end of publishing ------------------------------------------------------------------------
+
+
+class Lease(SQLModel, table=True):
+    """Which process runs the scheduled jobs; others take over when ``expires_at`` passes."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=128)
+    expires_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
 Index("ix_article_candidate", Article.published, Article.quality)

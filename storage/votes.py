@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Connection, Row, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Insert, Row, insert, select, update
 
 from storage.models import Decision, Post, Vote, utcnow
 
@@ -56,16 +56,22 @@ def record_reaction(
         post_id=post_id, user_id=user, reaction=reaction, choice=choice, present=present,
         event_ts=event_ts, updated_at=utcnow(),
     )  # fmt: skip
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(VOTE).values(**values)
-    stmt = stmt.on_conflict_do_update(
+    # A row comes back only when the insert or the guarded update happened (rowcount is not
+    # reliable for upserts across drivers).
+    return conn.execute(_upsert(conn.dialect.name), values).first() is not None
+
+
+@lru_cache(maxsize=4)
+def _upsert(dialect: str) -> Insert:
+    """The vote upsert, built once per dialect: building it costs more than running it."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(VOTE)
+    return stmt.on_conflict_do_update(
         index_elements=["post_id", "user_id", "reaction"],
         set_={k: stmt.excluded[k] for k in ("present", "event_ts", "choice", "updated_at")},
         where=VOTE.c.event_ts < stmt.excluded.event_ts,
     ).returning(VOTE.c.id)
-    # A row comes back only when the insert or the guarded update happened (rowcount is not
-    # reliable for upserts across drivers).
-    return conn.execute(stmt).first() is not None
 
 
 def reactions_of(conn: Connection, post_id: int) -> list[Reaction]:

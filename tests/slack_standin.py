@@ -16,7 +16,9 @@ from urllib.parse import parse_qs
 
 BOT_USER = "UCURATOR"
 DEFAULT_SCOPES = (
-    "chat:write,reactions:read,reactions:write,channels:history,usergroups:read,channels:read"
+    "chat:write,reactions:read,reactions:write,channels:history,usergroups:read,channels:read,"
+    "users:read,"
+    "commands"
 )
 
 
@@ -45,6 +47,8 @@ class SlackStandIn:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     reactions: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    # Messages posted to a slash command's response_url (``/response/<id>``), by id.
+    responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -56,6 +60,14 @@ class SlackStandIn:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/response/"):
+                    standin._respond(self.path.removeprefix("/response/"), body)
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")  # what Slack's response_url answers
+                    return
                 method = self.path.rsplit("/", 1)[-1]
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(body or b"{}")
@@ -98,6 +110,14 @@ class SlackStandIn:
     ) -> None:  # fmt: skip
         """Answer ``method`` with ``status`` ``times`` times, after letting ``skip`` through."""
         self.failures.append(Failure(method, status, retry_after, skip, times))
+
+    def response_url(self, key: str) -> str:
+        """A slash command's response_url; what is posted to it lands in ``responses[key]``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/response/{key}"
+
+    def _respond(self, key: str, body: bytes) -> None:
+        with self._lock:
+            self.responses.setdefault(key, []).append(json.loads(body or b"{}"))
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]

@@ -37,6 +37,13 @@ def _sources() -> list[ast.AST]:
     return [ast.parse(p.read_text(), str(p)) for p in sorted((REPO_ROOT / "bot").rglob("*.py"))]
 
 
+def _name(node: ast.AST) -> str:
+    """``client`` for ``client``, ``_client`` for ``self._client``; else empty."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else ""
+
+
 def used_methods() -> set[str]:
     """Web API methods called as ``client.<method>(...)`` anywhere in bot/."""
     methods = set()
@@ -45,8 +52,7 @@ def used_methods() -> set[str]:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name)
-                and node.func.value.id.endswith("client")
+                and _name(node.func.value).endswith("client")
                 and node.func.attr not in SLACK_SDK_HELPERS
             ):
                 methods.add(node.func.attr.replace("_", "."))

@@ -149,3 +149,13 @@ def test_curator_serve_subprocess(setup, standin):
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=10)[0].decode()
     assert "xoxb-test-not-real" not in output and SIGNING_SECRET not in output
+
+
+def test_status_shows_jobs_leader_and_open_posts(setup, standin):
+    invoke("post")
+    out = invoke("status").output
+    assert "jobs (UTC):" in out
+    assert "post       0 9 * * mon-fri" in out and "never run" in out
+    assert "leader: none yet" in out
+    assert "last publish: none yet" in out
+    assert "open posts: 2" in out and "Alpha" in out

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from bot.listeners import reactions
+from bot.listeners import commands, reactions
 
 if TYPE_CHECKING:
     from bot.app import Curator
@@ -14,3 +14,4 @@ if TYPE_CHECKING:
 
 def register_listeners(app: App, curator: Curator) -> None:
     reactions.register(app, curator)
+    commands.register(app, curator)

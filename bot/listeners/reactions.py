@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.voting import apply_reaction, refresh_card
+from bot.voting import apply_reaction
 
 if TYPE_CHECKING:
     from bot.app import Curator
@@ -38,4 +38,4 @@ def _handle(
         is_editor=lambda user: curator.editors.contains(user, client),
     )
     if change is not None:
-        refresh_card(curator.engine, client, curator.config, change.post_id, curator.clock())
+        curator.cards.mark(change.post_id)

@@ -1,0 +1,71 @@
+"""Card updates, coalesced: a burst of votes on one card becomes one ``chat.update``.
+
+Slack allows about 50 ``chat.update`` calls a minute, and rendering a card costs a few
+database reads; one update per vote would fall behind in a busy minute and park Bolt's
+workers in rate-limit sleeps. Votes mark a card dirty; one background thread sends each
+dirty card at most once per ``interval``, always with the state as it is by then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class CardRefresher:
+    def __init__(self, refresh: Callable[[int], object], interval: float = 1.0) -> None:
+        self._refresh = refresh
+        self._interval = interval
+        self._due: dict[int, float] = {}  # post id -> monotonic time it may be sent
+        self._last: dict[int, float] = {}
+        self._busy = 0
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def mark(self, post_id: int) -> None:
+        """The card's state changed; it will be sent soon (once, however often it changes)."""
+        with self._cond:
+            if post_id not in self._due:
+                since_last = self._last.get(post_id, float("-inf")) + self._interval
+                self._due[post_id] = max(time.monotonic(), since_last)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="cards", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def flush(self, timeout: float = 10) -> bool:
+        """Wait until every marked card has been sent; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._due or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+        return True
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due:
+                    self._cond.wait()
+                post_id, due = min(self._due.items(), key=lambda kv: kv[1])
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                del self._due[post_id]
+                self._last[post_id] = time.monotonic()
+                self._busy += 1
+            try:
+                self._refresh(post_id)
+            except Exception:  # one card failing must not stop the others
+                log.exception("could not refresh the card of post %s", post_id)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+                    self._cond.notify_all()

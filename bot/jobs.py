@@ -1,0 +1,99 @@
+"""The scheduled jobs, each a thin call into the domain: what they do for the newsroom."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+
+from bot import posting
+from bot.clockwork import Clockwork, JobContext, JobSpec
+from bot.editors import DisplayNames, Editors
+from bot.publishing import PublishReport, publish_approved
+from bot.runtime import Runtime
+from bot.summary import post_summary
+from bot.voting import expire_posts, reconcile, refresh_card
+from storage.scan import scan
+
+
+def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[JobSpec]:
+    """Every enabled job with its schedule and grace from config."""
+    config = rt.config
+    editors = Editors(config.slack.editors, config.slack.editor_group)
+
+    def refresh(ctx: JobContext) -> str:
+        """Fetch the content repo and scan what changed."""
+        result = scan(rt.engine, rt.repo, config.fields, rt.paths, commit=rt.repo.fetch())
+        return f"{result.new} new, {result.changed} changed, {result.deleted} deleted"
+
+    def post(ctx: JobContext) -> str:
+        """Post the day's candidates."""
+        report = posting.post_day(rt.engine, client, config, ctx.now)
+        if report.error:
+            raise RuntimeError(
+                f"Slack said {report.error} after {report.posted} of {report.planned} cards; "
+                "the rest follow with the next reconcile"
+            )
+        return f"{report.posted} posted, {report.already} already there"
+
+    def reconcile_votes(ctx: JobContext) -> str:
+        """Count votes cast while the bot was down; finish an interrupted daily post."""
+        resumed = posting.resume_day(rt.engine, client, config, ctx.now)
+        report = reconcile(rt.engine, client, config, ctx.now, bot_user=bot_user, editors=editors)
+        return f"{report.changed} of {report.checked} changed, {resumed} cards resumed"
+
+    def summary(ctx: JobContext) -> str:
+        """Post the morning summary of everything since the last one."""
+        since = ctx.last_ok or ctx.slot - timedelta(days=1)
+        post_summary(rt.engine, client, config, since=since, now=ctx.now)
+        return f"since {since:%Y-%m-%d %H:%M}"
+
+    def publish(ctx: JobContext) -> str:
+        """Commit approved articles to the content repo, push, and update their cards."""
+        return publish_and_tell(rt, client, ctx.now).summary()
+
+    def expire(ctx: JobContext) -> str:
+        """Close cards whose voting window has passed."""
+        return f"{expire_posts(rt.engine, client, config, ctx.now)} expired"
+
+    bodies = {
+        "refresh": refresh, "post": post, "reconcile": reconcile_votes, "publish": publish,
+        "summary": summary, "expire": expire,
+    }  # fmt: skip
+    return [
+        JobSpec(
+            name=name,
+            cron=cron,
+            grace=timedelta(minutes=config.schedule.grace_minutes(name)),
+            run=bodies[name],
+            doc=(bodies[name].__doc__ or name).strip(),
+        )
+        for name, cron in config.schedule.enabled().items()
+        if name in bodies
+    ]
+
+
+def publish_and_tell(rt: Runtime, client: WebClient, now: datetime) -> PublishReport:
+    """Publish approved articles; each card then shows its commit, or why it could not be."""
+    report = publish_approved(
+        rt.engine, rt.repo, rt.config, now=now, approver_names=DisplayNames(client)
+    )
+    for post in report.posts:
+        if post.ts:
+            refresh_card(rt.engine, client, rt.config, post.post_id, now)
+    return report
+
+
+def build_clockwork(rt: Runtime, client: WebClient, *, bot_user: str | None) -> Clockwork:
+    config = rt.config
+
+    def notify(text: str) -> None:
+        client.chat_postMessage(channel=config.slack.channel, text=text)
+
+    return Clockwork(
+        rt.engine,
+        build_jobs(rt, client, bot_user=bot_user),
+        config.zone,
+        lease_ttl=timedelta(seconds=config.schedule.lease_seconds),
+        notify=notify,
+    )

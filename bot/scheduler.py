@@ -1,0 +1,41 @@
+"""APScheduler wiring: one cron job per curator job, plus the lease heartbeat."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clockwork import Clockwork
+from bot.slots import WallClockCronTrigger
+
+log = logging.getLogger(__name__)
+
+
+def start_scheduler(clockwork: Clockwork) -> BackgroundScheduler:
+    """Start firing jobs in the background; the caller keeps serving Slack events."""
+    scheduler = BackgroundScheduler(
+        timezone=clockwork.tz,
+        # Slots are keyed and claimed in the database; APScheduler only has to wake us.
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    for spec in clockwork.specs.values():
+        scheduler.add_job(
+            clockwork.fire,
+            WallClockCronTrigger(spec.cron, clockwork.tz),
+            args=[spec.name],
+            id=spec.name,
+            name=spec.doc or spec.name,
+            misfire_grace_time=max(1, int(spec.grace.total_seconds())),
+        )
+    # Renew well inside the lease, so a healthy leader never loses it to a slow tick.
+    every = max(1.0, clockwork.lease_ttl / timedelta(seconds=1) / 3)
+    scheduler.add_job(clockwork.heartbeat, IntervalTrigger(seconds=every), id="lease")
+    scheduler.start()
+    clockwork.heartbeat()  # lead (and catch up) now rather than a third of a lease later
+    log.info(
+        "scheduler started: %s", ", ".join(f"{n} {s.cron}" for n, s in clockwork.specs.items())
+    )
+    return scheduler

@@ -1,0 +1,210 @@
+"""Read queries behind ``/digest`` and the morning summary: candidate cards with their articles.
+
+Every filter runs in SQL. The query is driven from ``post`` (a card per posted story, about a
+tenth of the articles), narrowed by ``post.status`` (indexed), and reaches ``article`` by its
+primary key and ``article_topic`` by its (article_id, key) primary key, so its cost follows the
+number of cards, not the number of articles in the repo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import PostStatus, PublishHold, Vote, as_utc
+from storage.queries import ARTICLE, POST, TOPIC, ArticleView, _topics_of, _view
+from storage.votes import Reaction
+
+VOTE = Vote.__table__
+HOLD = PublishHold.__table__
+
+Order = Literal["best", "oldest", "changed"]
+
+
+@dataclass(frozen=True)
+class PostView:
+    """A candidate card and its article, as a digest or summary line shows it."""
+
+    post_id: int
+    status: str
+    channel: str
+    day: str
+    permalink: str | None
+    commit_sha: str | None
+    posted_at: datetime
+    changed_at: datetime
+    article: ArticleView
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """The cards shown, and how many matched in all (for "10 of 37")."""
+
+    posts: list[PostView]
+    total: int
+
+
+def find_posts(
+    conn: Connection,
+    *,
+    statuses: Collection[str],
+    published_since: datetime | None = None,
+    since: datetime | None = None,
+    topics: Collection[str] = (),
+    min_quality: float | None = None,
+    words: Sequence[str] = (),
+    day: str | None = None,
+    limit: int | None = None,
+    order: Order = "best",
+) -> PostPage:
+    """Cards in any of ``statuses`` whose articles match every filter given.
+
+    ``published_since`` narrows only the published cards (the digest's "published recently");
+    ``since`` narrows every card to those whose state changed since then (posted, decided,
+    published). ``topics`` match any of the case-folded topic keys; each of ``words`` must
+    appear in the title or the excerpt, case-insensitively (SQLite folds ASCII letters only).
+    Order "best" is quality, then heat, then the newest article; "oldest" is the posting order;
+    "changed" the order of the last state change.
+    """
+    a, p = ARTICLE, POST
+    conditions: list[ColumnElement[bool]] = [p.c.status.in_(list(statuses))]
+    if published_since is not None:
+        conditions.append(
+            or_(p.c.status != PostStatus.PUBLISHED, p.c.status_changed_at >= published_since)
+        )
+    if since is not None:
+        conditions.append(p.c.status_changed_at >= since)
+    if day is not None:
+        conditions.append(p.c.day == day)
+    # A card whose file left the repo can no longer be decided; a published one is history.
+    conditions.append(or_(a.c.removed_at.is_(None), p.c.status == PostStatus.PUBLISHED))
+    if topics:
+        keys = sorted({t.casefold() for t in topics})
+        conditions.append(exists().where(TOPIC.c.article_id == a.c.id, TOPIC.c.key.in_(keys)))
+    if min_quality is not None:
+        conditions.append(and_(a.c.quality.is_not(None), a.c.quality >= min_quality))
+    if words:
+        # Each word in the title or the excerpt: ILIKE on PostgreSQL (case-insensitive in any
+        # script), lower() LIKE on SQLite. Asked per card in a scalar subquery rather than as
+        # a filter on the joined article: PostgreSQL prices ILIKE like any cheap operator and
+        # would otherwise run it over every article in the repo before joining the few cards.
+        text_of = ARTICLE.alias("text_of")
+        matches = [
+            or_(
+                text_of.c.title.ilike(pattern, escape="\\"),
+                text_of.c.excerpt.ilike(pattern, escape="\\"),
+            )
+            for pattern in ("%" + _like_escape(word) + "%" for word in words)
+        ]
+        conditions.append(
+            select(and_(*matches)).where(text_of.c.id == p.c.article_id).scalar_subquery()
+        )
+    # Two stages in one statement. "matching" holds just the sort keys of every matching card;
+    # PostgreSQL must build it whole (MATERIALIZED), because with a LIMIT on the joined query
+    # it bets on walking all 100,000 articles in quality order until enough cards turn up.
+    # The full rows are then read by primary key for the cards shown only.
+    matching = (
+        select(
+            p.c.id.label("post_id"), a.c.id.label("article_id"), a.c.quality, a.c.heat,
+            a.c.dated, p.c.created_at, p.c.status_changed_at,
+        )
+        .select_from(p.join(a, a.c.id == p.c.article_id))
+        .where(*conditions)
+        .cte("matching")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )  # fmt: skip
+    shown = (
+        # The total in the same round trip: the rows are filtered and sorted anyway.
+        select(*matching.c, func.count().over().label("total"))
+        .order_by(*_ordering(order, matching.c))
+        .limit(limit)
+        .subquery("shown")
+    )
+    s = shown.c
+    query = (
+        select(
+            a,
+            p.c.id.label("post_id"),
+            p.c.status.label("post_status"),
+            p.c.channel.label("post_channel"),
+            p.c.day.label("post_day"),
+            p.c.permalink.label("post_permalink"),
+            p.c.commit_sha.label("post_commit_sha"),
+            p.c.created_at.label("post_created_at"),
+            p.c.status_changed_at.label("post_changed_at"),
+            s.total,
+        )
+        .select_from(shown.join(p, p.c.id == s.post_id).join(a, a.c.id == s.article_id))
+        .order_by(*_ordering(order, s))
+    )
+    rows = conn.execute(query).all()
+    topics_by_id = _topics_of(conn, [r.id for r in rows])
+    posts = [
+        PostView(
+            post_id=r.post_id,
+            status=r.post_status,
+            channel=r.post_channel,
+            day=r.post_day,
+            permalink=r.post_permalink,
+            commit_sha=r.post_commit_sha,
+            posted_at=_utc(r.post_created_at),
+            changed_at=_utc(r.post_changed_at),
+            article=_view(r, topics_by_id.get(r.id, ())),
+        )
+        for r in rows
+    ]
+    return PostPage(posts, rows[0].total if rows else 0)
+
+
+def _ordering(order: Order, c: Any) -> list[ColumnElement[Any]]:
+    """Sort keys over the columns of "matching" (or of a subquery of it)."""
+    if order == "best":  # quality, then heat, then the newest article
+        return [
+            c.quality.desc().nulls_last(), c.heat.desc().nulls_last(), c.dated.desc().nulls_last(),
+            c.post_id.desc(),
+        ]  # fmt: skip
+    if order == "oldest":  # the order the cards were posted in
+        return [c.created_at.asc(), c.post_id.asc()]
+    return [c.status_changed_at.asc(), c.post_id.asc()]  # the order of their last change
+
+
+def _like_escape(text: str) -> str:
+    """A LIKE pattern that matches ``text`` literally (``%`` and ``_`` are wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _utc(value: datetime) -> datetime:
+    moment = as_utc(value)
+    assert moment is not None
+    return moment
+
+
+def reactions_for(conn: Connection, post_ids: Collection[int]) -> dict[int, list[Reaction]]:
+    """Every recorded reaction of each post, in one query (the tally is a pure rule)."""
+    found: dict[int, list[Reaction]] = {pid: [] for pid in post_ids}
+    ids = list(post_ids)
+    for i in range(0, len(ids), 500):
+        q = select(
+            VOTE.c.post_id, VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts
+        ).where(VOTE.c.post_id.in_(ids[i : i + 500]))
+        for post_id, *rest in conn.execute(q):
+            found[post_id].append(Reaction(*rest))
+    return found
+
+
+def holds_for(conn: Connection, post_ids: Collection[int]) -> dict[int, str]:
+    """Why each blocked post is held back from publishing."""
+    if not post_ids:
+        return {}
+    q = select(HOLD.c.post_id, HOLD.c.reason).where(HOLD.c.post_id.in_(list(post_ids)))
+    return {post_id: reason for post_id, reason in conn.execute(q)}
+
+
+def posted_on(conn: Connection, day: str) -> bool:
+    """Whether the cards of ``day`` (YYYY-MM-DD in the configured zone) were planned."""
+    return conn.execute(select(exists().where(POST.c.day == day))).scalar_one()
