@@ -6,6 +6,7 @@ bot's HTTP endpoint under the production WSGI server. Runs on SQLite and Postgre
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -297,3 +298,62 @@ def test_open_posts_expire_after_the_window(day, config, engine, standin):
     assert expire_posts(engine, client(standin), config, NOW + timedelta(days=3, hours=1)) == 3
     assert {p.status for p in posts(engine).values()} == {"expired"}
     assert "Expired" in str(standin.called("chat.update")[-1].params["blocks"])
+
+
+def test_published_cards_show_their_commit(day, config, engine, standin, newsroom, tmp_path):
+    """The publish job pushes the approved article and its card links the commit."""
+    from dataclasses import replace
+
+    from bot.jobs import publish_and_tell
+    from bot.runtime import Runtime
+    from storage.gitrepo import ContentRepo
+
+    config = replace(
+        config,
+        content=replace(config.content, commit_url="https://git.example/c/{sha}"),
+    )
+    posting.post_day(engine, client(standin), config, NOW)
+    card = next(iter(posts(engine)))
+    standin.users.update({"UALICE": "Alice", "UBOB": "Bob"})
+    for user in ("UALICE", "UBOB"):
+        standin.react(CH, card, "white_check_mark", user)
+    editors = Editors(config.slack.editors, config.slack.editor_group)
+    reconcile(engine, client(standin), config, NOW, bot_user=BOT_USER, editors=editors)
+    assert posts(engine)[card].status == "approved"
+
+    repo = ContentRepo(tmp_path / "publish-clone.git", str(newsroom.remote), newsroom.branch)
+    runtime = Runtime(config, engine, repo, PathFilter())
+    report = publish_and_tell(runtime, client(standin), NOW)
+    sha = report.commit_sha
+    assert sha and posts(engine)[card].status == "published"
+    shown = mrkdwn_of(standin.messages[(CH, card)]["blocks"])
+    assert f"*Published* in <https://git.example/c/{sha}|{sha[:7]}>" in shown
+    message = subprocess.run(
+        ["git", "--git-dir", str(newsroom.remote), "log", "-1", "--format=%B"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "Approved-by: Alice <UALICE>" in message and "Approved-by: Bob <UBOB>" in message
+    assert "Slack-Thread: https://newsroom.slack.com/archives/" in message
+
+
+def test_a_failing_publish_tells_the_channel_once(day, config, engine, standin, tmp_path):
+    from bot.clockwork import Clockwork
+    from bot.jobs import build_jobs
+    from bot.runtime import Runtime
+    from storage.gitrepo import ContentRepo
+
+    broken = ContentRepo(tmp_path / "clone.git", str(tmp_path / "gone.git"), "main")
+    runtime = Runtime(config, engine, broken, PathFilter())
+    specs = [
+        s for s in build_jobs(runtime, client(standin), bot_user=BOT_USER) if s.name == "publish"
+    ]
+    told: list[str] = []
+    cw = Clockwork(
+        engine, specs, config.zone, lease_ttl=timedelta(seconds=60), notify=told.append,
+        clock=lambda: NOW,
+    )  # fmt: skip
+    cw.leader = True
+    for hour in (1, 2):
+        slot = NOW.replace(hour=hour, minute=0)
+        assert cw.run_slot(specs[0], slot, slot) == "failed"
+    assert len(told) == 1 and told[0].startswith(":warning: The publish job failed: git fetch:")
