@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -258,20 +257,9 @@ def serve(ctx: _Ctx, host: str, port: int, threads: int) -> None:
 
     server = make_server(make_wsgi_app(_app(rt, env), rt.engine), host, port, threads)
     with _scheduler(rt, env):
-        log.info("listening on http://%s:%s/slack/events", host, server.effective_port)
-        stopping = threading.Event()
-
-        def stop(*_: object) -> None:
-            stopping.set()
-            server.close()
-
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            server.run()
-        except (OSError, ValueError):
-            # Closing the socket under waitress's loop ends it with an error; ours is expected.
-            if not stopping.is_set():
-                raise
+        log.info("listening on http://%s:%s/slack/events", host, server.port)
+        signal.signal(signal.SIGTERM, lambda *_: server.close())
+        server.run()
 
 
 @contextmanager

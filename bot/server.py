@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,8 +45,32 @@ def _database_ok(engine: Engine) -> bool:
         return False
 
 
-def make_server(wsgi: WSGIApp, host: str, port: int, threads: int = 8) -> BaseWSGIServer:
-    """A production WSGI server (waitress): threads, no shell, no reloader."""
-    server = create_server(wsgi, host=host, port=port, threads=threads, ident="curator")
-    assert isinstance(server, BaseWSGIServer)  # one host and port: never a multi-socket server
-    return server
+class Server:
+    """A production WSGI server (waitress: threads, no shell, no reloader) that can be
+    stopped from another thread or a signal handler without a stray traceback."""
+
+    def __init__(self, wsgi: WSGIApp, host: str, port: int, threads: int = 8) -> None:
+        server = create_server(wsgi, host=host, port=port, threads=threads, ident="curator")
+        assert isinstance(server, BaseWSGIServer)  # one host and port: one socket
+        self._server = server
+        self._stopping = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)
+
+    def run(self) -> None:
+        try:
+            self._server.run()
+        except (OSError, ValueError):
+            # Closing the socket under waitress's loop ends it with an error; ours is expected.
+            if not self._stopping.is_set():
+                raise
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._server.close()
+
+
+def make_server(wsgi: WSGIApp, host: str, port: int, threads: int = 8) -> Server:
+    return Server(wsgi, host, port, threads)

@@ -86,7 +86,7 @@ def endpoint(config: Config, engine: Engine, standin: SlackStandIn) -> Iterator[
     server = make_server(make_wsgi_app(app, engine), "127.0.0.1", 0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}/slack/events"
+    yield f"http://127.0.0.1:{server.port}/slack/events"
     server.close()
 
 
