@@ -15,6 +15,7 @@ from storage import migrate
 from storage.db import make_engine
 from storage.gitrepo import ContentRepo
 from tests.helpers import Newsroom
+from tests.slack_standin import SlackStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -66,6 +67,14 @@ def engine(db_url: str) -> Iterator[Engine]:
     migrate.upgrade(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    """A local stand-in for Slack's Web API (tests that need users or groups override it)."""
+    s = SlackStandIn().start()
+    yield s
+    s.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,14 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.config import Config
 
 SIGNING_SECRET = "test-signing-secret-not-real"
 _event_ids = itertools.count(1)
@@ -60,3 +67,22 @@ def send_event(url: str, payload: dict[str, Any], *, secret: str = SIGNING_SECRE
     headers = {"Content-Type": "application/json", **sign(body, secret, timestamp)}
     status, _ = post(url, body, headers)
     return status
+
+
+@contextmanager
+def serve_bot(config: Config, engine: Engine, api_url: str) -> Iterator[str]:
+    """The bot's HTTP endpoint under its production server; yields the events URL."""
+    import threading
+
+    from bot.app import build_app
+    from bot.server import make_server, make_wsgi_app
+
+    app = build_app(
+        config, engine, token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=api_url
+    )
+    server = make_server(make_wsgi_app(app, engine), "127.0.0.1", 0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.port}/slack/events"
+    finally:
+        server.close()

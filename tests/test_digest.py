@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import urllib.parse
 import uuid
@@ -23,7 +22,6 @@ from sqlalchemy import Connection, insert
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
 
-from bot.app import build_app
 from bot.config import Config, config_from_mapping
 from bot.digest import (
     DigestError,
@@ -35,13 +33,12 @@ from bot.digest import (
     parse_digest_query,
     run_digest,
 )
-from bot.server import make_server, make_wsgi_app
 from bot.terminal import render_blocks
 from storage import migrate
 from storage.db import make_engine
 from storage.models import Article, ArticleTopic, Post, PublishHold, Vote
 from tests.conftest import PG_URL, POSTGRES
-from tests.slack_requests import SIGNING_SECRET, post, sign
+from tests.slack_requests import SIGNING_SECRET, post, serve_bot, sign
 from tests.slack_standin import SlackStandIn
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # a Thursday
@@ -514,23 +511,9 @@ def test_fifty_cards_fit_in_slacks_block_limit(engine: Engine, config: Config):
 
 
 @pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    s = SlackStandIn().start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def endpoint(config: Config, engine: Engine, standin: SlackStandIn) -> Iterator[str]:
-    app = build_app(
-        config, engine, token="xoxb-test-token", signing_secret=SIGNING_SECRET,
-        api_url=standin.url,
-    )  # fmt: skip
-    server = make_server(make_wsgi_app(app, engine), "127.0.0.1", 0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}/slack/events"
-    server.close()
+    with serve_bot(config, engine, standin.url) as url:
+        yield url
 
 
 _commands = iter(range(1, 1_000_000))

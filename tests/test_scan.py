@@ -156,8 +156,14 @@ def test_include_exclude_globs(engine, newsroom: Newsroom, content_repo):
     assert set(rows(engine)) == {"news/a.md"}
 
 
-def test_parallel_scan_equals_serial(engine, newsroom: Newsroom, tmp_path: Path, monkeypatch):
-    """Worker processes and the in-process path store the same rows."""
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+def test_parallel_scan_equals_serial(
+    engine, newsroom: Newsroom, tmp_path: Path, monkeypatch, start_method: str
+):
+    """Worker processes (forked for the CLI, from a forkserver in the threaded bot) and the
+    in-process path store the same rows."""
+    import multiprocessing
+
     import storage.scan as scan_module
 
     sample = SAMPLE.read_text()
@@ -169,6 +175,9 @@ def test_parallel_scan_equals_serial(engine, newsroom: Newsroom, tmp_path: Path,
     repo = ContentRepo(tmp_path / "clone.git", str(newsroom.remote), "main")
     repo.fetch()
     monkeypatch.setattr(scan_module, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FORKSERVER", 10)
+    context = multiprocessing.get_context(start_method)
+    monkeypatch.setattr(scan_module, "_pool_context", lambda: context)
     monkeypatch.setattr(scan_module, "CHUNK", 7)
     scan(engine, repo, FIELDS, ALL_MD, workers=2)
     parallel = {p: _comparable(r) for p, r in rows(engine).items()}
@@ -202,3 +211,30 @@ def test_draft_style_repos(engine, newsroom: Newsroom, content_repo, flag_text, 
     got = rows(engine)
     assert got["post.md"].published is published
     assert got["plain.md"].published is True
+
+
+def test_a_live_article_keeps_what_was_read_while_it_was_a_candidate(
+    engine, newsroom: Newsroom, content_repo
+):
+    """Of a live article only flag, URL and title are read; the rest stays as last known."""
+    newsroom.write("a.md", article("Story", quality=77, topics=("AI", "Cities")))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    newsroom.write("a.md", article("Story, live", quality=77, topics=("AI", "Cities"),
+                                   published=True))  # fmt: skip
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    row = rows(engine)["a.md"]
+    assert (row.published, row.title, row.quality) == (True, "Story, live", 77)
+    assert row.related_json and "Related 0" in row.related_json
+    assert topics(engine, "a.md") == {"AI", "Cities"}
+    # Born live: nothing beyond flag, URL and title is ever built.
+    newsroom.write("b.md", article("Born live", quality=5, published=True))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    born = rows(engine)["b.md"]
+    assert (born.published, born.title, born.quality, born.related_json) == (
+        True, "Born live", None, None,
+    )  # fmt: skip
+    assert born.url == "https://example.org/born-live"
+    assert topics(engine, "b.md") == set()

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,6 @@ from tests.conftest import REPO_ROOT
 from tests.helpers import Newsroom, article
 from tests.slack_requests import SIGNING_SECRET, reaction_event, send_event
 from tests.slack_standin import SlackStandIn
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    s = SlackStandIn().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture

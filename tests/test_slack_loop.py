@@ -7,7 +7,6 @@ bot's HTTP endpoint under the production WSGI server. Runs on SQLite and Postgre
 from __future__ import annotations
 
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,10 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot import posting
-from bot.app import build_app
 from bot.config import Config, config_from_mapping
 from bot.editors import Editors
-from bot.server import make_server, make_wsgi_app
 from bot.slack_client import make_client
 from bot.voting import expire_posts, reconcile
 from storage.fields import FieldMap
@@ -30,7 +27,7 @@ from storage.models import Decision, Post, Vote
 from storage.pathfilter import PathFilter
 from storage.scan import scan
 from tests.helpers import Newsroom, article
-from tests.slack_requests import SIGNING_SECRET, reaction_event, send_event
+from tests.slack_requests import reaction_event, send_event, serve_bot
 from tests.slack_standin import BOT_USER, SlackStandIn
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -79,15 +76,8 @@ def day(engine: Engine, newsroom: Newsroom, content_repo) -> None:
 
 @pytest.fixture
 def endpoint(config: Config, engine: Engine, standin: SlackStandIn) -> Iterator[str]:
-    app = build_app(
-        config, engine, token="xoxb-test-token", signing_secret=SIGNING_SECRET,
-        api_url=standin.url,
-    )  # fmt: skip
-    server = make_server(make_wsgi_app(app, engine), "127.0.0.1", 0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}/slack/events"
-    server.close()
+    with serve_bot(config, engine, standin.url) as url:
+        yield url
 
 
 def eventually(check: Callable[[], object], timeout: float = 10) -> None:

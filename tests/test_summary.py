@@ -4,7 +4,6 @@ local Slack stand-in, and ``curator summary`` from the command line."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,13 +30,6 @@ def blocks_of(call: Call) -> list[dict]:
     """The blocks as sent (the client sends JSON or form-encoded)."""
     blocks = call.params["blocks"]
     return json.loads(blocks) if isinstance(blocks, str) else blocks
-
-
-@pytest.fixture
-def standin() -> Iterator[SlackStandIn]:
-    s = SlackStandIn().start()
-    yield s
-    s.stop()
 
 
 @pytest.fixture
