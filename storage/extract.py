@@ -32,40 +32,44 @@ class ArticleData:
     topics: tuple[str, ...] = ()
     related_json: str | None = None
     error: str | None = None
+    # Only PUBLISHED_FIELDS were read: the other columns keep what the database had.
+    partial: bool = False
 
 
-def listing_keys(fields: FieldMap) -> frozenset[str]:
-    """The top-level keys a scan needs for every article, published or not."""
-    return frozenset(
-        (
-            fields.flag, fields.title, fields.excerpt, fields.quality, fields.heat,
-            fields.topics, fields.url, fields.date, fields.provider, fields.images,
-        )
-    )  # fmt: skip
+# What the bot needs of an article that is already live: its state, and its URL and title
+# so a copy of the same story is never offered again. Nothing else is ever shown of it.
+PUBLISHED_FIELDS = ("title", "url", "published", "error")
+
+
+def published_keys(fields: FieldMap) -> frozenset[str]:
+    """The top-level keys read from every article: enough to tell a live one apart."""
+    return frozenset((fields.flag, fields.title, fields.url))
 
 
 def extract(
     path: str, blob_sha: str, data: bytes, fields: FieldMap, *, full: bool = False
 ) -> ArticleData:
-    """Read an article.
+    """Read an article, building only what the bot will need of it.
 
-    Published articles are read on the fast path (only the listing's keys are built). An
-    unpublished one is a future candidate: its whole frontmatter is parsed, which both
-    validates it (the publish edit will need that) and yields its related links.
-    ``full=True`` forces the full parse for every article; tests use it to prove both
-    paths agree.
+    Most articles in a content repo are live, and of those the bot needs only the flag, the
+    URL and the title: the fast path builds just those three keys. An unpublished article
+    is a future candidate: its whole frontmatter is parsed, which validates it (the publish
+    edit will need that) and yields everything a card shows. ``full=True`` parses every
+    article whole; tests use it to prove both paths read the same.
     """
     try:
         if full:
             mapping = frontmatter.parse(data)
         else:
-            mapping = frontmatter.parse_keys(data, listing_keys(fields))
-        published = read_flag(mapping, fields)
-        related_json = None
-        if not published:
-            if not full:
-                mapping = frontmatter.parse(data)
-            related_json = json.dumps(_related(mapping.get(fields.related)), ensure_ascii=False)
+            mapping = frontmatter.parse_keys(data, published_keys(fields))
+        if read_flag(mapping, fields):
+            return ArticleData(
+                path, blob_sha, title=_text(mapping.get(fields.title)),
+                url=_text(mapping.get(fields.url)), published=True, partial=True,
+            )  # fmt: skip
+        if not full:
+            mapping = frontmatter.parse(data)
+        related_json = json.dumps(_related(mapping.get(fields.related)), ensure_ascii=False)
     except (frontmatter.FrontmatterError, FlagError) as exc:
         return ArticleData(path, blob_sha, error=_reason(exc))
     provider_name, provider_domain = _provider(mapping.get(fields.provider))
@@ -77,7 +81,7 @@ def extract(
         url=_text(mapping.get(fields.url)),
         quality=_number(mapping.get(fields.quality)),
         heat=_number(mapping.get(fields.heat)),
-        published=published,
+        published=False,
         dated=_datetime(mapping.get(fields.date)),
         provider_name=provider_name,
         provider_domain=provider_domain,

@@ -8,18 +8,20 @@ through ``git cat-file --batch``, and parsed on every core when there are many.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
+import multiprocessing.context
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from storage.extract import ArticleData, extract
+from storage.extract import PUBLISHED_FIELDS, ArticleData, extract
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, ContentRepo
 from storage.models import Article, ArticleTopic, ScanState, utcnow
@@ -27,9 +29,12 @@ from storage.pathfilter import PathFilter
 
 Progress = Callable[[int, int], None]
 
-# Below this many blobs, starting worker processes costs more than it saves.
-PARALLEL_MIN = 2000
+# Below this many blobs, starting worker processes costs more than it saves (a forkserver
+# worker imports its modules afresh; a forked one has them already).
+PARALLEL_MIN = 400
+PARALLEL_MIN_FORKSERVER = 2000
 CHUNK = 500
+WRITE_BATCH = 2000
 
 ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
@@ -189,15 +194,19 @@ def _apply(
                 )
         result.deleted = len(gone)
     by_path = {t.path: t for t in todo}
-    done = 0
+    done, pending = 0, []
     if progress:
         progress(0, len(todo))
     for batch in _parse(repo.git_dir, [(t.path, t.sha) for t in todo], fields, workers):
-        # One transaction per chunk: an interrupted scan keeps what it wrote, and the
-        # rerun skips those blobs because their sha is already recorded.
-        with engine.begin() as conn:
-            _write(conn, batch, by_path, result)
+        pending.extend(batch)
         done += len(batch)
+        if len(pending) >= WRITE_BATCH or done == len(todo):
+            # A transaction per few thousand rows: an interrupted scan keeps what it wrote
+            # (the rerun skips blobs whose sha is recorded), and SQLite's WAL is
+            # checkpointed per commit, which would dominate with small ones.
+            with engine.begin() as conn:
+                _write(conn, pending, by_path, result)
+            pending = []
         if progress:
             progress(done, len(todo))
 
@@ -206,45 +215,56 @@ def _write(
     conn: Connection, batch: list[ArticleData], by_path: dict[str, _Todo], result: ScanResult
 ) -> None:
     now = utcnow()
-    inserts, updates = [], []
+    inserts, updates, partial_updates = [], [], []
     for data in batch:
-        row = _row(data, now)
         known = by_path[data.path].known
         if known is None:
-            inserts.append({**row, "first_seen_at": now})
+            inserts.append({**_row(data, FULL_COLUMNS), "first_seen_at": now, "updated_at": now})
+            result.new += 1
+            continue
+        # executemany by primary key; "b_id" because "id" would name the SET column.
+        if data.partial:
+            partial_updates.append({**_row(data, PARTIAL_COLUMNS), "b_id": known.id})
         else:
-            updates.append({**row, "id": known.id})
-            if known.removed:
-                result.new += 1
-            else:
-                result.changed += 1
-    result.new += len(inserts)
+            updates.append({**_row(data, FULL_COLUMNS), "b_id": known.id})
+        if known.removed:
+            result.new += 1
+        else:
+            result.changed += 1
     ids: dict[str, int] = {}
     if inserts:
-        stmt = insert(ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.path, sort_by_parameter_order=True)
+        # RETURNING names the path, so rows need not come back in order: SQLAlchemy can then
+        # send the whole batch as a few multi-row INSERTs instead of one per row.
+        stmt = insert(ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.path)
         ids.update({r.path: r.id for r in conn.execute(stmt, inserts)})
+    for rows in (updates, partial_updates):
+        if rows:
+            update_stmt = update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id"))
+            conn.execute(update_stmt.values(updated_at=now, removed_at=None), rows)
     if updates:
-        ids.update({u["path"]: u["id"] for u in updates})
-        # executemany by primary key; "b_id" because "id" would name the SET column.
-        conn.execute(
-            update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id")),
-            [{**{k: v for k, v in u.items() if k != "id"}, "b_id": u["id"]} for u in updates],
-        )
-        conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_([u["id"] for u in updates])))
+        ids.update({u["path"]: u["b_id"] for u in updates})
+        changed = [u["b_id"] for u in updates]
+        for i in range(0, len(changed), 500):
+            conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_(changed[i : i + 500])))
+    # A live article's topics were not read: it keeps the ones it had.
     topics = [
         {"article_id": ids[d.path], "key": t.casefold(), "topic": t}
         for d in batch
+        if not d.partial
         for t in d.topics
     ]
     if topics:
         conn.execute(insert(TOPIC), topics)
 
 
-def _row(data: ArticleData, now: datetime) -> dict[str, object]:
-    row = asdict(data)
-    row.pop("topics")
-    row.update(updated_at=now, removed_at=None)
-    return row
+FULL_COLUMNS = tuple(
+    f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "partial")
+)
+PARTIAL_COLUMNS = ("path", "blob_sha", *PUBLISHED_FIELDS)
+
+
+def _row(data: ArticleData, columns: tuple[str, ...]) -> dict[str, object]:
+    return {name: getattr(data, name) for name in columns}
 
 
 def _save_state(conn: Connection, branch: str, commit: str) -> None:
@@ -264,14 +284,13 @@ def _parse(
     """Parsed articles in chunks, in the order of ``items``."""
     chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(items) < PARALLEL_MIN:
+    context = _pool_context()
+    threshold = PARALLEL_MIN if context.get_start_method() == "fork" else PARALLEL_MIN_FORKSERVER
+    if workers == 1 or len(items) < threshold:
         with BlobReader(git_dir) as reader:
             for chunk in chunks:
                 yield _parse_chunk_with(reader, chunk, fields)
         return
-    # forkserver, not fork: the bot has threads (scheduler, Socket Mode) when it scans.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["storage.extract", "storage.gitrepo"])
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
@@ -279,6 +298,17 @@ def _parse(
         initargs=(str(git_dir), fields),
     ) as pool:
         yield from pool.map(_worker_parse, chunks)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork when this process has no other thread (the CLI): workers start in milliseconds.
+    forkserver otherwise (the bot, with its scheduler and Slack threads): forking a process
+    with threads can copy a lock some thread holds, and deadlock the child."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["storage.extract", "storage.gitrepo"])
+    return context
 
 
 _worker_state: dict[str, object] = {}
