@@ -94,11 +94,10 @@ def scan(
         _apply(engine, repo, fields, todo, gone, result, workers, progress)
     with engine.begin() as conn:
         _save_state(conn, repo.branch, commit)
-        present = ARTICLE.c.removed_at.is_(None)
-        result.scanned = conn.execute(select(func.count()).where(present)).scalar_one()
-        result.errors = conn.execute(
-            select(func.count()).where(present, ARTICLE.c.error.is_not(None))
-        ).scalar_one()
+        # One pass over the table for both counts.
+        result.scanned, result.errors = conn.execute(
+            select(func.count(), func.count(ARTICLE.c.error)).where(ARTICLE.c.removed_at.is_(None))
+        ).one()
     result.unchanged = result.scanned - result.new - result.changed
     return result
 
@@ -282,8 +281,11 @@ def _parse(
     git_dir: Path, items: list[tuple[str, str]], fields: FieldMap, workers: int | None
 ) -> Iterator[list[ArticleData]]:
     """Parsed articles in chunks, in the order of ``items``."""
-    chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
     workers = workers or os.cpu_count() or 1
+    # Several chunks per worker even for a small rescan, so the workers share the work evenly
+    # and the first results reach the database while the rest are still being parsed.
+    size = max(50, min(CHUNK, -(-len(items) // (workers * 4))))
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
     context = _pool_context()
     threshold = PARALLEL_MIN if context.get_start_method() == "fork" else PARALLEL_MIN_FORKSERVER
     if workers == 1 or len(items) < threshold:
