@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, Insert, Row, insert, select, update
+from sqlalchemy import Connection, Insert, Row, bindparam, insert, select, update
 
 from storage.models import Decision, Post, Vote, utcnow
 
@@ -31,10 +31,8 @@ def find_post(conn: Connection, *, channel: str, ts: str, lock: bool = False) ->
     ``lock`` holds the row until the transaction ends (PostgreSQL), so two votes on the same
     post are tallied one after the other, never each without the other.
     """
-    query = select(POST).where(POST.c.channel == channel, POST.c.ts == ts)
-    if lock:
-        query = query.with_for_update()
-    return conn.execute(query).first()
+    query = _FIND_POST_LOCKED if lock else _FIND_POST
+    return conn.execute(query, {"channel": channel, "ts": ts}).first()
 
 
 def record_reaction(
@@ -75,10 +73,19 @@ def _upsert(dialect: str) -> Insert:
 
 
 def reactions_of(conn: Connection, post_id: int) -> list[Reaction]:
-    q = select(VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts).where(
-        VOTE.c.post_id == post_id
-    )
-    return [Reaction(*row) for row in conn.execute(q)]
+    return [Reaction(*row) for row in conn.execute(_REACTIONS_OF, {"post_id": post_id})]
+
+
+# Built once: every vote runs these, and building a statement costs more than running it.
+_FIND_POST = select(POST).where(
+    POST.c.channel == bindparam("channel"), POST.c.ts == bindparam("ts")
+)
+_FIND_POST_LOCKED = _FIND_POST.with_for_update()
+_SET_STATUS = update(POST).where(POST.c.id == bindparam("b_id"))
+_DECIDE = insert(DECISION)
+_REACTIONS_OF = select(VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts).where(
+    VOTE.c.post_id == bindparam("post_id")
+)
 
 
 def set_status(
@@ -92,7 +99,8 @@ def set_status(
 ) -> None:
     """Change a post's state and keep the change, its time and its cause."""
     at = at or utcnow()
-    conn.execute(update(POST).where(POST.c.id == post_id).values(status=new, status_changed_at=at))
+    conn.execute(_SET_STATUS, {"b_id": post_id, "status": new, "status_changed_at": at})
     conn.execute(
-        insert(DECISION).values(post_id=post_id, from_status=old, to_status=new, cause=cause, at=at)
+        _DECIDE,
+        {"post_id": post_id, "from_status": old, "to_status": new, "cause": cause, "at": at},
     )
