@@ -239,6 +239,9 @@ def run(ctx: _Ctx) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     app = _app(rt, env)
+    # SIGTERM (a deploy, a scale-down) unwinds like Ctrl-C, so the lease is handed back
+    # at once instead of another replica waiting it out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with _scheduler(rt, env):
         log.info("connecting to Slack over Socket Mode; channel %s", rt.config.slack.channel)
         SocketModeHandler(app, env.app_token).start()
