@@ -79,6 +79,8 @@ class Clockwork:
         self.notify = notify
         self.clock = clock
         self.leader = False
+        # Set by the scheduler: queue the catch-up rather than run it in the lease thread.
+        self.on_lead: Callable[[], None] | None = None
 
     # --- the lease ----------------------------------------------------------------------
 
@@ -91,7 +93,10 @@ class Clockwork:
         if holds and not self.leader:
             log.info("this process (%s) now runs the scheduled jobs", self.holder)
             self.leader = True
-            self.catch_up(now)
+            if self.on_lead is not None:
+                self.on_lead()  # the scheduler runs the catch-up with the other jobs
+            else:
+                self.catch_up(now)
         elif not holds and self.leader:
             log.warning("lost the scheduler lease; another process runs the jobs now")
         self.leader = holds

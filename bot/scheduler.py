@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -18,6 +19,10 @@ def start_scheduler(clockwork: Clockwork) -> BackgroundScheduler:
     """Start firing jobs in the background; the caller keeps serving Slack events."""
     scheduler = BackgroundScheduler(
         timezone=clockwork.tz,
+        # Jobs run one at a time: refresh and publish both fetch into the same clone, and
+        # git refuses two fetches updating one ref. The lease heartbeat has its own thread,
+        # so a long first scan never lets the lease lapse.
+        executors={"default": ThreadPoolExecutor(1), "lease": ThreadPoolExecutor(1)},
         # Slots are keyed and claimed in the database; APScheduler only has to wake us.
         job_defaults={"coalesce": True, "max_instances": 1},
     )
@@ -32,7 +37,12 @@ def start_scheduler(clockwork: Clockwork) -> BackgroundScheduler:
         )
     # Renew well inside the lease, so a healthy leader never loses it to a slow tick.
     every = max(1.0, clockwork.lease_ttl / timedelta(seconds=1) / 3)
-    scheduler.add_job(clockwork.heartbeat, IntervalTrigger(seconds=every), id="lease")
+    scheduler.add_job(
+        clockwork.heartbeat, IntervalTrigger(seconds=every), id="lease", executor="lease"
+    )
+    clockwork.on_lead = lambda: scheduler.add_job(
+        lambda: clockwork.catch_up(clockwork.clock()), id="catch-up", replace_existing=True
+    )
     scheduler.start()
     clockwork.heartbeat()  # lead (and catch up) now rather than a third of a lease later
     log.info(
