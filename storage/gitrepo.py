@@ -7,10 +7,12 @@ checked out. ``git`` always runs with an argument list, never through a shell.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,14 +96,25 @@ class ContentRepo:
         elif self.git("remote", "get-url", "origin").decode().strip() != self.remote:
             self.git("remote", "set-url", "origin", self.remote)
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the clone for a change of its refs. The bot's jobs and an operator's
+        `curator scan` or `curator publish` may run at once; git refuses two processes
+        updating one ref, so they take turns instead of failing."""
+        self.git_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.git_dir.parent / f"{self.git_dir.name}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def fetch(self) -> str:
         """Fetch the branch from the remote and return its commit sha."""
-        self.ensure_clone()
-        self.git(
-            "fetch", "--quiet", "--no-tags", "--prune", "origin",
-            f"+refs/heads/{self.branch}:{self.tracking_ref}",
-        )  # fmt: skip
-        return self.head()
+        with self.locked():
+            self.ensure_clone()
+            self.git(
+                "fetch", "--quiet", "--no-tags", "--prune", "origin",
+                f"+refs/heads/{self.branch}:{self.tracking_ref}",
+            )  # fmt: skip
+            return self.head()
 
     def head(self) -> str:
         """The commit of the tracked branch as last fetched."""

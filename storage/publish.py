@@ -387,7 +387,8 @@ def push_commit(repo: ContentRepo, commit: str) -> bool:
     )
     if proc.returncode == 0:
         # Keep the tracking ref on what the remote now has, so a scan sees our commit.
-        repo.git("update-ref", repo.tracking_ref, commit)
+        with repo.locked():
+            repo.git("update-ref", repo.tracking_ref, commit)
         return True
     out = proc.stdout.decode("utf-8", "replace")
     if _NOT_FAST_FORWARD.search(out):

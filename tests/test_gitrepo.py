@@ -77,3 +77,27 @@ def test_redact():
 )
 def test_path_filter(include, exclude, path, expected):
     assert PathFilter(include, exclude).matches(path) is expected
+
+
+def test_concurrent_fetches_take_turns(newsroom: Newsroom, content_repo: ContentRepo):
+    """Two processes fetching into one clone (a job and an operator's command) both succeed."""
+    import subprocess
+    import sys
+
+    newsroom.write("a.md", "one")
+    head = newsroom.commit()
+    content_repo.fetch()
+    script = (
+        "import sys; from pathlib import Path; from storage.gitrepo import ContentRepo\n"
+        "repo = ContentRepo(Path(sys.argv[1]), sys.argv[2], 'main')\n"
+        "for _ in range(15): repo.fetch()\n"
+    )
+    args = [sys.executable, "-c", script, str(content_repo.git_dir), str(newsroom.remote)]
+    procs = []
+    for i in range(3):
+        newsroom.write(f"n{i}.md", str(i))
+        head = newsroom.commit()
+        procs.append(subprocess.Popen(args, stderr=subprocess.PIPE))
+    errors = [p.communicate()[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], errors
+    assert content_repo.fetch() == head
