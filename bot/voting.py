@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -153,23 +153,21 @@ def reconcile(
 
 def expire_posts(engine: Engine, client: WebClient | None, config: Config, now: datetime) -> int:
     """Open posts past their voting window become ``expired``."""
-    from datetime import timedelta
-
     cutoff = now - timedelta(days=config.votes.window_days)
     with engine.begin() as conn:
-        rows = list(
-            conn.execute(
-                select(POST.c.id).where(
-                    POST.c.status == PostStatus.OPEN, POST.c.created_at < cutoff
-                )
-            )
-        )
-        for (post_id,) in rows:
-            set_status(
-                conn, post_id=post_id, old=PostStatus.OPEN, new=PostStatus.EXPIRED,
-                cause=f"no decision within {config.votes.window_days} days", at=now,
-            )  # fmt: skip
+        due = conn.scalars(
+            select(POST.c.id).where(POST.c.status == PostStatus.OPEN, POST.c.created_at < cutoff)
+        ).all()
+        # Only those still open: a vote may approve one between the select and the update.
+        expired = [post_id for post_id in due if _expire(conn, post_id, config, now)]
     if client is not None:
-        for (post_id,) in rows:
+        for post_id in expired:
             refresh_card(engine, client, config, post_id, now)
-    return len(rows)
+    return len(expired)
+
+
+def _expire(conn: Connection, post_id: int, config: Config, now: datetime) -> bool:
+    cause = f"no decision within {config.votes.window_days} days"
+    return set_status(
+        conn, post_id=post_id, old=PostStatus.OPEN, new=PostStatus.EXPIRED, cause=cause, at=now
+    )

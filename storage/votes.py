@@ -31,8 +31,13 @@ def find_post(conn: Connection, *, channel: str, ts: str, lock: bool = False) ->
     ``lock`` holds the row until the transaction ends (PostgreSQL), so two votes on the same
     post are tallied one after the other, never each without the other.
     """
-    query = _FIND_POST_LOCKED if lock else _FIND_POST
-    return conn.execute(query, {"channel": channel, "ts": ts}).first()
+    params = {"channel": channel, "ts": ts}
+    if lock:
+        # A no-op UPDATE locks the row on PostgreSQL and takes the database's write lock on
+        # SQLite, where SELECT ... FOR UPDATE does nothing; the SELECT after it then reads
+        # the state every earlier vote committed.
+        conn.execute(_TOUCH_POST, {"b_channel": channel, "b_ts": ts})
+    return conn.execute(_FIND_POST, params).first()
 
 
 def record_reaction(
@@ -80,8 +85,13 @@ def reactions_of(conn: Connection, post_id: int) -> list[Reaction]:
 _FIND_POST = select(POST).where(
     POST.c.channel == bindparam("channel"), POST.c.ts == bindparam("ts")
 )
-_FIND_POST_LOCKED = _FIND_POST.with_for_update()
+_TOUCH_POST = (
+    update(POST)
+    .where(POST.c.channel == bindparam("b_channel"), POST.c.ts == bindparam("b_ts"))
+    .values(id=POST.c.id)
+)
 _SET_STATUS = update(POST).where(POST.c.id == bindparam("b_id"))
+_SET_STATUS_FROM = _SET_STATUS.where(POST.c.status == bindparam("b_old"))
 _DECIDE = insert(DECISION)
 _REACTIONS_OF = select(VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts).where(
     VOTE.c.post_id == bindparam("post_id")
@@ -96,11 +106,20 @@ def set_status(
     new: str,
     cause: str,
     at: datetime | None = None,
-) -> None:
-    """Change a post's state and keep the change, its time and its cause."""
+) -> bool:
+    """Change a post's state from ``old`` and keep the change, its time and its cause.
+
+    Nothing happens (False) when the post is no longer ``old``: whoever changed it first
+    wins, and the loser's decision is not recorded. ``old=None`` changes it regardless.
+    """
     at = at or utcnow()
-    conn.execute(_SET_STATUS, {"b_id": post_id, "status": new, "status_changed_at": at})
+    values = {"b_id": post_id, "status": new, "status_changed_at": at}
+    if old is None:
+        conn.execute(_SET_STATUS, values)
+    elif conn.execute(_SET_STATUS_FROM, {**values, "b_old": old}).rowcount != 1:
+        return False
     conn.execute(
         _DECIDE,
         {"post_id": post_id, "from_status": old, "to_status": new, "cause": cause, "at": at},
     )
+    return True

@@ -3,12 +3,13 @@ final set of reactions implies."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
@@ -95,3 +96,52 @@ def test_tally_depends_only_on_the_final_reactions(world, history, data):
     assert set(got.publish) == expected_publish
     assert set(got.reject) == expected_reject
     assert decide(got, 2) == decide(type(got)(tuple(expected_publish), tuple(expected_reject)), 2)
+
+
+def test_simultaneous_votes_tally_one_after_the_other(world, monkeypatch):
+    """Two listener threads on one post: the second waits for the first to commit and tallies
+    against the state it left (on SQLite too, where SELECT ... FOR UPDATE does nothing)."""
+    import threading
+    import time
+
+    import bot.voting as voting
+    from storage.models import PostStatus
+
+    engine, config = world
+    config = replace(config, votes=replace(config.votes, quorum=1))
+    with engine.begin() as conn:
+        conn.execute(delete(Vote.__table__))
+        conn.execute(Post.__table__.update().values(status=PostStatus.OPEN))
+    holding, second_read, original = threading.Event(), threading.Event(), voting.find_post
+
+    def interleaved(conn, **kw):
+        """Both threads read the post before either writes, unless the lock stops that."""
+        post = original(conn, **kw)
+        if threading.current_thread().name == "first":
+            holding.set()
+            second_read.wait(1)  # with the lock, the second is still waiting: go on
+        else:
+            second_read.set()
+            time.sleep(0.3)  # without it, the first commits "approved" meanwhile
+        return post
+
+    monkeypatch.setattr(voting, "find_post", interleaved)
+
+    def vote(added: bool, ts: str) -> None:
+        event = {
+            "user": USERS[0], "reaction": "white_check_mark", "event_ts": ts,
+            "item": {"type": "message", "channel": "C", "ts": "1.000000"},
+        }  # fmt: skip
+        apply_reaction(engine, config, event, present=added, bot_user="UBOT", is_editor=bool)
+
+    first = threading.Thread(target=vote, args=(True, "1800000000.000100"), name="first")
+    first.start()
+    holding.wait(5)
+    second = threading.Thread(target=vote, args=(False, "1800000001.000100"), name="second")
+    second.start()
+    first.join(10)
+    second.join(10)
+    with engine.connect() as conn:
+        status = conn.execute(select(Post.__table__.c.status)).scalar_one()
+        assert tally(reactions_of(conn, 1), vote_rules(config)).publish == ()
+    assert status == PostStatus.OPEN  # added, then withdrawn: not approved with no votes
