@@ -285,7 +285,9 @@ def _scheduler(rt: Runtime, env: SlackEnv) -> Iterator[None]:
     try:
         yield
     finally:
-        scheduler.shutdown(wait=False)
+        # Let a running job finish and record its outcome before the lease is handed on;
+        # otherwise another replica could start the same work beside it.
+        scheduler.shutdown(wait=True)
         clockwork.stop()
 
 

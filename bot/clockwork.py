@@ -80,6 +80,7 @@ class Clockwork:
         self.clock = clock
         self.leader = False
         # Set by the scheduler: queue the catch-up rather than run it in the lease thread.
+        # Without it (tests), heartbeat runs the catch-up itself on taking the lease.
         self.on_lead: Callable[[], None] | None = None
 
     # --- the lease ----------------------------------------------------------------------
@@ -93,10 +94,12 @@ class Clockwork:
         if holds and not self.leader:
             log.info("this process (%s) now runs the scheduled jobs", self.holder)
             self.leader = True
-            if self.on_lead is not None:
-                self.on_lead()  # the scheduler runs the catch-up with the other jobs
-            else:
+            if self.on_lead is None:
                 self.catch_up(now)
+        if holds and self.on_lead is not None:
+            # Queued with the other jobs on every beat, not only on taking the lease: a slot
+            # a long job held up past its grace is then recorded as skipped, not dropped.
+            self.on_lead()
         elif not holds and self.leader:
             log.warning("lost the scheduler lease; another process runs the jobs now")
         self.leader = holds

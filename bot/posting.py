@@ -9,13 +9,14 @@ from datetime import datetime, time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.candidates import CandidateRules, select_candidates
 from bot.config import Config
 from bot.messages import emoji, render_post
+from bot.slack_client import without_resend
 from storage.models import Post, PostStatus
 from storage.queries import unpublished_pool
 from storage.votes import set_status
@@ -77,8 +78,27 @@ def _day_posts(conn: Connection, day: str) -> list[int]:
 def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> PostReport:
     """Post the day's candidates; a rerun, a restart or a rate limit resumes where it stopped."""
     channel = resolve_channel(client, config.slack.channel)
+    _release_earlier(engine, client, channel, posting_day(config, now), now)
     ids, fresh = plan_day(engine, config, now, channel)
     return _post_pending(engine, client, config, now, channel, ids, fresh=fresh)
+
+
+def _release_earlier(
+    engine: Engine, client: WebClient, channel: str, day: str, now: datetime
+) -> None:
+    """Cards of an earlier day that never reached Slack: adopt any that did (a crash after
+    posting), give the others' articles back to the pool so a later day can offer them."""
+    with engine.connect() as conn:
+        stale = list(conn.scalars(select(POST.c.id).where(POST.c.day < day, POST.c.ts.is_(None))))
+    if not stale:
+        return
+    _adopt_posted(engine, client, channel, stale, now, days=7)
+    with engine.begin() as conn:
+        dropped = conn.execute(
+            delete(POST).where(POST.c.id.in_(stale), POST.c.ts.is_(None))
+        ).rowcount
+    if dropped:
+        log.info("%d planned cards of earlier days never reached Slack; back in the pool", dropped)
 
 
 def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:
@@ -119,8 +139,12 @@ def _post_pending(
     for i, post_id in enumerate(pending):
         try:
             _post_one(engine, client, config, channel, post_id, now)
-        except SlackApiError as exc:
-            report.error = str(exc.response.get("error") or exc)
+        except (SlackApiError, OSError) as exc:
+            report.error = (
+                str(exc.response.get("error") or exc)
+                if isinstance(exc, SlackApiError)
+                else str(exc)
+            )
             report.remaining = len(pending) - i
             log.warning(
                 "posting stopped after %d of %d candidates: %s; the next run resumes",
@@ -136,7 +160,7 @@ def _post_one(
 ) -> None:
     with engine.connect() as conn:
         text, blocks = render_post(conn, post_id, config, now)
-    response = client.chat_postMessage(
+    response = without_resend(client).chat_postMessage(
         channel=channel,
         text=text,
         blocks=blocks,
@@ -171,10 +195,11 @@ def _finish(
 
 
 def _adopt_posted(
-    engine: Engine, client: WebClient, channel: str, pending: list[int], now: datetime
-) -> int:
+    engine: Engine, client: WebClient, channel: str, pending: list[int], now: datetime,
+    *, days: int = 1,
+) -> int:  # fmt: skip
     """Find cards an interrupted run posted but did not record, by their metadata."""
-    start = datetime.combine(now.date(), time()).timestamp() - 86_400
+    start = datetime.combine(now.date(), time()).timestamp() - 86_400 * days
     found: dict[int, str] = {}
     cursor = None
     while True:

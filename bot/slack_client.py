@@ -34,3 +34,18 @@ def make_client(token: str | None, base_url: str = DEFAULT_API_URL) -> WebClient
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def without_resend(client: WebClient) -> WebClient:
+    """The same client, retrying only HTTP 429, for calls that must not run twice.
+
+    After a dropped connection or a 5xx, Slack may already have posted the message; sending
+    it again would post the card twice. The caller stops instead, and the next run finds the
+    card by its metadata. A 429 is safe to retry: Slack did nothing.
+    """
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=5)],
+    )

@@ -347,3 +347,23 @@ def test_a_failing_publish_tells_the_channel_once(day, config, engine, standin, 
         slot = NOW.replace(hour=hour, minute=0)
         assert cw.run_slot(specs[0], slot, slot) == "failed"
     assert len(told) == 1 and told[0].startswith(":warning: The publish job failed: git fetch:")
+
+
+def test_a_5xx_on_posting_is_not_resent_in_the_same_run(day, config, engine, standin):
+    """Slack may have posted the card before the 500: stop, and let the next run adopt it."""
+    standin.fail("chat.postMessage", status=500, retry_after=None, skip=1, times=1)
+    first = posting.post_day(engine, client(standin), config, NOW)
+    assert (first.posted, first.remaining) == (1, 2) and first.error
+    assert len(standin.called("chat.postMessage")) == 2  # the failed one was sent once
+    later = posting.post_day(engine, client(standin), config, NOW)
+    assert (later.posted, later.already, later.remaining) == (2, 1, 0)
+
+
+def test_cards_of_an_earlier_day_that_never_posted_return_to_the_pool(day, config, engine, standin):
+    standin.fail("chat.postMessage", status=500, retry_after=None, times=10)
+    stopped = posting.post_day(engine, client(standin), config, NOW)
+    assert stopped.posted == 0 and stopped.remaining == 3
+    standin.failures.clear()
+    tomorrow = posting.post_day(engine, client(standin), config, NOW + timedelta(days=1))
+    assert tomorrow.posted == 3  # the same three stories, offered again the next day
+    assert {p.day for p in posts(engine).values()} == {"2026-11-27"}
