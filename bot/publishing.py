@@ -512,17 +512,21 @@ def _mark_published(conn: Connection, verdicts: Sequence[_Verdict], now: datetim
 
 
 def _mark_blocked(conn: Connection, verdicts: Sequence[_Verdict], now: datetime) -> None:
-    if not verdicts:
-        return
-    conn.execute(
+    block = (
         update(POST)
         .where(
             POST.c.id == bindparam("b_id"),
             POST.c.status.in_([PostStatus.APPROVED, PostStatus.BLOCKED]),
         )
-        .values(status=PostStatus.BLOCKED, status_changed_at=now),
-        [{"b_id": v.candidate.post_id} for v in verdicts],
+        .values(status=PostStatus.BLOCKED, status_changed_at=now)
     )
+    # Only posts still approved: a vote may have moved one while the push ran, and then
+    # neither a decision nor a hold belongs to it.
+    verdicts = [
+        v for v in verdicts if conn.execute(block, {"b_id": v.candidate.post_id}).rowcount == 1
+    ]
+    if not verdicts:
+        return
     _decide(conn, verdicts, now)
     _clear_holds(conn, [v.candidate.post_id for v in verdicts])
     conn.execute(
