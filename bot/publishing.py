@@ -24,13 +24,15 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.messages import vote_rules
+from bot.tally import VoteRules, tally
 from storage import publish as git_publish
+from storage.digest_queries import reactions_for
 from storage.gitrepo import ContentRepo
 from storage.models import (
     Article,
@@ -40,7 +42,6 @@ from storage.models import (
     PublishBatch,
     PublishCommit,
     PublishHold,
-    Vote,
 )
 from storage.publish import ArticleResult, Author, Edit, Outcome, PushRejected
 
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 ARTICLE = Article.__table__
 POST = Post.__table__
-VOTE = Vote.__table__
 DECISION = Decision.__table__
 BATCH = PublishBatch.__table__
 HOLD = PublishHold.__table__
@@ -180,7 +180,7 @@ def publish_approved(
     names = approver_names or {}
     tip = repo.fetch()
     recovered = [] if dry_run else recover(engine, repo, config, tip=tip, now=now, names=names)
-    todo = _due(engine, repo, tip, names)
+    todo = _due(engine, repo, tip, names, vote_rules(config))
     if not todo:
         return PublishReport(dry_run, tuple(recovered))
     by_path = {c.path: c for c in todo}
@@ -237,9 +237,11 @@ def _author(config: Config) -> Author:
 # ------------------------------------------------------------------------------ what is due
 
 
-def _due(engine: Engine, repo: ContentRepo, tip: str, names: Mapping[str, str]) -> list[_Candidate]:
+def _due(
+    engine: Engine, repo: ContentRepo, tip: str, names: Mapping[str, str], rules: VoteRules
+) -> list[_Candidate]:
     """Approved posts, plus blocked ones whose file changed since it was refused."""
-    candidates = load_candidates(engine, names=names)
+    candidates = load_candidates(engine, names=names, rules=rules)
     blocked = [c for c in candidates if c.status == PostStatus.BLOCKED]
     now_at = git_publish.tree_entries(repo, tip, [c.path for c in blocked])
     return [
@@ -255,6 +257,7 @@ def load_candidates(
     engine: Engine,
     *,
     names: Mapping[str, str],
+    rules: VoteRules,
     paths: Sequence[str] | None = None,
     statuses: Iterable[str] = (PostStatus.APPROVED, PostStatus.BLOCKED),
 ) -> list[_Candidate]:
@@ -277,7 +280,7 @@ def load_candidates(
             for i in range(0, len(paths), _CHUNK):
                 chunk = list(paths[i : i + _CHUNK])
                 rows.extend(conn.execute(query.where(ARTICLE.c.path.in_(chunk))))
-        approvers = _approvers(conn, [r.id for r in rows])
+        approvers = _approvers(conn, [r.id for r in rows], rules)
     out = [
         _Candidate(
             post_id=r.id,
@@ -297,30 +300,11 @@ def load_candidates(
     return sorted(out, key=lambda c: c.path)
 
 
-def _approvers(conn: Connection, post_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Per post, the editors whose latest present vote is "publish", earliest first."""
-    latest: dict[tuple[int, str], tuple[Decimal, str]] = {}
-    for i in range(0, len(post_ids), _CHUNK):
-        q = select(VOTE.c.post_id, VOTE.c.user_id, VOTE.c.choice, VOTE.c.event_ts).where(
-            VOTE.c.post_id.in_(post_ids[i : i + _CHUNK]), VOTE.c.present.is_(True)
-        )
-        for post_id, user, choice, event_ts in conn.execute(q):
-            when = _ts(event_ts)
-            key = (post_id, user)
-            if key not in latest or when > latest[key][0]:
-                latest[key] = (when, choice)
-    out: dict[int, list[tuple[Decimal, str]]] = {}
-    for (post_id, user), (when, choice) in latest.items():
-        if choice == "publish":
-            out.setdefault(post_id, []).append((when, user))
-    return {p: [u for _, u in sorted(v)] for p, v in out.items()}
-
-
-def _ts(event_ts: str) -> Decimal:
-    try:
-        return Decimal(event_ts)
-    except InvalidOperation:
-        return Decimal(0)
+def _approvers(
+    conn: Connection, post_ids: Sequence[int], rules: VoteRules
+) -> dict[int, tuple[str, ...]]:
+    """Per post, the editors whose current vote is "publish", as the card counts them."""
+    return {pid: tally(r, rules).publish for pid, r in reactions_for(conn, post_ids).items()}
 
 
 def _display(name: str | None, user_id: str) -> str:
@@ -593,7 +577,9 @@ def recover(
             continue
         paths = git_publish.changed_paths(repo, found)
         statuses = [s for s in PostStatus if s != PostStatus.PUBLISHED]
-        posts = load_candidates(engine, names=names or {}, paths=paths, statuses=statuses)
+        posts = load_candidates(
+            engine, names=names or {}, rules=vote_rules(config), paths=paths, statuses=statuses
+        )
         cause = f"commit {found[:12]} pushed (recorded after an interrupted run)"
         verdicts = [
             _Verdict(c, PUBLISHED, PostStatus.PUBLISHED, cause, found, recovered=True)
