@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, load_config
 from bot.manifest import manifest_scopes
+from bot.posting import resolve_channel
 from bot.slack_client import api_url, make_client
 from storage import migrate
 from storage.db import make_engine, redacted
@@ -60,9 +62,6 @@ def run_checks(config_path: Path) -> Iterator[Check]:
 
 
 def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
-    from slack_sdk.errors import SlackApiError
-
-    from bot.posting import resolve_channel
 
     try:
         auth = client.auth_test()

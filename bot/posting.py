@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.candidates import CandidateRules, select_candidates
+from bot.cards import CardState, candidate_card
 from bot.config import Config
 from bot.messages import emoji, render_post
 from bot.slack_client import without_resend
@@ -246,7 +247,6 @@ def resolve_channel(client: WebClient, channel: str) -> str:
 
 def dry_run(engine: Engine, config: Config, now: datetime) -> list[dict]:
     """The Block Kit the day's post would send, without writing or sending anything."""
-    from bot.cards import CardState, candidate_card
 
     with engine.connect() as conn:
         pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.engine import Engine
 
@@ -105,7 +106,6 @@ def reconcile(
     """Re-read the reactions of every post still being voted on, so votes cast while the bot
     was down count. Reactions Slack has and we don't are dated ``now``: any event we missed
     is older than this read, and any event after it is newer."""
-    from slack_sdk.errors import SlackApiError
 
     report = ReconcileReport()
     open_states = (PostStatus.OPEN, PostStatus.APPROVED, PostStatus.REJECTED, PostStatus.BLOCKED)
