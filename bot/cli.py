@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot.candidates import CandidateRules, select_candidates
@@ -221,6 +222,13 @@ def _slack(need: tuple[str, ...]) -> SlackEnv:
         raise click.ClickException(str(exc)) from None
 
 
+def _slack_error(exc: Exception) -> str:
+    """One line an operator can act on; `curator doctor` checks the rest."""
+    if isinstance(exc, SlackApiError):
+        return f"Slack said {exc.response.get('error')}; run 'curator doctor' to check the setup"
+    return str(exc)
+
+
 def _app(rt: Runtime, env: SlackEnv) -> App:
     from bot.app import build_app
 
@@ -268,7 +276,6 @@ def serve(ctx: _Ctx, host: str, port: int, threads: int) -> None:
 @contextmanager
 def _scheduler(rt: Runtime, env: SlackEnv) -> Iterator[None]:
     """Run the scheduled jobs beside the listeners; the lease picks one replica to run them."""
-    from slack_sdk.errors import SlackApiError
 
     from bot.jobs import build_clockwork
     from bot.scheduler import start_scheduler
@@ -304,7 +311,12 @@ def post(ctx: _Ctx, dry_run: bool) -> None:
         click.echo(json.dumps(posting.dry_run(rt.engine, rt.config, now), indent=2))
         return
     env = _slack(("SLACK_BOT_TOKEN",))
-    report = posting.post_day(rt.engine, make_client(env.bot_token, env.api_url), rt.config, now)
+    try:
+        report = posting.post_day(
+            rt.engine, make_client(env.bot_token, env.api_url), rt.config, now
+        )
+    except (SlackApiError, LookupError) as exc:
+        raise click.ClickException(_slack_error(exc)) from None
     click.echo(
         f"{report.day}: {report.planned} candidates, {report.posted} posted now, "
         f"{report.already} already posted, {report.remaining} left"
@@ -323,7 +335,10 @@ def reconcile(ctx: _Ctx) -> None:
     rt = ctx.runtime()
     env = _slack(("SLACK_BOT_TOKEN",))
     client = make_client(env.bot_token, env.api_url)
-    bot_user = client.auth_test()["user_id"]
+    try:
+        bot_user = client.auth_test()["user_id"]
+    except SlackApiError as exc:
+        raise click.ClickException(_slack_error(exc)) from None
     editors = Editors(rt.config.slack.editors, rt.config.slack.editor_group)
     report = run_reconcile(
         rt.engine, client, rt.config, datetime.now(UTC), bot_user=bot_user, editors=editors

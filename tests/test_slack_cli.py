@@ -151,3 +151,13 @@ def test_status_shows_jobs_leader_and_open_posts(setup, standin):
     assert "leader: none yet" in out
     assert "last publish: none yet" in out
     assert "open posts: 2" in out and "Alpha" in out
+
+
+def test_slack_refusals_are_one_line_not_a_traceback(setup, standin, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked-not-real")
+    standin.fail("auth.test", status=200, retry_after=None)  # answers ok: false
+    out = invoke("reconcile", code=1).output
+    assert "Slack said ratelimited; run 'curator doctor'" in out and "Traceback" not in out
+    standin.fail("chat.postMessage", status=200, retry_after=None)
+    out = invoke("post", code=1).output
+    assert "Slack said" in out and "Traceback" not in out
