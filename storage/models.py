@@ -38,7 +38,7 @@ class Article(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     path: str = Field(unique=True)
-    blob_sha: str = Field(index=True, max_length=64)
+    blob_sha: str = Field(max_length=64)
     title: str | None = None
     excerpt: str | None = None
     url: str | None = Field(default=None, index=True)
@@ -228,3 +228,5 @@ class Lease(SQLModel, table=True):
 
 
 Index("ix_article_candidate", Article.published, Article.quality)
+# Covers the scan's closing counts: live articles, and how many of them are broken.
+Index("ix_article_live", Article.removed_at, Article.error)

@@ -16,15 +16,16 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from storage.extract import PUBLISHED_FIELDS, ArticleData, extract
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, ContentRepo
-from storage.models import Article, ArticleTopic, ScanState, utcnow
+from storage.models import Article, ArticleTopic, ScanState, as_utc, utcnow
 from storage.pathfilter import PathFilter
 
 Progress = Callable[[int, int], None]
@@ -214,56 +215,108 @@ def _write(
     conn: Connection, batch: list[ArticleData], by_path: dict[str, _Todo], result: ScanResult
 ) -> None:
     now = utcnow()
-    inserts, updates, partial_updates = [], [], []
+    inserts, updates = [], []
     for data in batch:
         known = by_path[data.path].known
         if known is None:
             inserts.append({**_row(data, FULL_COLUMNS), "first_seen_at": now, "updated_at": now})
             result.new += 1
-            continue
-        # executemany by primary key; "b_id" because "id" would name the SET column.
-        if data.partial:
-            partial_updates.append({**_row(data, PARTIAL_COLUMNS), "b_id": known.id})
         else:
-            updates.append({**_row(data, FULL_COLUMNS), "b_id": known.id})
-        if known.removed:
-            result.new += 1
-        else:
-            result.changed += 1
+            updates.append((known, data))
+            if known.removed:
+                result.new += 1
+            else:
+                result.changed += 1
     ids: dict[str, int] = {}
     if inserts:
         # RETURNING names the path, so rows need not come back in order: SQLAlchemy can then
         # send the whole batch as a few multi-row INSERTs instead of one per row.
         stmt = insert(ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.path)
         ids.update({r.path: r.id for r in conn.execute(stmt, inserts)})
-    for rows in (updates, partial_updates):
-        if rows:
-            update_stmt = update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id"))
-            conn.execute(update_stmt.values(updated_at=now, removed_at=None), rows)
-    if updates:
-        ids.update({u["path"]: u["b_id"] for u in updates})
-        changed = [u["b_id"] for u in updates]
-        for i in range(0, len(changed), 500):
-            conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_(changed[i : i + 500])))
-    # A live article's topics were not read: it keeps the ones it had.
-    topics = [
-        {"article_id": ids[d.path], "key": t.casefold(), "topic": t}
-        for d in batch
-        if not d.partial
-        for t in d.topics
-    ]
+    retopic = _update(conn, updates, now) if updates else set()
+    for i in range(0, len(retopic), 500):
+        conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_(sorted(retopic)[i : i + 500])))
+    # A live article's topics were not read: it keeps the ones it had. So does an updated
+    # one whose topics did not change.
+    topics = []
+    for data in batch:
+        article_id = ids.get(data.path)
+        if article_id is None and (known := by_path[data.path].known) and known.id in retopic:
+            article_id = known.id
+        if article_id is not None and not data.partial:
+            topics.extend(
+                {"article_id": article_id, "key": t.casefold(), "topic": t} for t in data.topics
+            )
     if topics:
         conn.execute(insert(TOPIC), topics)
+
+
+def _update(conn: Connection, updates: list[tuple[_Known, ArticleData]], now: datetime) -> set[int]:
+    """Set only the columns whose value changed; return the ids whose topics must be rewritten.
+
+    An UPDATE rewrites the entry of every index on a column it sets, even to the same value,
+    and each such entry is a page SQLite writes to its log. Most changed files change one or
+    two columns (a refreshed score, a flipped flag), so this keeps a rescan's writes small.
+    """
+    current = _current(conn, [known.id for known, _ in updates])
+    full_ids = [known.id for known, data in updates if not data.partial]
+    had_topics = _current_topics(conn, full_ids) if full_ids else {}
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    retopic: set[int] = set()
+    for known, data in updates:
+        row = current[known.id]
+        columns = PARTIAL_COLUMNS if data.partial else FULL_COLUMNS
+        values: dict[str, object] = {
+            name: value
+            for name in columns
+            if name != "path" and not _same(row, name, value := getattr(data, name))
+        }
+        if known.removed:
+            values["removed_at"] = None
+        if not data.partial and had_topics.get(known.id, frozenset()) != set(data.topics):
+            retopic.add(known.id)
+        values["updated_at"] = now
+        # executemany by primary key; "b_id" because "id" would name the SET column.
+        groups.setdefault(tuple(values), []).append({**values, "b_id": known.id})
+    for names, rows in groups.items():
+        stmt = update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id"))
+        conn.execute(stmt.values({name: bindparam(name) for name in names}), rows)
+    return retopic
 
 
 FULL_COLUMNS = tuple(
     f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "partial")
 )
 PARTIAL_COLUMNS = ("path", "blob_sha", *PUBLISHED_FIELDS)
+_COMPARED = [ARTICLE.c[name] for name in FULL_COLUMNS if name != "path"]
 
 
 def _row(data: ArticleData, columns: tuple[str, ...]) -> dict[str, object]:
     return {name: getattr(data, name) for name in columns}
+
+
+def _current(conn: Connection, ids: list[int]) -> dict[int, Row]:
+    rows: dict[int, Row] = {}
+    for i in range(0, len(ids), 500):  # stay under bound-parameter limits
+        query = select(ARTICLE.c.id, *_COMPARED).where(ARTICLE.c.id.in_(ids[i : i + 500]))
+        rows.update({row.id: row for row in conn.execute(query)})
+    return rows
+
+
+def _current_topics(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = {}
+    for i in range(0, len(ids), 500):
+        query = select(TOPIC.c.article_id, TOPIC.c.topic).where(
+            TOPIC.c.article_id.in_(ids[i : i + 500])
+        )
+        for article_id, topic in conn.execute(query):
+            found.setdefault(article_id, set()).add(topic)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def _same(row: Row, name: str, value: object) -> bool:
+    old = getattr(row, name)
+    return (as_utc(old) if isinstance(old, datetime) else old) == value
 
 
 def _save_state(conn: Connection, branch: str, commit: str) -> None:

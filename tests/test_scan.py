@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
 from storage.fields import FieldMap
@@ -117,6 +117,41 @@ def test_full_scan_agrees_with_diff_scan(engine: Engine, newsroom: Newsroom, con
     assert after_diff == after_full
     assert full.mode == "full" and full.new == full.changed == full.deleted == 0
     assert diff.scanned == full.scanned == 4
+
+
+def test_a_rescan_sets_only_the_columns_that_changed(engine, newsroom: Newsroom, content_repo):
+    # Each column an UPDATE names rewrites that column's index entries, even for an equal
+    # value: a refreshed score must not touch the title, URL, path or flag indexes.
+    newsroom.write("open.md", article("Open", quality=10, heat=1, topics=("AI",)))
+    newsroom.write("live.md", article("Live", published=True))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    newsroom.write("open.md", article("Open", quality=11, heat=2, topics=("AI",)))
+    newsroom.write("live.md", article("Live", published=True, quality=99))
+    newsroom.commit("refresh scores")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = do_scan(engine, content_repo)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert result.changed == 2
+    updates = sorted(s for s in statements if s.startswith("UPDATE article SET"))
+    assert len(updates) == 2, updates
+    set_clauses = sorted(s.split(" SET ")[1].split(" WHERE ")[0] for s in updates)
+    columns = [sorted(part.split("=")[0].strip() for part in c.split(",")) for c in set_clauses]
+    assert sorted(columns) == [
+        ["blob_sha", "heat", "quality", "updated_at"],  # the candidate: its new scores
+        ["blob_sha", "updated_at"],  # the live one: nothing it keeps changed
+    ]
+    assert not [s for s in statements if s.startswith("DELETE FROM article_topic")]
+    got = rows(engine)
+    assert (got["open.md"].quality, got["open.md"].heat) == (11, 2)
+    assert topics(engine, "open.md") == {"AI"}
 
 
 def test_broken_files_are_recorded_not_fatal(engine, newsroom: Newsroom, content_repo):
