@@ -32,6 +32,7 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 
 from storage.fields import FieldMap
+from storage.frontmatter import VALUE_ERRORS
 
 __all__ = [
     "CandidatesConfig",
@@ -407,6 +408,8 @@ def _parse_yaml(text: str, label: str) -> Any:
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{label}: invalid YAML: {exc}") from None
+    except VALUE_ERRORS as exc:  # a value shaped like a date or number that is not one
+        raise ConfigError(f"{label}: invalid YAML value: {exc}") from None
     finally:
         loader.dispose()
     if loader.duplicates:

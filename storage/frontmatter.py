@@ -21,6 +21,7 @@ import yaml
 __all__ = [
     "LOADER",
     "MAX_BYTES",
+    "VALUE_ERRORS",
     "EditError",
     "FrontmatterError",
     "Split",
@@ -153,12 +154,20 @@ def parse(data: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
     return _load_mapping(data, where)
 
 
+# PyYAML's constructors raise these, not YAMLError, for a value that looks like a type but is
+# not one: the date 2021-02-30, or `!!int "zz"`.
+VALUE_ERRORS = (ValueError, TypeError, AttributeError, OverflowError)
+
+
 def _load_mapping(data: bytes, where: Split) -> dict[str, Any]:
     # libyaml reads bytes about twice as fast as str, and the text is known to be UTF-8.
     try:
         doc = yaml.load(data[where.start : where.end], Loader=LOADER)
     except yaml.YAMLError as exc:
         reason, line = _yaml_reason(exc, data, where.start)
+        raise FrontmatterError(reason, line) from None
+    except VALUE_ERRORS as exc:
+        reason, line = _value_reason(exc, data, where)
         raise FrontmatterError(reason, line) from None
     except RecursionError:
         raise FrontmatterError("frontmatter is nested too deeply", 2) from None
@@ -196,6 +205,34 @@ def _yaml_reason(exc: yaml.YAMLError, data: bytes, start: int) -> tuple[str, int
         line = _line_of(data, start + exc.position)
         return f"YAML error at line {line}: {' '.join(exc.reason.split())}", line
     return f"YAML error: {' '.join(str(exc).split())}", None
+
+
+def _value_reason(exc: Exception, data: bytes, where: Split) -> tuple[str, int | None]:
+    """Name the scalar a constructor refused, with its line: the error itself has neither."""
+    problem = " ".join(str(exc).split()) or type(exc).__name__
+    before = data.count(b"\n", 0, where.start)
+    constructor = yaml.constructor.SafeConstructor()
+    try:
+        stack = [yaml.compose(data[where.start : where.end], Loader=LOADER)]
+    except yaml.YAMLError:
+        stack = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                constructor.construct_object(node, deep=True)
+            except VALUE_ERRORS as own:
+                line = node.start_mark.line + before + 1
+                shown = node.value if len(node.value) <= 40 else node.value[:39] + "…"
+                kind = node.tag.rpartition(":")[2]
+                # PyYAML's own words help for a date (day out of range); not for a crash.
+                why = "" if isinstance(own, AttributeError) else f" ({problem})"
+                return f"value {shown!r} at line {line} is not a valid {kind}{why}", line
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(part for pair in reversed(node.value) for part in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return f"a value cannot be read: {problem}", None
 
 
 def _kind(value: object) -> str:
@@ -573,8 +610,8 @@ def parse_keys(
         chunk = b"".join([text[a:b] for a, b, _ in spans])
         try:
             got = yaml.load(chunk, Loader=LOADER)
-        except (yaml.YAMLError, RecursionError):
-            got = None
+        except (yaml.YAMLError, RecursionError, *VALUE_ERRORS):
+            got = None  # the full parse below reports it
         # Exactly the expected keys, or the blocks were not what the scanner thought.
         if type(got) is dict and len(got) == len(spans) and all(k in got for *_, k in spans):
             return got
@@ -773,8 +810,8 @@ def _plain_ok(value: str) -> bool:
         return False
     try:
         return yaml.load(b"k: " + raw, Loader=LOADER) == {"k": value}
-    except yaml.YAMLError:
-        return False
+    except (yaml.YAMLError, *VALUE_ERRORS):
+        return False  # "2021-02-30" looks like a date, and is not one: quote it
 
 
 def _double_quoted(value: str) -> bytes:
@@ -798,7 +835,7 @@ def _render_key(key: str) -> bytes:
             try:
                 if yaml.load(raw + b": 0", Loader=LOADER) == {key: 0}:
                     return raw
-            except yaml.YAMLError:
+            except (yaml.YAMLError, *VALUE_ERRORS):
                 pass
     return _double_quoted(key)
 

@@ -672,6 +672,12 @@ def test_yaml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
     assert "expected ',' or ']'" in error
 
 
+def test_yaml_value_shaped_like_a_date_but_not_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "timezone: 2021-02-30\n")
+    with pytest.raises(ConfigError, match="invalid YAML value: day is out of range for month"):
+        load_config(path, env={})
+
+
 def test_yaml_bad_indentation_line(tmp_path: Path) -> None:
     path = write(tmp_path, "content:\n  remote: ./c\n branch: main\n")
     with pytest.raises(ConfigError) as caught:

@@ -626,6 +626,35 @@ def test_python_tags_are_refused_and_never_run(tmp_path: Path) -> None:
     assert not pwned.exists()
 
 
+@pytest.mark.parametrize(
+    ("yaml_text", "reason"),
+    [
+        ("date: 2021-02-30\n", "value '2021-02-30' at line 3 is not a valid timestamp (day is"),
+        ("n: !!int zz\n", "value 'zz' at line 3 is not a valid int (invalid literal"),
+        ("x: [1, {when: 2021-13-01}]\n", "value '2021-13-01' at line 3 is not a valid timestamp"),
+        ("t: !!timestamp soon\n", "value 'soon' at line 3 is not a valid timestamp"),
+    ],
+)
+def test_a_value_yaml_cannot_build_is_an_error_with_its_line(yaml_text: str, reason: str) -> None:
+    # PyYAML raises ValueError, not YAMLError, for these: it once escaped and stopped a scan.
+    data = doc("title: t\n" + yaml_text)
+    with pytest.raises(FrontmatterError) as raised:
+        parse(data)
+    assert raised.value.reason.startswith(reason)
+    assert raised.value.line == 3
+    key = yaml_text.split(":")[0]
+    with pytest.raises(FrontmatterError, match=re.escape(reason)):
+        parse_keys(data, {key})
+    with pytest.raises(FrontmatterError):
+        set_keys(data, {"published": True})
+
+
+def test_a_string_shaped_like_a_bad_date_is_written_quoted() -> None:
+    edited = set_keys(doc("title: t\n"), {"when": "2021-02-30"})
+    assert b'when: "2021-02-30"\n' in edited
+    assert parse(edited)["when"] == "2021-02-30"
+
+
 def test_tab_after_a_list_item_depends_on_the_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     # As in 18f-posts 2016-05-19-content-debt-...: libyaml (and so Jekyll) reads it; the
     # pure-Python loader does not. This module uses libyaml when installed.

@@ -161,12 +161,14 @@ def test_broken_files_are_recorded_not_fatal(engine, newsroom: Newsroom, content
     newsroom.write("evil.md", "---\ntitle: !!python/object/apply:os.system ['true']\n---\n")
     newsroom.write("binary.md", b"---\ntitle: x\x00\n---\n")
     newsroom.write("string-flag.md", article("Quoted", published='"false"'))
+    newsroom.write("bad-date.md", "---\ntitle: x\ndate: 2021-02-30\npublished: false\n---\n")
     newsroom.commit()
     result = do_scan(engine, content_repo)
-    assert (result.scanned, result.errors) == (6, 5)
+    assert (result.scanned, result.errors) == (7, 6)
     got = rows(engine)
     assert got["good.md"].error is None
-    for path in ("bad-yaml.md", "no-frontmatter.md", "evil.md", "binary.md", "string-flag.md"):
+    broken = ("bad-yaml.md", "no-frontmatter.md", "evil.md", "binary.md", "string-flag.md")
+    for path in (*broken, "bad-date.md"):
         assert got[path].error, path
         assert "\n" not in got[path].error
         assert got[path].published is None
@@ -176,8 +178,9 @@ def test_broken_files_are_recorded_not_fatal(engine, newsroom: Newsroom, content
     newsroom.write("bad-yaml.md", article("Fixed"))
     newsroom.commit()
     result = do_scan(engine, content_repo)
-    assert result.errors == 4
+    assert result.errors == 5
     assert rows(engine)["bad-yaml.md"].title == "Fixed"
+    assert rows(engine)["bad-date.md"].error.startswith("value '2021-02-30' at line 3")
 
 
 def test_include_exclude_globs(engine, newsroom: Newsroom, content_repo):
