@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -32,13 +33,14 @@ class ArticleData:
     topics: tuple[str, ...] = ()
     related_json: str | None = None
     error: str | None = None
-    # Only PUBLISHED_FIELDS were read: the other columns keep what the database had.
-    partial: bool = False
+    # The columns this read vouches for; the others keep what the database had. None: every
+    # column, and the topics.
+    columns: frozenset[str] | None = None
 
 
 # What the bot needs of an article that is already live: its state, and its URL and title
 # so a copy of the same story is never offered again. Nothing else is ever shown of it.
-PUBLISHED_FIELDS = ("title", "url", "published", "error")
+PUBLISHED_COLUMNS = frozenset({"blob_sha", "title", "url", "published", "error"})
 
 
 def published_keys(fields: FieldMap) -> frozenset[str]:
@@ -65,14 +67,74 @@ def extract(
         if read_flag(mapping, fields):
             return ArticleData(
                 path, blob_sha, title=_text(mapping.get(fields.title)),
-                url=_text(mapping.get(fields.url)), published=True, partial=True,
+                url=_text(mapping.get(fields.url)), published=True, columns=PUBLISHED_COLUMNS,
             )  # fmt: skip
         if not full:
             mapping = frontmatter.parse(data)
-        related_json = json.dumps(_related(mapping.get(fields.related)), ensure_ascii=False)
     except (frontmatter.FrontmatterError, FlagError) as exc:
         return ArticleData(path, blob_sha, error=_reason(exc))
+    return _candidate(path, blob_sha, mapping, fields)
+
+
+def extract_change(
+    path: str, blob_sha: str, data: bytes, old: bytes, fields: FieldMap
+) -> ArticleData | None:
+    """Read an unpublished article from what changed since ``old``, or None to read it whole.
+
+    ``old`` is the blob the article's row was last read from, whole and without error, while
+    it was unpublished. A collector's refresh rewrites a score or two, and the bot's publish
+    commit flips one flag: when only whole top-level `key: scalar` lines changed, the new
+    version is valid as the old one was, and only the columns fed by those keys are
+    returned. A changed topic list, a block, or a flag turning to something that is not a
+    boolean goes the full way (which reports the error).
+    """
+    values = frontmatter.changed_values(old, data)
+    if values is None or fields.topics in values:
+        return None  # topics live in their own table: a full read rewrites them
+    changed = {key: value for key, value in values.items() if value is not frontmatter.GONE}
+    columns = {"blob_sha"}
+    published = False
+    if fields.flag in values:
+        try:
+            published = read_flag(changed, fields)
+        except FlagError:
+            return None
+        columns.add("published")
+    if published:
+        columns.update(col for col in ("title", "url") if getattr(fields, col) in values)
+        return ArticleData(
+            path, blob_sha, title=_text(changed.get(fields.title)),
+            url=_text(changed.get(fields.url)), published=True, columns=frozenset(columns),
+        )  # fmt: skip
+    for key, fed in _fed_by(fields):
+        if key in values:
+            columns.update(fed)
+    return dataclasses.replace(
+        _candidate(path, blob_sha, changed, fields), columns=frozenset(columns)
+    )
+
+
+def _fed_by(fields: FieldMap) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Which columns of a candidate each frontmatter key feeds (see :func:`_candidate`)."""
+    return (
+        (fields.title, ("title",)),
+        (fields.excerpt, ("excerpt",)),
+        (fields.url, ("url",)),
+        (fields.quality, ("quality",)),
+        (fields.heat, ("heat",)),
+        (fields.date, ("dated",)),
+        (fields.provider, ("provider_name", "provider_domain")),
+        (fields.images, ("image_url",)),
+        (fields.related, ("related_json",)),
+    )
+
+
+def _candidate(
+    path: str, blob_sha: str, mapping: Mapping[str, Any], fields: FieldMap
+) -> ArticleData:
+    """Everything a card shows of an unpublished article."""
     provider_name, provider_domain = _provider(mapping.get(fields.provider))
+    related_json = json.dumps(_related(mapping.get(fields.related)), ensure_ascii=False)
     return ArticleData(
         path=path,
         blob_sha=blob_sha,

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from storage.extract import PUBLISHED_FIELDS, ArticleData, extract
+from storage.extract import ArticleData, extract, extract_change
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, ContentRepo
 from storage.models import Article, ArticleTopic, ScanState, as_utc, utcnow
@@ -61,6 +61,9 @@ class _Known:
     id: int
     sha: str
     removed: bool
+    # Last read whole and without error, as an unpublished article: a change can be read
+    # from the lines that changed (see extract_change).
+    whole: bool
 
 
 def scan(
@@ -152,14 +155,17 @@ def _diff_plan(
 
 def _known(conn: Connection, paths: Sequence[str] | None) -> dict[str, _Known]:
     """Articles the database has, all of them or just those at ``paths``."""
-    cols = select(ARTICLE.c.path, ARTICLE.c.id, ARTICLE.c.blob_sha, ARTICLE.c.removed_at)
+    cols = select(
+        ARTICLE.c.path, ARTICLE.c.id, ARTICLE.c.blob_sha, ARTICLE.c.removed_at,
+        (ARTICLE.c.published.is_(False) & ARTICLE.c.error.is_(None)).label("whole"),
+    )  # fmt: skip
     if paths is None:
         rows = list(conn.execute(cols))
     else:
         rows = []
         for i in range(0, len(paths), 500):  # stay under bound-parameter limits
             rows.extend(conn.execute(cols.where(ARTICLE.c.path.in_(paths[i : i + 500]))))
-    return {r.path: _Known(r.id, r.blob_sha, r.removed_at is not None) for r in rows}
+    return {r.path: _Known(r.id, r.blob_sha, r.removed_at is not None, bool(r.whole)) for r in rows}
 
 
 def _restore(engine: Engine, ids: list[int], result: ScanResult) -> None:
@@ -197,7 +203,8 @@ def _apply(
     done, pending = 0, []
     if progress:
         progress(0, len(todo))
-    for batch in _parse(repo.git_dir, [(t.path, t.sha) for t in todo], fields, workers):
+    items = [(t.path, t.sha, _base(t.known)) for t in todo]
+    for batch in _parse(repo.git_dir, items, fields, workers):
         pending.extend(batch)
         done += len(batch)
         if len(pending) >= WRITE_BATCH or done == len(todo):
@@ -243,7 +250,7 @@ def _write(
         article_id = ids.get(data.path)
         if article_id is None and (known := by_path[data.path].known) and known.id in retopic:
             article_id = known.id
-        if article_id is not None and not data.partial:
+        if article_id is not None and data.columns is None:
             topics.extend(
                 {"article_id": article_id, "key": t.casefold(), "topic": t} for t in data.topics
             )
@@ -259,13 +266,13 @@ def _update(conn: Connection, updates: list[tuple[_Known, ArticleData]], now: da
     two columns (a refreshed score, a flipped flag), so this keeps a rescan's writes small.
     """
     current = _current(conn, [known.id for known, _ in updates])
-    full_ids = [known.id for known, data in updates if not data.partial]
+    full_ids = [known.id for known, data in updates if data.columns is None]
     had_topics = _current_topics(conn, full_ids) if full_ids else {}
     groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
     retopic: set[int] = set()
     for known, data in updates:
         row = current[known.id]
-        columns = PARTIAL_COLUMNS if data.partial else FULL_COLUMNS
+        columns = FULL_COLUMNS if data.columns is None else data.columns
         values: dict[str, object] = {
             name: value
             for name in columns
@@ -273,7 +280,7 @@ def _update(conn: Connection, updates: list[tuple[_Known, ArticleData]], now: da
         }
         if known.removed:
             values["removed_at"] = None
-        if not data.partial and had_topics.get(known.id, frozenset()) != set(data.topics):
+        if data.columns is None and had_topics.get(known.id, frozenset()) != set(data.topics):
             retopic.add(known.id)
         values["updated_at"] = now
         # executemany by primary key; "b_id" because "id" would name the SET column.
@@ -285,9 +292,8 @@ def _update(conn: Connection, updates: list[tuple[_Known, ArticleData]], now: da
 
 
 FULL_COLUMNS = tuple(
-    f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "partial")
+    f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "columns")
 )
-PARTIAL_COLUMNS = ("path", "blob_sha", *PUBLISHED_FIELDS)
 _COMPARED = [ARTICLE.c[name] for name in FULL_COLUMNS if name != "path"]
 
 
@@ -330,8 +336,16 @@ def _save_state(conn: Connection, branch: str, commit: str) -> None:
 # --- reading and parsing blobs, in worker processes when there are many -------------------
 
 
+# (path, blob sha, the blob a whole read of it came from, if a change can be read from there)
+_Item = tuple[str, str, str | None]
+
+
+def _base(known: _Known | None) -> str | None:
+    return known.sha if known is not None and known.whole and not known.removed else None
+
+
 def _parse(
-    git_dir: Path, items: list[tuple[str, str]], fields: FieldMap, workers: int | None
+    git_dir: Path, items: list[_Item], fields: FieldMap, workers: int | None
 ) -> Iterator[list[ArticleData]]:
     """Parsed articles in chunks, in the order of ``items``."""
     workers = workers or os.cpu_count() or 1
@@ -374,7 +388,7 @@ def _worker_init(git_dir: str, fields: FieldMap) -> None:
     _worker_state["fields"] = fields
 
 
-def _worker_parse(chunk: list[tuple[str, str]]) -> list[ArticleData]:
+def _worker_parse(chunk: list[_Item]) -> list[ArticleData]:
     reader = _worker_state["reader"]
     fields = _worker_state["fields"]
     assert isinstance(reader, BlobReader) and isinstance(fields, FieldMap)
@@ -382,9 +396,13 @@ def _worker_parse(chunk: list[tuple[str, str]]) -> list[ArticleData]:
 
 
 def _parse_chunk_with(
-    reader: BlobReader, chunk: list[tuple[str, str]], fields: FieldMap
+    reader: BlobReader, chunk: list[_Item], fields: FieldMap
 ) -> list[ArticleData]:
-    blobs = reader.read_many([sha for _, sha in chunk])
-    return [
-        extract(path, sha, data, fields) for (path, sha), data in zip(chunk, blobs, strict=True)
-    ]
+    bases = [base for _, _, base in chunk if base is not None]
+    blobs = reader.read_many([sha for _, sha, _ in chunk] + bases)
+    old = dict(zip(bases, blobs[len(chunk) :], strict=True))
+    parsed = []
+    for (path, sha, base), data in zip(chunk, blobs[: len(chunk)], strict=True):
+        read = None if base is None else extract_change(path, sha, data, old[base], fields)
+        parsed.append(read or extract(path, sha, data, fields))
+    return parsed

@@ -8,15 +8,18 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
+from storage import scan as scan_module
+from storage.extract import PUBLISHED_COLUMNS, extract
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo
-from storage.models import Article, ArticleTopic
+from storage.models import Article, ArticleTopic, as_utc
 from storage.pathfilter import PathFilter
-from storage.scan import scan
+from storage.scan import FULL_COLUMNS, scan
 from tests.conftest import SAMPLE
 from tests.helpers import Newsroom, article
 
 FIELDS = FieldMap()
+FULL = [c for c in FULL_COLUMNS if c != "path"]
 ALL_MD = PathFilter(["**/*.md"])
 
 
@@ -276,3 +279,43 @@ def test_a_live_article_keeps_what_was_read_while_it_was_a_candidate(
     )  # fmt: skip
     assert born.url == "https://example.org/born-live"
     assert topics(engine, "b.md") == set()
+
+
+def test_a_candidate_refreshed_in_place_is_read_from_the_lines_that_changed(
+    engine, newsroom: Newsroom, content_repo, monkeypatch: pytest.MonkeyPatch
+):
+    """A collector's refresh of a score, and the bot's own flag flip, are read from the
+    changed lines; each row ends up as a whole read of the new file would write it."""
+    for name in ("scores", "flip", "retopic", "retitle"):
+        newsroom.write(f"{name}.md", article(name.title(), quality=10, topics=("AI",)))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    newsroom.write("scores.md", article("Scores", quality=12, heat=7, topics=("AI",)))
+    newsroom.write("flip.md", article("Flip", quality=10, topics=("AI",), published=True))
+    newsroom.write("retopic.md", article("Retopic", quality=10, topics=("Policy",)))
+    retitled = article("Retitle", quality=10, topics=("AI",)).replace(': "Retitle"', ": Retitled")
+    newsroom.write("retitle.md", retitled)
+    newsroom.commit()
+    read_from_change: list[str] = []
+    real = scan_module.extract_change
+
+    def spy(path: str, *args: object) -> object:
+        got = real(path, *args)  # type: ignore[arg-type]
+        if got is not None:
+            read_from_change.append(path)
+        return got
+
+    monkeypatch.setattr(scan_module, "extract_change", spy)
+    assert do_scan(engine, content_repo).changed == 4
+    # The topic list is a block: that file is read whole. The rest come from their lines.
+    assert sorted(read_from_change) == ["flip.md", "retitle.md", "scores.md"]
+    got = rows(engine)
+    for name in ("scores", "flip", "retopic", "retitle"):
+        path = f"{name}.md"
+        whole = extract(path, got[path].blob_sha, (newsroom.work / path).read_bytes(), FIELDS)
+        columns = PUBLISHED_COLUMNS if whole.published else FULL
+        stored = {c: getattr(got[path], c) for c in columns}
+        assert {c: as_utc(v) if c == "dated" else v for c, v in stored.items()} == {
+            c: getattr(whole, c) for c in columns
+        }, path
+        assert topics(engine, path) == ({"AI"} if name != "retopic" else {"Policy"})
