@@ -8,13 +8,16 @@ checked out. ``git`` always runs with an argument list, never through a shell.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
@@ -68,6 +71,26 @@ class Change:
     status: str
     path: str
     sha: str | None
+
+
+# How far down, and to how many directories, a diff is split so it can stream (see
+# ContentRepo.iter_diff_tree).
+_SPLIT_DEPTH = 3
+_SPLIT_WIDTH = 8
+_TREE, _NONE = b"040000", b"000000"
+
+
+def _zeros(sha: bytes) -> bytes:
+    return b"0" * len(sha)
+
+
+def _change(meta: bytes, path: bytes) -> Change | None:
+    """A ``diff-tree -z`` record; None for symlinks and submodules, which are not articles."""
+    _, new_mode, _, new_sha, status = meta.lstrip(b":").split(b" ")
+    if new_mode in (b"120000", b"160000"):
+        return None
+    sha = None if status == b"D" else new_sha.decode()
+    return Change(status.decode(), path.decode("utf-8", "surrogateescape"), sha)
 
 
 class ContentRepo:
@@ -134,17 +157,107 @@ class ContentRepo:
 
     def diff_tree(self, old: str, new: str) -> list[Change]:
         """What changed between two commits, blob by blob (renames as delete + add)."""
-        out = self.git("diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", old, new)
-        fields = out.split(b"\0")
-        changes: list[Change] = []
-        for i in range(0, len(fields) - 1, 2):
-            meta, path = fields[i], fields[i + 1]
-            _, new_mode, _, new_sha, status = meta.lstrip(b":").split(b" ")
-            if new_mode in (b"120000", b"160000"):
-                continue
-            sha = None if status == b"D" else new_sha.decode()
-            changes.append(Change(status.decode(), path.decode("utf-8", "surrogateescape"), sha))
-        return changes
+        return list(self.iter_diff_tree(old, new))
+
+    def iter_diff_tree(self, old: str, new: str) -> Iterator[Change]:
+        """:meth:`diff_tree` as git finds the changes, so a caller can start on the first
+        ones while git is still comparing trees (a third of a big rescan).
+
+        git prints a diff only when it has compared the whole pair of trees. So the top
+        levels are compared one at a time, and the changed directories below them are
+        handed to one ``diff-tree --stdin``, which prints each directory's changes as soon
+        as it has them.
+        """
+        level = [(b"", meta, name) for meta, name in self._diff_records([old, new])]
+        for depth in range(_SPLIT_DEPTH + 1):
+            pairs: list[tuple[bytes, str, str]] = []
+            for prefix, meta, name in level:
+                old_mode, new_mode, old_sha, new_sha, _ = meta.lstrip(b":").split(b" ")
+                if old_mode != _TREE and new_mode != _TREE:
+                    if (change := _change(meta, prefix + name)) is not None:
+                        yield change
+                    continue
+                # A directory on either side: compare what is under it (against nothing,
+                # when it was added or removed); a file that was or became one is a change.
+                old_tree = old_sha.decode() if old_mode == _TREE else self.empty_tree
+                new_tree = new_sha.decode() if new_mode == _TREE else self.empty_tree
+                pairs.append((prefix + name + b"/", old_tree, new_tree))
+                if old_mode not in (_TREE, _NONE):
+                    yield Change("D", (prefix + name).decode("utf-8", "surrogateescape"), None)
+                if new_mode not in (_TREE, _NONE):
+                    added = b":000000 %s %s %s A" % (new_mode, _zeros(new_sha), new_sha)
+                    if (change := _change(added, prefix + name)) is not None:
+                        yield change
+            if not pairs:
+                return
+            if len(pairs) >= _SPLIT_WIDTH or depth == _SPLIT_DEPTH:
+                for prefix, meta, name in self._diff_pairs(pairs, recursive=True):
+                    if (change := _change(meta, prefix + name)) is not None:
+                        yield change
+                return
+            level = list(self._diff_pairs(pairs, recursive=False))
+
+    @functools.cached_property
+    def empty_tree(self) -> str:
+        """The id of the empty tree in this repo's hash (git knows it without storing it)."""
+        return self.git("hash-object", "-t", "tree", "--stdin", input=b"").decode().strip()
+
+    def _diff_records(self, args: list[str]) -> Iterator[tuple[bytes, bytes]]:
+        """(meta, path) of one top-level ``diff-tree -z`` of two commits or trees."""
+        for header, meta, name in self._stream_diff(["diff-tree", "-z", "--no-renames", *args]):
+            assert header == 0
+            yield meta, name
+
+    def _diff_pairs(
+        self, pairs: list[tuple[bytes, str, str]], *, recursive: bool
+    ) -> Iterator[tuple[bytes, bytes, bytes]]:
+        """(prefix, meta, path under prefix) for each pair of trees, in order, as they come."""
+        with tempfile.TemporaryFile() as lines:  # a file: no pipe for both sides to fill
+            lines.write(b"".join(b"%s %s\n" % (a.encode(), b.encode()) for _, a, b in pairs))
+            lines.seek(0)
+            args = ["diff-tree", "--stdin", "-z", "--no-renames", *(["-r"] if recursive else [])]
+            for header, meta, name in self._stream_diff(args, stdin=lines):
+                yield pairs[header - 1][0], meta, name
+
+    def _stream_diff(
+        self, args: list[str], stdin: IO[bytes] | None = None
+    ) -> Iterator[tuple[int, bytes, bytes]]:
+        """Records of a ``diff-tree -z`` as they arrive: (headers seen so far, meta, path).
+
+        With ``--stdin`` git echoes each input line ("<tree> <tree>\\n") before its diff.
+        """
+        proc = subprocess.Popen(
+            ["git", *args],
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=git_env(self.git_dir),
+        )
+        assert proc.stdout and proc.stderr
+        try:
+            headers, meta, rest = 0, None, b""
+            while True:
+                block = proc.stdout.read1(1 << 16)
+                fields = (rest + block).split(b"\0")
+                rest = fields.pop() if block else b""  # a torn field waits for the rest
+                for field in fields:
+                    if meta is not None:
+                        yield headers, meta, field
+                        meta = None
+                        continue
+                    *echoed, field = field.split(b"\n")
+                    headers += len(echoed)
+                    meta = field or None
+                if not block:
+                    break
+            err = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        if proc.returncode != 0:
+            message = err.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
+            raise GitError(redact(f"git diff-tree: {message}"))
 
     def is_ancestor(self, old: str, new: str) -> bool:
         try:

@@ -9,12 +9,13 @@ through ``git cat-file --batch``, and parsed on every core when there are many.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import multiprocessing
 import multiprocessing.context
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +36,11 @@ Progress = Callable[[int, int], None]
 PARALLEL_MIN = 400
 PARALLEL_MIN_FORKSERVER = 2000
 CHUNK = 500
-WRITE_BATCH = 2000
+WRITE_BATCH = 250
+# A rescan asks the database about changed paths, and hands blobs to the workers, this many
+# at a time while git is still naming the rest.
+STREAM_BATCH = 250
+STREAM_CHUNK = 100
 
 ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
@@ -88,14 +93,18 @@ def scan(
         ).scalar_one_or_none()
     if last == commit and not full:
         result = ScanResult(commit, "unchanged")
-    elif last and not full and repo.has_commit(last):
-        result = ScanResult(commit, "diff")
-        todo, gone = _diff_plan(engine, repo, last, commit, paths, result)
-        _apply(engine, repo, fields, todo, gone, result, workers, progress)
     else:
-        result = ScanResult(commit, "full")
-        todo, gone = _full_plan(engine, repo, commit, paths, result)
-        _apply(engine, repo, fields, todo, gone, result, workers, progress)
+        diff = bool(last) and not full and repo.has_commit(last)
+        result = ScanResult(commit, "diff" if diff else "full")
+        with _Parser(repo.git_dir, fields, workers) as parser:
+            # Blobs go to the parser as they are found, so the workers start on the first
+            # ones while git is still comparing trees.
+            if diff:
+                assert last is not None
+                todo, gone = _diff_plan(engine, repo, last, commit, paths, result, parser)
+            else:
+                todo, gone = _full_plan(engine, repo, commit, paths, result, parser)
+            _apply(engine, parser, todo, gone, result, progress)
     with engine.begin() as conn:
         _save_state(conn, repo.branch, commit)
         # One pass over the table for both counts.
@@ -116,7 +125,12 @@ class _Todo:
 
 
 def _full_plan(
-    engine: Engine, repo: ContentRepo, commit: str, paths: PathFilter, result: ScanResult
+    engine: Engine,
+    repo: ContentRepo,
+    commit: str,
+    paths: PathFilter,
+    result: ScanResult,
+    parser: _Parser,
 ) -> tuple[list[_Todo], list[int]]:
     tree = {path: sha for path, sha in repo.ls_tree(commit) if paths.matches(path)}
     with engine.connect() as conn:
@@ -130,26 +144,38 @@ def _full_plan(
             restored.append(row.id)
     gone = [row.id for path, row in known.items() if path not in tree and not row.removed]
     _restore(engine, restored, result)
+    parser.add(todo, size=_chunk_size(len(todo), parser.workers))
     return todo, gone
 
 
 def _diff_plan(
-    engine: Engine, repo: ContentRepo, old: str, new: str, paths: PathFilter, result: ScanResult
+    engine: Engine,
+    repo: ContentRepo,
+    old: str,
+    new: str,
+    paths: PathFilter,
+    result: ScanResult,
+    parser: _Parser,
 ) -> tuple[list[_Todo], list[int]]:
-    changes = [c for c in repo.diff_tree(old, new) if paths.matches(c.path)]
-    with engine.connect() as conn:
-        known = _known(conn, [c.path for c in changes])
-    todo, gone, restored = [], [], []
-    for change in changes:
-        row = known.get(change.path)
-        if change.sha is None:
-            if row is not None and not row.removed:
-                gone.append(row.id)
-        elif row is None or row.sha != change.sha:
-            todo.append(_Todo(change.path, change.sha, row))
-        elif row.removed:
-            restored.append(row.id)
-    _restore(engine, restored, result)
+    todo: list[_Todo] = []
+    gone: list[int] = []
+    changes = (c for c in repo.iter_diff_tree(old, new) if paths.matches(c.path))
+    while batch := list(itertools.islice(changes, STREAM_BATCH)):
+        with engine.connect() as conn:
+            known = _known(conn, [c.path for c in batch])
+        found, restored = [], []
+        for change in batch:
+            row = known.get(change.path)
+            if change.sha is None:
+                if row is not None and not row.removed:
+                    gone.append(row.id)
+            elif row is None or row.sha != change.sha:
+                found.append(_Todo(change.path, change.sha, row))
+            elif row.removed:
+                restored.append(row.id)
+        _restore(engine, restored, result)
+        parser.add(found, size=STREAM_CHUNK)
+        todo += found
     return todo, gone
 
 
@@ -182,12 +208,10 @@ def _restore(engine: Engine, ids: list[int], result: ScanResult) -> None:
 
 def _apply(
     engine: Engine,
-    repo: ContentRepo,
-    fields: FieldMap,
+    parser: _Parser,
     todo: list[_Todo],
     gone: list[int],
     result: ScanResult,
-    workers: int | None,
     progress: Progress | None,
 ) -> None:
     if gone:
@@ -203,14 +227,13 @@ def _apply(
     done, pending = 0, []
     if progress:
         progress(0, len(todo))
-    items = [(t.path, t.sha, _base(t.known)) for t in todo]
-    for batch in _parse(repo.git_dir, items, fields, workers):
+    for batch in parser.results():
         pending.extend(batch)
         done += len(batch)
         if len(pending) >= WRITE_BATCH or done == len(todo):
-            # A transaction per few thousand rows: an interrupted scan keeps what it wrote
-            # (the rerun skips blobs whose sha is recorded), and SQLite's WAL is
-            # checkpointed per commit, which would dominate with small ones.
+            # A transaction per few hundred rows: the main process writes while the workers
+            # parse what follows, an interrupted scan keeps what it wrote (the rerun skips
+            # blobs whose sha is recorded), and no transaction outgrows SQLite's page cache.
             with engine.begin() as conn:
                 _write(conn, pending, by_path, result)
             pending = []
@@ -344,29 +367,76 @@ def _base(known: _Known | None) -> str | None:
     return known.sha if known is not None and known.whole and not known.removed else None
 
 
-def _parse(
-    git_dir: Path, items: list[_Item], fields: FieldMap, workers: int | None
-) -> Iterator[list[ArticleData]]:
-    """Parsed articles in chunks, in the order of ``items``."""
-    workers = workers or os.cpu_count() or 1
-    # Several chunks per worker even for a small rescan, so the workers share the work evenly
-    # and the first results reach the database while the rest are still being parsed.
-    size = max(50, min(CHUNK, -(-len(items) // (workers * 4))))
-    chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    context = _pool_context()
-    threshold = PARALLEL_MIN if context.get_start_method() == "fork" else PARALLEL_MIN_FORKSERVER
-    if workers == 1 or len(items) < threshold:
-        with BlobReader(git_dir) as reader:
-            for chunk in chunks:
-                yield _parse_chunk_with(reader, chunk, fields)
-        return
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_worker_init,
-        initargs=(str(git_dir), fields),
-    ) as pool:
-        yield from pool.map(_worker_parse, chunks)
+def _chunk_size(count: int, workers: int) -> int:
+    # Several chunks per worker, so the workers share the work evenly and the first results
+    # reach the database while the rest are still being parsed.
+    return max(50, min(CHUNK, -(-count // (workers * 4))))
+
+
+class _Parser:
+    """Blobs to parse, handed over as they are found; results come back in that order.
+
+    A few are parsed in this process. Once there are enough to pay for starting them,
+    worker processes take chunks as they fill, while the caller goes on finding more.
+    """
+
+    def __init__(self, git_dir: Path, fields: FieldMap, workers: int | None) -> None:
+        self.git_dir, self.fields = git_dir, fields
+        self.workers = workers or os.cpu_count() or 1
+        # Chosen now, while the process has only the threads it came with.
+        self._context = _pool_context()
+        fork = self._context.get_start_method() == "fork"
+        self._threshold = PARALLEL_MIN if fork else PARALLEL_MIN_FORKSERVER
+        self._pool: ProcessPoolExecutor | None = None
+        self._chunks: list[list[_Item]] = []  # not yet handed to a worker
+        self._futures: list[Future[list[ArticleData]]] = []
+        self._count = 0
+
+    def add(self, todo: Sequence[_Todo], *, size: int) -> None:
+        items = [(t.path, t.sha, _base(t.known)) for t in todo]
+        if self._chunks and len(self._chunks[-1]) < size:  # top up a chunk left short
+            room = size - len(self._chunks[-1])
+            self._chunks[-1].extend(items[:room])
+            items = items[room:]
+        self._chunks += [items[i : i + size] for i in range(0, len(items), size)]
+        self._count += len(todo)
+        if self._pool is None and self.workers > 1 and self._count >= self._threshold:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=self._context,
+                initializer=_worker_init,
+                initargs=(str(self.git_dir), self.fields),
+            )
+        if self._pool is not None:
+            # Full chunks go out now; a short last one may still grow.
+            ready = len(self._chunks)
+            if ready and len(self._chunks[-1]) < size:
+                ready -= 1
+            self._submit(ready)
+
+    def _submit(self, count: int) -> None:
+        assert self._pool is not None
+        for chunk in self._chunks[:count]:
+            self._futures.append(self._pool.submit(_worker_parse, chunk))
+        del self._chunks[:count]
+
+    def results(self) -> Iterator[list[ArticleData]]:
+        """Parsed articles in chunks, in the order they were added."""
+        if self._pool is None:
+            with BlobReader(self.git_dir) as reader:
+                for chunk in self._chunks:
+                    yield _parse_chunk_with(reader, chunk, self.fields)
+            return
+        self._submit(len(self._chunks))
+        for future in self._futures:
+            yield future.result()
+
+    def __enter__(self) -> _Parser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:

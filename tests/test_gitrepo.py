@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from storage.gitrepo import ContentRepo, GitError, redact
+import storage.gitrepo
+from storage.gitrepo import Change, ContentRepo, GitError, redact
 from storage.pathfilter import PathFilter
 from tests.helpers import Newsroom
 
@@ -34,6 +35,54 @@ def test_fetch_list_diff_and_read(newsroom: Newsroom, content_repo: ContentRepo)
     }
     assert content_repo.is_ancestor(first, second)
     assert not content_repo.is_ancestor(second, first)
+
+
+@pytest.mark.parametrize(("width", "depth"), [(8, 3), (2, 1), (2, 3), (1, 0), (100, 3)])
+def test_a_split_diff_lists_what_one_diff_tree_does(
+    newsroom: Newsroom, content_repo: ContentRepo, monkeypatch, width: int, depth: int
+):
+    """The streamed diff compares directories level by level, then hands the changed ones
+    to one `diff-tree --stdin`: every way a path can change comes out as one diff-tree."""
+    monkeypatch.setattr(storage.gitrepo, "_SPLIT_WIDTH", width)
+    monkeypatch.setattr(storage.gitrepo, "_SPLIT_DEPTH", depth)
+    layout = {
+        "top.md": "1", "gone.md": "1", "news/2024/01/a.md": "1", "news/2024/01/b.md": "1",
+        "news/2024/02/c.md": "1", "news/2025/01/d.md": "1", "news/2025/01/deep/e/f/g.md": "1",
+        "old-dir/x.md": "1", "old-dir/sub/y.md": "1", "becomes-dir": "1", "was-dir/z.md": "1",
+        "same/untouched.md": "1", "dir with space/é.md": "1",
+    }  # fmt: skip
+    for path, text in layout.items():
+        newsroom.write(path, text)
+    first = newsroom.commit()
+    for path in (
+        "news/2024/01/a.md",
+        "news/2025/01/deep/e/f/g.md",
+        "top.md",
+        "dir with space/é.md",
+    ):
+        newsroom.write(path, "2")
+    for path in ("gone.md", "old-dir/x.md", "old-dir/sub/y.md", "becomes-dir", "was-dir/z.md"):
+        newsroom.remove(path)
+    newsroom.write("becomes-dir/inside.md", "3")
+    newsroom.write("was-dir", "now a file")
+    newsroom.write("news/2026/01/new.md", "3")
+    newsroom.write("new-dir/n.md", "3")
+    (newsroom.work / "link.md").symlink_to("top.md")
+    second = newsroom.commit()
+    content_repo.fetch()
+
+    def one_diff_tree(old: str, new: str) -> list[Change]:
+        out = content_repo.git("diff-tree", "-r", "-z", "--no-renames", old, new).split(b"\0")
+        pairs = zip(out[0:-1:2], out[1::2], strict=True)
+        return sorted((c for m, p in pairs if (c := storage.gitrepo._change(m, p))), key=str)
+
+    forward = one_diff_tree(first, second)
+    assert len(forward) == 13  # the symlink is not an article
+    assert sorted(content_repo.iter_diff_tree(first, second), key=str) == forward
+    backward = one_diff_tree(second, first)
+    assert sorted(content_repo.iter_diff_tree(second, first), key=str) == backward
+    with pytest.raises(GitError, match="git diff-tree: "):
+        list(content_repo.iter_diff_tree(first, "0" * 40))
 
 
 def test_fetch_follows_force_pushes(newsroom: Newsroom, content_repo: ContentRepo):

@@ -231,6 +231,67 @@ def test_parallel_scan_equals_serial(
     assert len(serial) == 61
 
 
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+def test_a_streamed_rescan_equals_a_serial_full_scan(
+    engine, newsroom: Newsroom, tmp_path: Path, monkeypatch, start_method: str
+):
+    """A rescan hands blobs to the workers while git still lists changes: the pool starts
+    partway through, chunks fill across batches, and the rows match a serial full scan."""
+    import multiprocessing
+
+    for i in range(40):
+        newsroom.write(f"n/{i:03}.md", article(f"Story {i}", quality=i, published=i % 4 == 0))
+    newsroom.commit()
+    repo = ContentRepo(tmp_path / "clone.git", str(newsroom.remote), "main")
+    repo.fetch()
+    scan(engine, repo, FIELDS, ALL_MD, workers=1)
+    for i in range(0, 40, 2):  # refreshed scores, flips both ways, a retitle, deletions
+        text = article(f"Story {i}", quality=i + 1, published=i % 3 == 0, heat=i)
+        newsroom.write(f"n/{i:03}.md", text.replace(f'"Story {i}"', f"Story {i}b", i % 5 == 0))
+    for i in (1, 3, 5):
+        newsroom.remove(f"n/{i:03}.md")
+    newsroom.write("n/new.md", article("New one"))
+    newsroom.commit()
+    repo.fetch()
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FORKSERVER", 10)
+    monkeypatch.setattr(scan_module, "STREAM_BATCH", 4)
+    monkeypatch.setattr(scan_module, "STREAM_CHUNK", 3)
+    monkeypatch.setattr(scan_module, "WRITE_BATCH", 5)
+    context = multiprocessing.get_context(start_method)
+    monkeypatch.setattr(scan_module, "_pool_context", lambda: context)
+    started: list[int] = []
+    real_pool = scan_module.ProcessPoolExecutor
+
+    def pool(*args: object, **kwargs: object) -> object:
+        started.append(1)
+        return real_pool(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_module, "ProcessPoolExecutor", pool)
+    result = scan(engine, repo, FIELDS, ALL_MD, workers=2)
+    assert (result.mode, result.changed, result.new, result.deleted) == ("diff", 20, 1, 3)
+    assert started == [1]
+
+    def stored() -> dict[str, tuple]:
+        # A live article keeps what was read while it was a candidate: compare what it
+        # was read for; a candidate, all of it and its topics.
+        return {
+            p: (r.blob_sha, r.title, r.url, r.published, r.error)
+            if r.published
+            else (*_comparable(r), sorted(topics(engine, p)))
+            for p, r in rows(engine).items()
+            if r.removed_at is None
+        }
+
+    streamed = stored()
+    with engine.begin() as conn:
+        conn.execute(ArticleTopic.__table__.delete())
+        conn.execute(Article.__table__.delete())
+    scan(engine, repo, FIELDS, ALL_MD, workers=1, full=True)
+    assert streamed == stored()
+    assert len(streamed) == 38
+
+
 def _comparable(row: Article) -> tuple:
     return tuple(
         getattr(row, c)
