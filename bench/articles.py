@@ -292,8 +292,11 @@ _TOP = {key: re.compile(rb"^%s: *(\S+)$" % key.encode(), re.M) for key in ("heat
 _FLAG = re.compile(rb"^published: *(true|false)$", re.M)
 
 
-def _edit(blob: bytes, rng: random.Random) -> bytes:
-    """What a collector's refresh does: new heat and quality, now and then a flipped flag."""
+def _edit(blob: bytes, rng: random.Random, *, unpublish: bool) -> bytes:
+    """What a collector's refresh does: new heat and quality. Now and then a candidate is
+    published in the same commit; with ``unpublish``, as many live articles are also taken
+    back to drafts (rare in a newsroom, and the costly case for a rescan: a draft is read
+    whole)."""
     heat = _TOP["heat"].search(blob)
     if heat is None:  # a broken file without frontmatter: touch the body instead
         return blob + b"\nUpdated.\n"
@@ -303,13 +306,13 @@ def _edit(blob: bytes, rng: random.Random) -> bytes:
     if quality is not None and quality.group(1).isdigit():
         blob = blob[: quality.start(1)] + b"%d" % rng.randint(0, 100) + blob[quality.end(1) :]
     flag = _FLAG.search(blob)
-    if flag is not None and rng.random() < 0.1:
+    if flag is not None and rng.random() < 0.1 and (unpublish or flag.group(1) == b"false"):
         new = b"false" if flag.group(1) == b"true" else b"true"
         blob = blob[: flag.start(1)] + new + blob[flag.end(1) :]
     return blob
 
 
-def change_share(remote: Path, share: float, *, seed: int) -> int:
+def change_share(remote: Path, share: float, *, seed: int, unpublish: bool = False) -> int:
     """Add one commit on ``main`` that edits ``share`` of the articles; return how many.
 
     Only the changed files appear in the commit (``M`` lines ``from`` the current tip).
@@ -325,7 +328,8 @@ def change_share(remote: Path, share: float, *, seed: int) -> int:
             entries.append((path, meta.split()[2]))
     count = min(len(entries), round(len(entries) * share))
     picked = sorted(rng.sample(entries, count))
-    edited = [_edit(blob, rng) for blob in _read_blobs(remote, [sha for _, sha in picked])]
+    blobs = _read_blobs(remote, [sha for _, sha in picked])
+    edited = [_edit(blob, rng, unpublish=unpublish) for blob in blobs]
     when = 1_700_000_000 + int(_git("--git-dir", str(remote), "rev-list", "--count", tip)) * 3600
     importer = _FastImport(remote)
     out = importer.out

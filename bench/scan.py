@@ -11,7 +11,11 @@ Measured on one generated repo (see ``bench/articles.py``), in this order:
 (c) the full scan into a fresh SQLite database (also repeated in a fresh subprocess, whose
     peak memory is then not polluted by the baseline's);
 (d) a rescan of the unchanged repo, and a ``full=True`` rescan (the ls-tree self-check);
-(e) a rescan after 1% of the articles changed in one new commit.
+(e) a rescan after 1% of the articles changed in one new commit: new heat and quality, and
+    now and then a candidate published, as a collector's refresh and the bot's own publish
+    commits change a content repo;
+(e') the same again with live articles taken back to drafts as often as candidates are
+    published: a draft is read whole, so this is the costly mix.
 
 Only the measured call is timed: generating, cloning, fetching and migrating are not.
 """
@@ -388,6 +392,11 @@ def run(args: argparse.Namespace, work: Path) -> None:
     repo.fetch()
     diff, result = timed_scan(engine, repo, workers=args.workers)
     notes.append(f"(e) 1% rescan: {changed:,} files changed in one commit; {describe(result)}")
+    log("(e') 1% changed, drafts too")
+    change_share(remote, 0.01, seed=args.seed + 2, unpublish=True)
+    repo.fetch()
+    drafts, result = timed_scan(engine, repo, workers=args.workers)
+    notes.append(f"(e') 1% rescan, drafts too: {describe(result)}")
     engine.dispose()
 
     # The faster of the two full scans is the reference: noise only ever adds time.
@@ -432,6 +441,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
             "about 1% of a full scan (<= 2%)",
             diff.wall / ref.wall <= 0.02,
         ),
+        Row("(e') same, live ones back to drafts", drafts, share(drafts)),
     ]
     print_table(rows, args.n)
     print()
