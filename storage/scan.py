@@ -9,6 +9,7 @@ through ``git cat-file --batch``, and parsed on every core when there are many.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import multiprocessing
 import multiprocessing.context
@@ -91,28 +92,34 @@ def scan(
         last = conn.execute(
             select(STATE.c.commit_sha).where(STATE.c.branch == repo.branch)
         ).scalar_one_or_none()
-    if last == commit and not full:
-        result = ScanResult(commit, "unchanged")
-    else:
-        diff = bool(last) and not full and repo.has_commit(last)
-        result = ScanResult(commit, "diff" if diff else "full")
-        with _Parser(repo.git_dir, fields, workers) as parser:
-            # Blobs go to the parser as they are found, so the workers start on the first
-            # ones while git is still comparing trees.
-            if diff:
-                assert last is not None
-                todo, gone = _diff_plan(engine, repo, last, commit, paths, result, parser)
-            else:
-                todo, gone = _full_plan(engine, repo, commit, paths, result, parser)
-            _apply(engine, parser, todo, gone, result, progress)
-    with engine.begin() as conn:
-        _save_state(conn, repo.branch, commit)
-        # One pass over the table for both counts.
-        result.scanned, result.errors = conn.execute(
-            select(func.count(), func.count(ARTICLE.c.error)).where(ARTICLE.c.removed_at.is_(None))
-        ).one()
-    result.unchanged = result.scanned - result.new - result.changed
+    diff = last != commit and bool(last) and not full and repo.has_commit(last)
+    mode = "unchanged" if last == commit and not full else "diff" if diff else "full"
+    result = ScanResult(commit, mode)
+    finish = functools.partial(_finish, branch=repo.branch, result=result)
+    if mode == "unchanged":
+        with engine.begin() as conn:
+            finish(conn)
+        return result
+    with _Parser(repo.git_dir, fields, workers) as parser:
+        # Blobs go to the parser as they are found, so the workers start on the first ones
+        # while git is still comparing trees.
+        if diff:
+            assert last is not None
+            todo, gone = _diff_plan(engine, repo, last, commit, paths, result, parser)
+        else:
+            todo, gone = _full_plan(engine, repo, commit, paths, result, parser)
+        _apply(engine, parser, todo, gone, result, progress, finish)
     return result
+
+
+def _finish(conn: Connection, *, branch: str, result: ScanResult) -> None:
+    """Record the commit as scanned, and count, in the transaction of the last rows."""
+    _save_state(conn, branch, result.commit)
+    # One pass over a narrow index for both counts.
+    result.scanned, result.errors = conn.execute(
+        select(func.count(), func.count(ARTICLE.c.error)).where(ARTICLE.c.removed_at.is_(None))
+    ).one()
+    result.unchanged = result.scanned - result.new - result.changed
 
 
 @dataclass
@@ -213,7 +220,9 @@ def _apply(
     gone: list[int],
     result: ScanResult,
     progress: Progress | None,
+    finish: Callable[[Connection], None],
 ) -> None:
+    """Write what the parser returns; ``finish`` runs in the transaction of the last rows."""
     if gone:
         with engine.begin() as conn:
             for i in range(0, len(gone), 500):
@@ -236,9 +245,14 @@ def _apply(
             # blobs whose sha is recorded), and no transaction outgrows SQLite's page cache.
             with engine.begin() as conn:
                 _write(conn, pending, by_path, result)
+                if done == len(todo):
+                    finish(conn)
             pending = []
         if progress:
             progress(done, len(todo))
+    if not todo:
+        with engine.begin() as conn:
+            finish(conn)
 
 
 def _write(
