@@ -209,6 +209,9 @@ def _yaml_reason(exc: yaml.YAMLError, data: bytes, start: int) -> tuple[str, int
     return f"YAML error: {' '.join(str(exc).split())}", None
 
 
+_REASON_NODES = 100_000  # enough for any article; bounds the search for a hostile one
+
+
 def _value_reason(exc: Exception, data: bytes, where: Split) -> tuple[str, int | None]:
     """Name the scalar a constructor refused, with its line: the error itself has neither."""
     problem = " ".join(str(exc).split()) or type(exc).__name__
@@ -218,8 +221,12 @@ def _value_reason(exc: Exception, data: bytes, where: Split) -> tuple[str, int |
         stack = [yaml.compose(data[where.start : where.end], Loader=LOADER)]
     except yaml.YAMLError:
         stack = []
-    while stack:
+    seen: set[int] = set()  # aliases make the node graph cyclic, or exponential as a tree
+    while stack and len(seen) < _REASON_NODES:
         node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             try:
                 constructor.construct_object(node, deep=True)
@@ -550,14 +557,19 @@ def _top_keys(
     return keys
 
 
-def _plan(text: bytes, wanted: Collection[str]) -> list[tuple[int, int, str]] | None:
-    """The (start, end, key) blocks to load for the wanted keys, or None to do a full parse."""
+def _breaks_unseen(text: bytes) -> bool:
+    """Whether YAML sees line breaks (or a BOM) where this module's line scanner does not."""
     if not text.isascii():
         decoded = text.decode("utf-8")  # a str finds one character far faster than bytes do
         if any(odd in decoded for odd in _ODD_CHARS):
-            return None
-    if b"\r" in text and text.count(b"\r") != text.count(b"\r\n"):
-        return None  # a lone CR is a line break to YAML
+            return True
+    return b"\r" in text and text.count(b"\r") != text.count(b"\r\n")  # a lone CR
+
+
+def _plan(text: bytes, wanted: Collection[str]) -> list[tuple[int, int, str]] | None:
+    """The (start, end, key) blocks to load for the wanted keys, or None to do a full parse."""
+    if _breaks_unseen(text):
+        return None
     keys = _top_keys(text, strict=True)
     if keys is None:
         return None
@@ -668,8 +680,8 @@ def changed_values(old: bytes, new: bytes) -> dict[str, Any] | None:
     old_text, new_text = old[was.start : was.end], new[now.start : now.end]
     if old_text == new_text:
         return {}
-    if b"\r" in new_text and new_text.count(b"\r") != new_text.count(b"\r\n"):
-        return None  # a lone CR is a line break to YAML
+    if _breaks_unseen(new_text):
+        return None  # a key after such a break is one the scanner cannot see
     old_lines = old_text.splitlines(keepends=True)
     new_lines = new_text.splitlines(keepends=True)
     shorter = min(len(old_lines), len(new_lines))
@@ -744,8 +756,6 @@ def _entry_keys(lines: list[bytes]) -> list[str] | None:
             return None
         name = _key_name(m)
         if name is None or name == "<<" or name in keys:
-            return None
-        if not line.isascii() and any(odd in line.decode("utf-8") for odd in _ODD_CHARS):
             return None
         keys.append(name)
     return keys

@@ -633,6 +633,8 @@ def test_python_tags_are_refused_and_never_run(tmp_path: Path) -> None:
         ("n: !!int zz\n", "value 'zz' at line 3 is not a valid int (invalid literal"),
         ("x: [1, {when: 2021-13-01}]\n", "value '2021-13-01' at line 3 is not a valid timestamp"),
         ("t: !!timestamp soon\n", "value 'soon' at line 3 is not a valid timestamp"),
+        # An alias that refers to itself: the search for the bad value must not go round.
+        ("r: &r [*r, 2021-02-30]\n", "value '2021-02-30' at line 3 is not a valid timestamp"),
     ],
 )
 def test_a_value_yaml_cannot_build_is_an_error_with_its_line(yaml_text: str, reason: str) -> None:
@@ -643,6 +645,11 @@ def test_a_value_yaml_cannot_build_is_an_error_with_its_line(yaml_text: str, rea
     assert raised.value.reason.startswith(reason)
     assert raised.value.line == 3
     key = yaml_text.split(":")[0]
+    chain = "".join(f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 40))
+    with pytest.raises(FrontmatterError, match="line 43 is not a valid timestamp"):
+        parse(
+            doc("title: t\na0: &a0 [1]\n" + chain + yaml_text.split(":", 1)[0] + ": 2021-02-30\n")
+        )
     with pytest.raises(FrontmatterError, match=re.escape(reason)):
         parse_keys(data, {key})
     with pytest.raises(FrontmatterError):

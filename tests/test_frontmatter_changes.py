@@ -110,6 +110,11 @@ def test_changed_values_cases() -> None:
     assert changed_values(doc, doc.replace(b"heat: -1", b"heat:\n  - 1")) is None
     assert changed_values(doc, doc.replace(b"heat: -1", b"title: U")) is None
     assert changed_values(doc, doc.replace(b"heat: -1\n", b"heat: -1\n  more\n")) is None
+    # YAML breaks lines at U+2028 and NEL too: a key after one is a key, even on a line
+    # that did not change.
+    odd = "---\nb: 1\na: x\u2028b: 9\n---\n".encode()
+    assert parse(odd.replace(b"b: 1", b"b: 2"))["b"] == 9
+    assert changed_values(odd, odd.replace(b"b: 1", b"b: 2")) is None
     # A blank line handed from a keep-chomped scalar to nobody changes that scalar.
     kept = b"---\nnote: |+\n  line\n\nnext: 1\n---\n"
     assert parse(kept)["note"] == "line\n\n"
