@@ -201,8 +201,12 @@ def _datetime(value: Any) -> datetime | None:
         except ValueError:
             return None
     if isinstance(value, datetime):
-        # PyYAML returns naive UTC for timestamps with an offset; naive means UTC here.
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None:  # naive means UTC here
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the last datetime
+            return None
     if isinstance(value, date):
         return datetime.combine(value, time(), tzinfo=UTC)
     return None

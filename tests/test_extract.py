@@ -80,3 +80,13 @@ def test_hugo_drafts_in_the_corpora_are_unpublished():
         if extract(p.name, "sha", p.read_bytes(), HUGO_FIELDS).published is False
     ]
     assert len(drafts) == 7  # the corpora README counts 7 `draft: true`
+
+
+@pytest.mark.parametrize(
+    "when", ["9999-12-31T23:00:00-05:00", '"9999-12-31T23:00:00-05:00"', "'not a date'"]
+)
+def test_a_date_past_the_calendar_is_no_date_not_a_crash(when: str):
+    data = SAMPLE.read_bytes().replace(b"2021-04-29T20:46:00Z", when.encode(), 1)
+    got = extract("a.md", "sha", data, SAMPLE_FIELDS)
+    assert got.error is None and got.dated is None
+    assert got.title == "What cities must do to responsibly deploy facial recognition solutions"
