@@ -299,8 +299,16 @@ class BlobReader:
 
     def read_many(self, shas: Sequence[str]) -> list[bytes]:
         """Read blobs in order, with one write per chunk so git never waits on us per blob."""
+        out = self.read_present(shas)
+        for sha, data in zip(shas, out, strict=True):
+            if data is None:
+                raise GitError(f"git cat-file: {sha} missing")
+        return out  # type: ignore[return-value]
+
+    def read_present(self, shas: Sequence[str]) -> list[bytes | None]:
+        """:meth:`read_many`, with None for an object the clone does not have."""
         assert self._proc.stdin and self._proc.stdout
-        out: list[bytes] = []
+        out: list[bytes | None] = []
         for i in range(0, len(shas), self.CHUNK):
             chunk = shas[i : i + self.CHUNK]
             self._proc.stdin.write(b"".join(s.encode() + b"\n" for s in chunk))
@@ -308,10 +316,12 @@ class BlobReader:
             out.extend(self._read_object() for _ in chunk)
         return out
 
-    def _read_object(self) -> bytes:
+    def _read_object(self) -> bytes | None:
         assert self._proc.stdout
         header = self._proc.stdout.readline()
         parts = header.split()
+        if len(parts) == 2 and parts[1] == b"missing":
+            return None
         if len(parts) != 3:
             raise GitError(f"git cat-file: {header.decode(errors='replace').strip()}")
         data = self._proc.stdout.read(int(parts[2]))

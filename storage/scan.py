@@ -483,10 +483,13 @@ def _parse_chunk_with(
     reader: BlobReader, chunk: list[_Item], fields: FieldMap
 ) -> list[ArticleData]:
     bases = [base for _, _, base in chunk if base is not None]
-    blobs = reader.read_many([sha for _, sha, _ in chunk] + bases)
-    old = dict(zip(bases, blobs[len(chunk) :], strict=True))
+    blobs = reader.read_many([sha for _, sha, _ in chunk])
+    # A base the clone lost (its commit force-pushed away and pruned, a new clone kept with
+    # the old database) only means reading that article whole.
+    old = dict(zip(bases, reader.read_present(bases), strict=True))
     parsed = []
-    for (path, sha, base), data in zip(chunk, blobs[: len(chunk)], strict=True):
-        read = None if base is None else extract_change(path, sha, data, old[base], fields)
+    for (path, sha, base), data in zip(chunk, blobs, strict=True):
+        before = None if base is None else old[base]
+        read = None if before is None else extract_change(path, sha, data, before, fields)
         parsed.append(read or extract(path, sha, data, fields))
     return parsed

@@ -380,3 +380,21 @@ def test_a_candidate_refreshed_in_place_is_read_from_the_lines_that_changed(
             c: getattr(whole, c) for c in columns
         }, path
         assert topics(engine, path) == ({"AI"} if name != "retopic" else {"Policy"})
+
+
+def test_a_candidate_whose_last_blob_is_gone_is_read_whole(
+    engine, newsroom: Newsroom, content_repo
+):
+    """The blob a row was read from can vanish from the clone (its commit force-pushed away
+    and pruned, or a new clone beside the old database): the change is read whole."""
+    newsroom.write("a.md", article("Story", quality=10))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    with engine.begin() as conn:
+        conn.execute(Article.__table__.update().values(blob_sha="0" * 40))
+    newsroom.write("a.md", article("Story", quality=11))
+    newsroom.commit()
+    assert do_scan(engine, content_repo).changed == 1
+    row = rows(engine)["a.md"]
+    assert (row.quality, row.error) == (11, None)
+    assert row.blob_sha != "0" * 40
