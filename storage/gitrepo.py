@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
@@ -204,59 +203,62 @@ class ContentRepo:
 
     def _diff_records(self, args: list[str]) -> Iterator[tuple[bytes, bytes]]:
         """(meta, path) of one top-level ``diff-tree -z`` of two commits or trees."""
-        for header, meta, name in self._stream_diff(["diff-tree", "-z", "--no-renames", *args]):
-            assert header == 0
+        for _, meta, name in self._stream_diff(["diff-tree", "-z", "--no-renames", *args], []):
             yield meta, name
 
     def _diff_pairs(
         self, pairs: list[tuple[bytes, str, str]], *, recursive: bool
     ) -> Iterator[tuple[bytes, bytes, bytes]]:
         """(prefix, meta, path under prefix) for each pair of trees, in order, as they come."""
-        with tempfile.TemporaryFile() as lines:  # a file: no pipe for both sides to fill
-            lines.write(b"".join(b"%s %s\n" % (a.encode(), b.encode()) for _, a, b in pairs))
-            lines.seek(0)
-            args = ["diff-tree", "--stdin", "-z", "--no-renames", *(["-r"] if recursive else [])]
-            for header, meta, name in self._stream_diff(args, stdin=lines):
-                yield pairs[header - 1][0], meta, name
+        lines = [b"%s %s" % (a.encode(), b.encode()) for _, a, b in pairs]
+        args = ["diff-tree", "--stdin", "-z", "--no-renames", *(["-r"] if recursive else [])]
+        for pair, meta, name in self._stream_diff(args, lines):
+            yield pairs[pair][0], meta, name
 
     def _stream_diff(
-        self, args: list[str], stdin: IO[bytes] | None = None
+        self, args: list[str], lines: list[bytes]
     ) -> Iterator[tuple[int, bytes, bytes]]:
-        """Records of a ``diff-tree -z`` as they arrive: (headers seen so far, meta, path).
+        """Records of a ``diff-tree -z`` as they arrive: (index of the input line, meta, path).
 
-        With ``--stdin`` git echoes each input line ("<tree> <tree>\\n") before its diff.
+        With ``--stdin`` git echoes each input line before its diff; every echo is checked,
+        because git reports a pair it cannot read on stderr, skips it, and exits 0.
         """
-        proc = subprocess.Popen(
-            ["git", *args],
-            stdin=stdin if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=git_env(self.git_dir),
-        )
-        assert proc.stdout and proc.stderr
-        try:
-            headers, meta, rest = 0, None, b""
-            while True:
-                block = proc.stdout.read1(1 << 16)
-                fields = (rest + block).split(b"\0")
-                rest = fields.pop() if block else b""  # a torn field waits for the rest
-                for field in fields:
-                    if meta is not None:
-                        yield headers, meta, field
-                        meta = None
-                        continue
-                    *echoed, field = field.split(b"\n")
-                    headers += len(echoed)
-                    meta = field or None
-                if not block:
-                    break
-            err = proc.stderr.read()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        if proc.returncode != 0:
-            message = err.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
+        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stderr:
+            # Files, not pipes: neither side can fill up while we read the other.
+            stdin.write(b"".join(line + b"\n" for line in lines))
+            stdin.seek(0)
+            proc = subprocess.Popen(
+                ["git", *args], stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
+                env=git_env(self.git_dir),
+            )  # fmt: skip
+            assert proc.stdout
+            try:
+                echoed, meta, rest = 0, None, b""
+                while True:
+                    block = proc.stdout.read1(1 << 16)
+                    fields = (rest + block).split(b"\0")
+                    rest = fields.pop() if block else b""  # a torn field waits for the rest
+                    for field in fields:
+                        if meta is not None:
+                            yield echoed - 1, meta, field
+                            meta = None
+                            continue
+                        *headers, field = field.split(b"\n")
+                        for header in headers:
+                            if echoed >= len(lines) or header != lines[echoed]:
+                                raise GitError(f"git diff-tree: unexpected {header[:100]!r}")
+                            echoed += 1
+                        meta = field or None
+                    if not block:
+                        break
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+            stderr.seek(0)
+            err = stderr.read().decode("utf-8", "replace").strip()
+        if proc.returncode != 0 or err or echoed != len(lines):
+            message = err or f"exit {proc.returncode}, {echoed} of {len(lines)} pairs compared"
             raise GitError(redact(f"git diff-tree: {message}"))
 
     def is_ancestor(self, old: str, new: str) -> bool:

@@ -84,6 +84,14 @@ def test_a_split_diff_lists_what_one_diff_tree_does(
     with pytest.raises(GitError, match="git diff-tree: "):
         list(content_repo.iter_diff_tree(first, "0" * 40))
 
+    # git skips a pair of trees it cannot read (on stderr, exit 0): the paths after it would
+    # land under the wrong directory, so that is an error, never a quiet shift.
+    news = [content_repo.git("rev-parse", f"{c}:news").decode().strip() for c in (first, second)]
+    pairs = [(b"a/", *news), (b"zz/", "1" * 40, "2" * 40), (b"b/", *news)]
+    with pytest.raises(GitError, match="git diff-tree: "):
+        list(content_repo._diff_pairs(pairs, recursive=True))
+    assert {p for p, _, _ in content_repo._diff_pairs(pairs[:1] * 2, recursive=True)} == {b"a/"}
+
 
 def test_fetch_follows_force_pushes(newsroom: Newsroom, content_repo: ContentRepo):
     newsroom.write("a.md", "one")
