@@ -131,6 +131,8 @@ def scan(ctx: _Ctx, full: bool, show_errors: bool, no_fetch: bool) -> None:
             )
     except GitError as exc:
         raise click.ClickException(str(exc)) from None
+    if result.reread:
+        click.echo("read every article again: fields: or the way articles are read changed")
     click.echo(
         f"scanned {result.scanned} at {result.commit[:12]} ({result.mode}): "
         f"{result.new} new, {result.changed} changed, {result.deleted} deleted, "

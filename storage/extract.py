@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -41,6 +42,16 @@ class ArticleData:
 # What the bot needs of an article that is already live: its state, and its URL and title
 # so a copy of the same story is never offered again. Nothing else is ever shown of it.
 PUBLISHED_COLUMNS = frozenset({"blob_sha", "title", "url", "published", "error"})
+
+
+# Bump when extract() reads a file differently: every scanned article is then read again.
+READER_VERSION = 2
+
+
+def reader_id(fields: FieldMap) -> str:
+    """Names the reading the rows hold: these extraction rules with this field map."""
+    spec = json.dumps([READER_VERSION, dataclasses.asdict(fields)], sort_keys=True)
+    return hashlib.sha256(spec.encode()).hexdigest()[:32]
 
 
 def published_keys(fields: FieldMap) -> frozenset[str]:

@@ -170,6 +170,9 @@ class ScanState(SQLModel, table=True):
     branch: str = Field(primary_key=True)
     commit_sha: str = Field(max_length=64)
     scanned_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    # Fingerprint of the field map and extraction rules the rows were read with (migration
+    # 0005); a different one makes the next scan read every article again.
+    reader: str | None = Field(default=None, max_length=64)
 
 
 # --- publishing (storage/publish.py, bot/publishing.py) ------------------------------------

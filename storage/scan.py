@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from storage.extract import ArticleData, extract, extract_change
+from storage.extract import ArticleData, extract, extract_change, reader_id
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, ContentRepo
 from storage.models import Article, ArticleTopic, ScanState, as_utc, utcnow
@@ -60,6 +60,8 @@ class ScanResult:
     deleted: int = 0
     unchanged: int = 0
     errors: int = 0
+    # Every article read again: the field map or the extraction rules changed since.
+    reread: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,14 +90,19 @@ def scan(
     ``full=True`` lists the whole tree instead of trusting the last scanned commit.
     """
     commit = commit or repo.head()
+    reader = reader_id(fields)
     with engine.connect() as conn:
-        last = conn.execute(
-            select(STATE.c.commit_sha).where(STATE.c.branch == repo.branch)
-        ).scalar_one_or_none()
+        state = conn.execute(
+            select(STATE.c.commit_sha, STATE.c.reader).where(STATE.c.branch == repo.branch)
+        ).one_or_none()
+    last = state.commit_sha if state else None
+    # Rows read with another field map or older rules: read every article again, once.
+    reread = state is not None and state.reader != reader
+    full = full or reread
     diff = last != commit and bool(last) and not full and repo.has_commit(last)
     mode = "unchanged" if last == commit and not full else "diff" if diff else "full"
-    result = ScanResult(commit, mode)
-    finish = functools.partial(_finish, branch=repo.branch, result=result)
+    result = ScanResult(commit, mode, reread=reread)
+    finish = functools.partial(_finish, branch=repo.branch, reader=reader, result=result)
     if mode == "unchanged":
         with engine.begin() as conn:
             finish(conn)
@@ -107,14 +114,14 @@ def scan(
             assert last is not None
             todo, gone = _diff_plan(engine, repo, last, commit, paths, result, parser)
         else:
-            todo, gone = _full_plan(engine, repo, commit, paths, result, parser)
+            todo, gone = _full_plan(engine, repo, commit, paths, result, parser, reread)
         _apply(engine, parser, todo, gone, result, progress, finish)
     return result
 
 
-def _finish(conn: Connection, *, branch: str, result: ScanResult) -> None:
+def _finish(conn: Connection, *, branch: str, reader: str, result: ScanResult) -> None:
     """Record the commit as scanned, and count, in the transaction of the last rows."""
-    _save_state(conn, branch, result.commit)
+    _save_state(conn, branch, result.commit, reader)
     # One pass over a narrow index for both counts.
     result.scanned, result.errors = conn.execute(
         select(func.count(), func.count(ARTICLE.c.error)).where(ARTICLE.c.removed_at.is_(None))
@@ -138,6 +145,7 @@ def _full_plan(
     paths: PathFilter,
     result: ScanResult,
     parser: _Parser,
+    reread: bool,
 ) -> tuple[list[_Todo], list[int]]:
     tree = {path: sha for path, sha in repo.ls_tree(commit) if paths.matches(path)}
     with engine.connect() as conn:
@@ -145,7 +153,9 @@ def _full_plan(
     todo, restored = [], []
     for path, sha in tree.items():
         row = known.get(path)
-        if row is None or row.sha != sha:
+        if reread and row is not None:
+            todo.append(_Todo(path, sha, dataclasses.replace(row, whole=False)))
+        elif row is None or row.sha != sha:
             todo.append(_Todo(path, sha, row))
         elif row.removed:
             restored.append(row.id)
@@ -362,12 +372,11 @@ def _same(row: Row, name: str, value: object) -> bool:
     return (as_utc(old) if isinstance(old, datetime) else old) == value
 
 
-def _save_state(conn: Connection, branch: str, commit: str) -> None:
-    updated = conn.execute(
-        update(STATE).where(STATE.c.branch == branch).values(commit_sha=commit, scanned_at=utcnow())
-    )
+def _save_state(conn: Connection, branch: str, commit: str, reader: str) -> None:
+    values = {"commit_sha": commit, "reader": reader, "scanned_at": utcnow()}
+    updated = conn.execute(update(STATE).where(STATE.c.branch == branch).values(values))
     if updated.rowcount == 0:
-        conn.execute(insert(STATE).values(branch=branch, commit_sha=commit, scanned_at=utcnow()))
+        conn.execute(insert(STATE).values(branch=branch, **values))
 
 
 # --- reading and parsing blobs, in worker processes when there are many -------------------

@@ -398,3 +398,26 @@ def test_a_candidate_whose_last_blob_is_gone_is_read_whole(
     row = rows(engine)["a.md"]
     assert (row.quality, row.error) == (11, None)
     assert row.blob_sha != "0" * 40
+
+
+def test_a_new_field_map_reads_every_article_again(engine, newsroom: Newsroom, content_repo):
+    """Rows hold what was read with the field map of the time. When `fields:` changes,
+    the next scan reads every article again, once, even with no new commit."""
+    newsroom.write("a.md", article("Story", quality=10, heat=70))
+    newsroom.write("live.md", article("Live", published=True))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    assert rows(engine)["a.md"].quality == 10
+    swapped = FieldMap(quality="heat", heat="quality")
+    content_repo.fetch()
+    again = scan(engine, content_repo, swapped, ALL_MD)
+    assert (again.mode, again.reread, again.changed) == ("full", True, 2)
+    assert (rows(engine)["a.md"].quality, rows(engine)["a.md"].heat) == (70, 10)
+    # Once: the next scan of the same commit is unchanged again.
+    assert scan(engine, content_repo, swapped, ALL_MD).mode == "unchanged"
+    # And a refreshed score is read from its changed line under the new map.
+    newsroom.write("a.md", article("Story", quality=10, heat=71))
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, swapped, ALL_MD)
+    assert rows(engine)["a.md"].quality == 71
