@@ -2,12 +2,15 @@
 
 Cost follows what changed, not the size of the repo: the last scanned commit is remembered
 and ``git diff-tree`` names the changed blobs; a full ``ls-tree`` listing is the fallback
-and the self-check. Only blobs whose sha the database has not seen at that path are read,
-through ``git cat-file --batch``, and parsed on every core when there are many.
+and the self-check. Only blobs whose sha the database has not seen at that path are read
+(with, for a candidate, the blob it was last read from: see extract_change), through
+``git cat-file --batch``, and parsed on every core when there are many. An update sets only
+the columns whose value changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
@@ -26,14 +29,14 @@ from sqlalchemy.engine import Engine
 
 from storage.extract import ArticleData, extract, extract_change, reader_id
 from storage.fields import FieldMap
-from storage.gitrepo import BlobReader, ContentRepo
+from storage.gitrepo import BlobReader, Change, ContentRepo
 from storage.models import Article, ArticleTopic, ScanState, as_utc, utcnow
 from storage.pathfilter import PathFilter
 
 Progress = Callable[[int, int], None]
 
 # Below this many blobs, starting worker processes costs more than it saves (a forkserver
-# worker imports its modules afresh; a forked one has them already).
+# must start, and its workers connect back to it; a forked worker starts in milliseconds).
 PARALLEL_MIN = 400
 PARALLEL_MIN_FORKSERVER = 2000
 CHUNK = 500
@@ -174,9 +177,17 @@ def _diff_plan(
     result: ScanResult,
     parser: _Parser,
 ) -> tuple[list[_Todo], list[int]]:
+    # closing(): a failed database call must not leave git waiting on a full pipe.
+    with contextlib.closing(repo.iter_diff_tree(old, new)) as diff:
+        return _plan_changes(engine, (c for c in diff if paths.matches(c.path)), result, parser)
+
+
+def _plan_changes(
+    engine: Engine, changes: Iterator[Change], result: ScanResult, parser: _Parser
+) -> tuple[list[_Todo], list[int]]:
+    """Look the changes up STREAM_BATCH at a time; hand what must be read to the parser."""
     todo: list[_Todo] = []
     gone: list[int] = []
-    changes = (c for c in repo.iter_diff_tree(old, new) if paths.matches(c.path))
     while batch := list(itertools.islice(changes, STREAM_BATCH)):
         with engine.connect() as conn:
             known = _known(conn, [c.path for c in batch])
@@ -273,7 +284,8 @@ def _write(
     for data in batch:
         known = by_path[data.path].known
         if known is None:
-            inserts.append({**_row(data, FULL_COLUMNS), "first_seen_at": now, "updated_at": now})
+            row = {name: getattr(data, name) for name in FULL_COLUMNS}
+            inserts.append({**row, "first_seen_at": now, "updated_at": now})
             result.new += 1
         else:
             updates.append((known, data))
@@ -323,7 +335,7 @@ def _update(conn: Connection, updates: list[tuple[_Known, ArticleData]], now: da
         values: dict[str, object] = {
             name: value
             for name in columns
-            if name != "path" and not _same(row, name, value := getattr(data, name))
+            if name != "path" and not _stored(row, name, value := getattr(data, name))
         }
         if known.removed:
             values["removed_at"] = None
@@ -342,10 +354,6 @@ FULL_COLUMNS = tuple(
     f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "columns")
 )
 _COMPARED = [ARTICLE.c[name] for name in FULL_COLUMNS if name != "path"]
-
-
-def _row(data: ArticleData, columns: tuple[str, ...]) -> dict[str, object]:
-    return {name: getattr(data, name) for name in columns}
 
 
 def _current(conn: Connection, ids: list[int]) -> dict[int, Row]:
@@ -367,7 +375,8 @@ def _current_topics(conn: Connection, ids: list[int]) -> dict[int, frozenset[str
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def _same(row: Row, name: str, value: object) -> bool:
+def _stored(row: Row, name: str, value: object) -> bool:
+    """Whether the row already holds ``value`` in column ``name``."""
     old = getattr(row, name)
     return (as_utc(old) if isinstance(old, datetime) else old) == value
 
@@ -399,8 +408,9 @@ def _chunk_size(count: int, workers: int) -> int:
 class _Parser:
     """Blobs to parse, handed over as they are found; results come back in that order.
 
-    A few are parsed in this process. Once there are enough to pay for starting them,
-    worker processes take chunks as they fill, while the caller goes on finding more.
+    A few are parsed in this process, once all are known. Once there are enough to pay for
+    starting them, worker processes take chunks as they fill, while the caller goes on
+    finding more.
     """
 
     def __init__(self, git_dir: Path, fields: FieldMap, workers: int | None) -> None:
