@@ -10,6 +10,7 @@ the columns whose value changed.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -422,7 +423,7 @@ class _Parser:
         self._threshold = PARALLEL_MIN if fork else PARALLEL_MIN_FORKSERVER
         self._pool: ProcessPoolExecutor | None = None
         self._chunks: list[list[_Item]] = []  # not yet handed to a worker
-        self._futures: list[Future[list[ArticleData]]] = []
+        self._futures: collections.deque[Future[list[ArticleData]]] = collections.deque()
         self._count = 0
 
     def add(self, todo: Sequence[_Todo], *, size: int) -> None:
@@ -461,8 +462,8 @@ class _Parser:
                     yield _parse_chunk_with(reader, chunk, self.fields)
             return
         self._submit(len(self._chunks))
-        for future in self._futures:
-            yield future.result()
+        while self._futures:  # let go of each result once it is handed over
+            yield self._futures.popleft().result()
 
     def __enter__(self) -> _Parser:
         return self
