@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 from pathlib import Path
+from typing import Any
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -88,3 +90,16 @@ def article(
         ]
     lines += ["---", "", f"Body of {title}.", ""]
     return "\n".join(lines)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality that tells True from 1 and finds NaN equal to NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)

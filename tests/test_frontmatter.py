@@ -22,6 +22,7 @@ from storage.frontmatter import (
     set_keys,
     split,
 )
+from tests.helpers import same
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "nlc-facial-recognition.md"
 LISTING = frozenset(
@@ -51,19 +52,6 @@ def diff(old: bytes, new: bytes) -> tuple[list[bytes], list[bytes]]:
             removed += a[i1:i2]
             added += b[j1:j2]
     return removed, added
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality that tells True from 1 and finds NaN equal to NaN."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
 
 
 def restricted(data: bytes, keys: frozenset[str] | set[str]) -> dict[str, Any]:

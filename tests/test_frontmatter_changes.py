@@ -14,8 +14,8 @@ from storage.extract import PUBLISHED_COLUMNS, ArticleData, extract, extract_cha
 from storage.fields import FieldMap
 from storage.frontmatter import GONE, FrontmatterError, changed_values, parse, set_keys
 from tests.conftest import SAMPLE
+from tests.helpers import same
 from tests.test_frontmatter_corpora import CORPORA, FILES
-from tests.test_frontmatter_properties import same
 
 # Lines a change may put into a document: simple entries, and every construct that must
 # make changed_values decline (or be read right): blocks, multi-line and quoted values that

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 import yaml
@@ -15,6 +13,7 @@ from hypothesis import strategies as st
 
 from storage import frontmatter
 from storage.frontmatter import EditError, FrontmatterError, parse, parse_keys, set_keys
+from tests.helpers import same
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -142,19 +141,6 @@ CHANGE_VALUES = st.one_of(
     TRICKY_TEXT,
     st.none(),
 )
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality that tells True from 1 and NaN from nothing."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float) and math.isnan(a):
-        return math.isnan(b)
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
