@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from storage.gitrepo import redact
-
 _GIT_HOME = "give git its credentials through a credential helper or an SSH deploy key"
 
 
@@ -86,6 +84,10 @@ SHAPES: tuple[Shape, ...] = (
 # they appear); DATABASE_URL is handled apart: only its password is secret.
 _SECRET_NAME = re.compile(r"(?:TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY)$")
 _MIN_SECRET = 8  # shorter values ("true", "1") would blank out ordinary words
+# The userinfo of a URL when it holds a password, or a user name long enough to be a token
+# (https://<token>@host); 'git@', 'postgres@' and an already hidden 'user:***@' stay, they
+# help read a message.
+_USERINFO = re.compile(r"(?<=://)(?:[^\s/@:]*:(?!\*\*\*@)[^\s/@]*|[^\s/@:]{20,})@")
 
 
 def find_credential(text: str) -> Shape | None:
@@ -150,14 +152,15 @@ def environment_secrets(env: Mapping[str, str]) -> list[str]:
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with known secret values, credential shapes and URL userinfo replaced by ***."""
+    """``text`` with known secret values, credential shapes and the password (or token) part
+    of any URL replaced by ***."""
     for secret in secrets:
         text = text.replace(secret, "***")
+    text = _USERINFO.sub("***@", text)  # before the shapes: the host stays readable
     for shape in SHAPES:
-        if shape is URL_PASSWORD:
-            continue  # redact() below hides any userinfo and keeps the host
-        text = shape.pattern.sub("***", text)
-    return redact(text)
+        if shape is not URL_PASSWORD:
+            text = shape.pattern.sub("***", text)
+    return text
 
 
 class Scrubber:

@@ -49,7 +49,7 @@ def check_url(url: str) -> URL:
         scheme = url.split("://", 1)[0] if "://" in url else ""
         shown = f"{scheme}://..." if scheme.isidentifier() else "(not shown)"
         raise DatabaseURLError(shown, f"not a database URL; use {SUPPORTED}") from None
-    shown = parsed.render_as_string(hide_password=True)
+    shown = make_url(url.strip()).render_as_string(hide_password=True)  # as the operator wrote it
     backend, _, driver = parsed.drivername.partition("+")
     if backend not in _DRIVERS:
         raise DatabaseURLError(shown, f"{backend}:// is not supported; use {SUPPORTED}")

@@ -8,9 +8,11 @@ file is, and the scrubber behind the logs and the command's output knows the sam
 from __future__ import annotations
 
 import copy
+import io
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -18,6 +20,7 @@ from hypothesis import strategies as st
 
 from bot.config import ConfigError, config_from_mapping, example_config
 from bot.credentials import environment_secrets, find_credential, find_credentials, scrub
+from bot.scrubbed_output import ScrubbedStream
 
 MARK = "DoNotLeak0123456789abcdef"  # inside every sample: no error may contain it
 
@@ -212,3 +215,19 @@ def test_scrub_hides_shapes_userinfo_and_known_values():
     out = scrub(text, secrets)
     assert not _leaks(out) and "8f14e45f" not in out and "hunter2" not in out
     assert "https://***@git.example/x.git" in out and "/root" not in secrets
+
+
+def test_scrubbed_stream_sees_a_secret_split_over_writes():
+    under = io.StringIO()
+    stream = ScrubbedStream(under, lambda text: scrub(text, ["hunter2hunter2"]))
+    stream.write("pw hunter2")
+    stream.write("hunter2 and xoxb-1-")
+    assert under.getvalue() == ""  # held until the line ends
+    stream.write(f"{MARK}\npartial ghp_{MARK}")
+    assert under.getvalue() == "pw *** and ***\n"
+    stream.flush()
+    assert under.getvalue() == "pw *** and ***\npartial ***"
+    with pytest.raises(TypeError):
+        stream.write(b"bytes")  # type: ignore[arg-type]
+    click.echo(f"echo xapp-1-{MARK}", file=stream)  # click writes text to it, not around it
+    assert under.getvalue().endswith("echo ***\n")
