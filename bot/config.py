@@ -33,7 +33,13 @@ from urllib.parse import urlsplit
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.credentials import URL_PASSWORD, find_credential, find_credentials, scrub
+from bot.credentials import (
+    URL_PASSWORD,
+    URL_QUERY_PASSWORD,
+    find_credential,
+    find_credentials,
+    scrub,
+)
 from storage.db import DatabaseURLError, check_url
 from storage.fields import FieldMap
 from storage.frontmatter import VALUE_ERRORS
@@ -471,7 +477,7 @@ class _Checker:
         """One error per credential anywhere in the file; the other checks then skip its key."""
         for found in find_credentials(data):
             home = found.shape.home
-            if found.path == "database" and found.shape is URL_PASSWORD:
+            if found.path == "database" and found.shape in (URL_PASSWORD, URL_QUERY_PASSWORD):
                 home = "set DATABASE_URL in the environment"
             where = "a key here holds" if found.in_key else "holds"
             self.error(

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 _GIT_HOME = "give git its credentials through a credential helper or an SSH deploy key"
 
@@ -37,8 +37,13 @@ URL_PASSWORD = _shape(
     r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:[^\s/@]*@",
 )
 
+URL_QUERY_PASSWORD = _shape(
+    "a password in a URL ('password=')", _GIT_HOME, r"(?<=[?&]password=)[^&\s#]+"
+)
+
 SHAPES: tuple[Shape, ...] = (
     URL_PASSWORD,  # first: its fix (take it out of the URL) is the one to read
+    URL_QUERY_PASSWORD,  # libpq reads ?password= too
     _shape(
         "a Slack app-level token (xapp-)",
         "set SLACK_APP_TOKEN in the environment",
@@ -142,11 +147,11 @@ def environment_secrets(env: Mapping[str, str]) -> list[str]:
         if _SECRET_NAME.search(name.upper()) and len(value) >= _MIN_SECRET
     ]
     try:
-        password = urlsplit(env.get("DATABASE_URL", "").strip()).password
+        url = urlsplit(env.get("DATABASE_URL", "").strip())
+        passwords = [url.password, *parse_qs(url.query).get("password", [])]
     except ValueError:
-        password = None
-    if password and len(password) >= 3:
-        found.append(password)
+        passwords = []
+    found += [p for p in passwords if p and len(p) >= 3]
     # Longest first, so a secret that contains another is hidden whole.
     return sorted(set(found), key=len, reverse=True)
 

@@ -53,6 +53,8 @@ SAMPLES = [
      "credential helper"),
     (f"https://oauth2:glpat-{MARK}@gitlab.example/x.git", "a password or token in a URL",
      "credential helper"),
+    (f"postgresql://db.example/curator?sslmode=require&password={MARK}",
+     "a password in a URL ('password=')", "credential helper"),
 ]  # fmt: skip
 
 
@@ -121,7 +123,7 @@ def test_every_key_of_the_example_config_refuses_every_kind_of_credential(tmp_pa
             assert len(errors) == 1, (path, kind, errors)
             (error,) = errors
             assert error.startswith(f"{label}: {path}: holds {kind}"), (path, error)
-            if path == "database" and kind.startswith("a password"):
+            if path == "database" and kind.startswith("a password"):  # either kind
                 home = "DATABASE_URL"
             assert "(not shown)" in error and home in error, (path, error)
             assert not _leaks(error), (path, error)
@@ -207,13 +209,15 @@ def test_scrub_hides_shapes_userinfo_and_known_values():
     secrets = environment_secrets(
         {
             "SLACK_SIGNING_SECRET": "8f14e45fceea167a5a36dedd4bea2543",
-            "DATABASE_URL": "postgresql://curator:hunter2hunter2@db/curator",
+            "DATABASE_URL": "postgresql://curator:hunter2hunter2@db/curator?password=pw2pw2pw",
             "HOME": "/root",
             "DEBUG_TOKEN": "1",  # too short to be worth blanking out words
         }
     )
     out = scrub(text, secrets)
     assert not _leaks(out) and "8f14e45f" not in out and "hunter2" not in out
+    assert scrub("postgresql://db/c?password=pw2pw2pw&x=1") == "postgresql://db/c?password=***&x=1"
+    assert "pw2pw2pw" in secrets
     assert "https://***@git.example/x.git" in out and "/root" not in secrets
 
 
