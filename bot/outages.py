@@ -39,7 +39,10 @@ _SLACK_FIXES = {
     "is_archived": "the channel is archived: set another slack.channel",
 }
 # Errors the operating system gives for a place the bot cannot write or read.
-_DISK_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ENOTDIR, errno.ENOENT}
+_DISK_ERRNOS = {
+    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ENOTDIR, errno.ENOENT,
+    errno.EEXIST,  # a file where a directory should be made
+}  # fmt: skip
 
 
 def explain(exc: BaseException, *, database_url: str | None, slack_api_url: str) -> str | None:
@@ -56,8 +59,8 @@ def explain(exc: BaseException, *, database_url: str | None, slack_api_url: str)
         return slack_unreachable(exc, slack_api_url)
     if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS and exc.filename:
         return (
-            f"{exc.strerror}: {exc.filename}; check the path exists and the bot's user may "
-            "write there"
+            f"{exc.strerror}: {exc.filename}; check that path (content.checkout, the SQLite "
+            "file) and that the bot's user may write there"
         )
     return None
 

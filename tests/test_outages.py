@@ -157,3 +157,16 @@ def test_config_refuses_a_database_scheme_it_cannot_use(tmp_path: Path, config: 
     result = CliRunner().invoke(cli, ["-c", str(config), "status"])
     assert result.exit_code == 1
     assert "database: mysql:// is not supported; use sqlite:///" in result.output
+
+
+@pytest.mark.parametrize("checkout", ["a-file/clone", "/proc/curator-test/clone"])
+def test_a_checkout_that_cannot_be_made_is_one_line(tmp_path: Path, config: Path, checkout):
+    (tmp_path / "a-file").write_text("not a directory")
+    with config.open("a") as out:
+        out.write(f"database: sqlite:///{tmp_path / 'c.db'}\n")
+    text = config.read_text().replace("content:\n", f"content:\n  checkout: {checkout}\n")
+    config.write_text(text)
+    result = CliRunner().invoke(cli, ["-c", str(config), "scan"], env={"DATABASE_URL": ""})
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("Error: ") and "check that path (content.checkout" in line, line
