@@ -21,9 +21,12 @@ from sqlalchemy.engine import Engine
 from bot.candidates import CandidateRules, select_candidates
 from bot.commands_publish import publish
 from bot.config import Config, ConfigError, load_config, write_example
+from bot.credentials import Scrubber
 from bot.logs import setup_logging
+from bot.outages import explain, slack_api_problem, slack_fix
 from bot.runtime import Runtime, SchemaError, build_runtime
-from bot.slack_client import make_client
+from bot.scrubbed_output import scrub_standard_streams
+from bot.slack_client import api_url, make_client
 from bot.slack_env import MissingSecrets, SlackEnv, slack_env
 from storage import migrate
 from storage.db import make_engine, redacted
@@ -37,6 +40,7 @@ log = logging.getLogger(__name__)
 class _Ctx:
     def __init__(self, config_path: Path) -> None:
         self.config_path = config_path
+        self.database_url: str | None = None  # once known, for naming it in an outage
 
     def config(self) -> Config:
         try:
@@ -45,13 +49,35 @@ class _Ctx:
             raise click.ClickException(str(exc)) from None
 
     def runtime(self) -> Runtime:
+        config = self.config()
+        self.database_url = config.database_url
         try:
-            return build_runtime(self.config())
+            return build_runtime(config)
         except SchemaError as exc:
             raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+class _Curator(click.Group):
+    """Known outages (database, Slack, disk) end every command as one line and exit code 1;
+    the traceback is logged at debug, so ``-v`` shows it. Usage errors keep click's code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            obj = ctx.obj if isinstance(ctx.obj, _Ctx) else None
+            line = explain(
+                exc,
+                database_url=obj.database_url if obj else None,
+                slack_api_url=api_url(),
+            )
+            if line is None:
+                raise
+            log.debug("%s", line, exc_info=True)
+            raise click.ClickException(line) from None
+
+
+@click.group(cls=_Curator)
 @click.option(
     "-c",
     "--config",
@@ -66,7 +92,11 @@ class _Ctx:
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
     """Newsroom Curator: editors vote in Slack, the bot publishes to the content repo."""
-    setup_logging(logging.DEBUG if verbose else logging.INFO)
+    # Logs and everything printed go through one scrubber: secrets from the environment,
+    # credential shapes, URL userinfo.
+    scrub = Scrubber(os.environ)
+    scrub_standard_streams(scrub)
+    setup_logging(logging.DEBUG if verbose else logging.INFO, scrub)
     ctx.obj = _Ctx(config_path)
 
 
@@ -91,7 +121,7 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(ctx: _Ctx) -> None:
     """Create or upgrade the schema to the newest migration (the Procfile's release step)."""
-    url = _database_url(ctx)
+    url = ctx.database_url = _database_url(ctx)
     engine = make_engine(url)
     before = migrate.current_revision(engine)
     migrate.upgrade(engine)
@@ -227,7 +257,7 @@ def _slack(need: tuple[str, ...]) -> SlackEnv:
 def _slack_error(exc: Exception) -> str:
     """One line an operator can act on; `curator doctor` checks the rest."""
     if isinstance(exc, SlackApiError):
-        return f"Slack said {exc.response.get('error')}; run 'curator doctor' to check the setup"
+        return slack_api_problem(exc)
     return str(exc)
 
 
@@ -324,7 +354,8 @@ def post(ctx: _Ctx, dry_run: bool) -> None:
         f"{report.already} already posted, {report.remaining} left"
     )
     if report.error:
-        raise click.ClickException(f"Slack said {report.error}; run again to resume")
+        fix = slack_fix(report.error, default="run again to resume")
+        raise click.ClickException(f"Slack said {report.error}; {fix}")
 
 
 @cli.command()

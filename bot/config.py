@@ -8,8 +8,10 @@ pass instead of one restart per mistake. Nothing is read at import time: call
 
 Secrets never live in the file. Slack tokens come from ``SLACK_BOT_TOKEN``, ``SLACK_APP_TOKEN``
 and ``SLACK_SIGNING_SECRET``, database credentials from ``DATABASE_URL``, git credentials from
-the bot user's SSH key or credential helper. A secret-looking key in the file is an error, and
-error messages never echo a value that may be a secret.
+the bot user's SSH key or credential helper. Every string in the file, keys and values at any
+depth, is checked for credentials (:func:`bot.credentials.find_credentials`); one is an error
+that names the key and the kind of credential, never the value, and no other message or
+suggestion about that key is shown. A secret-looking key name is an error too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ from urllib.parse import urlsplit
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.credentials import (
+    URL_PASSWORD,
+    URL_QUERY_PASSWORD,
+    find_credential,
+    find_credentials,
+    scrub,
+)
+from storage.db import DatabaseURLError, check_url
 from storage.fields import FieldMap
 from storage.frontmatter import VALUE_ERRORS
 
@@ -255,7 +265,6 @@ _CHANNEL_NAME = re.compile(r"^#[\w-]{1,80}$")
 _COMMAND = re.compile(r"^/[\w.-]{1,31}$")
 _EMOJI = re.compile(r"^[a-z0-9_+-]+$")
 _SKIN_TONE = re.compile(r"::skin-tone-[2-6]$")
-_SLACK_TOKEN = re.compile(r"^\s*(xox[a-z]-|xapp-)")
 _AUTHOR = re.compile(r"^(?P<name>[^<>\n]*?)\s*<(?P<email>[^<>\s]+@[^<>\s]+)>$")
 _SCP_LIKE = re.compile(r"^[^/]*:")  # git's rule: a colon before any slash means host:path
 _SQLITE_URL = re.compile(r"^(?P<scheme>sqlite(?:\+\w+)?):///(?P<path>.*)$")
@@ -310,6 +319,7 @@ def config_from_mapping(
             f"{label}: expected a mapping of settings at the top level "
             f"(like 'content:', 'slack:'), got {_describe(data)}"
         )
+    check.credentials(data)
     check.keys(data, "", _TOP_LEVEL)
 
     timezone = _timezone(check, data)
@@ -429,9 +439,9 @@ def _describe(value: object) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str) and _SLACK_TOKEN.match(value):
-        return "a Slack token (not shown; tokens belong in the environment)"
-    text = repr(value)
+    if isinstance(value, str) and (shape := find_credential(value)) is not None:
+        return f"{shape.kind} (not shown; secrets belong in the environment)"
+    text = scrub(repr(value))
     if len(text) > 60:
         text = text[:57] + "..."
     if isinstance(value, Mapping):
@@ -455,17 +465,34 @@ class _Checker:
         self.warnings: list[str] = []
         self.zone_ok = True
         self.failed: set[str] = set()  # dotted keys with errors, so checks don't cascade
+        self.secrets: set[str] = set()  # keys holding a credential: nothing more is said
 
     def error(self, key: str, message: str) -> None:
-        self.errors.append(f"{self.label}: {key}: {message}")
+        if key in self.secrets:
+            return  # a "did you mean" or "got ..." would only repeat the credential
+        self.errors.append(scrub(f"{self.label}: {key}: {message}"))
         self.failed.add(key.split("[")[0])
+
+    def credentials(self, data: Mapping[str, Any]) -> None:
+        """One error per credential anywhere in the file; the other checks then skip its key."""
+        for found in find_credentials(data):
+            home = found.shape.home
+            if found.path == "database" and found.shape in (URL_PASSWORD, URL_QUERY_PASSWORD):
+                home = "set DATABASE_URL in the environment"
+            where = "a key here holds" if found.in_key else "holds"
+            self.error(
+                found.path,
+                f"{where} {found.shape.kind} (not shown): secrets must not be stored in the "
+                f"config file; remove it and {home}",
+            )
+            self.secrets.add(found.path)
 
     def ok(self, key: str) -> bool:
         """Whether ``key`` passed its own checks (checks across keys skip failed ones)."""
         return key not in self.failed
 
     def warn(self, key: str, message: str) -> None:
-        self.warnings.append(f"{self.label}: {key}: {message}")
+        self.warnings.append(scrub(f"{self.label}: {key}: {message}"))
 
     def expected(self, key: str, what: str, got: object, hint: str = "") -> None:
         self.error(key, f"expected {what}, got {_describe(got)}{hint}")
@@ -481,6 +508,8 @@ class _Checker:
                     prefix or "(top level)", f"keys must be names, got {_describe(key)}{hint}"
                 )
                 continue
+            if find_credential(key) is not None:
+                continue  # reported by credentials(); naming the key would show it
             dotted = _dotted(prefix, key)
             if key.lower() in _SECRET_KEYS and key not in known:
                 self.error(
@@ -731,18 +760,10 @@ def _remote(check: _Checker, remote: str, base: Path) -> str:
         return remote
     if "://" in remote:
         try:
-            has_password = urlsplit(remote).password is not None
+            urlsplit(remote)
         except ValueError:
             check.error("content.remote", "is not a valid URL")
-            return remote
-        if has_password:
-            # the value is deliberately not echoed: it holds a credential
-            check.error(
-                "content.remote",
-                "contains a password or token; remove it and give git its credentials through "
-                "an SSH key or a credential helper",
-            )
-        return remote
+        return remote  # a password in it is refused by _Checker.credentials
     if _SCP_LIKE.match(remote):
         return remote  # user@host:path, git's scp-like syntax
     return str(_resolve(base, remote))
@@ -986,8 +1007,10 @@ def _database_url(
 ) -> str:
     """DATABASE_URL from the environment, else ``database:``, else SQLite next to the file.
 
-    A password in the file is refused even when the environment overrides it: the file is
-    likely committed or shared, and the secret must leave it.
+    A password in the file is refused (by :meth:`_Checker.credentials`) even when the
+    environment overrides it: the file is likely committed or shared, and the secret must
+    leave it. DATABASE_URL itself is checked where the engine is made (``curator db upgrade``
+    runs without a config file).
     """
     from_env = (env.get("DATABASE_URL") or "").strip()
     value = data.get("database", _MISSING)
@@ -996,16 +1019,12 @@ def _database_url(
             check.expected("database", "a database URL like 'sqlite:///curator.db'", value)
         else:
             try:
-                password = urlsplit(value.strip()).password
-            except ValueError:
-                password = None
-            if password is not None:
-                check.error(
-                    "database",
-                    "contains a password; remove it and set DATABASE_URL in the environment",
-                )
-            elif not from_env:
-                return _sqlite_relative(value.strip(), base)
+                check_url(value.strip())
+            except DatabaseURLError as exc:
+                check.error("database", exc.problem)
+            else:
+                if not from_env and check.ok("database"):
+                    return _sqlite_relative(value.strip(), base)
     if from_env:
         return from_env
     return f"sqlite:///{(base / 'curator.db').resolve()}"

@@ -11,7 +11,10 @@ commit). Then it shows, as terminal text, what Slack would show: today's candida
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -151,7 +154,7 @@ def build_demo(directory: Path, *, now: datetime) -> Demo:
     config_path = directory / "curator.yml"
     config_path.write_text(
         "# Written by `curator demo`: a local content repo, SQLite beside this file.\n"
-        f'# Try: curator -c {config_path} digest "topic:AI"\n'
+        f"# Try: {curator_command()} -c {shlex.quote(str(config_path))} digest 'topic:AI'\n"
         "timezone: UTC\n"
         f"content:\n  remote: {json.dumps(str(newsroom))}\n"
         'slack:\n  channel: "#curation"\n'
@@ -362,14 +365,30 @@ def demo_report(demo: Demo, *, color: bool = False) -> str:
         summary = build_summary(conn, config, since=demo.last_summary, now=now)
     out.append(render_blocks(summary_message(summary, config)[1], color=color, spaced=True))
 
-    cfg = demo.config.path
+    curator = curator_command()
+    if os.environ.get("DATABASE_URL"):
+        curator = f"DATABASE_URL= {curator}"  # else it would win over the demo's own database
+    cfg = shlex.quote(str(demo.config.path))
     out += [
         "",
         RULE,
         "Try it yourself (no Slack needed):",
-        f"  curator -c {cfg} candidates",
-        f'  curator -c {cfg} digest "status:all since:7d"',
-        f"  curator -c {cfg} summary --dry-run",
-        "Then create the Slack app: curator manifest (see README.md, 'Create the Slack app').",
+        f"  {curator} -c {cfg} candidates",
+        f"  {curator} -c {cfg} digest 'status:all since:7d'",
+        f"  {curator} -c {cfg} summary --dry-run",
+        f"Then create the Slack app: {curator_command()} manifest "
+        "(see README.md, 'Create the Slack app').",
     ]
     return "\n".join(out)
+
+
+def curator_command() -> str:
+    """How to run ``curator`` as printed: the bare name when it is on PATH, else the script
+    beside this interpreter (a venv's bin/, not on PATH after scripts/test), else -m bot."""
+    script = Path(sys.executable).parent / "curator"
+    on_path = shutil.which("curator")
+    if on_path and script.is_file() and Path(on_path).resolve() == script.resolve():
+        return "curator"
+    if script.is_file() and os.access(script, os.X_OK):
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m bot"

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError, load_config
 from bot.manifest import manifest_scopes
+from bot.outages import DOCTOR, explain, slack_unreachable
 from bot.posting import resolve_channel
 from bot.slack_client import api_url, make_client
 from storage import migrate
@@ -44,8 +45,13 @@ def run_checks(config_path: Path) -> Iterator[Check]:
                 "database", False, f"schema {current or 'empty'} < {head}: run 'curator db upgrade'"
             )
     except Exception as exc:  # any driver error is a finding here, not a crash
+        detail = explain(exc, database_url=config.database_url, slack_api_url=api_url())
         yield Check(
-            "database", False, f"{redacted(config.database_url)}: {type(exc).__name__}: {exc}"
+            "database",
+            False,
+            (
+                detail or f"{redacted(config.database_url)}: {type(exc).__name__}: {exc}"
+            ).removesuffix(f"; {DOCTOR}"),
         )
 
     try:
@@ -69,6 +75,10 @@ def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
         yield Check(
             "slack auth", False, f"auth.test: {exc.response.get('error')}; check SLACK_BOT_TOKEN"
         )
+        return
+    except OSError as exc:  # URLError too: Slack, or the way to it, is down
+        detail = slack_unreachable(exc, client.base_url).removesuffix(f"; {DOCTOR}")
+        yield Check("slack auth", False, detail)
         return
     yield Check("slack auth", True, f"bot {auth['user']} in team {auth['team']}")
     headers = {k.lower(): v for k, v in (auth.headers or {}).items()}

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-import re
+from collections.abc import Callable
 
-from storage.gitrepo import redact
-
-SECRET_VARS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL")
-# Slack token shapes, in case one arrives from somewhere other than our environment.
-_TOKEN = re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9-]+")
+from bot.credentials import Scrubber
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces known secret values and token-shaped strings in the final message."""
+    """Scrubs the final message, traceback included, with the command output's scrubber:
+    known secret values from the environment, credential shapes and URL userinfo."""
 
-    def __init__(self, secrets: list[str]) -> None:
+    def __init__(self, scrub: Callable[[str], str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 6]
-
-    def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return redact(_TOKEN.sub("***", text))
+        self.scrub = scrub
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -36,12 +28,17 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: int = logging.INFO) -> None:
+def setup_logging(level: int = logging.INFO, scrub: Callable[[str], str] | None = None) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter([os.environ.get(v, "") for v in SECRET_VARS]))
+    handler.addFilter(RedactingFilter(scrub or Scrubber(os.environ)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Alembic narrates every migration step at INFO; ``db upgrade`` prints its own summary.
     logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
+    # slack_sdk logs every failed request and retry; the error that finally comes out of the
+    # call is reported once, in one line, by whoever made it.
+    logging.getLogger("slack_sdk.web.base_client").setLevel(
+        level if level <= logging.DEBUG else logging.CRITICAL
+    )

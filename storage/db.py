@@ -9,8 +9,23 @@ from sqlalchemy import Connection, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
+
+SUPPORTED = "sqlite:///path/to/curator.db or postgresql://user@host:5432/dbname"
+# The drivers each backend is run with; anything else would import a module we never test.
+_DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("psycopg",)}
+_CONNECT_TIMEOUT = 10  # seconds: a database that does not answer says so, it does not hang
+
+
+class DatabaseURLError(ValueError):
+    """A database URL this bot cannot use. ``problem`` says what and how to fix it, without
+    the URL; ``str()`` adds the URL with its password hidden."""
+
+    def __init__(self, shown: str, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"database URL {shown}: {problem}")
 
 
 def normalize_url(url: str) -> str:
@@ -22,11 +37,51 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def check_url(url: str) -> URL:
+    """Parse ``url`` and check, before any driver is imported, that this bot can use it.
+
+    Raises :class:`DatabaseURLError` naming the supported schemes, or the extra to install
+    when the PostgreSQL driver is missing.
+    """
+    try:
+        parsed = make_url(normalize_url(url.strip()))
+    except ArgumentError:
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        shown = f"{scheme}://..." if scheme.isidentifier() else "(not shown)"
+        raise DatabaseURLError(shown, f"not a database URL; use {SUPPORTED}") from None
+    shown = make_url(url.strip()).render_as_string(hide_password=True)  # as the operator wrote it
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in _DRIVERS:
+        raise DatabaseURLError(shown, f"{backend}:// is not supported; use {SUPPORTED}")
+    if driver not in _DRIVERS[backend]:
+        plain = "postgresql" if backend == "postgresql" else "sqlite"
+        raise DatabaseURLError(
+            shown, f"the {driver} driver is not supported; write {plain}:// without '+{driver}'"
+        )
+    if backend == "postgresql":
+        try:
+            import psycopg  # noqa: F401  (the driver SQLAlchemy would import)
+        except ImportError as exc:
+            raise DatabaseURLError(
+                shown,
+                f"PostgreSQL needs the psycopg driver ({exc}): "
+                "pip install 'newsroom-curator[postgres]'",
+            ) from None
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
-    """Build an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
-    url = normalize_url(url)
-    if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+    """Build an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    Raises :class:`DatabaseURLError` for a URL this bot cannot use (see :func:`check_url`).
+    """
+    parsed = check_url(url)
+    url = normalize_url(url.strip())
+    if parsed.get_backend_name() != "sqlite":
+        connect_args = {}
+        if "connect_timeout" not in parsed.query:
+            connect_args["connect_timeout"] = _CONNECT_TIMEOUT
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

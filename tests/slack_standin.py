@@ -36,6 +36,7 @@ class Failure:
     retry_after: int | None
     skip: int  # let this many calls through first
     times: int
+    error: str = "ratelimited"
 
 
 @dataclass
@@ -106,10 +107,11 @@ class SlackStandIn:
 
     def fail(
         self, method: str, *, status: int = 429, retry_after: int | None = 1, skip: int = 0,
-        times: int = 1,
+        times: int = 1, error: str = "ratelimited",
     ) -> None:  # fmt: skip
-        """Answer ``method`` with ``status`` ``times`` times, after letting ``skip`` through."""
-        self.failures.append(Failure(method, status, retry_after, skip, times))
+        """Answer ``method`` with ``status`` and ``error`` ``times`` times, after letting
+        ``skip`` through."""
+        self.failures.append(Failure(method, status, retry_after, skip, times, error))
 
     def response_url(self, key: str) -> str:
         """A slash command's response_url; what is posted to it lands in ``responses[key]``."""
@@ -147,7 +149,7 @@ class SlackStandIn:
                         break
                     failure.times -= 1
                     extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-                    return failure.status, extra, {"ok": False, "error": "ratelimited"}
+                    return failure.status, extra, {"ok": False, "error": failure.error}
             handler = getattr(self, "_" + method.replace(".", "_"), None)
             if handler is None:
                 return 200, {}, {"ok": False, "error": "unknown_method"}

@@ -133,3 +133,46 @@ def test_python_dash_m_bot_is_curator(tmp_path: Path):
     )
     assert proc.returncode == 0
     assert b"scan" in proc.stdout and b"candidates" in proc.stdout
+
+
+# ---------------------------------------------------------- secrets never reach the output
+
+LEAKY_TITLE = "Leaked ghp_DoNotLeak0123456789abcdef and xoxb-1-2-DoNotLeak0123456789"
+LEAKY_URL = "https://ci:DoNotLeakPw99@news.example/story"
+
+
+def test_tokens_in_articles_are_scrubbed_from_every_output(
+    run, tmp_path: Path, newsroom: Newsroom, monkeypatch
+):
+    """Issue 9: command output is scrubbed like the logs (text, --json, --dry-run JSON)."""
+    secret = "8f14e45fceea167a5a36dedd4bea2543"  # shaped like nothing: known by its value
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", secret)
+    write_config(tmp_path, newsroom.remote)
+    newsroom.write("a.md", article(f"{LEAKY_TITLE} {secret}", quality=90, url=LEAKY_URL))
+    newsroom.commit()
+    run("scan")
+    outputs = [
+        run("candidates").output,
+        run("candidates", "--json").output,
+        run("post", "--dry-run").output,
+        run("summary", "--dry-run", "--json").output,
+    ]
+    for out in outputs:
+        assert "Leaked" in out and "DoNotLeak" not in out and secret not in out, out
+        assert "https://***@news.example/story" in out
+    listed = json.loads(outputs[1])
+    assert listed[0]["title"] == "Leaked *** and *** ***"
+
+
+def test_a_real_process_scrubs_what_it_prints(tmp_path: Path, newsroom: Newsroom):
+    write_config(tmp_path, newsroom.remote)
+    newsroom.write("a.md", article(LEAKY_TITLE, quality=90))
+    newsroom.commit()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    args = [sys.executable, "-m", "bot", "-c", str(tmp_path / "curator.yml")]
+    subprocess.run([*args, "scan"], env=env, check=True, capture_output=True, cwd=REPO_ROOT)
+    proc = subprocess.run(
+        [*args, "candidates"], env=env, capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Leaked *** and ***" in proc.stdout and "DoNotLeak" not in proc.stdout

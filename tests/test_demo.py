@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -84,6 +86,22 @@ def test_the_demo_config_keeps_working(tmp_path: Path, offline: None, monkeypatc
     listed = curator("-c", config, "digest", "status:all")
     assert "5 matches" in listed and "Rejected · 1" in listed
     assert "Cities write the first rules" in curator("-c", config, "candidates")
+
+
+def test_try_it_yourself_lines_run_as_printed(tmp_path: Path, offline: None):
+    """Issue 9: they said bare `curator`, which is not on PATH after scripts/test."""
+    out = curator("demo", "--dir", str(tmp_path / "demo"))
+    lines = out.split("Try it yourself (no Slack needed):\n")[1].splitlines()[:3]
+    # The environment still has a DATABASE_URL (see `offline`): the lines must not use it.
+    assert all(line.startswith("  DATABASE_URL= /") for line in lines), lines
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    for line, expect in zip(
+        lines, ("Cities write the first rules", "5 matches", "Since "), strict=False
+    ):
+        assert shutil.which("curator", path=env["PATH"]) is None
+        proc = subprocess.run(["sh", "-c", line], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, (line, proc.stderr)
+        assert expect in proc.stdout, (line, proc.stdout)
 
 
 def test_demo_refuses_a_folder_in_use(tmp_path: Path, offline: None):

@@ -161,3 +161,53 @@ def test_slack_refusals_are_one_line_not_a_traceback(setup, standin, monkeypatch
     standin.fail("chat.postMessage", status=200, retry_after=None)
     out = invoke("post", code=1).output
     assert "Slack said" in out and "Traceback" not in out
+
+
+# ------------------------------------------------------------------ Slack down or refusing
+
+
+# slack_sdk retries a refused connection twice with backoff (seconds): once, on SQLite, is enough.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("command", [["post"], ["reconcile"], ["summary"], ["publish"]])
+def test_slack_unreachable_is_one_line(setup, standin, command):
+    """Issue 9: Slack not answering gave a URLError traceback; now one line naming the host."""
+    if command == ["publish"]:  # something to publish, so the command needs Slack
+        invoke("post")
+        ts = next(ts for (ch, ts), m in standin.messages.items() if "Alpha" in m["text"])
+        for editor in ("UALICE", "UBOB"):
+            standin.react("CCURATION", ts, "white_check_mark", editor)
+        invoke("reconcile")
+    host = standin.url.split("/")[2]
+    standin.stop()  # the port is closed now: nothing answers
+    out = invoke(*command, code=1).output
+    assert out.strip().splitlines() == [
+        f"Error: Slack did not answer at {host} (Connection refused): check the network, or "
+        "SLACK_API_URL if it is set; 'curator doctor' checks every part"
+    ]
+    assert "xoxb-test-not-real" not in out
+
+
+@SQLITE_ONLY
+def test_doctor_with_slack_unreachable(setup, standin):
+    standin.stop()
+    out = invoke("doctor", code=1).output
+    assert "FIX  slack auth: Slack did not answer at 127.0.0.1:" in out
+    assert "ok   database:" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "command", "fix"),
+    [
+        ("auth.test", "invalid_auth", "reconcile", "check SLACK_BOT_TOKEN"),
+        ("chat.postMessage", "not_in_channel", "summary", "invite the bot to the channel"),
+        ("chat.postMessage", "is_archived", "post", "the channel is archived: set another"),
+    ],
+)
+def test_slack_errors_name_the_code_and_the_fix(setup, standin, method, error, command, fix):
+    standin.fail(method, status=200, retry_after=None, error=error, times=10)
+    out = invoke(command, code=1).output
+    assert out.strip().splitlines()[-1].startswith(f"Error: Slack said {error}; {fix}"), out
+    assert "Traceback" not in out

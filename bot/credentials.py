@@ -1,0 +1,179 @@
+"""What a credential looks like: one table to refuse it in curator.yml and to hide it in output.
+
+The config's secret scan (:func:`find_credentials`) and the scrubber behind the logs and every
+line the command prints (:func:`scrub`) read the same shapes, so a token the config would refuse
+is also one the output never shows. The shapes follow the vendors' documented prefixes; a secret
+without a recognisable shape (Slack's signing secret is 32 hex digits) is scrubbed by its value,
+taken from the environment (:func:`environment_secrets`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+_GIT_HOME = "give git its credentials through a credential helper or an SSH deploy key"
+
+
+@dataclass(frozen=True)
+class Shape:
+    kind: str  # what an operator calls it, for the error message
+    home: str  # where it belongs instead
+    pattern: re.Pattern[str]
+
+
+def _shape(kind: str, home: str, pattern: str) -> Shape:
+    # Never in the middle of a word ('_' or punctuation before it is fine), so a digest or
+    # a slug that happens to contain 'AKIA' or 'xoxb-' is not taken for a credential.
+    return Shape(kind, home, re.compile(r"(?<![A-Za-z0-9])" + pattern))
+
+
+URL_PASSWORD = _shape(
+    "a password or token in a URL ('user:password@')",
+    _GIT_HOME,
+    r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:[^\s/@]*@",
+)
+
+URL_QUERY_PASSWORD = _shape(
+    "a password in a URL ('password=')", _GIT_HOME, r"(?<=[?&]password=)[^&\s#]+"
+)
+
+SHAPES: tuple[Shape, ...] = (
+    URL_PASSWORD,  # first: its fix (take it out of the URL) is the one to read
+    URL_QUERY_PASSWORD,  # libpq reads ?password= too
+    _shape(
+        "a Slack app-level token (xapp-)",
+        "set SLACK_APP_TOKEN in the environment",
+        r"xapp-[A-Za-z0-9-]+",
+    ),
+    _shape(
+        "a Slack configuration or refresh token (xoxe)",
+        "the bot needs only SLACK_BOT_TOKEN and SLACK_APP_TOKEN, from the environment",
+        r"xoxe(?:\.xox[a-z])?-[A-Za-z0-9-]+",
+    ),
+    # xoxb bot, xoxp user, xoxa/xoxr/xoxs/xoxo legacy and workspace, xoxc/xoxd browser.
+    _shape(
+        "a Slack token (xoxb-, xoxp-, ...)",
+        "set SLACK_BOT_TOKEN in the environment",
+        r"xox[a-z]-[A-Za-z0-9-]+",
+    ),
+    _shape(
+        "a Slack webhook URL",
+        "the bot posts with SLACK_BOT_TOKEN, from the environment; remove the webhook",
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/\S+",
+    ),
+    _shape("a GitHub token", _GIT_HOME, r"(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_\w{16,})"),
+    _shape(
+        "a GitLab token",
+        _GIT_HOME,
+        r"(?:gl(?:pat|dt|ptt|rt|rtr|cbt|oas|ft|imt|agent|soat|ffct)-[\w.-]{16,}"
+        r"|GR1348941[\w-]{16,})",
+    ),
+    _shape("a Bitbucket or Atlassian token", _GIT_HOME, r"AT(?:BB|ATT|CTT)[\w=.-]{16,}"),
+    _shape(
+        "an AWS access key",
+        "keep cloud keys in the environment or the cloud's own credentials file",
+        r"(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+    ),
+    _shape(
+        "a private key",
+        "keep keys in files ssh or git reads (~/.ssh, a deploy key)",
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----",
+    ),
+)
+
+# Environment variables whose values are secrets by name (their values are hidden wherever
+# they appear); DATABASE_URL is handled apart: only its password is secret.
+_SECRET_NAME = re.compile(r"(?:TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY)$")
+_MIN_SECRET = 8  # shorter values ("true", "1") would blank out ordinary words
+# The userinfo of a URL when it holds a password, or a user name long enough to be a token
+# (https://<token>@host); 'git@', 'postgres@' and an already hidden 'user:***@' stay, they
+# help read a message.
+_USERINFO = re.compile(r"(?<=://)(?:[^\s/@:]*:(?!\*\*\*@)[^\s/@]*|[^\s/@:]{20,})@")
+
+
+def find_credential(text: str) -> Shape | None:
+    """The first credential shape found anywhere in ``text``, or None."""
+    for shape in SHAPES:
+        if shape.pattern.search(text):
+            return shape
+    return None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A credential at ``path`` (dotted, with [i] for list items) of a settings mapping.
+
+    ``in_key`` says the mapping key itself looked like a credential; then ``path`` is the
+    mapping that holds it, since the key cannot be named without showing it.
+    """
+
+    path: str
+    shape: Shape
+    in_key: bool = False
+
+
+def find_credentials(data: Any, path: str = "") -> list[Finding]:
+    """Every credential in every string of ``data``: mapping keys and values at any depth,
+    list items included. One pass, plain data in, so a validator can call it first."""
+    return list(_walk(data, path))
+
+
+def _walk(value: Any, path: str) -> Iterator[Finding]:
+    if isinstance(value, str):
+        shape = find_credential(value)
+        if shape is not None:
+            yield Finding(path or "(top level)", shape)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and (shape := find_credential(key)) is not None:
+                yield Finding(path or "(top level)", shape, in_key=True)
+                continue
+            yield from _walk(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")
+
+
+def environment_secrets(env: Mapping[str, str]) -> list[str]:
+    """The values in ``env`` that are secrets: Slack's, git hosts' and any *_TOKEN, *_SECRET,
+    *_PASSWORD, plus the password inside DATABASE_URL (the rest of that URL is useful)."""
+    found = [
+        value
+        for name, value in env.items()
+        if _SECRET_NAME.search(name.upper()) and len(value) >= _MIN_SECRET
+    ]
+    try:
+        url = urlsplit(env.get("DATABASE_URL", "").strip())
+        passwords = [url.password, *parse_qs(url.query).get("password", [])]
+    except ValueError:
+        passwords = []
+    found += [p for p in passwords if p and len(p) >= 3]
+    # Longest first, so a secret that contains another is hidden whole.
+    return sorted(set(found), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with known secret values, credential shapes and the password (or token) part
+    of any URL replaced by ***."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    text = _USERINFO.sub("***@", text)  # before the shapes: the host stays readable
+    for shape in SHAPES:
+        if shape is not URL_PASSWORD:
+            text = shape.pattern.sub("***", text)
+    return text
+
+
+class Scrubber:
+    """The secrets of one environment, applied by :func:`scrub`; the logs and the command's
+    output share one, so they hide the same things."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.secrets = environment_secrets(env)
+
+    def __call__(self, text: str) -> str:
+        return scrub(text, self.secrets)
