@@ -86,7 +86,8 @@ def build_summary(conn: Connection, config: Config, *, since: datetime, now: dat
     day = posting_day(config, now)
     posted = posted_on(conn, day)
     if posted:
-        page = find_posts(conn, statuses=list(PostStatus), day=day, order="best")
+        shown = [s for s in PostStatus if s != PostStatus.SKIPPED]  # skipped: never in Slack
+        page = find_posts(conn, statuses=shown, day=day, order="best")
         today = [p.article for p in page.posts]
     else:
         pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)
