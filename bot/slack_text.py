@@ -201,7 +201,6 @@ def _clean_enough(text: str | None, budget: int) -> str:
     return clean(text)
 
 
-
 def _mrkdwn_atoms(text: str, *, in_link: bool) -> list[str]:
     """What each character of cleaned text becomes in mrkdwn (one atom per character, so a
     cut between atoms never splits an entity)."""
