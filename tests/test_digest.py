@@ -494,6 +494,10 @@ def test_nothing_matches_says_so_and_how_to_widen(world: Engine, world_config: C
     shown = render_blocks(blocks)
     assert "Nothing matches topic:Nothing since:7d" in shown
     assert "status:all" in shown
+    # Right after status:all, the answer does not suggest it again.
+    _, blocks = answer_digest(world, world_config, q("status:all topic:Nothing"), now=NOW)
+    hint = render_blocks(blocks).split("\n")[-1]
+    assert "status:all" not in hint and "another topic:" in hint
 
 
 @pytest.mark.parametrize(
