@@ -71,12 +71,25 @@ def decode_entities(text: str) -> str:
     return text
 
 
+# Anything ``clean`` would change: entities, controls, characters it drops, any whitespace
+# but a plain space, lone surrogates. Most text has none and is returned as it is.
+_UNCLEAN = re.compile(
+    "[&\x00-\x1f\x7f-\xa0\u00ad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f"
+    "\u205f-\u2064\u2066-\u2069\u3000\ufeff\ud800-\udfff]|  |^ | $"
+)
+# Anything ``mrkdwn`` would change once text is clean.
+_UNSAFE = re.compile("[&<>*_~`|:\uff0a\uff1e\uff3f\uff40\uff5e]")
+
+
 def clean(text: str | None) -> str:
     """Article text as one line of what a reader should see (see the module's step 1)."""
     if not text:
         return ""
+    text = str(text)
+    if not _UNCLEAN.search(text):
+        return text
     kept = []
-    for ch in decode_entities(str(text)):
+    for ch in decode_entities(text):
         if ch in _DROP:
             continue
         if "\ud800" <= ch <= "\udfff":  # a lone surrogate cannot be sent as JSON text
@@ -91,6 +104,8 @@ def clean(text: str | None) -> str:
 def mrkdwn(text: str | None, budget: int, *, in_link: bool = False) -> str:
     """Article text for a mrkdwn object: inert, escaped, at most ``budget`` long."""
     shown = _clean_enough(text, budget)
+    if not _UNSAFE.search(shown) and length(shown) <= budget:
+        return shown  # nothing to neutralise or cut: most titles
     return _fit(shown, _mrkdwn_atoms(shown, in_link=in_link), budget)
 
 
@@ -106,10 +121,8 @@ def link_target(url: str | None) -> str | None:
     """The URL as it goes inside ``<…|label>``, or None when it must not be linked."""
     if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
         return None
-    if len(url) <= len("https://") or any(
-        ch.isspace() or ch in _DROP or unicodedata.category(ch) in ("Cc", "Cs") for ch in url
-    ):
-        return None
+    if len(url) <= len("https://") or " " in url or _UNCLEAN.search(url.replace("&", "")):
+        return None  # spaces, controls, bidi or zero-width characters: not a URL to follow
     target = escape(url).replace("|", "%7C")  # a "|" would end the URL early
     return target if length(target) <= LINK_URL_MAX else None
 
