@@ -1,12 +1,15 @@
 """Block Kit for candidate cards: pure functions from an article and its votes to blocks.
 
-Everything that comes from an article is escaped before it goes into mrkdwn, so a title can
-never mention ``@channel`` or forge a link: ``&``, ``<`` and ``>`` are the only characters
-Slack's mrkdwn treats as control characters.
+Article text goes through ``bot.slack_text`` (inert, escaped, within a budget) and every
+part has a budget, so a card fits Slack's limits (``bot.slack_limits``) whatever the article
+holds: the title links only when its URL is a web URL short enough to link, the excerpt is
+``plain_text`` (shown exactly as typed), topics and related links are cut to fit with
+"and N more", and an image URL Slack would refuse is dropped.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,33 +21,29 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     ImageElement,
     MarkdownTextObject,
+    PlainTextObject,
     SectionBlock,
 )
 
+from bot.slack_limits import IMAGE_URL_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX, length
+from bot.slack_text import join_fitting, link, mrkdwn, plain, shown_items
 from bot.tally import Tally
 from storage.models import PostStatus
 from storage.queries import ArticleView
 
-RELATED_SHOWN = 3
+# What a card shows at most of each part, measured after escaping; the rest is cut with "…"
+# or "and N more". Small enough that a card reads at a glance, and far inside the limits.
+TITLE_MAX = 300
 EXCERPT_MAX = 600
-
-
-def escape(text: str) -> str:
-    """Make article text inert in mrkdwn."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def link(url: str | None, text: str) -> str:
-    """``<url|text>`` for a web URL, else just the escaped text (never a forged link)."""
-    shown = escape(text).replace("|", "¦")  # a "|" would end the link text early
-    if not url or not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
-        return shown
-    safe_url = escape(url).replace("|", "%7C")
-    return f"<{safe_url}|{shown}>"
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+SOURCE_MAX = 200
+TOPIC_MAX = 100  # one topic
+TOPICS_MAX = 500  # the topics field
+RELATED_SHOWN = 3
+RELATED_TITLE_MAX = 150
+RELATED_PROVIDER_MAX = 80
+NOTE_MAX = 500  # why publishing refused the article
+NAMES_SHOWN = 10  # voters named on a card; the rest are counted
+UNSCORED = "unscored"
 
 
 @dataclass(frozen=True)
@@ -71,20 +70,21 @@ def candidate_card(
     article: ArticleView, state: CardState, emoji: Emoji, tz: ZoneInfo
 ) -> tuple[str, list[Block]]:
     """The message for one candidate: (fallback text, blocks)."""
-    title = article.title or article.path
-    headline = f"*{link(article.url, title)}*"
-    if article.excerpt:
-        headline += "\n" + escape(truncate(article.excerpt, EXCERPT_MAX))
-    accessory = None
-    if article.image_url and article.image_url.startswith("https://"):
-        accessory = ImageElement(image_url=article.image_url, alt_text=truncate(title, 1900))
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=headline), accessory=accessory),
-        SectionBlock(fields=[MarkdownTextObject(text=f) for f in _facts(article, tz)]),
-    ]
+    title = title_of(article)
+    headline = f"*{link(article.url, title, SECTION_TEXT_MAX - 2, label_max=TITLE_MAX)}*"
+    image = _image(article.image_url, title)
+    excerpt = plain(article.excerpt, EXCERPT_MAX)
+    # The excerpt needs no link, so it is plain_text: shown exactly as typed, never parsed.
+    # The image sits beside it (or beside the title when there is no excerpt).
+    blocks: list[Block] = [SectionBlock(text=md(headline), accessory=None if excerpt else image)]
+    if excerpt:
+        blocks.append(
+            SectionBlock(text=PlainTextObject(text=excerpt, emoji=False), accessory=image)
+        )
+    blocks.append(SectionBlock(fields=[md(f) for f in _facts(article, tz)]))
     if article.related:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_related(article.related))]))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=status_line(state, emoji, tz))]))
+        blocks.append(ContextBlock(elements=[md(_related(article.related))]))
+    blocks.append(ContextBlock(elements=[md(status_line(state, emoji, tz))]))
     if state.status in (
         PostStatus.OPEN,
         PostStatus.APPROVED,
@@ -95,54 +95,88 @@ def candidate_card(
             f"React :{emoji.publish}: to publish or :{emoji.reject}: to reject. "
             "The bot's own reactions are one-click buttons, not votes."
         )
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=how)]))
-    quality = _number(article.quality)
-    text = f"Candidate ({quality}): {escape(truncate(title, 300))}"
+        blocks.append(ContextBlock(elements=[md(how)]))
+    text = f"Candidate ({quality_text(article.quality)}): {mrkdwn(title, TITLE_MAX)}"
     return text, blocks
 
 
+def md(text: str) -> MarkdownTextObject:
+    """A mrkdwn object that Slack does not auto-link or auto-mention (``verbatim``): what it
+    shows is what the bot wrote, article text inert through ``bot.slack_text``."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def title_of(article: ArticleView) -> str:
+    """The article's title, or its path when the title is empty once cleaned."""
+    return article.title if mrkdwn(article.title, 1) else article.path  # 1: is there any
+
+
+def quality_text(value: float | None) -> str:
+    """The quality score as shown: a number, or "unscored" when the article has none."""
+    return UNSCORED if value is None else f"{value:g}"
+
+
+def _image(url: str | None, title: str) -> ImageElement | None:
+    """The article's image beside the card, when Slack would take its URL; else none."""
+    if (
+        not isinstance(url, str)
+        or not url.startswith("https://")
+        or length(url) > IMAGE_URL_MAX
+        or any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in url)
+    ):
+        return None
+    return ImageElement(image_url=url, alt_text=plain(title, TITLE_MAX) or "article image")
+
+
 def _facts(article: ArticleView, tz: ZoneInfo) -> list[str]:
-    source = article.provider_name or article.provider_domain or "unknown"
-    if article.provider_name and article.provider_domain:
-        source = f"{article.provider_name} ({article.provider_domain})"
+    name = mrkdwn(article.provider_name, SOURCE_MAX)
+    domain = mrkdwn(article.provider_domain, SOURCE_MAX)
+    source = f"{name} ({domain})" if name and domain else name or domain or "unknown"
     facts = [
-        f"*Quality*\n{_number(article.quality)}",
+        f"*Quality*\n{quality_text(article.quality)}",
         f"*Heat*\n{_number(article.heat)}",
-        f"*Source*\n{escape(truncate(source, 200))}",
+        f"*Source*\n{source}",
     ]
     if article.dated:
         facts.append(f"*Published*\n{article.dated.astimezone(tz):%d %b %Y %H:%M}")
-    facts.append(f"*Topics*\n{escape(truncate(', '.join(article.topics), 500)) or '—'}")
+    topics = shown_items(article.topics, lambda t: mrkdwn(t, TOPIC_MAX), TOPICS_MAX)
+    facts.append(f"*Topics*\n{topics or '—'}")
     return facts
 
 
 def _related(related: Sequence[dict[str, Any]]) -> str:
+    """Up to three related links with their source and score, as many as fit in one
+    context element; the rest are counted ("and N more")."""
     parts = []
     for item in related[:RELATED_SHOWN]:
-        text = link(item.get("url"), truncate(item.get("title") or item.get("url") or "", 150))
-        extra = [escape(truncate(item["provider"], 80))] if item.get("provider") else []
+        text = link(
+            item.get("url"), item.get("title"), TEXT_OBJECT_MAX // 2,
+            label_max=RELATED_TITLE_MAX,
+        )  # fmt: skip
+        extra = [mrkdwn(item.get("provider"), RELATED_PROVIDER_MAX)]
         if item.get("quality") is not None:
             extra.append(_number(item["quality"]))
-        parts.append(text + (f" ({', '.join(extra)})" if extra else ""))
-    more = len(related) - RELATED_SHOWN
-    tail = f" · and {more} more" if more > 0 else ""
-    return "Related: " + " · ".join(parts) + tail
+        extra = [e for e in extra if e]
+        parts.append((text or "untitled") + (f" ({', '.join(extra)})" if extra else ""))
+    head = "Related: "
+    return head + join_fitting(parts, TEXT_OBJECT_MAX - len(head), sep=" · ", total=len(related))
 
 
 def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
     """One line saying where the vote stands, who voted what, and what happens next."""
     votes = (
-        f":{emoji.publish}: {len(state.tally.publish)}{_who(state.tally.publish)} · "
-        f":{emoji.reject}: {len(state.tally.reject)}{_who(state.tally.reject)}"
+        f":{emoji.publish}: {len(state.tally.publish)}{who(state.tally.publish)} · "
+        f":{emoji.reject}: {len(state.tally.reject)}{who(state.tally.reject)}"
     )
     if state.status == PostStatus.PUBLISHED:
         sha = state.commit_sha or ""
-        commit = link(state.commit_url, sha[:7]) if state.commit_url else f"`{sha[:7]}`"
+        commit = link(state.commit_url, sha[:7], 500) if state.commit_url else f"`{sha[:7]}`"
         return f"*Published* in {commit} · {votes}"
     if state.status == PostStatus.EXPIRED:
         return f"*Expired* without a decision · {votes}"
+    note = mrkdwn(state.note, NOTE_MAX)
     if state.status == PostStatus.BLOCKED:
-        why = f": {escape(state.note)}" if state.note else ""
+        why = f": {note}" if note else ""
         return f"*Approved, not published*{why} · retried when the file changes · {votes}"
     if state.status == PostStatus.APPROVED:
         when = f" · to be published {_when(state.publish_at, tz)}" if state.publish_at else ""
@@ -152,13 +186,19 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
     else:
         closes = f" · voting closes {_when(state.closes_at, tz)}" if state.closes_at else ""
         line = f"*Open* · {votes} · {state.quorum} needed{closes}"
-    if state.note:
-        line += f"\n:warning: {escape(state.note)}"
+    if note:
+        line += f"\n:warning: {note}"
     return line
 
 
-def _who(users: Sequence[str]) -> str:
-    return f" ({', '.join(f'<@{u}>' for u in users)})" if users else ""
+def who(users: Sequence[str]) -> str:
+    """`` (<@U1>, <@U2>)``: the voters, the first ten by name and the rest counted."""
+    if not users:
+        return ""
+    names = [f"<@{u}>" for u in users[:NAMES_SHOWN]]
+    if len(users) > NAMES_SHOWN:
+        names.append(f"and {len(users) - NAMES_SHOWN} more")
+    return f" ({', '.join(names)})"
 
 
 def _when(at: datetime | None, tz: ZoneInfo) -> str:

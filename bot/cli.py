@@ -349,9 +349,10 @@ def post(ctx: _Ctx, dry_run: bool) -> None:
         )
     except (SlackApiError, LookupError) as exc:
         raise click.ClickException(_slack_error(exc)) from None
+    skipped = f", {report.skipped} skipped (see curator status)" if report.skipped else ""
     click.echo(
         f"{report.day}: {report.planned} candidates, {report.posted} posted now, "
-        f"{report.already} already posted, {report.remaining} left"
+        f"{report.already} already posted, {report.remaining} left{skipped}"
     )
     if report.error:
         fix = slack_fix(report.error, default="run again to resume")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from bot.cards import escape
+from bot.slack_text import escape
 from bot.slots import latest_slot, next_slot
 from storage.schedule_state import (
     claim_slot,

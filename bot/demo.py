@@ -349,7 +349,10 @@ def demo_report(demo: Demo, *, color: bool = False) -> str:
     for i, card in enumerate(cards):
         if i:
             out.append("")
-        out.append(render_blocks(card["blocks"], color=color))
+        if "skipped" in card:
+            out.append(f"(the card for {card['path']} would be skipped: {card['skipped']})")
+        else:
+            out.append(render_blocks(card["blocks"], color=color))
     if not cards:
         out.append("(no candidates today)")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -20,9 +20,11 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from bot.cards import escape, link, truncate
+from bot.cards import md, quality_text, title_of, who
 from bot.config import Config
 from bot.messages import next_publish_run, vote_rules
+from bot.slack_limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, length
+from bot.slack_text import cut, escape, link, mrkdwn, shown_items
 from bot.tally import Tally, tally
 from storage.digest_queries import PostView, find_posts, holds_for, reactions_for
 from storage.models import PostStatus
@@ -31,7 +33,6 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
 RECENT = timedelta(days=7)  # "published recently", when no status: or since: is given
 MAX_SINCE = timedelta(days=3650)
-SECTION_MAX = 3000  # Slack's limit for a section's text
 
 # What an editor types after status:, and the post states each one covers. A blocked post
 # is approved; only publishing refused it for now (PublishHold says why).
@@ -182,7 +183,8 @@ def parse_digest_query(text: str, now: datetime, tz: tzinfo) -> DigestQuery:
         elif key == "status":
             statuses += [s for s in _statuses(value, now, tz) if s not in statuses]
         elif key in single and single[key] != value:
-            raise DigestError(f"{key}: given twice ({single[key]!r} and {value!r}); use one")
+            first, second = _shown(single[key]), _shown(value)
+            raise DigestError(f"{key}: given twice ({first!r} and {second!r}); use one")
         else:
             single[key] = value
     since = parse_since(single["since"], now, tz) if "since" in single else None
@@ -213,15 +215,20 @@ _EXPECTED = {
 
 
 def _bad(key: str, value: str, now: datetime, tz: tzinfo, why: str = "") -> DigestError:
-    shown = value if len(value) <= 40 else value[:39] + "…"
-    return DigestError(f"{key}: expected {_EXPECTED[key](now, tz)}, got {shown!r}{why}")
+    return DigestError(f"{key}: expected {_EXPECTED[key](now, tz)}, got {_shown(value)!r}{why}")
+
+
+def _shown(typed: str) -> str:
+    """What was typed, quoted back in an error: 40 characters at most."""
+    return typed if len(typed) <= 40 else typed[:39] + "…"
 
 
 def _unknown_filter(name: str) -> str:
     close = difflib.get_close_matches(name, list(_KEYS), n=1, cutoff=0.6)
     hint = f"did you mean {_KEYS[close[0]]}:? " if close else ""
     return (
-        f"unknown filter '{name}:'; {hint}filters are topic:, status:, since:, min:, limit: "
+        f"unknown filter '{_shown(name)}:'; {hint}"
+        "filters are topic:, status:, since:, min:, limit: "
         '(put other words with a colon in quotes, like "Update: budget")'
     )
 
@@ -351,34 +358,34 @@ _GROUPS = (
     ("Rejected", (PostStatus.REJECTED,)),
     ("Expired without a decision", (PostStatus.EXPIRED,)),
 )
+# A card's two lines fit one section beside its group's title, whatever the article holds.
+LINE_MAX = SECTION_TEXT_MAX - 100
+ASKED_MAX = 300  # the filters, repeated back
+HOLD_MAX = 200  # why publishing held a card back
 
 
 def digest_message(
     result: DigestResult, config: Config, *, now: datetime
 ) -> tuple[str, list[Block]]:
-    """The private answer: a header, the cards grouped by state (best first in each), a hint."""
-    query = result.query
-    asked = query.describe()
-    what = f" · {escape(asked)}" if asked else ""
-    blocks: list[Block] = []
-    if not result.entries:
-        text = f"Nothing matches{' ' + escape(asked) if asked else ''} ({_scope_words(query)})."
-        hint = "Try status:all, a longer since:, fewer words, or /digest help."
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Digest*{what}\n{text}")))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(hint))]))
-        return f"Digest: nothing matches {escape(asked)}".strip(), blocks
+    """The private answer: a header, the cards grouped by state (best first in each), a hint.
 
-    shown = len(result.entries)
-    count = (
-        f"{shown} match{'es' if shown != 1 else ''}, best first"
-        if shown == result.total
-        else f"{shown} of {result.total} matches, best first"
-    )
-    blocks.append(
-        SectionBlock(
-            text=MarkdownTextObject(text=f"*Digest*{what} — {count} ({_scope_words(query)})")
-        )
-    )
+    Cards are packed into as few sections as Slack's limits allow; if even that is more
+    than one message holds, the answer says how many did not fit and how to narrow it.
+    """
+    query = result.query
+    asked = mrkdwn(query.describe(), ASKED_MAX)
+    what = f" · {asked}" if asked else ""
+    command = config.slack.command
+    if not result.entries:
+        text = f"Nothing matches{' ' + asked if asked else ''} ({_scope_words(query)})."
+        blocks: list[Block] = [
+            SectionBlock(text=md(f"*Digest*{what}\n{text}")),
+            ContextBlock(elements=[md(escape(widen_hint(query, command)))]),
+        ]
+        return f"Digest: nothing matches {asked}".strip(), blocks
+
+    sections = Sections(MESSAGE_BLOCKS_MAX - 2)  # the header and the closing tip
+    blocks = []
     counts = []
     for title, states in _GROUPS:
         entries = [e for e in result.entries if e.post.status in states]
@@ -386,14 +393,44 @@ def digest_message(
             continue
         counts.append(f"{len(entries)} {title.split(',')[0].lower()}")
         lines = [entry_line(e, config, now=now) for e in entries]
-        blocks += pack_sections(f"*{title}* · {len(entries)}", lines)
-    tip = f"{config.slack.command} help lists every filter."
-    if shown < result.total:
+        blocks += sections.pack(f"*{title}* · {len(entries)}", lines)
+    shown = len(result.entries) - sections.omitted
+    count = (
+        f"{shown} match{'es' if shown != 1 else ''}, best first"
+        if shown == result.total
+        else f"{shown} of {result.total} matches, best first"
+    )
+    head = f"*Digest*{what} — {count} ({_scope_words(query)})"
+    blocks.insert(0, SectionBlock(text=md(head)))
+    tip = f"{command} help lists every filter."
+    if sections.omitted:
+        tip = (
+            f"{sections.omitted} more did not fit in one Slack message; narrow it with "
+            f"topic:, since: or min:. " + tip
+        )
+    elif shown < result.total:
         tip = (
             f"Narrow it with topic:, since: or min:, or ask for more with limit:{MAX_LIMIT}. " + tip
         )
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(tip))]))
+    blocks.append(ContextBlock(elements=[md(escape(tip))]))
     return "Digest: " + ", ".join(counts), blocks
+
+
+def widen_hint(query: DigestQuery, command: str) -> str:
+    """How to find more when nothing matched: only what the query did not already ask."""
+    tips = []
+    if set(query.statuses) != set(STATUS_WORDS):
+        tips.append("status:all")
+    if query.since is not None:
+        tips.append("a longer since:")
+    if query.min_quality is not None:
+        tips.append("a lower min:")
+    if query.topics:
+        tips.append("another topic:")
+    if query.words:
+        tips.append("fewer words")
+    tips.append(f"{command} help")
+    return "Try " + (", ".join(tips[:-1]) + " or " if len(tips) > 1 else "") + tips[-1] + "."
 
 
 def _scope_words(query: DigestQuery) -> str:
@@ -407,17 +444,18 @@ def _scope_words(query: DigestQuery) -> str:
 
 
 def entry_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
-    """Two lines for a card: the article, then where its vote stands and a link to the card."""
+    """Two lines for a card: the article, then where its vote stands and a link to the card.
+
+    At most ``LINE_MAX`` long: the title's link gets what the rest leaves, and shows as text
+    when its URL would not fit.
+    """
     article = entry.post.article
-    title = article.title or article.path
-    facts = [_number(article.quality)]
-    source = article.provider_name or article.provider_domain
-    if source:
-        facts.append(escape(truncate(source, 80)))
-    if article.topics:
-        facts.append(escape(truncate(", ".join(article.topics), 120)))
-    head = f"*{link(article.url, truncate(title, 200))}* · " + " · ".join(facts)
-    return head + "\n" + state_line(entry, config, now=now)
+    facts = [quality_text(article.quality)]
+    facts.append(mrkdwn(article.provider_name or article.provider_domain, 80))
+    facts.append(shown_items(article.topics, lambda t: mrkdwn(t, 60), 120))
+    tail = " · " + " · ".join(f for f in facts if f) + "\n" + state_line(entry, config, now=now)
+    title = link(article.url, title_of(article), LINE_MAX - length(tail) - 2, label_max=200)
+    return f"*{title}*{tail}"
 
 
 def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
@@ -435,7 +473,7 @@ def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
             parts.append(f"to be published {format_when(at, config.zone, now)}")
         parts.append(votes)
     elif status == PostStatus.BLOCKED:
-        reason = escape(truncate(entry.hold or "publishing refused the file", 200))
+        reason = mrkdwn(entry.hold, HOLD_MAX) or "publishing refused the file"
         parts = [f":warning: approved, held back from publishing: {reason}", votes]
     elif status == PostStatus.PUBLISHED:
         commit = f" in {commit_text(post.commit_sha, config)}" if post.commit_sha else ""
@@ -445,20 +483,21 @@ def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
     else:
         parts = [f"expired {when}", votes]
     if post.permalink:
-        parts.append(link(post.permalink, "card"))
+        parts.append(card_link(post.permalink))
     return " · ".join(parts)
+
+
+def card_link(permalink: str) -> str:
+    """ "card", linked to the Slack message (a permalink is short; a huge one stays text)."""
+    return link(permalink, "card", 300)
 
 
 def votes_text(t: Tally, config: Config, *, names: bool = True) -> str:
     """``:white_check_mark: 1 (<@U1>) · :x: 0``; ``names`` only where a mention pings nobody
     (a private answer), never in a channel message."""
     yes, no = config.votes.publish[0], config.votes.reject[0]
-    pro, con = (_who(t.publish), _who(t.reject)) if names else ("", "")
+    pro, con = (who(t.publish), who(t.reject)) if names else ("", "")
     return f":{yes}: {len(t.publish)}{pro} · :{no}: {len(t.reject)}{con}"
-
-
-def _who(users: Sequence[str]) -> str:
-    return f" ({', '.join(f'<@{u}>' for u in users)})" if users else ""
 
 
 def commit_text(sha: str | None, config: Config) -> str:
@@ -466,7 +505,7 @@ def commit_text(sha: str | None, config: Config) -> str:
     if not sha:
         return ""
     url = config.content.commit_link(sha)
-    return link(url, sha[:7]) if url else f"`{escape(sha[:7])}`"
+    return link(url, sha[:7], 500) if url else f"`{escape(sha[:7])}`"
 
 
 def ago(delta: timedelta) -> str:
@@ -499,27 +538,35 @@ def format_when(at: datetime, tz: tzinfo, now: datetime) -> str:
     return f"{local:%a %d %b %H:%M}"
 
 
-def pack_sections(title: str, lines: Iterable[str], gap: str = "\n\n") -> list[Block]:
-    """Lines under a bold title, in as few sections as Slack's 3,000-character limit allows.
+@dataclass
+class Sections:
+    """Lines under bold titles, packed into as few sections as Slack's 3,000-character limit
+    allows, sharing one budget of blocks (a message holds 50). One section per card would
+    hit that limit at 50 cards; lines past the budget are counted in ``omitted``."""
 
-    One section per card would hit Slack's 50-block limit at 50 cards.
-    """
-    sections: list[Block] = []
-    current = title
-    for line in lines:
-        line = truncate(line, SECTION_MAX - 10)
-        if len(current) + len(gap) + len(line) > SECTION_MAX:
-            sections.append(SectionBlock(text=MarkdownTextObject(text=current)))
+    blocks_left: int
+    omitted: int = 0
+
+    def pack(self, title: str, lines: Sequence[str], gap: str = "\n\n") -> list[Block]:
+        if self.blocks_left <= 0:
+            self.omitted += len(lines)
+            return []
+        out: list[Block] = []
+        current = title
+        for i, line in enumerate(lines):
+            line = cut(line, SECTION_TEXT_MAX)  # a last resort: lines are built to fit
+            joined = f"{current}{gap}{line}" if current else line
+            if length(joined) <= SECTION_TEXT_MAX:
+                current = joined
+                continue
+            if len(out) + 2 > self.blocks_left:  # no section left for this line
+                self.omitted += len(lines) - i
+                break
+            out.append(SectionBlock(text=md(current)))
             current = line
-        else:
-            current = current + gap + line if current else line
-    if current:
-        sections.append(SectionBlock(text=MarkdownTextObject(text=current)))
-    return sections
-
-
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
+        out.append(SectionBlock(text=md(current)))
+        self.blocks_left -= len(out)
+        return out
 
 
 def help_message(command: str = "/digest") -> tuple[str, list[Block]]:

@@ -34,7 +34,8 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
                 f"Slack said {report.error} after {report.posted} of {report.planned} cards; "
                 "the rest follow with the next reconcile"
             )
-        return f"{report.posted} posted, {report.already} already there"
+        skipped = f", {report.skipped} skipped" if report.skipped else ""
+        return f"{report.posted} posted, {report.already} already there{skipped}"
 
     def reconcile_votes(ctx: JobContext) -> str:
         """Count votes cast while the bot was down; finish an interrupted daily post."""

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 
 from bot.cards import CardState, Emoji, candidate_card
 from bot.config import Config
+from bot.slack_limits import message_problems
 from bot.slots import next_slot
 from bot.tally import VoteRules, tally
 from storage.models import Decision, Post, PostStatus, as_utc
@@ -75,6 +76,10 @@ def update_message(
     client: WebClient, *, channel: str, ts: str, text: str, blocks: list[Block]
 ) -> bool:
     """Refresh a card; a failure is logged, not raised: the next change or reconcile retries."""
+    problems = message_problems(text, blocks)
+    if problems:  # built to fit; never send what Slack would refuse
+        log.warning("not updating message %s in %s: %s", ts, channel, problems[0])
+        return False
     try:
         client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
     except SlackApiError as exc:

@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Connection, delete, insert, select, update
+from slack_sdk.models.blocks import Block
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.candidates import CandidateRules, select_candidates
 from bot.cards import CardState, candidate_card
 from bot.config import Config
 from bot.messages import emoji, render_post
 from bot.slack_client import without_resend
-from storage.models import Post, PostStatus
+from bot.slack_limits import ensure_fits
+from storage.models import Article, Post, PostStatus
 from storage.queries import unpublished_pool
 from storage.votes import set_status
 
 log = logging.getLogger(__name__)
 POST = Post.__table__
+ARTICLE = Article.__table__
+# Slack's answers that refuse this one message for what it holds, not Slack being down: the
+# card is skipped and the day goes on (anything else stops the run, and the next resumes).
+REFUSED = frozenset(
+    {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long", "no_text"}
+)
+# A card to post: not in Slack yet, and not skipped.
+UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
 
 # Slack message metadata marks our cards, so a resumed run can find what it already posted.
 METADATA_TYPE = "curator_candidate"
@@ -36,8 +47,13 @@ class PostReport:
     posted: int = 0
     already: int = 0  # posted by an earlier run of the same day
     remaining: int = 0  # not posted because Slack kept failing; the next run resumes
+    skipped: int = 0  # could not be built, or Slack refused them: see ``curator status``
     error: str | None = None
     posts: list[int] = field(default_factory=list)
+
+
+class CardError(Exception):
+    """A card that cannot be built or that Slack's limits refuse; the message says why."""
 
 
 def posting_day(config: Config, now: datetime) -> str:
@@ -88,18 +104,37 @@ def _release_earlier(
     engine: Engine, client: WebClient, channel: str, day: str, now: datetime
 ) -> None:
     """Cards of an earlier day that never reached Slack: adopt any that did (a crash after
-    posting), give the others' articles back to the pool so a later day can offer them."""
+    posting), give the others' articles back to the pool so a later day can offer them.
+
+    A skipped card stays skipped (its article is not offered again as it is), until its
+    article changes in the content repo: then the article goes back to the pool too.
+    """
+    _release_changed_skips(engine, day)
     with engine.connect() as conn:
-        stale = list(conn.scalars(select(POST.c.id).where(POST.c.day < day, POST.c.ts.is_(None))))
+        stale = list(conn.scalars(select(POST.c.id).where(POST.c.day < day, *UNPOSTED)))
     if not stale:
         return
     _adopt_posted(engine, client, channel, stale, now, days=7)
     with engine.begin() as conn:
-        dropped = conn.execute(
-            delete(POST).where(POST.c.id.in_(stale), POST.c.ts.is_(None))
-        ).rowcount
+        dropped = conn.execute(delete(POST).where(POST.c.id.in_(stale), *UNPOSTED)).rowcount
     if dropped:
         log.info("%d planned cards of earlier days never reached Slack; back in the pool", dropped)
+
+
+def _release_changed_skips(engine: Engine, day: str) -> None:
+    changed = (
+        select(ARTICLE.c.id)
+        .where(ARTICLE.c.id == POST.c.article_id, ARTICLE.c.updated_at > POST.c.status_changed_at)
+        .exists()
+    )
+    with engine.begin() as conn:
+        released = conn.execute(
+            delete(POST).where(
+                POST.c.day < day, POST.c.status == PostStatus.SKIPPED, POST.c.ts.is_(None), changed
+            )
+        ).rowcount
+    if released:
+        log.info("%d skipped cards' articles changed since; back in the pool", released)
 
 
 def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:
@@ -108,10 +143,7 @@ def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime)
         ids = _day_posts(conn, posting_day(config, now))
         if (
             not ids
-            or conn.scalar(
-                select(POST.c.id).where(POST.c.id.in_(ids), POST.c.ts.is_(None)).limit(1)
-            )
-            is None
+            or conn.scalar(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED).limit(1)) is None
         ):
             return 0
         channel = conn.scalar(select(POST.c.channel).where(POST.c.id == ids[0]))
@@ -125,21 +157,24 @@ def _post_pending(
 ) -> PostReport:  # fmt: skip
     report = PostReport(posting_day(config, now), planned=len(ids), posts=ids)
     with engine.connect() as conn:
-        pending = list(
-            conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), POST.c.ts.is_(None)))
+        pending = list(conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED)))
+        report.skipped = conn.scalar(
+            select(func.count()).where(POST.c.id.in_(ids), POST.c.status == PostStatus.SKIPPED)
         )
-    report.already = len(ids) - len(pending)
+    report.already = len(ids) - len(pending) - report.skipped
     if pending and not fresh:
         # A run of this day stopped early: it may have posted a card and died before saving
         # its ts. Slack remembers: adopt those messages instead of posting them again.
         report.already += _adopt_posted(engine, client, channel, pending, now)
         with engine.connect() as conn:
-            pending = list(
-                conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), POST.c.ts.is_(None)))
-            )
+            pending = list(conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED)))
     for i, post_id in enumerate(pending):
         try:
             _post_one(engine, client, config, channel, post_id, now)
+        except CardError as exc:
+            _skip(engine, post_id, str(exc), now)
+            report.skipped += 1
+            continue
         except (SlackApiError, OSError) as exc:
             report.error = (
                 str(exc.response.get("error") or exc)
@@ -159,21 +194,62 @@ def _post_pending(
 def _post_one(
     engine: Engine, client: WebClient, config: Config, channel: str, post_id: int, now: datetime
 ) -> None:
-    with engine.connect() as conn:
-        text, blocks = render_post(conn, post_id, config, now)
-    response = without_resend(client).chat_postMessage(
-        channel=channel,
-        text=text,
-        blocks=blocks,
-        unfurl_links=False,
-        unfurl_media=False,
-        metadata={"event_type": METADATA_TYPE, "event_payload": {"post_id": post_id}},
-    )
+    """Post one card; CardError when it cannot be built or Slack refuses what it holds."""
+
+    def render() -> tuple[str, list[Block]]:
+        with engine.connect() as conn:
+            return render_post(conn, post_id, config, now)
+
+    text, blocks = build_card(render)
+    try:
+        response = without_resend(client).chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": METADATA_TYPE, "event_payload": {"post_id": post_id}},
+        )
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in REFUSED:
+            raise CardError(f"Slack refused the card: {error}") from None
+        raise
     ts = response["ts"]
     with engine.begin() as conn:
         conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))
         set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
     _finish(engine, client, config, channel, post_id, ts)
+
+
+def build_card(render: Callable[[], tuple[str, list[Block]]]) -> tuple[str, list[Block]]:
+    """(text, blocks) from ``render``, checked against Slack's limits; CardError (one line)
+    when the card cannot be built or does not fit, whatever the article made it raise."""
+    try:
+        text, blocks = render()
+        ensure_fits(text, blocks)
+    except SQLAlchemyError:
+        raise  # the database, not the card: the run stops and the next one resumes
+    except Exception as exc:  # anything this one article causes must not stop the day
+        log.debug("a card could not be built", exc_info=True)
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise CardError(reason) from None
+    return text, blocks
+
+
+def _skip(engine: Engine, post_id: int, reason: str, now: datetime) -> None:
+    """Record the skip (``curator status`` lists it) and say it once in the log."""
+    with engine.begin() as conn:
+        set_status(
+            conn, post_id=post_id, old=None, new=PostStatus.SKIPPED, cause=f"skipped: {reason}",
+            at=now,
+        )  # fmt: skip
+        path = conn.scalar(
+            select(ARTICLE.c.path)
+            .join(POST, POST.c.article_id == ARTICLE.c.id)
+            .where(POST.c.id == post_id)
+        )
+    log.warning("card for %s skipped: %s; the other cards are posted", path, reason)
 
 
 def _finish(
@@ -246,14 +322,22 @@ def resolve_channel(client: WebClient, channel: str) -> str:
 
 
 def dry_run(engine: Engine, config: Config, now: datetime) -> list[dict]:
-    """The Block Kit the day's post would send, without writing or sending anything."""
+    """The Block Kit the day's post would send, without writing or sending anything; a card
+    that would be skipped is ``{"path": ..., "skipped": reason}``."""
 
     with engine.connect() as conn:
         pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)
     chosen = select_candidates(pool, candidate_rules(config), now=now)
     state = CardState(quorum=config.votes.quorum)
-    out = []
+    out: list[dict] = []
     for article in chosen:
-        text, blocks = candidate_card(article, state, emoji(config), config.zone)
+        try:
+            text, blocks = build_card(
+                lambda a=article: candidate_card(a, state, emoji(config), config.zone)
+            )
+        except CardError as exc:
+            log.warning("card for %s would be skipped: %s", article.path, exc)
+            out.append({"path": article.path, "skipped": str(exc)})
+            continue
         out.append({"text": text, "blocks": [b.to_dict() for b in blocks], "path": article.path})
     return out

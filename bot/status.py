@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import Engine
 
 from bot.clockwork import LEASE_NAME
 from bot.config import Config
+from bot.posting import posting_day
+from bot.slack_text import clean
 from bot.slots import next_slot
-from storage.models import Article, Post, PostStatus, PublishCommit, as_utc
+from storage.models import Article, Decision, Post, PostStatus, PublishCommit, as_utc
 from storage.schedule_state import last_run, lease_state
 
 WAITING = (PostStatus.OPEN, PostStatus.APPROVED)
@@ -56,11 +58,37 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
             .where(p.c.status.in_(WAITING), p.c.ts.is_not(None))
             .order_by(p.c.created_at)
         ).all()
-        unposted = conn.scalar(select(func.count()).select_from(p).where(p.c.ts.is_(None)))
+        unposted = conn.scalar(
+            select(func.count())
+            .select_from(p)
+            .where(p.c.ts.is_(None), p.c.status != PostStatus.SKIPPED)
+        )
+        skipped = _skipped_today(conn, posting_day(config, now))
     lines.append(
         f"open posts: {len(rows)}"
         + (f" ({unposted} planned, not yet in Slack)" if unposted else "")
     )
     for row in rows:
-        lines.append(f"  {row.status:<9} since {local(row.created_at)}  {row.title or row.path}")
+        title = clean(row.title) or row.path  # a title may hold terminal escapes
+        lines.append(f"  {row.status:<9} since {local(row.created_at)}  {title}")
+    if skipped:
+        lines.append(
+            f"skipped today: {len(skipped)} card(s) not posted; each article is offered "
+            "again once it changes"
+        )
+        lines += [f"  {path}: {reason}" for path, reason in skipped]
     return lines
+
+
+def _skipped_today(conn: Connection, day: str) -> list[tuple[str, str]]:
+    """(path, reason) of the day's cards that could not be built or that Slack refused."""
+    p, a, d = Post.__table__, Article.__table__, Decision.__table__
+    rows = conn.execute(
+        select(a.c.path, d.c.cause)
+        .join(p, p.c.article_id == a.c.id)
+        .join(d, (d.c.post_id == p.c.id) & (d.c.to_status == PostStatus.SKIPPED))
+        .where(p.c.day == day, p.c.status == PostStatus.SKIPPED)
+        .order_by(p.c.id, d.c.id)
+    ).all()
+    reasons = {path: cause.removeprefix("skipped: ") for path, cause in rows}  # latest wins
+    return [(clean(path), clean(reason)) for path, reason in reasons.items()]

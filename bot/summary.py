@@ -17,7 +17,6 @@ from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
     HeaderBlock,
-    MarkdownTextObject,
     PlainTextObject,
     SectionBlock,
 )
@@ -25,25 +24,30 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from bot.candidates import select_candidates
-from bot.cards import escape, link, truncate
+from bot.cards import md, quality_text, title_of
 from bot.config import Config
 from bot.digest import (
+    HOLD_MAX,
     DigestEntry,
+    Sections,
+    card_link,
     commit_text,
     duration,
     entries_for,
     format_when,
-    pack_sections,
     votes_text,
 )
 from bot.messages import next_publish_run
 from bot.posting import candidate_rules, posting_day, resolve_channel
+from bot.slack_limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, ensure_fits, length
+from bot.slack_text import escape, join_fitting, link, mrkdwn
 from storage.digest_queries import Order, find_posts, posted_on
 from storage.models import PostStatus
 from storage.queries import ArticleView, unpublished_pool
 
 SHOWN = 10  # per list; the rest is one /digest away
 OTHER = "Other topics"
+TOPIC_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ def build_summary(conn: Connection, config: Config, *, since: datetime, now: dat
     day = posting_day(config, now)
     posted = posted_on(conn, day)
     if posted:
-        page = find_posts(conn, statuses=list(PostStatus), day=day, order="best")
+        shown = [s for s in PostStatus if s != PostStatus.SKIPPED]  # skipped: never in Slack
+        page = find_posts(conn, statuses=shown, day=day, order="best")
         today = [p.article for p in page.posts]
     else:
         pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)
@@ -136,9 +141,10 @@ def summary_message(summary: Summary, config: Config) -> tuple[str, list[Block]]
     command = config.slack.command
     if summary.quiet:
         line = f"Nothing was decided or published since {since}; no cards are waiting."
-        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=line))]
+        blocks: list[Block] = [SectionBlock(text=md(line))]
+        sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks))
         if summary.candidates:
-            blocks += _candidates(summary, config)
+            blocks += _candidates(summary, config, sections)
         return line, blocks
 
     counts = [
@@ -155,39 +161,52 @@ def summary_message(summary: Summary, config: Config) -> tuple[str, list[Block]]
     title = f"Morning summary · {now.astimezone(tz):%A %d %B}"
     blocks = [
         HeaderBlock(text=PlainTextObject(text=title)),
-        ContextBlock(elements=[MarkdownTextObject(text=f"Since {since} · " + " · ".join(counts))]),
+        ContextBlock(elements=[md(f"Since {since} · " + " · ".join(counts))]),
     ]
+    sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks) - 1)  # and the closing tip
     if summary.published:
         lines = _published(summary.published, config)
         lines += _more(summary.published, f"{command} status:published since:{_days(summary)}d")
-        blocks += pack_sections(f"*Published* · {len(summary.published)}", lines, "\n")
+        blocks += sections.pack(f"*Published* · {len(summary.published)}", lines, "\n")
     for items, label, status in (
         (summary.rejected, "Rejected", "rejected"),
         (summary.expired, "Expired without a decision", "expired"),
     ):
         if items:
-            lines = [f"• {_title(e)} · {_votes(e, config)}" for e in items[:SHOWN]]
+            lines = [_line(e, f" · {_votes(e, config)}") for e in items[:SHOWN]]
             lines += _more(items, f"{command} status:{status} since:{_days(summary)}d")
-            blocks += pack_sections(f"*{label}* · {len(items)}", lines, "\n")
+            blocks += sections.pack(f"*{label}* · {len(items)}", lines, "\n")
     if summary.approved:
         at = next_publish_run(config, now)
         when = f", to be published {format_when(at, tz, now)}" if at else ""
         lines = [_approved(e, now) for e in summary.approved[:SHOWN]]
         lines += _more(summary.approved, f"{command} status:approved")
-        blocks += pack_sections(f"*Approved{when}* · {len(summary.approved)}", lines, "\n")
+        blocks += sections.pack(f"*Approved{when}* · {len(summary.approved)}", lines, "\n")
     if summary.waiting:
         lines = [
-            f"• {_title(e)} · waiting {duration(now - e.post.posted_at)} · "
-            f"{_votes(e, config)} · {config.votes.quorum} needed{_card(e)}"
+            _line(
+                e,
+                f" · waiting {duration(now - e.post.posted_at)} · {_votes(e, config)} · "
+                f"{config.votes.quorum} needed{_card(e)}",
+            )
             for e in summary.waiting[:SHOWN]
         ]
         lines += _more(summary.waiting, f"{command} status:pending limit:50")
         title = f"*Waiting for votes* · {len(summary.waiting)}, oldest first"
-        blocks += pack_sections(title, lines, "\n")
-    blocks += _candidates(summary, config)
+        blocks += sections.pack(title, lines, "\n")
+    blocks += _candidates(summary, config, sections)
     tip = f"`{command}` shows any of these in detail, e.g. `{command} status:published since:7d`"
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=escape(tip))]))
+    if sections.omitted:
+        tip = f"{sections.omitted} more lines did not fit in one Slack message. " + tip
+    blocks.append(ContextBlock(elements=[md(escape(tip))]))
     return "Morning summary: " + ", ".join(counts), blocks
+
+
+# A line of the summary fits one section beside its list's title, whatever the article holds.
+LINE_MAX = SECTION_TEXT_MAX - 200
+TITLE_MAX = 150
+CANDIDATE_TITLE_MAX = 120
+CANDIDATE_MAX = 1_000  # one candidate in its topic's line: a long URL is shown as text
 
 
 def _published(entries: Sequence[DigestEntry], config: Config) -> list[str]:
@@ -202,20 +221,20 @@ def _published(entries: Sequence[DigestEntry], config: Config) -> list[str]:
             break
         lines.append(f"in {commit_text(sha, config)}:" if sha else "without a recorded commit:")
         for e in group[: SHOWN - shown]:
-            lines.append(f"• {_title(e)}{_card(e)}")
+            lines.append(_line(e, _card(e)))
         shown += len(group)
     return lines
 
 
 def _approved(e: DigestEntry, now: datetime) -> str:
-    line = f"• {_title(e)} · approved {duration(now - e.post.changed_at)} ago{_card(e)}"
+    held = ""
     if e.post.status == PostStatus.BLOCKED:
-        reason = escape(truncate(e.hold or "publishing refused the file", 200))
-        line += f"\n    :warning: held back from publishing: {reason}"
-    return line
+        reason = mrkdwn(e.hold, HOLD_MAX) or "publishing refused the file"
+        held = f"\n    :warning: held back from publishing: {reason}"
+    return _line(e, f" · approved {duration(now - e.post.changed_at)} ago{_card(e)}{held}")
 
 
-def _candidates(summary: Summary, config: Config) -> list[Block]:
+def _candidates(summary: Summary, config: Config, sections: Sections) -> list[Block]:
     if not summary.candidates:
         return []
     n = sum(len(g.articles) for g in summary.candidates)
@@ -232,12 +251,14 @@ def _candidates(summary: Summary, config: Config) -> list[Block]:
             title = f"*Top candidates by topic* · {n}, next posted {when}"
     lines = []
     for group in summary.candidates:
-        items = " · ".join(
-            f"{link(a.url, truncate(a.title or a.path, 120))} ({_number(a.quality)})"
+        head = f"*{mrkdwn(group.topic, TOPIC_MAX) or OTHER}*: "
+        items = [
+            link(a.url, title_of(a), CANDIDATE_MAX, label_max=CANDIDATE_TITLE_MAX)
+            + f" ({quality_text(a.quality)})"
             for a in group.articles
-        )
-        lines.append(f"*{escape(group.topic)}*: {items}")
-    return pack_sections(title, lines, "\n")
+        ]
+        lines.append(head + join_fitting(items, LINE_MAX - length(head), sep=" · "))
+    return sections.pack(title, lines, "\n")
 
 
 def _next_post(config: Config, now: datetime) -> datetime | None:
@@ -248,9 +269,13 @@ def _next_post(config: Config, now: datetime) -> datetime | None:
     return trigger.get_next_fire_time(None, now)
 
 
-def _title(e: DigestEntry) -> str:
+def _line(e: DigestEntry, rest: str) -> str:
+    """``• title (quality)`` and the rest of the line; the title's link gets what the rest
+    leaves of ``LINE_MAX`` (and shows as text when its URL would not fit)."""
     a = e.post.article
-    return f"{link(a.url, truncate(a.title or a.path, 150))} ({_number(a.quality)})"
+    tail = f" ({quality_text(a.quality)}){rest}"
+    budget = LINE_MAX - length(tail) - 2
+    return f"• {link(a.url, title_of(a), budget, label_max=TITLE_MAX)}{tail}"
 
 
 def _votes(e: DigestEntry, config: Config) -> str:
@@ -259,7 +284,7 @@ def _votes(e: DigestEntry, config: Config) -> str:
 
 
 def _card(e: DigestEntry) -> str:
-    return f" · {link(e.post.permalink, 'card')}" if e.post.permalink else ""
+    return f" · {card_link(e.post.permalink)}" if e.post.permalink else ""
 
 
 def _more(items: Sequence[object], command: str) -> list[str]:
@@ -269,10 +294,6 @@ def _more(items: Sequence[object], command: str) -> list[str]:
 
 def _days(summary: Summary) -> int:
     return max(1, -(-int((summary.now - summary.since).total_seconds()) // 86_400))
-
-
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
 
 
 # ------------------------------------------------------------------------------- sending
@@ -289,6 +310,7 @@ def post_summary(
     with engine.connect() as conn:
         summary = build_summary(conn, config, since=since, now=now)
     text, blocks = summary_message(summary, config)
+    ensure_fits(text, blocks)  # built to fit; this is the last look before it leaves
     channel = resolve_channel(client, config.slack.channel)
     response = client.chat_postMessage(
         channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False

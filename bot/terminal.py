@@ -67,6 +67,8 @@ def _text(obj: Mapping[str, Any] | None, color: bool) -> str:
         return ""
     if obj.get("type") == "mrkdwn":
         return mrkdwn_to_text(str(obj.get("text", "")), color=color)
+    if obj.get("emoji") is False:  # shown exactly as typed, :x: included
+        return str(obj.get("text", ""))
     return _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), str(obj.get("text", "")))
 
 

@@ -79,6 +79,9 @@ class PostStatus(StrEnum):
     # Publishing (bot/publishing.py): approved, but the file was missing or could not be
     # edited; PublishHold says why. Back to approved once the file changes on the remote.
     BLOCKED = "blocked"
+    # Posting (bot/posting.py): the card could not be built or Slack refused it; the
+    # Decision's cause says why. Never in Slack; offered again once the article changes.
+    SKIPPED = "skipped"
 
 
 class Post(SQLModel, table=True):

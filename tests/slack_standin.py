@@ -50,6 +50,8 @@ class SlackStandIn:
     failures: list[Failure] = field(default_factory=list)
     # Messages posted to a slash command's response_url (``/response/<id>``), by id.
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Messages to refuse as Slack refuses a message for what it holds: (test, error).
+    refusals: list[tuple[Any, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -113,6 +115,10 @@ class SlackStandIn:
         ``skip`` through."""
         self.failures.append(Failure(method, status, retry_after, skip, times, error))
 
+    def refuse(self, test: Any, error: str = "invalid_blocks") -> None:
+        """Answer chat.postMessage with ``error`` for each message ``test(params)`` picks."""
+        self.refusals.append((test, error))
+
     def response_url(self, key: str) -> str:
         """A slash command's response_url; what is posted to it lands in ``responses[key]``."""
         return f"http://127.0.0.1:{self._server.server_address[1]}/response/{key}"
@@ -164,10 +170,16 @@ class SlackStandIn:
         }  # fmt: skip
 
     def _chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
-        ts = f"{1_800_000_000 + next(self._ts)}.000100"
-        message = {"ts": ts, "user": BOT_USER, **p}
+        message = {"user": BOT_USER, **p}
         if isinstance(message.get("blocks"), str):
             message["blocks"] = json.loads(message["blocks"])
+        for test, error in self.refusals:
+            if test(message):
+                return {"ok": False, "error": error}
+        if over_limits(message):
+            return {"ok": False, "error": "invalid_blocks", "errors": over_limits(message)}
+        ts = f"{1_800_000_000 + next(self._ts)}.000100"
+        message["ts"] = ts
         self.messages[(p["channel"], ts)] = message
         return {"ok": True, "channel": p["channel"], "ts": ts, "message": message}
 
@@ -175,7 +187,12 @@ class SlackStandIn:
         key = (p["channel"], p["ts"])
         if key not in self.messages:
             return {"ok": False, "error": "message_not_found"}
-        self.messages[key].update(p)
+        update = dict(p)
+        if isinstance(update.get("blocks"), str):
+            update["blocks"] = json.loads(update["blocks"])
+        if over_limits(update):
+            return {"ok": False, "error": "invalid_blocks", "errors": over_limits(update)}
+        self.messages[key].update(update)
         return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
 
     def _chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -230,3 +247,51 @@ class SlackStandIn:
 
     def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "channel": {"id": p["channel"], "name": "curation", "is_member": True}}
+
+
+def over_limits(message: dict[str, Any]) -> list[str]:
+    """Where a message breaks Slack's documented Block Kit limits, as Slack would refuse it.
+
+    Written apart from ``bot.slack_limits`` (the bot's own checker), from the Block Kit
+    reference: 50 blocks; section text 3,000, fields 10 of 2,000; header 150; context 10
+    elements of 3,000; image_url 3,000 and alt_text 2,000; any text object 1 to 3,000.
+    """
+    found = []
+    blocks = message.get("blocks") or []
+    if len(blocks) > 50:
+        found.append("more than 50 blocks")
+
+    def text(obj: Any, limit: int, where: str) -> None:
+        value = obj.get("text") if isinstance(obj, dict) else None
+        if not isinstance(value, str) or not 1 <= len(value) <= limit:
+            found.append(f"{where}: text of {len(value or '')} characters, limit {limit}")
+
+    def image(obj: dict[str, Any], where: str) -> None:
+        if (
+            len(obj.get("image_url") or "") > 3000
+            or not 1 <= len(obj.get("alt_text") or "") <= 2000
+        ):
+            found.append(f"{where}: image_url or alt_text too long")
+
+    for i, b in enumerate(blocks):
+        where = f"blocks[{i}]"
+        if b.get("type") == "section":
+            if "text" in b:
+                text(b["text"], 3000, where)
+            if len(b.get("fields") or []) > 10:
+                found.append(f"{where}: more than 10 fields")
+            for f in b.get("fields") or []:
+                text(f, 2000, where + ".fields")
+            if (b.get("accessory") or {}).get("type") == "image":
+                image(b["accessory"], where + ".accessory")
+        elif b.get("type") == "header":
+            text(b.get("text"), 150, where)
+        elif b.get("type") == "context":
+            if not 1 <= len(b.get("elements") or []) <= 10:
+                found.append(f"{where}: 1 to 10 elements")
+            for e in b.get("elements") or []:
+                if e.get("type") == "image":
+                    image(e, where)
+                else:
+                    text(e, 3000, where)
+    return found

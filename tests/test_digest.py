@@ -32,6 +32,7 @@ from bot.digest import (
     from_slack,
     parse_digest_query,
     run_digest,
+    widen_hint,
 )
 from bot.terminal import render_blocks
 from storage import migrate
@@ -493,6 +494,33 @@ def test_nothing_matches_says_so_and_how_to_widen(world: Engine, world_config: C
     shown = render_blocks(blocks)
     assert "Nothing matches topic:Nothing since:7d" in shown
     assert "status:all" in shown
+    # Right after status:all, the answer does not suggest it again.
+    _, blocks = answer_digest(world, world_config, q("status:all topic:Nothing"), now=NOW)
+    hint = render_blocks(blocks).split("\n")[-1]
+    assert "status:all" not in hint and "another topic:" in hint
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("topic:Nothing", "Try status:all, another topic: or /digest help."),
+        # Right after status:all, the answer must not suggest it again.
+        ("status:all", "Try /digest help."),
+        ("status:all since:7d min:90 police", "Try a longer since:, a lower min:, fewer words "
+         "or /digest help."),
+        ("status:rejected", "Try status:all or /digest help."),
+    ],
+)  # fmt: skip
+def test_nothing_matches_suggests_only_what_was_not_asked(text: str, hint: str):
+    assert widen_hint(q(text), "/digest") == hint
+
+
+def test_an_unscored_article_says_so(engine: Engine, config: Config):
+    with engine.begin() as conn:
+        add_card(conn, title="No score yet", now=NOW, quality=None)
+    _, blocks = answer_digest(engine, config, q(""), now=NOW)
+    assert "No score yet (https://news.example/" in render_blocks(blocks)
+    assert ") · unscored · Example News · AI" in render_blocks(blocks)
 
 
 def test_fifty_cards_fit_in_slacks_block_limit(engine: Engine, config: Config):

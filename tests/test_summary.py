@@ -124,7 +124,18 @@ def test_a_quiet_night_is_said_in_one_line(engine: Engine, config: Config, stand
     post_summary(engine, make_client("xoxb-test", standin.url), config, since=LAST, now=NOW)
     (call,) = standin.called("chat.postMessage")
     assert call.params["text"] == QUIET
-    assert blocks_of(call) == [{"type": "section", "text": {"type": "mrkdwn", "text": QUIET}}]
+    assert blocks_of(call) == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": QUIET, "verbatim": True}}
+    ]
+
+
+def test_an_unscored_card_says_so(engine: Engine, config: Config):
+    with engine.begin() as conn:
+        add_card(conn, title="No score yet", now=NOW, quality=None, posted=D)
+    with engine.connect() as conn:
+        summary = build_summary(conn, config, since=LAST, now=NOW)
+    shown = render_blocks(summary_message(summary, config)[1])
+    assert "• No score yet (https://news.example/" in shown and ") (unscored) · waiting" in shown
 
 
 def test_a_quiet_night_still_shows_todays_candidates(engine: Engine, config: Config):

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cards import escape
 from bot.digest import DigestError, answer_digest, from_slack, help_message, parse_digest_query
+from bot.slack_limits import message_problems
+from bot.slack_text import escape
 
 if TYPE_CHECKING:
     from bot.app import Curator
@@ -46,6 +47,12 @@ def register(app: App, curator: Curator) -> None:
             sorry = ":warning: The digest could not be read from the database; try again soon."
             respond(response_type="ephemeral", text=sorry)
             raise  # logged with its traceback by the app's error handler
+        problems = message_problems(text, blocks)
+        if problems:  # built to fit; never send what Slack would refuse
+            log.warning("digest answer not sent, it breaks Slack's limits: %s", problems[0])
+            sorry = ":warning: That digest is too big for one message; narrow it with topic:."
+            respond(response_type="ephemeral", text=sorry)
+            return
         sent = respond(response_type="ephemeral", text=text, blocks=blocks)
         if sent.status_code != 200:
             log.warning("digest answer refused by Slack: %s %s", sent.status_code, sent.body)
