@@ -18,17 +18,18 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
-from bot.candidates import CandidateRules, select_candidates
+from bot.candidate_pool import todays_candidates, why_none
 from bot.commands_publish import publish
 from bot.config import Config, ConfigError, load_config, write_example
 from bot.logs import setup_logging
 from bot.runtime import Runtime, SchemaError, build_runtime
 from bot.slack_client import make_client
 from bot.slack_env import MissingSecrets, SlackEnv, slack_env
+from bot.terminal import printable
 from storage import migrate
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
-from storage.queries import ArticleView, scan_errors, unpublished_pool
+from storage.queries import ArticleView, scan_errors
 from storage.scan import scan as run_scan
 
 log = logging.getLogger(__name__)
@@ -177,18 +178,22 @@ class _progress:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def candidates(ctx: _Ctx, limit: int | None, as_json: bool) -> None:
-    """List what would be posted today, best first."""
+    """List what would be posted today, best first; when none qualify, say why."""
+    from bot.posting import candidate_rules
+
     rt = ctx.runtime()
-    c = rt.config.candidates
-    rules = CandidateRules(c.per_day, c.min_quality, c.max_age_days, tuple(c.topics))
+    rules = candidate_rules(rt.config)
+    now = datetime.now(UTC)
     with rt.engine.connect() as conn:
-        pool = unpublished_pool(conn, min_quality=rules.min_quality)
-    chosen = select_candidates(pool, rules, now=datetime.now(UTC), limit=limit)
+        chosen = todays_candidates(conn, rules, now=now, limit=limit)
+        why = why_none(conn, rules, now=now) if not chosen else None
     if as_json:
         click.echo(json.dumps([_as_json(a) for a in chosen], indent=2, ensure_ascii=False))
+        if why:
+            click.echo(why, err=True)  # stdout stays JSON
         return
-    if not chosen:
-        click.echo("no candidates today")
+    if why:
+        click.echo(why)
     for i, a in enumerate(chosen, 1):
         click.echo(_as_line(i, a))
 
@@ -197,21 +202,22 @@ def _as_json(a: ArticleView) -> dict[str, Any]:
     out = {k: getattr(a, k) for k in ArticleView.__dataclass_fields__}
     out["dated"] = a.dated.isoformat() if a.dated else None
     out["first_seen_at"] = a.first_seen_at.isoformat()
+    out["added_at"] = a.added_at.isoformat() if a.added_at else None
     out["topics"] = list(a.topics)
     out["related"] = list(a.related)
     return out
 
 
 def _as_line(i: int, a: ArticleView) -> str:
-    quality = f"{a.quality:g}" if a.quality is not None else "-"
+    quality = f"{a.quality:g}" if a.quality is not None else "unscored"
     topics = ", ".join(a.topics) or "no topics"
     provider = a.provider_name or a.provider_domain or "unknown source"
     lines = [
-        f"{i:>2}. [{quality}] {a.title or a.path}",
-        f"    {provider} · {topics} · {a.path}",
+        f"{i:>2}. [{quality}] {printable(a.title or a.path)}",
+        f"    {printable(provider)} · {printable(topics)} · {printable(a.path)}",
     ]
     if a.url:
-        lines.append(f"    {a.url}")
+        lines.append(f"    {printable(a.url)}")
     if a.related:
         lines.append(f"    related: {len(a.related)} link(s)")
     return "\n".join(lines)
@@ -310,7 +316,10 @@ def post(ctx: _Ctx, dry_run: bool) -> None:
     rt = ctx.runtime()
     now = datetime.now(UTC)
     if dry_run:
-        click.echo(json.dumps(posting.dry_run(rt.engine, rt.config, now), indent=2))
+        cards = posting.dry_run(rt.engine, rt.config, now)
+        click.echo(json.dumps(cards, indent=2))
+        if not cards:
+            click.echo(posting.why_none_today(rt.engine, rt.config, now), err=True)
         return
     env = _slack(("SLACK_BOT_TOKEN",))
     try:
@@ -323,6 +332,8 @@ def post(ctx: _Ctx, dry_run: bool) -> None:
         f"{report.day}: {report.planned} candidates, {report.posted} posted now, "
         f"{report.already} already posted, {report.remaining} left"
     )
+    if report.why_none:
+        click.echo(report.why_none)
     if report.error:
         raise click.ClickException(f"Slack said {report.error}; run again to resume")
 
@@ -380,7 +391,9 @@ def doctor(ctx: _Ctx) -> None:
     for check in run_checks(ctx.config_path):
         ok &= check.ok
         mark = click.style("ok  ", fg="green") if check.ok else click.style("FIX ", fg="red")
-        click.echo(f"{mark} {check.name}: {check.detail}")
+        if check.ok and check.warn:
+            mark = click.style("warn", fg="yellow")
+        click.echo(f"{mark} {check.name}: {printable(check.detail)}")
     if not ok:
         raise SystemExit(1)
 

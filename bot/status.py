@@ -7,9 +7,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from bot.candidate_pool import census
+from bot.candidates import describe
 from bot.clockwork import LEASE_NAME
 from bot.config import Config
+from bot.posting import candidate_rules
 from bot.slots import next_slot
+from bot.terminal import printable
 from storage.models import Article, Post, PostStatus, PublishCommit, as_utc
 from storage.schedule_state import last_run, lease_state
 
@@ -57,10 +61,14 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
             .order_by(p.c.created_at)
         ).all()
         unposted = conn.scalar(select(func.count()).select_from(p).where(p.c.ts.is_(None)))
+        rules = candidate_rules(config)
+        counts = describe(census(conn, rules, now=now), rules)
+    lines.append(counts)
     lines.append(
         f"open posts: {len(rows)}"
         + (f" ({unposted} planned, not yet in Slack)" if unposted else "")
     )
     for row in rows:
-        lines.append(f"  {row.status:<9} since {local(row.created_at)}  {row.title or row.path}")
+        title = printable(row.title or row.path)
+        lines.append(f"  {row.status:<9} since {local(row.created_at)}  {title}")
     return lines

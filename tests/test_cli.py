@@ -133,3 +133,38 @@ def test_python_dash_m_bot_is_curator(tmp_path: Path):
     )
     assert proc.returncode == 0
     assert b"scan" in proc.stdout and b"candidates" in proc.stdout
+
+
+def test_no_candidates_says_why_everywhere(run, tmp_path: Path, newsroom):
+    """`candidates`, `status` and `doctor` give the counts when nothing qualifies."""
+    write_config(tmp_path, newsroom.remote, "  min_quality: 40\n  topics: [Climate]\n")
+    newsroom.write("low.md", article("Low", quality=10, topics=("Climate",)))
+    newsroom.write("off.md", article("Off topic", quality=90, topics=("Sports",)))
+    newsroom.write("old.md", article("Old", quality=90, dated="2020-05-12T09:00:00Z"))
+    newsroom.write("live.md", article("Live", published=True))
+    newsroom.commit()
+    run("scan")
+    # write_config allows 100,000 days, in which 2020 is fresh: use a week instead.
+    config = (tmp_path / "curator.yml").read_text().replace("100000", "7")
+    (tmp_path / "curator.yml").write_text(config)
+    why = (
+        "no candidates today: 3 unpublished; 1 older than 7 days, 1 below min_quality 40, "
+        "1 not on a listed topic"
+    )
+    assert run("candidates").output.splitlines() == [why]
+    listed = run("candidates", "--json")
+    assert json.loads(listed.stdout) == [] and why in listed.stderr
+    assert why in run("status").output.splitlines()
+    doctor = run("doctor", ok=False).output  # Slack is not set up here
+    assert f"warn candidates: {why}; see candidates: in {tmp_path / 'curator.yml'}" in doctor
+
+
+def test_unscored_articles_are_candidates_by_default(run, tmp_path: Path, newsroom):
+    """A Hugo repo has no quality score: following the README must give candidates."""
+    hugo = "fields:\n  flag: draft\n  flag_style: draft\n  date: date\n"
+    write_config(tmp_path, newsroom.remote, hugo)
+    newsroom.write("post.md", "---\ntitle: A Hugo post\ndraft: true\ndate: 2026-11-30\n---\n")
+    newsroom.write("live.md", "---\ntitle: Live\ndate: 2026-11-30\n---\n")
+    newsroom.commit()
+    run("scan")
+    assert run("candidates").output.splitlines()[0] == " 1. [unscored] A Hugo post"
