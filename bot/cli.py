@@ -29,7 +29,7 @@ from bot.terminal import printable
 from storage import migrate
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
-from storage.queries import ArticleView, scan_errors
+from storage.queries import ArticleView, scan_errors, scan_warnings
 from storage.scan import scan as run_scan
 
 log = logging.getLogger(__name__)
@@ -134,21 +134,30 @@ def scan(ctx: _Ctx, full: bool, show_errors: bool, no_fetch: bool) -> None:
         raise click.ClickException(str(exc)) from None
     if result.reread:
         click.echo("read every article again: fields: or the way articles are read changed")
+    warned = f", {result.warnings} read with a warning" if result.warnings else ""
     click.echo(
         f"scanned {result.scanned} at {result.commit[:12]} ({result.mode}): "
         f"{result.new} new, {result.changed} changed, {result.deleted} deleted, "
-        f"{result.unchanged} unchanged, {result.errors} errors"
+        f"{result.unchanged} unchanged, {result.errors} errors{warned}"
     )
-    if result.errors:
+    if result.errors or result.warnings:
         click.echo("see them with 'curator scan --errors'")
 
 
 def _print_errors(engine: Engine) -> None:
+    """Files not read (skipped ones too), then files read with a warning; a file name or a
+    value may hold ESC sequences or newlines, so every line goes through printable()."""
     with engine.connect() as conn:
-        rows = list(scan_errors(conn))
-    for path, reason in rows:
-        click.echo(f"{path}: {reason}")
-    click.echo(f"{len(rows)} file(s) could not be read", err=True)
+        errors = list(scan_errors(conn))
+        warnings = list(scan_warnings(conn))
+    for path, reason in errors:
+        click.echo(f"{printable(path)}: {printable(reason)}")
+    for path, warning in warnings:
+        click.echo(f"{printable(path)}: warning: {printable(warning)}")
+    summary = f"{len(errors)} file(s) could not be read"
+    if warnings:
+        summary += f", {len(warnings)} read with a warning"
+    click.echo(summary, err=True)
 
 
 class _progress:

@@ -135,6 +135,36 @@ def test_python_dash_m_bot_is_curator(tmp_path: Path):
     assert b"scan" in proc.stdout and b"candidates" in proc.stdout
 
 
+def test_scan_errors_lists_skipped_files_and_warnings_escaped(run, tmp_path: Path, newsroom):
+    """File names reach the terminal with their control characters escaped: an ESC sequence
+    cannot recolour it, a newline cannot forge a line (issue 9, items 3, 4 and 13)."""
+    write_config(tmp_path, newsroom.remote)
+    newsroom.write("good.md", article("Good"))
+    newsroom.write("x\x1b[2J\x1b[31m.md", article("Escape"))
+    newsroom.write("a.md: ok\nforged.md", article("Newline"))
+    (newsroom.work / "link.md").symlink_to("good.md")
+    bad_date = article("Bad date").replace("2026-11-25T10:00:00Z", "'12/05/2020'")
+    newsroom.write("bad-date.md", bad_date)
+    newsroom.commit()
+    out = run("scan").output
+    assert "5 new, 0 changed, 0 deleted, 0 unchanged, 3 errors, 1 read with a warning" in out
+    result = run("scan", "--errors")
+    assert "\x1b" not in result.output and "\r" not in result.output
+    lines = result.stdout.splitlines()
+    assert lines == [
+        "a.md: ok\\nforged.md: skipped: the file name has control characters (\\n); "
+        "rename the file",
+        "link.md: skipped: a symbolic link, not a file (the bot reads regular files only); "
+        "commit the article itself, or exclude the link in content.exclude",
+        "x\\x1b[2J\\x1b[31m.md: skipped: the file name has control characters (\\x1b); "
+        "rename the file",
+        "bad-date.md: warning: publishedDateTime (line 4): '12/05/2020' is not a date the bot "
+        "can read (write it like 2020-05-12T09:00:00-05:00); its age comes from the commit "
+        "that added the file",
+    ]
+    assert "3 file(s) could not be read, 1 read with a warning" in result.stderr
+
+
 def test_no_candidates_says_why_everywhere(run, tmp_path: Path, newsroom):
     """`candidates`, `status` and `doctor` give the counts when nothing qualifies."""
     write_config(tmp_path, newsroom.remote, "  min_quality: 40\n  topics: [Climate]\n")
