@@ -25,7 +25,7 @@ from bot.logs import setup_logging
 from bot.runtime import Runtime, SchemaError, build_runtime
 from bot.slack_client import make_client
 from bot.slack_env import MissingSecrets, SlackEnv, slack_env
-from bot.terminal import printable
+from bot.terminal import json_safe, printable
 from storage import migrate
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
@@ -197,7 +197,8 @@ def candidates(ctx: _Ctx, limit: int | None, as_json: bool) -> None:
         chosen = todays_candidates(conn, rules, now=now, limit=limit)
         why = why_none(conn, rules, now=now) if not chosen else None
     if as_json:
-        click.echo(json.dumps([_as_json(a) for a in chosen], indent=2, ensure_ascii=False))
+        listed = json.dumps([_as_json(a) for a in chosen], indent=2, ensure_ascii=False)
+        click.echo(json_safe(listed))
         if why:
             click.echo(why, err=True)  # stdout stays JSON
         return
@@ -376,7 +377,7 @@ def status(ctx: _Ctx) -> None:
 
     rt = ctx.runtime()
     for line in status_lines(rt.engine, rt.config, datetime.now(UTC)):
-        click.echo(line)
+        click.echo(printable(line))  # titles, paths and job details come from others
 
 
 @cli.command()

@@ -13,7 +13,6 @@ from bot.clockwork import LEASE_NAME
 from bot.config import Config
 from bot.posting import candidate_rules
 from bot.slots import next_slot
-from bot.terminal import printable
 from storage.models import Article, Post, PostStatus, PublishCommit, as_utc
 from storage.schedule_state import last_run, lease_state
 
@@ -69,6 +68,5 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
         + (f" ({unposted} planned, not yet in Slack)" if unposted else "")
     )
     for row in rows:
-        title = printable(row.title or row.path)
-        lines.append(f"  {row.status:<9} since {local(row.created_at)}  {title}")
+        lines.append(f"  {row.status:<9} since {local(row.created_at)}  {row.title or row.path}")
     return lines

@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from storage.controls import escape_controls
+from storage.controls import CONTROLS, escape_controls
 
 # The emoji the bot itself writes; others stay as :name:, which a reader understands.
 EMOJI = {
@@ -32,6 +32,15 @@ def printable(text: str) -> str:
     """A path, title or reason as one terminal line: a file name or a title may hold ESC
     sequences, newlines or bidi controls, shown as ``\\x1b``, ``\\n``, ``\\u202e``."""
     return escape_controls(text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text for a terminal: control characters left raw inside strings (C1, DEL, bidi
+    controls; json.dumps escapes only C0) become JSON's own ``\\u`` escapes, so the
+    output still decodes to the same values. Its newlines are layout, and kept."""
+    return CONTROLS.sub(
+        lambda m: m.group() if m.group() == "\n" else f"\\u{ord(m.group()):04x}", text
+    )
 
 
 def mrkdwn_to_text(text: str, *, color: bool = False) -> str:

@@ -198,3 +198,17 @@ def test_unscored_articles_are_candidates_by_default(run, tmp_path: Path, newsro
     newsroom.commit()
     run("scan")
     assert run("candidates").output.splitlines()[0] == " 1. [unscored] A Hugo post"
+
+
+def test_candidates_escape_what_articles_hold(run, tmp_path: Path, newsroom):
+    write_config(tmp_path, newsroom.remote)
+    hostile = "Red \\e[31mtitle\\u202e"  # YAML escapes: ESC and a right-to-left override
+    newsroom.write("a.md", article("x").replace('title: "x"', f'title: "{hostile}"'))
+    newsroom.commit()
+    run("scan")
+    text = run("candidates").output
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "[50] Red \\x1b[31mtitle\\u202e" in text
+    listed = run("candidates", "--json").stdout
+    assert "\u202e" not in listed
+    assert json.loads(listed)[0]["title"] == "Red \x1b[31mtitle\u202e"

@@ -50,3 +50,14 @@ def test_cards_in_the_terminal_keep_their_lines_and_escape_the_rest() -> None:
     assert "[image: a\\nb]" in out
     assert "\x1b[1m" in out  # our own bold still works
     assert mrkdwn_to_text("a\u202eb\nc") == "a\\u202eb\nc"
+
+
+def test_json_for_a_terminal_decodes_to_the_same_values() -> None:
+    import json
+
+    from bot.terminal import json_safe
+
+    value = {"title": "a\x1b[2J\x9b\u202e\x7f\nb", "path": "caf\\xe9.md", "n": [1, 2]}
+    text = json_safe(json.dumps(value, indent=2, ensure_ascii=False))
+    assert not CONTROLS.search(text.replace("\n", ""))
+    assert json.loads(text) == value
