@@ -1,4 +1,5 @@
-"""Logging set up once in main(), with secrets scrubbed from every record."""
+"""Logging set up once in main(), with secrets scrubbed from every record and control
+characters in messages escaped."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import os
 import re
 
+from storage.controls import escape_controls
 from storage.gitrepo import redact
 
 SECRET_VARS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL")
@@ -26,7 +28,9 @@ class RedactingFilter(logging.Filter):
         return redact(_TOKEN.sub("***", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        # A file name or title in a message must neither forge a log line nor reach a
+        # terminal raw; the traceback's own lines stay lines.
+        message = escape_controls(record.getMessage())
         if record.exc_info:
             # Format the traceback now so the scrub covers it too.
             message += "\n" + logging.Formatter().formatException(record.exc_info)

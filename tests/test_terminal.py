@@ -61,3 +61,29 @@ def test_json_for_a_terminal_decodes_to_the_same_values() -> None:
     text = json_safe(json.dumps(value, indent=2, ensure_ascii=False))
     assert not CONTROLS.search(text.replace("\n", ""))
     assert json.loads(text) == value
+
+
+def test_log_messages_cannot_forge_lines_or_reach_the_terminal_raw() -> None:
+    import io
+    import logging
+
+    from bot.logs import RedactingFilter
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RedactingFilter(["xoxb-secret-token"]))
+    logger = logging.getLogger("tests.terminal")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("refused %s: %s", "a.md\n2026 INFO all fine\x1b[2J", "xoxb-secret-token")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("failed on %s", "b\u202e.md")
+    finally:
+        logger.removeHandler(handler)
+    text = out.getvalue()
+    assert text.splitlines()[0] == "refused a.md\\n2026 INFO all fine\\x1b[2J: ***"
+    assert "failed on b\\u202e.md\nTraceback (most recent call last):" in text
+    assert "\x1b" not in text and "\u202e" not in text
