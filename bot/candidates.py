@@ -1,9 +1,22 @@
-"""Which unpublished articles are today's candidates: pure rules over plain data."""
+"""Which unpublished articles are today's candidates: pure rules over plain data.
+
+The rule, in one place (the README's "Candidates" says the same in words):
+
+- unpublished, readable, in the repo, never posted, and not a copy (same URL) of a story
+  already published or posted (the pool, ``storage.queries.unpublished_pool``);
+- fresh: dated within ``max_age_days``; an article without a usable date counts from the
+  commit that added its file;
+- good enough: a scored article needs ``min_quality`` (when set); an unscored one passes
+  unless ``require_score`` (most Hugo/Jekyll repos score nothing);
+- on a listed topic, when ``topics`` lists any.
+
+Best first: scored before unscored, then higher quality, hotter, newer; one card per story.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from storage.queries import ArticleView
@@ -12,15 +25,28 @@ from storage.queries import ArticleView
 @dataclass(frozen=True)
 class CandidateRules:
     per_day: int = 10
-    min_quality: float = 0
+    min_quality: float | None = None  # None: no minimum
     max_age_days: int = 7
     topics: tuple[str, ...] = ()
+    require_score: bool = False  # True: an unscored article is never offered
+
+
+def age_of(article: ArticleView) -> datetime | None:
+    """When the article dates from: its own date, else when its file was added to the repo
+    (never when the bot first saw it: a 2020 article scanned today is not today's news)."""
+    return article.dated or article.added_at
 
 
 def is_fresh(article: ArticleView, *, now: datetime, max_age_days: int) -> bool:
-    """Published (by its source) within the window; undated articles count from first sight."""
-    when = article.dated or article.first_seen_at
-    return when >= now - timedelta(days=max_age_days)
+    when = age_of(article)
+    return when is not None and when >= now - timedelta(days=max_age_days)
+
+
+def passes_quality(quality: float | None, rules: CandidateRules) -> bool:
+    """The quality rule; ``storage.queries.unpublished_pool`` applies the same in SQL."""
+    if quality is None:
+        return not rules.require_score
+    return rules.min_quality is None or quality >= rules.min_quality
 
 
 def matches_topics(article: ArticleView, topics: Iterable[str]) -> bool:
@@ -28,26 +54,37 @@ def matches_topics(article: ArticleView, topics: Iterable[str]) -> bool:
     return not wanted or any(t.casefold() in wanted for t in article.topics)
 
 
-def rank_key(article: ArticleView) -> tuple[float, float, float]:
-    """Best quality first; ties go to the hotter, then the newer article."""
-    dated = article.dated.timestamp() if article.dated else 0.0
-    return (-(article.quality or 0.0), -(article.heat or 0.0), -dated)
+def rank_key(article: ArticleView) -> tuple[int, float, float, float]:
+    """Scored articles first, best quality first; ties go to the hotter, then the newer one.
+    Unscored articles follow every scored one, hottest then newest first."""
+    when = age_of(article)
+    newest = when.timestamp() if when else 0.0
+    unscored = article.quality is None
+    return (int(unscored), -(article.quality or 0.0), -(article.heat or 0.0), -newest)
+
+
+def refusal(article: ArticleView, rules: CandidateRules, *, now: datetime) -> str | None:
+    """The first rule the article fails (a :class:`Census` field name), or None."""
+    if article.taken is not None:
+        return "posted" if article.taken == "posted" else "same_story"
+    if age_of(article) is None:
+        return "undated"
+    if not is_fresh(article, now=now, max_age_days=rules.max_age_days):
+        return "too_old"
+    if article.quality is None and rules.require_score:
+        return "unscored"
+    if not passes_quality(article.quality, rules):
+        return "below_min"
+    if not matches_topics(article, rules.topics):
+        return "off_topic"
+    return None
 
 
 def select_candidates(
     pool: Iterable[ArticleView], rules: CandidateRules, *, now: datetime, limit: int | None = None
 ) -> list[ArticleView]:
     """The day's candidates: fresh, good enough, on topic, best first, one per story (URL)."""
-    eligible = sorted(
-        (
-            a
-            for a in pool
-            if (a.quality or 0.0) >= rules.min_quality
-            and is_fresh(a, now=now, max_age_days=rules.max_age_days)
-            and matches_topics(a, rules.topics)
-        ),
-        key=rank_key,
-    )
+    eligible = sorted((a for a in pool if refusal(a, rules, now=now) is None), key=rank_key)
     chosen: list[ArticleView] = []
     seen_urls: set[str] = set()
     for article in eligible:
@@ -59,3 +96,66 @@ def select_candidates(
         if len(chosen) == (limit if limit is not None else rules.per_day):
             break
     return chosen
+
+
+@dataclass(frozen=True)
+class Census:
+    """How many unpublished articles there are, and why those that are not candidates are
+    not: each counted once, under the first rule it fails (in the order of the fields)."""
+
+    unpublished: int = 0
+    qualify: int = 0  # pass every rule (before per_day and one card per story)
+    posted: int = 0
+    same_story: int = 0
+    undated: int = 0
+    too_old: int = 0
+    unscored: int = 0
+    below_min: int = 0
+    off_topic: int = 0
+    unreadable: int = 0  # files that could not be read, so not counted above
+    scanned: int = 0  # articles in the repo, readable or not
+
+
+def take_census(
+    pool: Iterable[ArticleView],
+    rules: CandidateRules,
+    *,
+    now: datetime,
+    scanned: int = 0,
+    unreadable: int = 0,
+) -> Census:
+    """Count ``pool`` (every unpublished article, posted ones and copies marked ``taken``)
+    by the first rule each fails."""
+    counts = dict.fromkeys((f.name for f in fields(Census)), 0)
+    for article in pool:
+        counts["unpublished"] += 1
+        counts[refusal(article, rules, now=now) or "qualify"] += 1
+    counts.update(scanned=scanned, unreadable=unreadable)
+    return Census(**counts)
+
+
+def describe(census: Census, rules: CandidateRules) -> str:
+    """One line: ``no candidates today: 2,417 unpublished; 2,390 older than 7 days, ...``."""
+    if census.scanned == 0:
+        return "no candidates today: no articles scanned yet (run 'curator scan')"
+    reasons = [
+        (census.posted, "already posted"),
+        (census.same_story, "repeating a story already published or posted"),
+        (census.undated, "of unknown age ('curator scan --full' dates them from git)"),
+        (census.too_old, f"older than {rules.max_age_days:,} days"),
+        (census.unscored, "unscored (candidates.require_score is true)"),
+        (census.below_min, f"below min_quality {rules.min_quality or 0:g}"),
+        (census.off_topic, "not on a listed topic"),
+    ]
+    why = ", ".join(f"{n:,} {what}" for n, what in reasons if n)
+    if census.qualify:
+        line = f"candidates today: {census.qualify:,} of {census.unpublished:,} unpublished"
+        line += f" ({why})" if why else ""
+    elif census.unpublished == 0:
+        line = f"no candidates today: 0 unpublished of {census.scanned:,} articles"
+    else:
+        line = f"no candidates today: {census.unpublished:,} unpublished"
+        line += f"; {why}" if why else ""
+    if census.unreadable:
+        line += f"; {census.unreadable:,} files could not be read (see 'curator scan --errors')"
+    return line

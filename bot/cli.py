@@ -18,7 +18,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
-from bot.candidates import CandidateRules, select_candidates
+from bot.candidate_pool import todays_candidates, why_none
 from bot.commands_publish import publish
 from bot.config import Config, ConfigError, load_config, write_example
 from bot.credentials import Scrubber
@@ -28,10 +28,11 @@ from bot.runtime import Runtime, SchemaError, build_runtime
 from bot.scrubbed_output import scrub_standard_streams
 from bot.slack_client import api_url, make_client
 from bot.slack_env import MissingSecrets, SlackEnv, slack_env
+from bot.terminal import json_safe, printable
 from storage import migrate
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
-from storage.queries import ArticleView, scan_errors, unpublished_pool
+from storage.queries import ArticleView, scan_errors, scan_warnings
 from storage.scan import scan as run_scan
 
 log = logging.getLogger(__name__)
@@ -163,21 +164,30 @@ def scan(ctx: _Ctx, full: bool, show_errors: bool, no_fetch: bool) -> None:
         raise click.ClickException(str(exc)) from None
     if result.reread:
         click.echo("read every article again: fields: or the way articles are read changed")
+    warned = f", {result.warnings} read with a warning" if result.warnings else ""
     click.echo(
         f"scanned {result.scanned} at {result.commit[:12]} ({result.mode}): "
         f"{result.new} new, {result.changed} changed, {result.deleted} deleted, "
-        f"{result.unchanged} unchanged, {result.errors} errors"
+        f"{result.unchanged} unchanged, {result.errors} errors{warned}"
     )
-    if result.errors:
+    if result.errors or result.warnings:
         click.echo("see them with 'curator scan --errors'")
 
 
 def _print_errors(engine: Engine) -> None:
+    """Files not read (skipped ones too), then files read with a warning; a file name or a
+    value may hold ESC sequences or newlines, so every line goes through printable()."""
     with engine.connect() as conn:
-        rows = list(scan_errors(conn))
-    for path, reason in rows:
-        click.echo(f"{path}: {reason}")
-    click.echo(f"{len(rows)} file(s) could not be read", err=True)
+        errors = list(scan_errors(conn))
+        warnings = list(scan_warnings(conn))
+    for path, reason in errors:
+        click.echo(f"{printable(path)}: {printable(reason)}")
+    for path, warning in warnings:
+        click.echo(f"{printable(path)}: warning: {printable(warning)}")
+    summary = f"{len(errors)} file(s) could not be read"
+    if warnings:
+        summary += f", {len(warnings)} read with a warning"
+    click.echo(summary, err=True)
 
 
 class _progress:
@@ -207,18 +217,23 @@ class _progress:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def candidates(ctx: _Ctx, limit: int | None, as_json: bool) -> None:
-    """List what would be posted today, best first."""
+    """List what would be posted today, best first; when none qualify, say why."""
+    from bot.posting import candidate_rules
+
     rt = ctx.runtime()
-    c = rt.config.candidates
-    rules = CandidateRules(c.per_day, c.min_quality, c.max_age_days, tuple(c.topics))
+    rules = candidate_rules(rt.config)
+    now = datetime.now(UTC)
     with rt.engine.connect() as conn:
-        pool = unpublished_pool(conn, min_quality=rules.min_quality)
-    chosen = select_candidates(pool, rules, now=datetime.now(UTC), limit=limit)
+        chosen = todays_candidates(conn, rules, now=now, limit=limit)
+        why = why_none(conn, rules, now=now) if not chosen else None
     if as_json:
-        click.echo(json.dumps([_as_json(a) for a in chosen], indent=2, ensure_ascii=False))
+        listed = json.dumps([_as_json(a) for a in chosen], indent=2, ensure_ascii=False)
+        click.echo(json_safe(listed))
+        if why:
+            click.echo(why, err=True)  # stdout stays JSON
         return
-    if not chosen:
-        click.echo("no candidates today")
+    if why:
+        click.echo(why)
     for i, a in enumerate(chosen, 1):
         click.echo(_as_line(i, a))
 
@@ -227,21 +242,22 @@ def _as_json(a: ArticleView) -> dict[str, Any]:
     out = {k: getattr(a, k) for k in ArticleView.__dataclass_fields__}
     out["dated"] = a.dated.isoformat() if a.dated else None
     out["first_seen_at"] = a.first_seen_at.isoformat()
+    out["added_at"] = a.added_at.isoformat() if a.added_at else None
     out["topics"] = list(a.topics)
     out["related"] = list(a.related)
     return out
 
 
 def _as_line(i: int, a: ArticleView) -> str:
-    quality = f"{a.quality:g}" if a.quality is not None else "-"
+    quality = f"{a.quality:g}" if a.quality is not None else "unscored"
     topics = ", ".join(a.topics) or "no topics"
     provider = a.provider_name or a.provider_domain or "unknown source"
     lines = [
-        f"{i:>2}. [{quality}] {a.title or a.path}",
-        f"    {provider} · {topics} · {a.path}",
+        f"{i:>2}. [{quality}] {printable(a.title or a.path)}",
+        f"    {printable(provider)} · {printable(topics)} · {printable(a.path)}",
     ]
     if a.url:
-        lines.append(f"    {a.url}")
+        lines.append(f"    {printable(a.url)}")
     if a.related:
         lines.append(f"    related: {len(a.related)} link(s)")
     return "\n".join(lines)
@@ -340,7 +356,10 @@ def post(ctx: _Ctx, dry_run: bool) -> None:
     rt = ctx.runtime()
     now = datetime.now(UTC)
     if dry_run:
-        click.echo(json.dumps(posting.dry_run(rt.engine, rt.config, now), indent=2))
+        cards = posting.dry_run(rt.engine, rt.config, now)
+        click.echo(json.dumps(cards, indent=2))
+        if not cards:
+            click.echo(posting.why_none_today(rt.engine, rt.config, now), err=True)
         return
     env = _slack(("SLACK_BOT_TOKEN",))
     try:
@@ -354,6 +373,8 @@ def post(ctx: _Ctx, dry_run: bool) -> None:
         f"{report.day}: {report.planned} candidates, {report.posted} posted now, "
         f"{report.already} already posted, {report.remaining} left{skipped}"
     )
+    if report.why_none:
+        click.echo(report.why_none)
     if report.error:
         fix = slack_fix(report.error, default="run again to resume")
         raise click.ClickException(f"Slack said {report.error}; {fix}")
@@ -388,7 +409,7 @@ def status(ctx: _Ctx) -> None:
 
     rt = ctx.runtime()
     for line in status_lines(rt.engine, rt.config, datetime.now(UTC)):
-        click.echo(line)
+        click.echo(printable(line))  # titles, paths and job details come from others
 
 
 @cli.command()
@@ -412,7 +433,9 @@ def doctor(ctx: _Ctx) -> None:
     for check in run_checks(ctx.config_path):
         ok &= check.ok
         mark = click.style("ok  ", fg="green") if check.ok else click.style("FIX ", fg="red")
-        click.echo(f"{mark} {check.name}: {check.detail}")
+        if check.ok and check.warn:
+            mark = click.style("warn", fg="yellow")
+        click.echo(f"{mark} {check.name}: {printable(check.detail)}")
     if not ok:
         raise SystemExit(1)
 

@@ -12,6 +12,8 @@ import click
 from bot.jobs import publish_and_tell
 from bot.publishing import publish_approved
 from bot.slack_client import api_url, make_client
+from bot.terminal import printable
+from storage.controls import escape_controls
 from storage.gitrepo import GitError
 
 if TYPE_CHECKING:  # bot.cli imports this module to register the command
@@ -39,13 +41,15 @@ def publish(ctx: _Ctx, dry_run: bool) -> None:
         raise click.ClickException(str(exc)) from None
     if dry_run:
         if report.diff:
-            click.echo(report.diff, nl=False)
+            click.echo(escape_controls(report.diff, keep="\n\t"), nl=False)
         if report.message:
             click.echo("\n--- commit message ---")
-            click.echo(report.message, nl=False)
+            click.echo(escape_controls(report.message, keep="\n"), nl=False)
     for post in report.posts:
         if post.outcome in ("missing", "refused"):
-            click.echo(f"{post.outcome}: {post.path}: {post.reason}", err=True)
+            click.echo(
+                f"{post.outcome}: {printable(post.path)}: {printable(post.reason)}", err=True
+            )
     click.echo(report.summary())
     if report.commit_url:
         click.echo(report.commit_url)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 from slack_sdk.models.blocks import Block
 
-from bot.terminal import render_blocks
+from bot.terminal import json_safe, render_blocks
 
 if TYPE_CHECKING:
     from bot.cli import _Ctx
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def _show(text: str, blocks: list[Block], as_json: bool) -> None:
     if as_json:
         payload = {"text": text, "blocks": [b.to_dict() for b in blocks]}
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        click.echo(json_safe(json.dumps(payload, indent=2, ensure_ascii=False)))
     else:
         # ANSI bold; click drops it when the output is not a terminal.
         click.echo(render_blocks(blocks, color=True, spaced=True))

@@ -131,10 +131,13 @@ class VotesConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class CandidatesConfig:
-    """Which articles are offered each day; ``topics`` empty means every topic."""
+    """Which articles are offered each day (the rule is ``bot.candidates``); ``topics`` empty
+    means every topic, ``min_quality`` None no minimum. An article without a quality score
+    is offered (after every scored one) unless ``require_score``."""
 
     per_day: int = 10
-    min_quality: float = 0.0
+    min_quality: float | None = None
+    require_score: bool = False
     max_age_days: int = 7
     topics: tuple[str, ...] = ()
 
@@ -233,7 +236,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "slack": ("channel", "editors", "editor_group", "command"),
     "votes": ("publish", "reject", "quorum", "window_days"),
-    "candidates": ("per_day", "min_quality", "max_age_days", "topics"),
+    "candidates": ("per_day", "min_quality", "require_score", "max_age_days", "topics"),
     "schedule": (*JOBS, "grace", "lease_seconds"),
     "fields": _FIELD_KEYS,
 }
@@ -578,17 +581,35 @@ class _Checker:
             return default
         return value
 
-    def number(self, raw: Mapping[str, Any], prefix: str, key: str, default: float) -> float:
+    def number(
+        self,
+        raw: Mapping[str, Any],
+        prefix: str,
+        key: str,
+        default: Any,
+        *,
+        nullable: bool = False,
+    ) -> Any:
+        """A finite number as a float; with ``nullable``, null (or no key) gives None."""
         dotted = _dotted(prefix, key)
         value = raw.get(key, default)
+        if value is None and nullable:
+            return None
         if (
             isinstance(value, bool)
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            self.expected(dotted, "a number", value)
+            self.expected(dotted, "a number or null" if nullable else "a number", value)
             return default
         return float(value)
+
+    def boolean(self, raw: Mapping[str, Any], prefix: str, key: str, default: bool) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            self.expected(_dotted(prefix, key), "true or false", value)
+            return default
+        return value
 
     def strings(
         self,
@@ -967,7 +988,8 @@ def _candidates(check: _Checker, data: Mapping[str, Any]) -> CandidatesConfig:
     raw = check.section(data, "candidates")
     return CandidatesConfig(
         per_day=check.integer(raw, "candidates", "per_day", 10, high=_MAX_PER_DAY),
-        min_quality=check.number(raw, "candidates", "min_quality", 0),
+        min_quality=check.number(raw, "candidates", "min_quality", None, nullable=True),
+        require_score=check.boolean(raw, "candidates", "require_score", False),
         max_age_days=check.integer(raw, "candidates", "max_age_days", 7),
         topics=check.strings(
             raw, "candidates", "topics", (), what="a topic name", plural="topic names"

@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
 
-from bot.config import ConfigError, load_config
+from bot.candidate_pool import census
+from bot.candidates import describe
+from bot.config import Config, ConfigError, load_config
 from bot.manifest import manifest_scopes
 from bot.outages import DOCTOR, explain, slack_unreachable
-from bot.posting import resolve_channel
+from bot.posting import candidate_rules, resolve_channel
 from bot.slack_client import api_url, make_client
 from storage import migrate
 from storage.db import make_engine, redacted
@@ -25,6 +29,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    # ok, but worth a look (no candidate under the current rules): shown, not a failure.
+    warn: bool = False
 
 
 def run_checks(config_path: Path) -> Iterator[Check]:
@@ -40,6 +46,7 @@ def run_checks(config_path: Path) -> Iterator[Check]:
         current, head = migrate.current_revision(engine), migrate.head_revision()
         if current == head:
             yield Check("database", True, f"{redacted(config.database_url)} at schema {head}")
+            yield _candidates_check(engine, config)
         else:
             yield Check(
                 "database", False, f"schema {current or 'empty'} < {head}: run 'curator db upgrade'"
@@ -65,6 +72,19 @@ def run_checks(config_path: Path) -> Iterator[Check]:
         yield Check("slack", False, "SLACK_BOT_TOKEN not set; Slack checks skipped")
         return
     yield from _slack_checks(make_client(token, api_url()), config.slack.channel)
+
+
+def _candidates_check(engine: Engine, config: Config) -> Check:
+    """Whether the current rules leave any candidate today, and if not, why."""
+    rules = candidate_rules(config)
+    with engine.connect() as conn:
+        counts = census(conn, rules, now=datetime.now(UTC))
+    line = describe(counts, rules)
+    if counts.qualify:
+        return Check("candidates", True, line)
+    return Check(
+        "candidates", True, f"{line}; see candidates: in {config.path or 'curator.yml'}", warn=True
+    )
 
 
 def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:

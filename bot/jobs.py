@@ -34,6 +34,8 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
                 f"Slack said {report.error} after {report.posted} of {report.planned} cards; "
                 "the rest follow with the next reconcile"
             )
+        if report.why_none:
+            return report.why_none  # logged and kept for `curator status`: why none today
         skipped = f", {report.skipped} skipped" if report.skipped else ""
         return f"{report.posted} posted, {report.already} already there{skipped}"
 

@@ -1,4 +1,5 @@
-"""Logging set up once in main(), with secrets scrubbed from every record."""
+"""Logging set up once in main(), with secrets scrubbed from every record and control
+characters in messages escaped."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from collections.abc import Callable
 
 from bot.credentials import Scrubber
+from storage.controls import escape_controls
 
 
 class RedactingFilter(logging.Filter):
@@ -18,7 +20,9 @@ class RedactingFilter(logging.Filter):
         self.scrub = scrub
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        # A file name or title in a message must neither forge a log line nor reach a
+        # terminal raw; the traceback's own lines stay lines.
+        message = escape_controls(record.getMessage())
         if record.exc_info:
             # Format the traceback now so the scrub covers it too.
             message += "\n" + logging.Formatter().formatException(record.exc_info)

@@ -15,14 +15,14 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.candidates import CandidateRules, select_candidates
+from bot.candidate_pool import todays_candidates, why_none
+from bot.candidates import CandidateRules
 from bot.cards import CardState, candidate_card
 from bot.config import Config
 from bot.messages import emoji, render_post
 from bot.slack_client import without_resend
 from bot.slack_limits import ensure_fits
 from storage.models import Article, Post, PostStatus
-from storage.queries import unpublished_pool
 from storage.votes import set_status
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class PostReport:
     skipped: int = 0  # could not be built, or Slack refused them: see ``curator status``
     error: str | None = None
     posts: list[int] = field(default_factory=list)
+    # When the day has no candidate: why, with the counts (see bot.candidates.describe).
+    why_none: str | None = None
 
 
 class CardError(Exception):
@@ -62,7 +64,10 @@ def posting_day(config: Config, now: datetime) -> str:
 
 def candidate_rules(config: Config) -> CandidateRules:
     c = config.candidates
-    return CandidateRules(c.per_day, c.min_quality, c.max_age_days, tuple(c.topics))
+    return CandidateRules(
+        per_day=c.per_day, min_quality=c.min_quality, max_age_days=c.max_age_days,
+        topics=tuple(c.topics), require_score=c.require_score,
+    )  # fmt: skip
 
 
 def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tuple[list[int], bool]:
@@ -73,8 +78,7 @@ def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tup
             existing = _day_posts(conn, day)
             if existing:
                 return existing, False
-            pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)
-            for article in select_candidates(pool, candidate_rules(config), now=now):
+            for article in todays_candidates(conn, candidate_rules(config), now=now):
                 conn.execute(
                     insert(POST).values(
                         article_id=article.id, channel=channel, day=day,
@@ -97,7 +101,16 @@ def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -
     channel = resolve_channel(client, config.slack.channel)
     _release_earlier(engine, client, channel, posting_day(config, now), now)
     ids, fresh = plan_day(engine, config, now, channel)
-    return _post_pending(engine, client, config, now, channel, ids, fresh=fresh)
+    report = _post_pending(engine, client, config, now, channel, ids, fresh=fresh)
+    if not ids:
+        report.why_none = why_none_today(engine, config, now)
+    return report
+
+
+def why_none_today(engine: Engine, config: Config, now: datetime) -> str:
+    """The counts behind a day without candidates (for the job's log line, the CLI)."""
+    with engine.connect() as conn:
+        return why_none(conn, candidate_rules(config), now=now)
 
 
 def _release_earlier(
@@ -326,8 +339,7 @@ def dry_run(engine: Engine, config: Config, now: datetime) -> list[dict]:
     that would be skipped is ``{"path": ..., "skipped": reason}``."""
 
     with engine.connect() as conn:
-        pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)
-    chosen = select_candidates(pool, candidate_rules(config), now=now)
+        chosen = todays_candidates(conn, candidate_rules(config), now=now)
     state = CardState(quorum=config.votes.quorum)
     out: list[dict] = []
     for article in chosen:

@@ -7,9 +7,11 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import Engine
 
+from bot.candidate_pool import census
+from bot.candidates import describe
 from bot.clockwork import LEASE_NAME
 from bot.config import Config
-from bot.posting import posting_day
+from bot.posting import candidate_rules, posting_day
 from bot.slack_text import clean
 from bot.slots import next_slot
 from storage.models import Article, Decision, Post, PostStatus, PublishCommit, as_utc
@@ -64,6 +66,9 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
             .where(p.c.ts.is_(None), p.c.status != PostStatus.SKIPPED)
         )
         skipped = _skipped_today(conn, posting_day(config, now))
+        rules = candidate_rules(config)
+        counts = describe(census(conn, rules, now=now), rules)
+    lines.append(counts)
     lines.append(
         f"open posts: {len(rows)}"
         + (f" ({unposted} planned, not yet in Slack)" if unposted else "")

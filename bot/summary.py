@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from bot.candidates import select_candidates
+from bot.candidate_pool import todays_candidates
 from bot.cards import md, quality_text, title_of
 from bot.config import Config
 from bot.digest import (
@@ -43,7 +43,7 @@ from bot.slack_limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, ensure_fits, 
 from bot.slack_text import escape, join_fitting, link, mrkdwn
 from storage.digest_queries import Order, find_posts, posted_on
 from storage.models import PostStatus
-from storage.queries import ArticleView, unpublished_pool
+from storage.queries import ArticleView
 
 SHOWN = 10  # per list; the rest is one /digest away
 OTHER = "Other topics"
@@ -94,8 +94,7 @@ def build_summary(conn: Connection, config: Config, *, since: datetime, now: dat
         page = find_posts(conn, statuses=shown, day=day, order="best")
         today = [p.article for p in page.posts]
     else:
-        pool = unpublished_pool(conn, min_quality=config.candidates.min_quality)
-        today = select_candidates(pool, candidate_rules(config), now=now)
+        today = todays_candidates(conn, candidate_rules(config), now=now)
     return Summary(
         since=since,
         now=now,

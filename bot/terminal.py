@@ -3,6 +3,7 @@
 Pure functions: bold stays bold (ANSI when ``color``, otherwise plain), a link reads
 ``title (url)``, fields read ``Label: value``, context lines are indented, and the HTML
 entities the cards escape (``&amp;``, ``&lt;``, ``&gt;``) are shown as the characters.
+Control characters from articles are shown as escapes (:func:`printable`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import Block
+
+from storage.controls import CONTROLS, escape_controls
 
 # The emoji the bot itself writes; others stay as :name:, which a reader understands.
 EMOJI = {
@@ -25,8 +28,24 @@ _ANGLE = re.compile(r"<([^<>\n]+)>")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 
 
+def printable(text: str) -> str:
+    """A path, title or reason as one terminal line: a file name or a title may hold ESC
+    sequences, newlines or bidi controls, shown as ``\\x1b``, ``\\n``, ``\\u202e``."""
+    return escape_controls(text)
+
+
+def json_safe(text: str) -> str:
+    """JSON text for a terminal: control characters left raw inside strings (C1, DEL, bidi
+    controls; json.dumps escapes only C0) become JSON's own ``\\u`` escapes, so the
+    output still decodes to the same values. Its newlines are layout, and kept."""
+    return CONTROLS.sub(
+        lambda m: m.group() if m.group() == "\n" else f"\\u{ord(m.group()):04x}", text
+    )
+
+
 def mrkdwn_to_text(text: str, *, color: bool = False) -> str:
-    """One mrkdwn string as terminal text."""
+    """One mrkdwn string as terminal text (its newlines are layout, and kept)."""
+    text = escape_controls(text, keep="\n")
     text = _BOLD.sub(lambda m: _bold(m.group(1), color), text)
     text = _ANGLE.sub(_angle, text)
     text = _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
@@ -67,9 +86,10 @@ def _text(obj: Mapping[str, Any] | None, color: bool) -> str:
         return ""
     if obj.get("type") == "mrkdwn":
         return mrkdwn_to_text(str(obj.get("text", "")), color=color)
+    text = escape_controls(str(obj.get("text", "")), keep="\n")
     if obj.get("emoji") is False:  # shown exactly as typed, :x: included
-        return str(obj.get("text", ""))
-    return _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), str(obj.get("text", "")))
+        return text
+    return _EMOJI.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
 
 
 def _block(data: Mapping[str, Any], color: bool) -> list[str]:
@@ -83,12 +103,13 @@ def _block(data: Mapping[str, Any], color: bool) -> list[str]:
         parts = []
         for element in data.get("elements", []):
             if element.get("type") == "image":
-                parts.append(f"[{element.get('alt_text', 'image')}]")
+                parts.append(f"[{printable(str(element.get('alt_text', 'image')))}]")
             else:
                 parts.append(_text(element, color))
         return ["  " + line for line in " ".join(parts).split("\n")]
     if kind == "image":
-        return [f"[image: {data.get('alt_text', '')}] ({data.get('image_url', '')})"]
+        alt, url = str(data.get("alt_text", "")), str(data.get("image_url", ""))
+        return [f"[image: {printable(alt)}] ({printable(url)})"]
     if kind == "actions":
         return ["  ".join(f"[ {_text(e.get('text'), color)} ]" for e in data.get("elements", []))]
     if kind == "section":
@@ -100,7 +121,7 @@ def _block(data: Mapping[str, Any], color: bool) -> list[str]:
             out.append(" · ".join(fields))
         accessory = data.get("accessory") or {}
         if accessory.get("type") == "image":
-            out.append(f"image: {accessory.get('image_url', '')}")
+            out.append(f"image: {printable(str(accessory.get('image_url', '')))}")
         return out
     return [f"[{kind} block]"]
 

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -34,6 +35,9 @@ class ArticleData:
     topics: tuple[str, ...] = ()
     related_json: str | None = None
     error: str | None = None
+    # Read, but a value the bot needs could not be used (a date it cannot read): one line
+    # for `curator scan --errors`; the article is still a candidate.
+    warning: str | None = None
     # The columns this read vouches for; the others keep what the database had. None: every
     # column, and the topics.
     columns: frozenset[str] | None = None
@@ -41,11 +45,12 @@ class ArticleData:
 
 # What the bot needs of an article that is already live: its state, and its URL and title
 # so a copy of the same story is never offered again. Nothing else is ever shown of it.
-PUBLISHED_COLUMNS = frozenset({"blob_sha", "title", "url", "published", "error"})
+PUBLISHED_COLUMNS = frozenset({"blob_sha", "title", "url", "published", "error", "warning"})
 
 
 # Bump when extract() reads a file differently: every scanned article is then read again.
-READER_VERSION = 2
+# 3: repeated keys are errors; dates like `2020-05-12 9:00:00 -0500` are read; warnings.
+READER_VERSION = 3
 
 
 def reader_id(fields: FieldMap) -> str:
@@ -69,22 +74,26 @@ def extract(
     is a future candidate: its whole frontmatter is parsed, which validates it (the publish
     edit will need that) and yields everything a card shows. ``full=True`` parses every
     article whole; tests use it to prove both paths read the same.
+
+    A key the bot reads that is at the top level twice is an error (which one counts is
+    unclear, and the publish edit would refuse it): for a live article among the keys read
+    of it, for an unpublished one among all of them.
     """
+    seen = published_keys(fields)
     try:
         if full:
-            mapping = frontmatter.parse(data)
+            mapping = frontmatter.parse(data, unique=seen)
         else:
-            mapping = frontmatter.parse_keys(data, published_keys(fields))
+            mapping = frontmatter.parse_keys(data, seen)
         if read_flag(mapping, fields):
             return ArticleData(
                 path, blob_sha, title=_text(mapping.get(fields.title)),
                 url=_text(mapping.get(fields.url)), published=True, columns=PUBLISHED_COLUMNS,
             )  # fmt: skip
-        if not full:
-            mapping = frontmatter.parse(data)
+        mapping = frontmatter.parse(data, unique=fields.keys())
     except (frontmatter.FrontmatterError, FlagError) as exc:
         return ArticleData(path, blob_sha, error=_reason(exc))
-    return _candidate(path, blob_sha, mapping, fields)
+    return _candidate(path, blob_sha, mapping, fields, data)
 
 
 def extract_change(
@@ -121,7 +130,7 @@ def extract_change(
         if key in values:
             columns.update(fed)
     return dataclasses.replace(
-        _candidate(path, blob_sha, changed, fields), columns=frozenset(columns)
+        _candidate(path, blob_sha, changed, fields, data), columns=frozenset(columns)
     )
 
 
@@ -133,7 +142,7 @@ def _fed_by(fields: FieldMap) -> tuple[tuple[str, tuple[str, ...]], ...]:
         (fields.url, ("url",)),
         (fields.quality, ("quality",)),
         (fields.heat, ("heat",)),
-        (fields.date, ("dated",)),
+        (fields.date, ("dated", "warning")),
         (fields.provider, ("provider_name", "provider_domain")),
         (fields.images, ("image_url",)),
         (fields.related, ("related_json",)),
@@ -141,11 +150,16 @@ def _fed_by(fields: FieldMap) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def _candidate(
-    path: str, blob_sha: str, mapping: Mapping[str, Any], fields: FieldMap
+    path: str, blob_sha: str, mapping: Mapping[str, Any], fields: FieldMap, data: bytes
 ) -> ArticleData:
     """Everything a card shows of an unpublished article."""
     provider_name, provider_domain = _provider(mapping.get(fields.provider))
     related_json = json.dumps(_related(mapping.get(fields.related)), ensure_ascii=False)
+    raw_date = mapping.get(fields.date)
+    dated = _datetime(raw_date)
+    warning = None
+    if dated is None and not _unset(raw_date):
+        warning = _date_warning(fields.date, raw_date, frontmatter.key_line(data, fields.date))
     return ArticleData(
         path=path,
         blob_sha=blob_sha,
@@ -155,12 +169,13 @@ def _candidate(
         quality=_number(mapping.get(fields.quality)),
         heat=_number(mapping.get(fields.heat)),
         published=False,
-        dated=_datetime(mapping.get(fields.date)),
+        dated=dated,
         provider_name=provider_name,
         provider_domain=provider_domain,
         image_url=_first_image(mapping.get(fields.images)),
         topics=_topics(mapping.get(fields.topics)),
         related_json=related_json,
+        warning=warning,
     )
 
 
@@ -205,10 +220,23 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+# What Hugo (Go's time layouts) also reads and ISO 8601 does not: a one-digit hour, a space
+# before the zone, a zone without a colon: `2020-05-12 9:00:00 -0500`.
+_LOOSE_DATETIME = re.compile(
+    r"(?P<day>\d{4}-\d\d-\d\d)[Tt ]+(?P<hour>\d\d?):(?P<rest>\d\d(?::\d\d(?:\.\d+)?)?)"
+    r"\s*(?P<zone>Z|[+-]\d\d(?::?\d\d)?)?"
+)
+
+
 def _datetime(value: Any) -> datetime | None:
     if isinstance(value, str):
+        text = value.strip()
+        loose = _LOOSE_DATETIME.fullmatch(text)
+        if loose:
+            zone = loose["zone"] or ""
+            text = f"{loose['day']}T{int(loose['hour']):02}:{loose['rest']}{zone}"
         try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             return None
     if isinstance(value, datetime):
@@ -221,6 +249,23 @@ def _datetime(value: Any) -> datetime | None:
     if isinstance(value, date):
         return datetime.combine(value, time(), tzinfo=UTC)
     return None
+
+
+def _unset(value: Any) -> bool:
+    """A date left empty: no warning, the article's age comes from git."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _date_warning(key: str, value: Any, line: int | None) -> str:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
+    else:
+        shown = f"a {type(value).__name__}"
+    where = f" (line {line})" if line else ""
+    return (
+        f"{key}{where}: {shown} is not a date the bot can read (write it like "
+        "2020-05-12T09:00:00-05:00); its age comes from the commit that added the file"
+    )
 
 
 def _provider(value: Any) -> tuple[str | None, str | None]:

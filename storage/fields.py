@@ -30,6 +30,13 @@ class FieldMap:
     images: str = "images"
     related: str = "related"
 
+    def keys(self) -> frozenset[str]:
+        """Every frontmatter key the bot reads."""
+        return frozenset(
+            (self.flag, self.title, self.excerpt, self.quality, self.heat, self.topics,
+             self.url, self.date, self.provider, self.images, self.related)
+        )  # fmt: skip
+
     def published_value(self) -> bool:
         """The flag value that marks an article as published."""
         return self.flag_style == "published"

@@ -27,6 +27,7 @@ __all__ = [
     "FrontmatterError",
     "Split",
     "changed_values",
+    "key_line",
     "parse",
     "parse_keys",
     "set_keys",
@@ -150,10 +151,18 @@ def _line_of(data: bytes, offset: int) -> int:
 # parse
 
 
-def parse(data: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
-    """The whole frontmatter mapping (empty frontmatter gives ``{}``)."""
+def parse(
+    data: bytes, *, max_bytes: int | None = None, unique: Collection[str] = ()
+) -> dict[str, Any]:
+    """The whole frontmatter mapping (empty frontmatter gives ``{}``).
+
+    ``unique`` names top-level keys that must not be there twice: PyYAML keeps the last one
+    silently, so `published: true` ... `published: false` would read as unpublished while
+    the line an editor sees says published. Such a file raises FrontmatterError naming the
+    key and its lines. Keys nobody reads may repeat (real repos have harmless ones).
+    """
     where = split(data, max_bytes=max_bytes)
-    return _load_mapping(data, where)
+    return _load_mapping(data, where, unique)
 
 
 # PyYAML's constructors raise these, not YAMLError, for a value that looks like a type but is
@@ -161,10 +170,12 @@ def parse(data: bytes, *, max_bytes: int | None = None) -> dict[str, Any]:
 VALUE_ERRORS = (ValueError, TypeError, AttributeError, OverflowError)
 
 
-def _load_mapping(data: bytes, where: Split) -> dict[str, Any]:
+def _load_mapping(data: bytes, where: Split, unique: Collection[str] = ()) -> dict[str, Any]:
     # libyaml reads bytes about twice as fast as str, and the text is known to be UTF-8.
     try:
-        doc = yaml.load(data[where.start : where.end], Loader=LOADER)
+        doc = _load(data, where, unique)
+    except FrontmatterError:
+        raise  # a repeated key: already one line with its place
     except yaml.YAMLError as exc:
         reason, line = _yaml_reason(exc, data, where.start)
         raise FrontmatterError(reason, line) from None
@@ -178,6 +189,43 @@ def _load_mapping(data: bytes, where: Split) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise FrontmatterError(f"frontmatter is {_kind(doc)}, not a mapping", 2)
     return doc
+
+
+def _load(data: bytes, where: Split, unique: Collection[str]) -> Any:
+    """yaml.load, with a look at the top-level keys between composing and constructing."""
+    loader = LOADER(data[where.start : where.end])
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if unique and isinstance(node, yaml.MappingNode):
+            _refuse_repeats(node, unique, data, where)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _refuse_repeats(
+    node: yaml.MappingNode, unique: Collection[str], data: bytes, where: Split
+) -> None:
+    """Raise FrontmatterError when a key of ``unique`` is a top-level key more than once."""
+    lines: dict[str, list[int]] = {}
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.tag == _STR_TAG and key.value in unique:
+            lines.setdefault(key.value, []).append(key.start_mark.line)
+    for name, found in lines.items():
+        if len(found) > 1:
+            before = data.count(b"\n", 0, where.start)
+            numbers = [str(line + before + 1) for line in found]
+            listed = ", ".join(numbers[:-1]) + " and " + numbers[-1]
+            raise FrontmatterError(
+                f"duplicate key {name!r} on lines {listed}: keep one "
+                "(YAML would silently use the last)",
+                int(numbers[0]),
+            )
 
 
 _TAG = re.compile(
@@ -586,7 +634,7 @@ def _plan(text: bytes, wanted: Collection[str]) -> list[tuple[int, int, str]] | 
     if sum(b - a for a, b, _ in spans) > _FAST_PATH_MAX_SHARE * len(text):
         return None  # loading most of the text piecewise costs more than loading all of it
     if len({name for _, _, name in spans}) != len(spans):
-        return None  # a wanted key twice: the full parse knows which one wins
+        return None  # a wanted key twice: the full parse refuses the file
     scan = _scan(text, spans[-1][1], strict=True)
     if not scan.ok:
         return None
@@ -601,8 +649,9 @@ def parse_keys(
 ) -> dict[str, Any]:
     """The requested top-level keys that are present, without building the rest.
 
-    Otherwise equal to ``{k: parse(data)[k] for k in keys if k in parse(data)}``, raising
-    FrontmatterError as parse does, with one exception: a YAML error in a block that was not
+    Otherwise equal to ``{k: v for k, v in parse(data, unique=keys).items() if k in keys}``,
+    raising FrontmatterError as parse does (a requested key twice among them), with one
+    exception: a YAML error in a block that was not
     requested may go unnoticed here. Callers that need the whole document to be valid (a
     candidate about to be edited, say) call :func:`parse`.
 
@@ -631,8 +680,19 @@ def parse_keys(
         # Exactly the expected keys, or the blocks were not what the scanner thought.
         if type(got) is dict and len(got) == len(spans) and all(k in got for *_, k in spans):
             return got
-    full = _load_mapping(data, where)
+    full = _load_mapping(data, where, keys)
     return {k: v for k, v in full.items() if k in keys}
+
+
+def key_line(data: bytes, key: str) -> int | None:
+    """The line of the file that top-level ``key`` is on (the first, if twice), for a message
+    that sends an editor to it; None when the line scanner does not find it there."""
+    try:
+        where = split(data)
+    except FrontmatterError:
+        return None
+    found = _blocks(data[where.start : where.end]).get(key)
+    return _line_of(data, where.start + found[0][0]) if found else None
 
 
 # --------------------------------------------------------------------------------------------

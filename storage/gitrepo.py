@@ -11,11 +11,13 @@ import fcntl
 import functools
 import os
 import re
+import secrets
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
@@ -65,11 +67,16 @@ def run_git(
 
 @dataclass(frozen=True)
 class Change:
-    """One entry of ``git diff-tree``: status A/M/D/T and the new blob sha (None if deleted)."""
+    """One entry of ``git diff-tree``: status A/M/D/T and the new blob sha (None if deleted).
+
+    ``kind`` is what the path now is: "file", or "symlink" or "submodule" (never articles,
+    but the scan lists them as skipped, so none vanishes without a word).
+    """
 
     status: str
     path: str
     sha: str | None
+    kind: str = "file"
 
 
 # How far down, and to how many directories, a diff is split so it can stream (see
@@ -83,13 +90,19 @@ def _zeros(sha: bytes) -> bytes:
     return b"0" * len(sha)
 
 
-def _change(meta: bytes, path: bytes) -> Change | None:
-    """A ``diff-tree -z`` record; None for symlinks and submodules, which are not articles."""
+_KINDS = {b"120000": "symlink", b"160000": "submodule", b"commit": "submodule"}
+
+
+def kind_of(mode: bytes) -> str:
+    """ "file", "symlink" or "submodule", from a git mode (or ls-tree's object type)."""
+    return _KINDS.get(mode, "file")
+
+
+def _change(meta: bytes, path: bytes) -> Change:
+    """A ``diff-tree -z`` record."""
     _, new_mode, _, new_sha, status = meta.lstrip(b":").split(b" ")
-    if new_mode in (b"120000", b"160000"):
-        return None
     sha = None if status == b"D" else new_sha.decode()
-    return Change(status.decode(), path.decode("utf-8", "surrogateescape"), sha)
+    return Change(status.decode(), path.decode("utf-8", "surrogateescape"), sha, kind_of(new_mode))
 
 
 class ContentRepo:
@@ -143,16 +156,25 @@ class ContentRepo:
         return self.git("rev-parse", "--verify", f"{self.tracking_ref}^{{commit}}").decode().strip()
 
     def ls_tree(self, commit: str) -> Iterator[tuple[str, str]]:
-        """Every blob in ``commit`` as (path, blob sha), in one git call."""
+        """Every file in ``commit`` as (path, blob sha), in one git call."""
+        for path, sha, kind in self.tree_entries(commit):
+            if kind == "file":
+                yield path, sha
+
+    def tree_entries(self, commit: str) -> Iterator[tuple[str, str, str]]:
+        """Every file, symlink and submodule in ``commit`` as (path, sha, kind), in one git
+        call; kind as :func:`kind_of` says. Paths that are not UTF-8 keep their bytes as
+        surrogates (``surrogateescape``)."""
         out = self.git("ls-tree", "-r", "-z", "--full-tree", commit)
         for entry in out.split(b"\0"):
             if not entry:
                 continue
             meta, _, path = entry.partition(b"\t")
             mode, kind, sha = meta.split(b" ")
-            # Symlinks (120000) and submodules (commit) are not articles.
-            if kind == b"blob" and mode != b"120000":
-                yield path.decode("utf-8", "surrogateescape"), sha.decode()
+            yield (
+                path.decode("utf-8", "surrogateescape"), sha.decode(),
+                kind_of(mode if kind == b"blob" else kind),
+            )  # fmt: skip
 
     def diff_tree(self, old: str, new: str) -> list[Change]:
         """What changed between two commits, blob by blob (renames as delete + add)."""
@@ -173,8 +195,7 @@ class ContentRepo:
             for prefix, meta, name in level:
                 old_mode, new_mode, old_sha, new_sha, _ = meta.lstrip(b":").split(b" ")
                 if old_mode != _TREE and new_mode != _TREE:
-                    if (change := _change(meta, prefix + name)) is not None:
-                        yield change
+                    yield _change(meta, prefix + name)
                     continue
                 # A directory on either side: compare what is under it (against nothing,
                 # when it was added or removed); a file that was or became one is a change.
@@ -185,14 +206,12 @@ class ContentRepo:
                     yield Change("D", (prefix + name).decode("utf-8", "surrogateescape"), None)
                 if new_mode not in (_TREE, _NONE):
                     added = b":000000 %s %s %s A" % (new_mode, _zeros(new_sha), new_sha)
-                    if (change := _change(added, prefix + name)) is not None:
-                        yield change
+                    yield _change(added, prefix + name)
             if not pairs:
                 return
             if len(pairs) >= _SPLIT_WIDTH or depth == _SPLIT_DEPTH:
                 for prefix, meta, name in self._diff_pairs(pairs, recursive=True):
-                    if (change := _change(meta, prefix + name)) is not None:
-                        yield change
+                    yield _change(meta, prefix + name)
                 return
             level = list(self._diff_pairs(pairs, recursive=False))
 
@@ -260,6 +279,70 @@ class ContentRepo:
         if proc.returncode != 0 or err or echoed != len(lines):
             message = err or f"exit {proc.returncode}, {echoed} of {len(lines)} pairs compared"
             raise GitError(redact(f"git diff-tree: {message}"))
+
+    # Up to this many paths are handed to git log as pathspecs (it then compares only
+    # their directories); more would make a long command line, so git lists every add.
+    ADDED_PATHSPECS = 100
+
+    def added_times(self, commit: str, paths: Collection[str]) -> dict[str, datetime]:
+        """When each path was added: the author time of the newest commit reachable from
+        ``commit`` that added a file there (a rename counts as an add), all in one ``git
+        log``, which stops as soon as every path is found.
+
+        A path no commit adds (it came in by a merge's own change, or before the edge of a
+        shallow clone) is left out.
+        """
+        wanted = set(paths)
+        found: dict[str, datetime] = {}
+        if not wanted:
+            return found
+        # A header no file name can forge: git prints names raw with -z.
+        mark = f"curator-{secrets.token_hex(8)}:".encode()
+        args = [
+            "git", "log", "-z", "--no-renames", "--diff-filter=A", "--name-only",
+            "--no-show-signature", f"--format={mark.decode()}%at", commit,
+        ]  # fmt: skip
+        if len(wanted) <= self.ADDED_PATHSPECS:
+            args += ["--", *(f":(literal){p}" for p in sorted(wanted))]
+        with tempfile.TemporaryFile() as stderr:
+            proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                env=git_env(self.git_dir),
+            )  # fmt: skip
+            assert proc.stdout
+            stopped = False
+            try:
+                when: datetime | None = None
+                first = False  # the first name after a header comes after a newline
+                rest = b""
+                while not stopped:
+                    block = proc.stdout.read1(1 << 16)
+                    fields = (rest + block).split(b"\0")
+                    rest = fields.pop() if block else b""  # a torn field waits for the rest
+                    for field in fields:
+                        if field.startswith(mark):
+                            when = datetime.fromtimestamp(int(field[len(mark) :]), UTC)
+                            first = True
+                            continue
+                        if first:
+                            field, first = field.removeprefix(b"\n"), False
+                        path = field.decode("utf-8", "surrogateescape")
+                        if when is not None and path in wanted and path not in found:
+                            found[path] = when  # newest first: the add that made this file
+                            if len(found) == len(wanted):
+                                stopped = True
+                                break
+                    if not block:
+                        break
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait()
+            stderr.seek(0)
+            err = stderr.read().decode("utf-8", "replace").strip()
+        if not stopped and proc.returncode != 0:
+            raise GitError(redact(f"git log: {err or f'exit {proc.returncode}'}"))
+        return found
 
     def is_ancestor(self, old: str, new: str) -> bool:
         try:

@@ -55,6 +55,12 @@ class Article(SQLModel, table=True):
     related_json: str | None = None
     # One-line reason the file could not be read; the scan records it and moves on.
     error: str | None = None
+    # One line about a value that was read but could not be used (a date the bot cannot
+    # read); the article is still a candidate. Listed by `curator scan --errors`.
+    warning: str | None = None
+    # When the commit that added the file was written: the age of an unpublished article
+    # without a usable date (migration 0006). Set by the scan, only for those.
+    added_at: datetime | None = Field(default=None, sa_column=_utc_column())
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
     removed_at: datetime | None = Field(default=None, sa_column=_utc_column())

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from storage.models import Article, ArticleTopic, Post, as_utc
 
@@ -35,13 +36,29 @@ class ArticleView:
     image_url: str | None
     topics: tuple[str, ...]
     related: tuple[dict[str, Any], ...]
+    # When the commit that added the file was written: the age of an article without a
+    # usable date (set by the scan only for those).
+    added_at: datetime | None = None
+    # Why it can no longer be offered, in a pool read with ``taken=True``: "posted" (it
+    # has a card) or "same story" (a copy, same URL, of a story published or posted).
+    taken: str | None = None
 
 
-def unpublished_pool(conn: Connection, *, min_quality: float | None) -> list[ArticleView]:
+def unpublished_pool(
+    conn: Connection,
+    *,
+    min_quality: float | None = None,
+    require_score: bool = False,
+    taken: bool = False,
+) -> list[ArticleView]:
     """Articles that could become candidates: readable, in the repo, unpublished, never posted,
     and not a copy (same URL) of a story already published or posted.
 
-    The finer rules (freshness, topics, ranking) are pure functions in ``bot.candidates``.
+    ``min_quality`` and ``require_score`` leave out early, in SQL, what the quality rule of
+    ``bot.candidates.passes_quality`` would refuse (the two must agree: a test holds them to
+    it): an unscored article stays unless scores are required. The other rules (freshness,
+    topics, ranking) are pure functions there. ``taken=True`` keeps posted articles and
+    copies too, each marked with why (``ArticleView.taken``), so the rules can count them.
     """
     a = ARTICLE
     other = ARTICLE.alias("other")
@@ -54,18 +71,42 @@ def unpublished_pool(conn: Connection, *, min_quality: float | None) -> list[Art
             exists().where(POST.c.article_id == other.c.id),
         ),
     )
+    posted = exists().where(POST.c.article_id == a.c.id)
     query = select(a).where(
         a.c.published.is_(False),
         a.c.error.is_(None),
         a.c.removed_at.is_(None),
-        ~exists().where(POST.c.article_id == a.c.id),
-        ~same_story_done,
     )
+    if taken:
+        query = query.add_columns(posted.label("posted"), same_story_done.label("same_story"))
+    else:
+        query = query.where(~posted, ~same_story_done)
+    scored = a.c.quality.is_not(None)
     if min_quality is not None:
-        query = query.where(and_(a.c.quality.is_not(None), a.c.quality >= min_quality))
+        high_enough = and_(scored, a.c.quality >= min_quality)
+        query = query.where(high_enough if require_score else or_(~scored, high_enough))
+    elif require_score:
+        query = query.where(scored)
     rows = conn.execute(query).all()
     topics = _topics_of(conn, [r.id for r in rows])
-    return [_view(r, topics.get(r.id, ())) for r in rows]
+    views = [_view(r, topics.get(r.id, ())) for r in rows]
+    if taken:
+        views = [
+            dataclasses.replace(v, taken="posted" if r.posted else "same story")
+            if r.posted or r.same_story
+            else v
+            for v, r in zip(views, rows, strict=True)
+        ]
+    return views
+
+
+def article_counts(conn: Connection) -> tuple[int, int]:
+    """(articles in the repo, how many of them could not be read)."""
+    return tuple(  # type: ignore[return-value]
+        conn.execute(
+            select(func.count(), func.count(ARTICLE.c.error)).where(ARTICLE.c.removed_at.is_(None))
+        ).one()
+    )
 
 
 def _topics_of(conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
@@ -90,6 +131,7 @@ def _view(row: Any, topics: tuple[str, ...]) -> ArticleView:
         heat=row.heat,
         dated=as_utc(row.dated),
         first_seen_at=as_utc(row.first_seen_at),
+        added_at=as_utc(row.added_at),
         provider_name=row.provider_name,
         provider_domain=row.provider_domain,
         image_url=row.image_url,
@@ -107,6 +149,17 @@ def scan_errors(conn: Connection) -> Iterator[tuple[str, str]]:
     )
     for path, error in conn.execute(q):
         yield str(path), str(error)
+
+
+def scan_warnings(conn: Connection) -> Iterator[tuple[str, str]]:
+    """(path, warning) of every article in the repo that was read with a warning."""
+    q = (
+        select(ARTICLE.c.path, ARTICLE.c.warning)
+        .where(ARTICLE.c.warning.is_not(None), ARTICLE.c.removed_at.is_(None))
+        .order_by(ARTICLE.c.path)
+    )
+    for path, warning in conn.execute(q):
+        yield str(path), str(warning)
 
 
 def article_view(conn: Connection, article_id: int) -> ArticleView | None:

@@ -5,7 +5,9 @@ and ``git diff-tree`` names the changed blobs; a full ``ls-tree`` listing is the
 and the self-check. Only blobs whose sha the database has not seen at that path are read
 (with, for a candidate, the blob it was last read from: see extract_change), through
 ``git cat-file --batch``, and parsed on every core when there are many. An update sets only
-the columns whose value changed.
+the columns whose value changed. Symlinks, submodules and file names the terminal could not
+show safely are recorded as skipped, with the reason (storage.skipped); an unpublished
+article without a usable date is aged by the commit that added it (one ``git log``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import logging
 import multiprocessing
 import multiprocessing.context
 import os
@@ -22,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
@@ -30,9 +33,12 @@ from sqlalchemy.engine import Engine
 
 from storage.extract import ArticleData, extract, extract_change, reader_id
 from storage.fields import FieldMap
-from storage.gitrepo import BlobReader, Change, ContentRepo
+from storage.gitrepo import BlobReader, Change, ContentRepo, GitError
 from storage.models import Article, ArticleTopic, ScanState, as_utc, utcnow
 from storage.pathfilter import PathFilter
+from storage.skipped import skip_reason, stored_path
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 
@@ -64,6 +70,9 @@ class ScanResult:
     deleted: int = 0
     unchanged: int = 0
     errors: int = 0
+    # Files read by this scan with a warning (`curator scan --errors` lists every one):
+    # counted as they are read, so an unchanged rescan costs no more.
+    warnings: int = 0
     # Every article read again: the field map or the extraction rules changed since.
     reread: bool = False
 
@@ -119,8 +128,54 @@ def scan(
             todo, gone = _diff_plan(engine, repo, last, commit, paths, result, parser)
         else:
             todo, gone = _full_plan(engine, repo, commit, paths, result, parser, reread)
-        _apply(engine, parser, todo, gone, result, progress, finish)
+        undated = _apply(engine, parser, todo, gone, result, progress, finish)
+    # A full scan (the self-check) looks at every article still undated, so one that git
+    # could not be asked about before gets its age; a diff scan only at what it wrote.
+    _age_from_git(engine, repo, commit, None if mode == "full" else undated)
     return result
+
+
+# The age of an undated article whose adding commit git cannot name (it came in with a
+# merge's own change, or before a shallow clone's edge): old, so it is never offered as
+# today's, and not looked up again.
+UNKNOWN_AGE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _age_from_git(engine: Engine, repo: ContentRepo, commit: str, ids: list[int] | None) -> None:
+    """Unpublished articles without a usable date take their age from the commit that added
+    the file (never from when the bot first saw it, which would make an old article look
+    new): one ``git log`` for all of ``ids`` (None: every article) that have none yet.
+    """
+    if ids is not None and not ids:
+        return
+    a = ARTICLE
+    undated = select(a.c.id, a.c.path).where(
+        a.c.published.is_(False), a.c.error.is_(None), a.c.removed_at.is_(None),
+        a.c.dated.is_(None), a.c.added_at.is_(None),
+    )  # fmt: skip
+    with engine.connect() as conn:
+        if ids is None:
+            rows = list(conn.execute(undated))
+        else:
+            rows = []
+            for i in range(0, len(ids), 500):  # stay under bound-parameter limits
+                rows.extend(conn.execute(undated.where(a.c.id.in_(ids[i : i + 500]))))
+    if not rows:
+        return
+    try:
+        found = repo.added_times(commit, [r.path for r in rows])
+    except GitError as exc:
+        log.warning(
+            "could not ask git when %d undated articles were added (%s); they are not offered "
+            "until 'curator scan --full' can", len(rows), exc,
+        )  # fmt: skip
+        return
+    ages = [{"b_id": r.id, "added_at": found.get(r.path, UNKNOWN_AGE)} for r in rows]
+    with engine.begin() as conn:
+        conn.execute(
+            update(a).where(a.c.id == bindparam("b_id")).values(added_at=bindparam("added_at")),
+            ages,
+        )
 
 
 def _finish(conn: Connection, *, branch: str, reader: str, result: ScanResult) -> None:
@@ -135,11 +190,16 @@ def _finish(conn: Connection, *, branch: str, reader: str, result: ScanResult) -
 
 @dataclass
 class _Todo:
-    """A blob to read: an article that is new, changed, or came back."""
+    """A blob to read: an article that is new, changed, or came back.
+
+    ``skip`` says why it is recorded as an error without being read (a symlink, a file
+    name with control characters: see storage.skipped).
+    """
 
     path: str
     sha: str
     known: _Known | None
+    skip: str | None = None
 
 
 def _full_plan(
@@ -151,16 +211,23 @@ def _full_plan(
     parser: _Parser,
     reread: bool,
 ) -> tuple[list[_Todo], list[int]]:
-    tree = {path: sha for path, sha in repo.ls_tree(commit) if paths.matches(path)}
+    tree: dict[str, tuple[str, str | None]] = {}
+    for path, sha, kind in repo.tree_entries(commit):
+        if not paths.matches(path):
+            continue
+        if kind == "file" and path.isascii() and path.isprintable():
+            tree[path] = (sha, None)  # nearly every path, without two calls each
+        else:
+            tree[stored_path(path)] = (sha, skip_reason(path, kind))
     with engine.connect() as conn:
         known = _known(conn, None)
     todo, restored = [], []
-    for path, sha in tree.items():
+    for path, (sha, skip) in tree.items():
         row = known.get(path)
         if reread and row is not None:
-            todo.append(_Todo(path, sha, dataclasses.replace(row, whole=False)))
+            todo.append(_Todo(path, sha, dataclasses.replace(row, whole=False), skip))
         elif row is None or row.sha != sha:
-            todo.append(_Todo(path, sha, row))
+            todo.append(_Todo(path, sha, row, skip))
         elif row.removed:
             restored.append(row.id)
     gone = [row.id for path, row in known.items() if path not in tree and not row.removed]
@@ -190,16 +257,18 @@ def _plan_changes(
     todo: list[_Todo] = []
     gone: list[int] = []
     while batch := list(itertools.islice(changes, STREAM_BATCH)):
+        stored = [stored_path(c.path) for c in batch]
         with engine.connect() as conn:
-            known = _known(conn, [c.path for c in batch])
+            known = _known(conn, stored)
         found, restored = [], []
-        for change in batch:
-            row = known.get(change.path)
+        for change, path in zip(batch, stored, strict=True):
+            row = known.get(path)
             if change.sha is None:
                 if row is not None and not row.removed:
                     gone.append(row.id)
             elif row is None or row.sha != change.sha:
-                found.append(_Todo(change.path, change.sha, row))
+                skip = skip_reason(change.path, change.kind)
+                found.append(_Todo(path, change.sha, row, skip))
             elif row.removed:
                 restored.append(row.id)
         _restore(engine, restored, result)
@@ -243,8 +312,12 @@ def _apply(
     result: ScanResult,
     progress: Progress | None,
     finish: Callable[[Connection], None],
-) -> None:
-    """Write what the parser returns; ``finish`` runs in the transaction of the last rows."""
+) -> list[int]:
+    """Write what the parser returns; ``finish`` runs in the transaction of the last rows.
+
+    Returns the ids of the candidates written without a date (see _age_from_git).
+    """
+    undated: list[int] = []
     if gone:
         with engine.begin() as conn:
             for i in range(0, len(gone), 500):
@@ -266,7 +339,7 @@ def _apply(
             # parse what follows, an interrupted scan keeps what it wrote (the rerun skips
             # blobs whose sha is recorded), and no transaction outgrows SQLite's page cache.
             with engine.begin() as conn:
-                _write(conn, pending, by_path, result)
+                undated += _write(conn, pending, by_path, result)
                 if done == len(todo):
                     finish(conn)
             pending = []
@@ -275,11 +348,13 @@ def _apply(
     if not todo:
         with engine.begin() as conn:
             finish(conn)
+    return undated
 
 
 def _write(
     conn: Connection, batch: list[ArticleData], by_path: dict[str, _Todo], result: ScanResult
-) -> None:
+) -> list[int]:
+    """Insert and update a batch; return the ids of unpublished ones read without a date."""
     now = utcnow()
     inserts, updates = [], []
     for data in batch:
@@ -316,6 +391,14 @@ def _write(
             )
     if topics:
         conn.execute(insert(TOPIC), topics)
+    undated = []
+    for data in batch:
+        result.warnings += data.warning is not None
+        read_date = data.columns is None or "dated" in data.columns
+        if data.published is False and data.error is None and data.dated is None and read_date:
+            known = by_path[data.path].known
+            undated.append(ids[data.path] if known is None else known.id)
+    return undated
 
 
 def _update(conn: Connection, updates: list[tuple[_Known, ArticleData]], now: datetime) -> set[int]:
@@ -340,6 +423,7 @@ def _update(conn: Connection, updates: list[tuple[_Known, ArticleData]], now: da
         }
         if known.removed:
             values["removed_at"] = None
+            values["added_at"] = None  # added again: its age is that of the new add
         if data.columns is None and had_topics.get(known.id, frozenset()) != set(data.topics):
             retopic.add(known.id)
         values["updated_at"] = now
@@ -392,12 +476,15 @@ def _save_state(conn: Connection, branch: str, commit: str, reader: str) -> None
 # --- reading and parsing blobs, in worker processes when there are many -------------------
 
 
-# (path, blob sha, the blob a whole read of it came from, if a change can be read from there)
-_Item = tuple[str, str, str | None]
+# (path, blob sha, the blob a whole read of it came from if a change can be read from there,
+# why it is not read at all)
+_Item = tuple[str, str, str | None, str | None]
 
 
-def _base(known: _Known | None) -> str | None:
-    return known.sha if known is not None and known.whole and not known.removed else None
+def _base(todo: _Todo) -> str | None:
+    known = todo.known
+    whole = known is not None and known.whole and not known.removed and todo.skip is None
+    return known.sha if whole else None
 
 
 def _chunk_size(count: int, workers: int) -> int:
@@ -427,7 +514,7 @@ class _Parser:
         self._count = 0
 
     def add(self, todo: Sequence[_Todo], *, size: int) -> None:
-        items = [(t.path, t.sha, _base(t.known)) for t in todo]
+        items = [(t.path, t.sha, _base(t), t.skip) for t in todo]
         if self._chunks and len(self._chunks[-1]) < size:  # top up a chunk left short
             room = size - len(self._chunks[-1])
             self._chunks[-1].extend(items[:room])
@@ -502,13 +589,17 @@ def _worker_parse(chunk: list[_Item]) -> list[ArticleData]:
 def _parse_chunk_with(
     reader: BlobReader, chunk: list[_Item], fields: FieldMap
 ) -> list[ArticleData]:
-    bases = [base for _, _, base in chunk if base is not None]
-    blobs = reader.read_many([sha for _, sha, _ in chunk])
+    bases = [base for _, _, base, _ in chunk if base is not None]
+    blobs = iter(reader.read_many([sha for _, sha, _, skip in chunk if skip is None]))
     # A base the clone lost (its commit force-pushed away and pruned, a new clone kept with
     # the old database) only means reading that article whole.
     old = dict(zip(bases, reader.read_present(bases), strict=True))
     parsed = []
-    for (path, sha, base), data in zip(chunk, blobs, strict=True):
+    for path, sha, base, skip in chunk:
+        if skip is not None:
+            parsed.append(ArticleData(path, sha, error=skip))
+            continue
+        data = next(blobs)
         before = None if base is None else old[base]
         read = None if before is None else extract_change(path, sha, data, before, fields)
         parsed.append(read or extract(path, sha, data, fields))

@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from bot.candidates import CandidateRules, select_candidates
+from bot.candidate_pool import census
+from bot.candidates import (
+    CandidateRules,
+    describe,
+    passes_quality,
+    select_candidates,
+    take_census,
+)
 from storage.fields import FieldMap
 from storage.models import Post
 from storage.pathfilter import PathFilter
@@ -109,3 +116,128 @@ def test_pool_excludes_published_broken_posted_and_done_stories(engine, newsroom
     assert fresh.related[0]["title"] == "Related 0 to Fresh"
     assert fresh.related[0]["provider"] == "Other"
     assert fresh.dated == datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+# --- unscored articles, the one quality rule, and why nothing qualifies (issue 9) ----------
+
+
+def test_unscored_articles_are_offered_after_every_scored_one():
+    """Most Hugo/Jekyll repos score nothing: the default offers them, ranked after scored
+    ones (which may score below zero), then by heat, then newest."""
+    pool = [
+        view(1, quality=None, heat=1),
+        view(2, quality=-5),
+        view(3, quality=None, heat=9),
+        view(4, quality=80),
+        view(5, quality=None, heat=9, dated=NOW - timedelta(hours=1)),
+    ]
+    got = select_candidates(pool, CandidateRules(), now=NOW)
+    assert [a.id for a in got] == [4, 2, 5, 3, 1]
+    scored_only = CandidateRules(require_score=True)
+    assert [a.id for a in select_candidates(pool, scored_only, now=NOW)] == [4, 2]
+    # A minimum applies to scores; unscored ones still pass unless scores are required.
+    minimum = CandidateRules(min_quality=40)
+    assert [a.id for a in select_candidates(pool, minimum, now=NOW)] == [4, 5, 3, 1]
+    both = CandidateRules(min_quality=40, require_score=True)
+    assert [a.id for a in select_candidates(pool, both, now=NOW)] == [4]
+
+
+def test_age_is_the_date_else_when_the_file_was_added_never_first_sight():
+    pool = [
+        view(1, dated=None, added_at=NOW - timedelta(days=2000), first_seen_at=NOW),
+        view(2, dated=None, added_at=NOW - timedelta(days=1)),
+        view(3, dated=None, added_at=None, first_seen_at=NOW),  # git has not said yet
+    ]
+    assert [a.id for a in select_candidates(pool, CandidateRules(), now=NOW)] == [2]
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        CandidateRules(),
+        CandidateRules(min_quality=40),
+        CandidateRules(min_quality=0),
+        CandidateRules(require_score=True),
+        CandidateRules(min_quality=40, require_score=True),
+        CandidateRules(min_quality=-10),
+    ],
+    ids=["default", "min40", "min0", "require", "min40-require", "min-10"],
+)
+def test_the_sql_prefilter_agrees_with_the_rule(engine, newsroom, content_repo, rules):
+    """unpublished_pool leaves out in SQL exactly what passes_quality refuses."""
+    scores = {"none": None, "neg": -20, "zero": 0, "low": 39.5, "at": 40, "high": 95}
+    for name, score in scores.items():
+        text = article(name.title(), quality=0)
+        if score is None:
+            text = text.replace("quality: 0\n", "")
+        else:
+            text = text.replace("quality: 0\n", f"quality: {score}\n")
+        newsroom.write(f"{name}.md", text)
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, FieldMap(), PathFilter())
+    with engine.connect() as conn:
+        everything = unpublished_pool(conn)
+        prefiltered = unpublished_pool(
+            conn, min_quality=rules.min_quality, require_score=rules.require_score
+        )
+    assert len(everything) == len(scores)
+    expected = {a.path for a in everything if passes_quality(a.quality, rules)}
+    assert {a.path for a in prefiltered} == expected
+
+
+def test_the_census_counts_each_article_under_the_first_rule_it_fails():
+    rules = CandidateRules(min_quality=40, max_age_days=7, topics=("AI",))
+    old = NOW - timedelta(days=30)
+    pool = [
+        *(view(i, dated=old) for i in range(2390)),
+        *(view(3000 + i, quality=10) for i in range(20)),
+        *(view(4000 + i, topics=("Sports",)) for i in range(7)),
+        view(5000, taken="posted", dated=old),
+        view(5001, taken="same story"),
+        view(5002, dated=None),
+    ]
+    census = take_census(pool, rules, now=NOW, scanned=2600, unreadable=3)
+    assert (census.unpublished, census.qualify, census.too_old) == (2420, 0, 2390)
+    assert (census.below_min, census.off_topic, census.posted, census.same_story) == (20, 7, 1, 1)
+    assert census.undated == 1
+    assert describe(census, rules) == (
+        "no candidates today: 2,420 unpublished; 1 already posted, 1 repeating a story "
+        "already published or posted, 1 of unknown age ('curator scan --full' dates them "
+        "from git), 2,390 older than 7 days, 20 below min_quality 40, 7 not on a listed "
+        "topic; "
+        "3 files could not be read (see 'curator scan --errors')"
+    )
+    required = CandidateRules(require_score=True)
+    unscored = take_census([view(1, quality=None), view(2)], required, now=NOW, scanned=2)
+    assert describe(unscored, required) == (
+        "candidates today: 1 of 2 unpublished (1 unscored (candidates.require_score is true))"
+    )
+    assert describe(take_census([], rules, now=NOW), rules) == (
+        "no candidates today: no articles scanned yet (run 'curator scan')"
+    )
+    assert describe(take_census([], rules, now=NOW, scanned=12), rules) == (
+        "no candidates today: 0 unpublished of 12 articles"
+    )
+
+
+def test_the_census_reads_posted_and_copies_from_the_database(engine, newsroom, content_repo):
+    newsroom.write("fresh.md", article("Fresh", quality=60))
+    newsroom.write("live.md", article("Live", published=True, url="https://x/story"))
+    newsroom.write("copy.md", article("Copy of live", url="https://x/story"))
+    newsroom.write("posted.md", article("Posted"))
+    newsroom.write("broken.md", "---\ntitle: [\n---\n")
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, FieldMap(), PathFilter())
+    with engine.begin() as conn:
+        posted = next(a for a in unpublished_pool(conn) if a.path == "posted.md")
+        conn.execute(
+            insert(Post.__table__).values(
+                article_id=posted.id, channel="C1", day="2026-11-26", status="open"
+            )
+        )
+    with engine.connect() as conn:
+        counts = census(conn, CandidateRules(), now=NOW)
+    assert (counts.scanned, counts.unreadable, counts.unpublished) == (5, 1, 3)
+    assert (counts.qualify, counts.posted, counts.same_story) == (1, 1, 1)

@@ -176,3 +176,82 @@ def test_a_real_process_scrubs_what_it_prints(tmp_path: Path, newsroom: Newsroom
     )
     assert proc.returncode == 0, proc.stderr
     assert "Leaked *** and ***" in proc.stdout and "DoNotLeak" not in proc.stdout
+
+
+def test_scan_errors_lists_skipped_files_and_warnings_escaped(run, tmp_path: Path, newsroom):
+    """File names reach the terminal with their control characters escaped: an ESC sequence
+    cannot recolour it, a newline cannot forge a line (issue 9, items 3, 4 and 13)."""
+    write_config(tmp_path, newsroom.remote)
+    newsroom.write("good.md", article("Good"))
+    newsroom.write("x\x1b[2J\x1b[31m.md", article("Escape"))
+    newsroom.write("a.md: ok\nforged.md", article("Newline"))
+    (newsroom.work / "link.md").symlink_to("good.md")
+    bad_date = article("Bad date").replace("2026-11-25T10:00:00Z", "'12/05/2020'")
+    newsroom.write("bad-date.md", bad_date)
+    newsroom.commit()
+    out = run("scan").output
+    assert "5 new, 0 changed, 0 deleted, 0 unchanged, 3 errors, 1 read with a warning" in out
+    result = run("scan", "--errors")
+    assert "\x1b" not in result.output and "\r" not in result.output
+    lines = result.stdout.splitlines()
+    assert lines == [
+        "a.md: ok\\nforged.md: skipped: the file name has control characters (\\n); "
+        "rename the file",
+        "link.md: skipped: a symbolic link, not a file (the bot reads regular files only); "
+        "commit the article itself, or exclude the link in content.exclude",
+        "x\\x1b[2J\\x1b[31m.md: skipped: the file name has control characters (\\x1b); "
+        "rename the file",
+        "bad-date.md: warning: publishedDateTime (line 4): '12/05/2020' is not a date the bot "
+        "can read (write it like 2020-05-12T09:00:00-05:00); its age comes from the commit "
+        "that added the file",
+    ]
+    assert "3 file(s) could not be read, 1 read with a warning" in result.stderr
+
+
+def test_no_candidates_says_why_everywhere(run, tmp_path: Path, newsroom):
+    """`candidates`, `status` and `doctor` give the counts when nothing qualifies."""
+    write_config(tmp_path, newsroom.remote, "  min_quality: 40\n  topics: [Climate]\n")
+    newsroom.write("low.md", article("Low", quality=10, topics=("Climate",)))
+    newsroom.write("off.md", article("Off topic", quality=90, topics=("Sports",)))
+    newsroom.write("old.md", article("Old", quality=90, dated="2020-05-12T09:00:00Z"))
+    newsroom.write("live.md", article("Live", published=True))
+    newsroom.commit()
+    run("scan")
+    # write_config allows 100,000 days, in which 2020 is fresh: use a week instead.
+    config = (tmp_path / "curator.yml").read_text().replace("100000", "7")
+    (tmp_path / "curator.yml").write_text(config)
+    why = (
+        "no candidates today: 3 unpublished; 1 older than 7 days, 1 below min_quality 40, "
+        "1 not on a listed topic"
+    )
+    assert run("candidates").output.splitlines() == [why]
+    listed = run("candidates", "--json")
+    assert json.loads(listed.stdout) == [] and why in listed.stderr
+    assert why in run("status").output.splitlines()
+    doctor = run("doctor", ok=False).output  # Slack is not set up here
+    assert f"warn candidates: {why}; see candidates: in {tmp_path / 'curator.yml'}" in doctor
+
+
+def test_unscored_articles_are_candidates_by_default(run, tmp_path: Path, newsroom):
+    """A Hugo repo has no quality score: following the README must give candidates."""
+    hugo = "fields:\n  flag: draft\n  flag_style: draft\n  date: date\n"
+    write_config(tmp_path, newsroom.remote, hugo)
+    newsroom.write("post.md", "---\ntitle: A Hugo post\ndraft: true\ndate: 2026-11-30\n---\n")
+    newsroom.write("live.md", "---\ntitle: Live\ndate: 2026-11-30\n---\n")
+    newsroom.commit()
+    run("scan")
+    assert run("candidates").output.splitlines()[0] == " 1. [unscored] A Hugo post"
+
+
+def test_candidates_escape_what_articles_hold(run, tmp_path: Path, newsroom):
+    write_config(tmp_path, newsroom.remote)
+    hostile = "Red \\e[31mtitle\\u202e"  # YAML escapes: ESC and a right-to-left override
+    newsroom.write("a.md", article("x").replace('title: "x"', f'title: "{hostile}"'))
+    newsroom.commit()
+    run("scan")
+    text = run("candidates").output
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "[50] Red \\x1b[31mtitle\\u202e" in text
+    listed = run("candidates", "--json").stdout
+    assert "\u202e" not in listed
+    assert json.loads(listed)[0]["title"] == "Red \x1b[31mtitle\u202e"

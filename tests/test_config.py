@@ -173,6 +173,19 @@ def test_full_config_round_trip(tmp_path: Path) -> None:
     assert config.fields.published_value() is False
 
 
+@pytest.mark.parametrize("min_quality", [None, DELETE])
+def test_min_quality_null_or_absent_means_no_minimum(tmp_path: Path, min_quality: Any) -> None:
+    """Most Hugo/Jekyll repos score nothing: the default offers unscored articles too."""
+    config = build(tmp_path, candidates__min_quality=min_quality)
+    assert config.candidates.min_quality is None
+    assert config.candidates.require_score is False
+
+
+def test_require_score(tmp_path: Path) -> None:
+    config = build(tmp_path, candidates__min_quality=0, candidates__require_score=True)
+    assert (config.candidates.min_quality, config.candidates.require_score) == (0.0, True)
+
+
 def test_empty_sections_mean_defaults(tmp_path: Path) -> None:
     config = build(tmp_path, votes=None, candidates=None, schedule=None, fields=None)
     assert config.votes == VotesConfig()
@@ -213,8 +226,14 @@ def test_unquoted_channel_name_hint(tmp_path: Path) -> None:
         ("votes.window_days", None, "votes.window_days: expected an integer >= 1, got nothing"),
         ("candidates.per_day", 51, "candidates.per_day: expected an integer from 1 to 50, got 51"),
         ("candidates.per_day", 0, "candidates.per_day: expected an integer from 1 to 50, got 0"),
-        ("candidates.min_quality", "high", "candidates.min_quality: expected a number, got 'high'"),
+        (
+            "candidates.min_quality",
+            "high",
+            "candidates.min_quality: expected a number or null, got 'high'",
+        ),
         ("candidates.min_quality", float("nan"), "candidates.min_quality: expected a number"),
+        ("candidates.require_score", "yes", "candidates.require_score: expected true or false"),
+        ("candidates.require_score", 1, "candidates.require_score: expected true or false"),
         ("candidates.max_age_days", 1.5, "candidates.max_age_days: expected an integer >= 1"),
         ("candidates.topics", 5, "candidates.topics: expected a list of topic names, got 5"),
         ("candidates.topics", ["AI", 3], "candidates.topics[1]: expected a topic name, got 3"),

@@ -90,3 +90,74 @@ def test_a_date_past_the_calendar_is_no_date_not_a_crash(when: str):
     got = extract("a.md", "sha", data, SAMPLE_FIELDS)
     assert got.error is None and got.dated is None
     assert got.title == "What cities must do to responsibly deploy facial recognition solutions"
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("2020-05-12 9:00:00 -0500", "2020-05-12T14:00:00+00:00"),  # the issue's: Hugo reads it
+        ("2020-05-12 09:00:00 -05:00", "2020-05-12T14:00:00+00:00"),
+        ('"2020-05-12T09:00:00-0500"', "2020-05-12T14:00:00+00:00"),
+        ("2020-05-12 9:05", "2020-05-12T09:05:00+00:00"),
+        ("2020-05-12", "2020-05-12T00:00:00+00:00"),
+    ],
+)
+def test_dates_hugo_reads_are_read(when: str, expected: str):
+    data = SAMPLE.read_bytes().replace(b"2021-04-29T20:46:00Z", when.encode(), 1)
+    got = extract("a.md", "sha", data, SAMPLE_FIELDS)
+    assert got.dated is not None and got.dated.isoformat() == expected
+    assert got.warning is None
+
+
+@pytest.mark.parametrize(
+    ("when", "shown"),
+    [
+        ("12/05/2020", "'12/05/2020'"),
+        ('"2020-05-12\\u202e"', "'2020-05-12\\u202e'"),
+        ("20200512", "20200512"),
+        ("[2020, 5, 12]", "a list"),
+    ],
+)
+def test_an_unreadable_date_is_a_warning_naming_key_value_and_line(when: str, shown: str):
+    data = SAMPLE.read_bytes().replace(b"2021-04-29T20:46:00Z", when.encode(), 1)
+    got = extract("a.md", "sha", data, SAMPLE_FIELDS)
+    assert got.error is None and got.published is False and got.dated is None  # still read
+    assert got.warning == (
+        f"publishedDateTime (line 5): {shown} is not a date the bot can read (write it like "
+        "2020-05-12T09:00:00-05:00); its age comes from the commit that added the file"
+    )
+
+
+def test_no_date_is_no_warning():
+    data = SAMPLE.read_bytes().replace(b"publishedDateTime: 2021-04-29T20:46:00Z\n", b"", 1)
+    got = extract("a.md", "sha", data, SAMPLE_FIELDS)
+    assert (got.error, got.dated, got.warning) == (None, None, None)
+
+
+def test_a_repeated_key_names_the_key_and_both_lines():
+    data = SAMPLE.read_bytes().replace(b"heat: -1\n", b"heat: -1\npublished: true\n", 1)
+    for full in (False, True):
+        got = extract("a.md", "sha", data, SAMPLE_FIELDS, full=full)
+        assert got.error == (
+            "duplicate key 'published' on lines 11 and 12: keep one "
+            "(YAML would silently use the last)"
+        )
+    # A live article is read for its flag, title and URL: only those may not repeat.
+    live = SAMPLE.read_bytes().replace(b"published: false", b"published: true")
+    live = live.replace(b"heat: -1\n", b"heat: -1\nquality: 1\n", 1)
+    assert extract("a.md", "sha", live, SAMPLE_FIELDS).published is True
+    assert extract("a.md", "sha", live.replace(b"true", b"false", 1), SAMPLE_FIELDS).error
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason="shared corpora not present")
+def test_repeated_keys_in_the_corpora_are_ones_nobody_reads():
+    """14 corpus files repeat a top-level key (expirydate, event_platform, primary_image):
+    none that a Hugo field map reads, so none changes outcome."""
+    errors = [
+        p.name
+        for p in CORPUS_FILES
+        if (extract(p.name, "sha", p.read_bytes(), HUGO_FIELDS).error or "").startswith(
+            "duplicate key"
+        )
+    ]
+    assert errors == []

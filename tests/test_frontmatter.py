@@ -55,7 +55,8 @@ def diff(old: bytes, new: bytes) -> tuple[list[bytes], list[bytes]]:
 
 
 def restricted(data: bytes, keys: frozenset[str] | set[str]) -> dict[str, Any]:
-    full = parse(data)
+    """What parse_keys(data, keys) must give: parse, refusing those keys twice, restricted."""
+    full = parse(data, unique=keys)
     return {k: v for k, v in full.items() if k in keys}
 
 
@@ -72,9 +73,9 @@ def load_spy(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     calls: list[bytes] = []
     real = frontmatter._load_mapping
 
-    def spy(data: bytes, where: frontmatter.Split) -> dict[str, Any]:
+    def spy(data: bytes, where: frontmatter.Split, unique: Any = ()) -> dict[str, Any]:
         calls.append(data)
-        return real(data, where)
+        return real(data, where, unique)
 
     monkeypatch.setattr(frontmatter, "_load_mapping", spy)
     return calls
@@ -679,3 +680,45 @@ def test_tab_after_a_list_item_depends_on_the_loader(monkeypatch: pytest.MonkeyP
 )
 def test_split(data: bytes, start: int, end: int, newline: bytes, bom: bool) -> None:
     assert split(data) == frontmatter.Split(start, end, newline, bom)
+
+
+# ------------------------------------------------------------------------ repeated keys
+
+
+@pytest.mark.parametrize("nl", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("published: true\ntitle: t\npublished: false\n", "2 and 4"),
+        ("published: true\n'published': false\n\"published\": true\n", "2, 3 and 4"),
+        ("# c\npublished: true\nblock: |\n  x\npublished: false\n", "3 and 6"),
+    ],
+)
+def test_a_repeated_key_that_is_read_is_refused_with_its_lines(
+    text: str, lines: str, nl: str, load_spy: list[bytes]
+) -> None:
+    """PyYAML keeps the last of two equal keys, silently: `published: true` then
+    `published: false` would read as a draft. Refused by name, on both read paths."""
+    data = doc(text, nl=nl, bom=True)
+    reason = (
+        f"duplicate key 'published' on lines {lines}: keep one (YAML would silently use the last)"
+    )
+    for read in (
+        lambda: parse(data, unique={"published"}),
+        lambda: parse_keys(data, {"published"}),
+    ):
+        with pytest.raises(FrontmatterError) as raised:
+            read()
+        assert raised.value.reason == reason
+        assert raised.value.line == int(lines.split()[0].rstrip(","))
+    # Keys nobody asked about may repeat, as PyYAML has it.
+    assert parse(data)["published"] == parse(data, unique={"title"})["published"]
+    assert parse_keys(data, {"title", "block"}) == restricted(data, {"title", "block"})
+
+
+def test_a_repeated_key_hidden_from_the_line_scanner_is_still_refused() -> None:
+    data = doc('"pub\\x6cished": true\ntitle: t\npublished: false\n')
+    with pytest.raises(FrontmatterError, match="duplicate key 'published' on lines 2 and 4"):
+        parse_keys(data, {"published"})
+    assert frontmatter.key_line(data, "title") == 3
+    assert frontmatter.key_line(data, "nope") is None

@@ -74,10 +74,12 @@ def test_a_split_diff_lists_what_one_diff_tree_does(
     def one_diff_tree(old: str, new: str) -> list[Change]:
         out = content_repo.git("diff-tree", "-r", "-z", "--no-renames", old, new).split(b"\0")
         pairs = zip(out[0:-1:2], out[1::2], strict=True)
-        return sorted((c for m, p in pairs if (c := storage.gitrepo._change(m, p))), key=str)
+        return sorted((storage.gitrepo._change(m, p) for m, p in pairs), key=str)
 
     forward = one_diff_tree(first, second)
-    assert len(forward) == 13  # the symlink is not an article
+    assert len(forward) == 14
+    # The symlink is named as one, so the scan can list it as skipped.
+    assert [c.kind for c in forward if c.path == "link.md"] == ["symlink"]
     assert sorted(content_repo.iter_diff_tree(first, second), key=str) == forward
     backward = one_diff_tree(second, first)
     assert sorted(content_repo.iter_diff_tree(second, first), key=str) == backward
@@ -158,3 +160,43 @@ def test_concurrent_fetches_take_turns(newsroom: Newsroom, content_repo: Content
     errors = [p.communicate()[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     assert content_repo.fetch() == head
+
+
+@pytest.mark.parametrize("pathspecs", [100, 0], ids=["pathspecs", "whole-log"])
+def test_added_times_names_the_commit_that_added_each_file(
+    newsroom: Newsroom, content_repo: ContentRepo, monkeypatch, pathspecs: int
+):
+    """One git log for many paths, with pathspecs or (for many paths) the whole log; a file
+    deleted and added again dates from its newest add; names git prints raw are matched."""
+    from datetime import UTC, datetime
+
+    from tests.helpers import git
+
+    monkeypatch.setattr(ContentRepo, "ADDED_PATHSPECS", pathspecs)
+
+    def commit_at(day: int) -> str:
+        monkeypatch.setenv("GIT_AUTHOR_DATE", f"2020-01-{day:02}T12:00:00Z")
+        return newsroom.commit(f"day {day}")
+
+    odd = "dir with space/\u00e9\n2.md"
+    newsroom.write("a.md", "a")
+    newsroom.write(odd, "b")
+    newsroom.write("1577880000", "a name like a timestamp")
+    commit_at(1)
+    newsroom.write("a.md", "a, edited")  # a change is not an add
+    newsroom.write("c.md", "c")
+    commit_at(2)
+    newsroom.remove("c.md")
+    commit_at(3)
+    newsroom.write("c.md", "c again")
+    git("mv", "a.md", "moved.md", cwd=newsroom.work)  # a rename is an add at the new path
+    head = commit_at(4)
+    content_repo.fetch()
+    day = lambda d: datetime(2020, 1, d, 12, tzinfo=UTC)  # noqa: E731
+    paths = ["moved.md", odd, "c.md", "1577880000", "never.md"]
+    assert content_repo.added_times(head, paths) == {
+        "moved.md": day(4), odd: day(1), "c.md": day(4), "1577880000": day(1),
+    }  # fmt: skip
+    assert content_repo.added_times(head, []) == {}
+    with pytest.raises(GitError, match=r"^git log: "):
+        content_repo.added_times("0" * 40, ["c.md"])

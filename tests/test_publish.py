@@ -503,7 +503,7 @@ def test_deleted_article_blocks_its_post_until_the_file_returns(
         ("---\ntitle: [\n---\nbody\n", "YAML error"),
         (
             article("Dup").replace("heat: 0\n", "heat: 0\npublished: false\n"),
-            "top-level key twice",
+            "duplicate key 'published' on lines 8 and 9",
         ),
     ],
     ids=["string flag", "bad yaml", "duplicate key"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,13 @@ from sqlalchemy.engine import Engine
 from storage import scan as scan_module
 from storage.extract import PUBLISHED_COLUMNS, extract
 from storage.fields import FieldMap
-from storage.gitrepo import ContentRepo
+from storage.gitrepo import ContentRepo, GitError
 from storage.models import Article, ArticleTopic, as_utc
 from storage.pathfilter import PathFilter
+from storage.queries import unpublished_pool
 from storage.scan import FULL_COLUMNS, scan
 from tests.conftest import SAMPLE
-from tests.helpers import Newsroom, article
+from tests.helpers import Newsroom, article, git
 
 FIELDS = FieldMap()
 FULL = [c for c in FULL_COLUMNS if c != "path"]
@@ -421,3 +423,161 @@ def test_a_new_field_map_reads_every_article_again(engine, newsroom: Newsroom, c
     content_repo.fetch()
     scan(engine, content_repo, swapped, ALL_MD)
     assert rows(engine)["a.md"].quality == 71
+
+
+# --- hostile content (issue 9): repeated keys, links, file names, dates ---------------------
+
+
+def _commit_with_gitlink(newsroom: Newsroom, path: str) -> None:
+    """Commit everything plus a submodule (a gitlink) at ``path``."""
+    git("add", "-A", cwd=newsroom.work)
+    git("update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},{path}", cwd=newsroom.work)
+    git("commit", "--quiet", "-m", "with a submodule", cwd=newsroom.work)
+    git("push", "--quiet", "origin", f"HEAD:{newsroom.branch}", cwd=newsroom.work)
+
+
+def test_a_key_the_bot_reads_twice_is_an_error_never_a_candidate(
+    engine, newsroom: Newsroom, content_repo
+):
+    """`published: true` and later `published: false`: PyYAML keeps the last, so the file
+    used to be offered, then refused at publish after the votes. Now it is a scan error."""
+    twice = article("Twice").replace("published: false", "published: true", 1)
+    twice = twice.replace("\nprovider:", "\npublished: false\nprovider:", 1)
+    newsroom.write("twice.md", twice)
+    newsroom.write("score-twice.md", article("Scored twice").replace("heat: 0", "quality: 99"))
+    extra = article("Fine").replace("heat: 0", "heat: 0\nnotes: a\nnotes: b")
+    newsroom.write("other-key-twice.md", extra)
+    newsroom.commit()
+    result = do_scan(engine, content_repo)
+    got = rows(engine)
+    assert got["twice.md"].error == (
+        "duplicate key 'published' on lines 8 and 10: keep one (YAML would silently use the last)"
+    )
+    assert got["score-twice.md"].error.startswith("duplicate key 'quality' on lines 6 and 7")
+    assert got["other-key-twice.md"].error is None  # a key nobody reads may repeat
+    assert result.errors == 2
+    with engine.connect() as conn:
+        assert {a.path for a in unpublished_pool(conn)} == {"other-key-twice.md"}
+
+
+def test_links_submodules_and_odd_file_names_are_listed_as_skipped(
+    engine, newsroom: Newsroom, content_repo
+):
+    newsroom.write("real.md", article("Real"))
+    (newsroom.work / "link.md").symlink_to("real.md")
+    newsroom.write("esc\x1b[2Jname.md", article("Escape"))
+    newsroom.write("two\nlines.md", article("Newline"))
+    newsroom.write("rlo\u202edm.md", article("Bidi"))
+    newsroom.write("caf\udce9.md", article("Latin-1 name"))  # the bytes b"caf\xe9.md"
+    _commit_with_gitlink(newsroom, "vendor.md")
+    result = do_scan(engine, content_repo)
+    got = rows(engine)
+    skipped = {p: r.error for p, r in got.items() if r.error}
+    assert skipped == {
+        "link.md": "skipped: a symbolic link, not a file (the bot reads regular files only); "
+        "commit the article itself, or exclude the link in content.exclude",
+        "vendor.md": "skipped: a git submodule, not a file; exclude it in content.exclude",
+        "esc\x1b[2Jname.md": "skipped: the file name has control characters (\\x1b); "
+        "rename the file",
+        "two\nlines.md": "skipped: the file name has control characters (\\n); rename the file",
+        "rlo\u202edm.md": "skipped: the file name has control characters (\\u202e); "
+        "rename the file",
+        "caf\\xe9.md": "skipped: the file name is not UTF-8; rename the file",
+    }
+    assert (result.scanned, result.errors) == (7, 6)
+    with engine.connect() as conn:
+        assert [a.path for a in unpublished_pool(conn)] == ["real.md"]
+    # Unchanged: nothing is read again, on either path.
+    assert do_scan(engine, content_repo, full=True).changed == 0
+    # A file that becomes a link, and a link that becomes a file, follow on a diff scan.
+    (newsroom.work / "real.md").unlink()
+    (newsroom.work / "real.md").symlink_to("esc\x1b[2Jname.md")
+    (newsroom.work / "link.md").unlink()
+    newsroom.write("link.md", article("Now a file"))
+    git("add", "-A", cwd=newsroom.work)
+    git("commit", "--quiet", "-m", "swap", cwd=newsroom.work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=newsroom.work)
+    assert do_scan(engine, content_repo).mode == "diff"
+    got = rows(engine)
+    assert got["real.md"].error.startswith("skipped: a symbolic link")
+    assert got["link.md"].error is None and got["link.md"].title == "Now a file"
+
+
+def test_an_undated_article_takes_its_age_from_the_commit_that_added_it(
+    engine, newsroom: Newsroom, content_repo, monkeypatch: pytest.MonkeyPatch
+):
+    """Not from when the bot first saw it: a 2020 article scanned today is not today's."""
+    from bot.candidates import CandidateRules, select_candidates
+
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2020-05-12T14:00:00Z")
+    newsroom.write("old.md", article("Old").replace("2026-11-25T10:00:00Z", "'12/05/2020'"))
+    newsroom.write("old-undated.md", article("Old, no date").replace("publishedDateTime", "x"))
+    newsroom.commit("2020")
+    monkeypatch.setenv("GIT_AUTHOR_DATE", "2026-11-26T08:00:00Z")
+    newsroom.write("new.md", article("New").replace("2026-11-25T10:00:00Z", "'someday'"))
+    newsroom.write("dated.md", article("Dated"))
+    newsroom.commit("2026")
+    asked: list[list[str]] = []
+    real = ContentRepo.added_times
+
+    def spy(self: ContentRepo, commit: str, paths: list[str]) -> object:
+        asked.append(sorted(paths))
+        return real(self, commit, paths)
+
+    monkeypatch.setattr(ContentRepo, "added_times", spy)
+    do_scan(engine, content_repo)
+    assert asked == [["new.md", "old-undated.md", "old.md"]]  # one git log for all of them
+    got = rows(engine)
+    when = {p: as_utc(r.added_at) for p, r in got.items()}
+    assert when == {
+        "old.md": datetime(2020, 5, 12, 14, 0, tzinfo=UTC),
+        "old-undated.md": datetime(2020, 5, 12, 14, 0, tzinfo=UTC),
+        "new.md": datetime(2026, 11, 26, 8, 0, tzinfo=UTC),
+        "dated.md": None,  # its own date is its age
+    }
+    assert got["old.md"].warning.startswith("publishedDateTime (line 4): '12/05/2020' is not")
+    assert got["old-undated.md"].warning is None
+    with engine.connect() as conn:
+        pool = unpublished_pool(conn)
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    chosen = select_candidates(pool, CandidateRules(), now=now)
+    assert sorted(a.path for a in chosen) == ["dated.md", "new.md"]
+
+    # A rescan asks git only about what it has not dated yet: the new undated file.
+    newsroom.write("dated.md", article("Dated", quality=60))
+    newsroom.write("newer.md", article("Newer").replace("publishedDateTime", "x"))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    assert asked[1:] == [["newer.md"]]
+    newsroom.write("dated.md", article("Dated", quality=61))
+    newsroom.commit()
+    do_scan(engine, content_repo)
+    assert asked[1:] == [["newer.md"]]  # nothing new to date: no git log at all
+
+
+def test_when_git_cannot_be_asked_a_full_scan_dates_them_later(
+    engine, newsroom: Newsroom, content_repo, monkeypatch: pytest.MonkeyPatch
+):
+    newsroom.write("a.md", article("A").replace("publishedDateTime", "x"))
+    newsroom.commit()
+    real = ContentRepo.added_times
+
+    def broken(self: ContentRepo, commit: str, paths: list[str]) -> object:
+        raise GitError("git log: fatal: something went wrong")
+
+    monkeypatch.setattr(ContentRepo, "added_times", broken)
+    do_scan(engine, content_repo)  # logged, not fatal
+    assert rows(engine)["a.md"].added_at is None  # not offered: its age is unknown
+    monkeypatch.setattr(ContentRepo, "added_times", real)
+    do_scan(engine, content_repo, full=True)
+    assert rows(engine)["a.md"].added_at is not None
+
+
+def test_an_undated_article_git_cannot_date_counts_as_old(
+    engine, newsroom: Newsroom, content_repo, monkeypatch: pytest.MonkeyPatch
+):
+    newsroom.write("a.md", article("A").replace("publishedDateTime", "x"))
+    newsroom.commit()
+    monkeypatch.setattr(ContentRepo, "added_times", lambda self, commit, paths: {})
+    do_scan(engine, content_repo)
+    assert as_utc(rows(engine)["a.md"].added_at) == scan_module.UNKNOWN_AGE

@@ -367,3 +367,32 @@ def test_cards_of_an_earlier_day_that_never_posted_return_to_the_pool(day, confi
     tomorrow = posting.post_day(engine, client(standin), config, NOW + timedelta(days=1))
     assert tomorrow.posted == 3  # the same three stories, offered again the next day
     assert {p.day for p in posts(engine).values()} == {"2026-11-27"}
+
+
+def test_a_day_without_candidates_says_why_in_the_post_job(day, config, engine, standin):
+    """The post job's line (logged, and kept for `curator status`) gives the counts."""
+    import dataclasses
+
+    from bot.clockwork import Clockwork
+    from bot.jobs import build_jobs
+    from bot.runtime import Runtime
+    from storage.schedule_state import last_run
+
+    strict = dataclasses.replace(
+        config, candidates=dataclasses.replace(config.candidates, topics=("Sports",))
+    )
+    runtime = Runtime(strict, engine, None, PathFilter())  # type: ignore[arg-type]
+    (spec,) = [
+        s for s in build_jobs(runtime, client(standin), bot_user=BOT_USER) if s.name == "post"
+    ]
+    cw = Clockwork(
+        engine, [spec], strict.zone, lease_ttl=timedelta(seconds=60), notify=lambda _: None,
+        clock=lambda: NOW,
+    )  # fmt: skip
+    cw.leader = True
+    assert cw.run_slot(spec, NOW, NOW) == "ok"
+    with engine.connect() as conn:
+        run = last_run(conn, "post")
+    assert run is not None
+    assert run.detail == "no candidates today: 4 unpublished; 4 not on a listed topic"
+    assert standin.called("chat.postMessage") == []

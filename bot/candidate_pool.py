@@ -1,0 +1,35 @@
+"""Today's candidates from the database: the pool query, then the pure rules of
+``bot.candidates``; and when none qualify, why (the counts every surface shows)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from bot.candidates import CandidateRules, Census, describe, select_candidates, take_census
+from storage.queries import ArticleView, article_counts, unpublished_pool
+
+log = logging.getLogger(__name__)
+
+
+def todays_candidates(
+    conn: Connection, rules: CandidateRules, *, now: datetime, limit: int | None = None
+) -> list[ArticleView]:
+    """The day's candidates, best first."""
+    pool = unpublished_pool(conn, min_quality=rules.min_quality, require_score=rules.require_score)
+    return select_candidates(pool, rules, now=now, limit=limit)
+
+
+def census(conn: Connection, rules: CandidateRules, *, now: datetime) -> Census:
+    """Every unpublished article counted by the first rule it fails (reads the whole pool:
+    for when nothing qualifies, or a status line, not for every post)."""
+    scanned, unreadable = article_counts(conn)
+    pool = unpublished_pool(conn, taken=True)
+    return take_census(pool, rules, now=now, scanned=scanned, unreadable=unreadable)
+
+
+def why_none(conn: Connection, rules: CandidateRules, *, now: datetime) -> str:
+    """``no candidates today: 2,417 unpublished; 2,390 older than 7 days, ...``"""
+    return describe(census(conn, rules, now=now), rules)
