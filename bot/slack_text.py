@@ -8,6 +8,7 @@ links, hold reasons) goes through these functions; nothing else puts article tex
    talks about entities (``&amp;amp;amp;``) is not unwound without end. Only ``&name;``
    and ``&#number;`` forms count. Then control characters, bidi controls (U+202E) and
    zero-width characters are removed, and line breaks and runs of spaces become one space.
+   Credential shapes (``bot.credentials``) are hidden as ``***``, as in the logs.
 2. ``mrkdwn``: Slack has no escape for its formatting characters, and an invisible
    character beside one is not enough (a zero-width space counts as a word break and
    *enables* formatting). So ``* _ ~ ` `` become look-alikes Slack does not parse
@@ -28,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
+from bot.credentials import scrub
 from bot.slack_limits import length
 
 ELLIPSIS = "…"
@@ -85,7 +87,9 @@ def clean(text: str | None) -> str:
     """Article text as one line of what a reader should see (see the module's step 1)."""
     if not text:
         return ""
-    text = str(text)
+    # A token an article happens to hold is no more welcome in Slack than in a log; hidden
+    # before neutralising, which would change its shape (``ghp_`` → ``ghpˍ``).
+    text = scrub(str(text))
     if not _UNCLEAN.search(text):
         return text
     kept = []
@@ -121,6 +125,7 @@ def link_target(url: str | None) -> str | None:
     """The URL as it goes inside ``<…|label>``, or None when it must not be linked."""
     if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
         return None
+    url = scrub(url)  # a password in the URL is not linked (nor shown)
     if len(url) <= len("https://") or " " in url or _UNCLEAN.search(url.replace("&", "")):
         return None  # spaces, controls, bidi or zero-width characters: not a URL to follow
     target = escape(url).replace("|", "%7C")  # a "|" would end the URL early
