@@ -212,9 +212,12 @@ def publish_approved(
     ]
     edited = len(result.with_outcome(Outcome.EDITED))
     if not dry_run:
+        # A first attempt may have written its batch and lost the race, and the retry found
+        # nothing left to edit (item 9): that batch never reached the remote.
+        unpushed = None if result.commit else _nothing_left(config.content.branch)
         _record(
             engine, verdicts, commit=result.commit, message=result.message, article_count=edited,
-            token=token, now=now,
+            token=token, now=now, unpushed=unpushed,
         )  # fmt: skip
     commit_url = config.content.commit_link(result.commit) if result.commit else None
     report = PublishReport(
@@ -436,12 +439,20 @@ def _write_ahead(engine: Engine, *, token: str, commit: str, base: str, now: dat
 
 
 def _close_batch(engine: Engine, token: str, state: str, detail: str | None, at: datetime) -> None:
+    """Close a batch still pending; one another run recorded meanwhile stays as it is."""
     with engine.begin() as conn:
         conn.execute(
             update(BATCH)
-            .where(BATCH.c.token == token)
+            .where(BATCH.c.token == token, BATCH.c.state == "pending")
             .values(state=state, detail=detail, finished_at=at)
         )
+
+
+def _nothing_left(branch: str) -> str:
+    return (
+        f"not pushed: nothing was left to commit after {branch} moved on (the articles were "
+        f"published on {branch} meanwhile, or removed, or cannot be edited)"
+    )
 
 
 def _record(
@@ -453,9 +464,31 @@ def _record(
     article_count: int,
     token: str | None,
     now: datetime,
-) -> None:
-    """One transaction: the pushed commit, its batch closed, every post's new state."""
+    unpushed: str | None = None,
+) -> bool:
+    """One transaction: the pushed commit, its batch closed, every post's new state.
+
+    The batch moves to "pushed" only from another state, and everything else is written in
+    the same transaction: so a batch is recorded once, whoever gets there first, and the
+    one that comes second writes nothing and gets False. ``unpushed`` closes a batch this
+    run wrote for a commit it never pushed (the detail says why).
+    """
     with engine.begin() as conn:
+        if token is not None and commit is not None:
+            closed = conn.execute(
+                update(BATCH)
+                .where(BATCH.c.token == token, BATCH.c.state != "pushed")
+                .values(state="pushed", commit_sha=commit, finished_at=now)
+            )
+            if closed.rowcount == 0:
+                log.info("publish batch %s was recorded by another run", token)
+                return False
+        elif token is not None and unpushed is not None:
+            conn.execute(
+                update(BATCH)
+                .where(BATCH.c.token == token, BATCH.c.state == "pending")
+                .values(state="failed", detail=unpushed, finished_at=now)
+            )
         if commit is not None:
             known = conn.execute(select(COMMIT.c.id).where(COMMIT.c.sha == commit)).first()
             if known is None:
@@ -464,29 +497,35 @@ def _record(
                         sha=commit, article_count=article_count, message=message, pushed_at=now
                     )
                 )
-        if token is not None:
-            conn.execute(
-                update(BATCH)
-                .where(BATCH.c.token == token)
-                .values(state="pushed", commit_sha=commit, finished_at=now)
-            )
         done = [v for v in verdicts if v.status == PostStatus.PUBLISHED]
         blocked = [v for v in verdicts if v.status == PostStatus.BLOCKED]
         _mark_published(conn, done, now)
         _mark_blocked(conn, blocked, now)
+    return True
 
 
 def _mark_published(conn: Connection, verdicts: Sequence[_Verdict], now: datetime) -> None:
     if not verdicts:
         return
     # The remote is the truth: a post the commit published is published, whatever the votes
-    # did meanwhile; only a post already recorded as published is left as it is.
-    conn.execute(
-        update(POST)
-        .where(POST.c.id == bindparam("b_id"), POST.c.status != PostStatus.PUBLISHED)
-        .values(status=PostStatus.PUBLISHED, commit_sha=bindparam("b_sha"), status_changed_at=now),
-        [{"b_id": v.candidate.post_id, "b_sha": v.commit_sha} for v in verdicts],
-    )
+    # did meanwhile; only a post already recorded as published is left as it is, and gets
+    # no second decision (another run may have recorded it a moment ago).
+    by_sha: dict[str | None, list[int]] = {}
+    for v in verdicts:
+        by_sha.setdefault(v.commit_sha, []).append(v.candidate.post_id)
+    changed: set[int] = set()
+    for sha, ids in by_sha.items():
+        for i in range(0, len(ids), _CHUNK):
+            stmt = (
+                update(POST)
+                .where(POST.c.id.in_(ids[i : i + _CHUNK]), POST.c.status != PostStatus.PUBLISHED)
+                .values(status=PostStatus.PUBLISHED, commit_sha=sha, status_changed_at=now)
+                .returning(POST.c.id)
+            )
+            changed.update(conn.execute(stmt).scalars())
+    verdicts = [v for v in verdicts if v.candidate.post_id in changed]
+    if not verdicts:
+        return
     _decide(conn, verdicts, now)
     conn.execute(
         update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id")).values(published=True),
@@ -586,13 +625,13 @@ def recover(
             for c in posts
         ]
         message = git_publish.commit_message(repo, found)
-        log.warning(
-            "publish batch %s was pushed as %s by an interrupted run: recording %d post(s)",
-            batch.token, found[:12], len(verdicts),
-        )  # fmt: skip
-        _record(
+        if _record(
             engine, verdicts, commit=found, message=message, article_count=len(paths),
             token=batch.token, now=now,
-        )  # fmt: skip
-        reports += [_report(v, config) for v in verdicts]
+        ):  # fmt: skip
+            log.warning(
+                "publish batch %s was pushed as %s by an interrupted run: recorded %d post(s)",
+                batch.token, found[:12], len(verdicts),
+            )  # fmt: skip
+            reports += [_report(v, config) for v in verdicts]
     return reports

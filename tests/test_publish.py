@@ -631,3 +631,45 @@ def test_large_batches_are_edited_on_every_core(monkeypatch: pytest.MonkeyPatch)
     assert [o for o, _, _ in serial] == [Outcome.EDITED] * 6 + [Outcome.ALREADY, Outcome.REFUSED]
     monkeypatch.setattr(storage.publish, "PARALLEL_MIN", 1)
     assert edit_all(items, FIELDS, workers=2) == serial
+
+
+def test_everything_published_by_someone_else_before_our_push(
+    engine: Engine, newsroom: Newsroom, content_repo: ContentRepo, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 9, item 9: between our fetch and our push an editor publishes every approved
+    article by hand. The retry has nothing to commit: the posts are recorded as published
+    by the editor's commit, and the batch written before the first push is closed."""
+    for name in ("a", "b"):
+        newsroom.write(f"news/{name}.md", article(name.upper()))
+    newsroom.commit("collect")
+    approve(engine, "news/a.md")
+    approve(engine, "news/b.md")
+    config = make_config(newsroom, content_repo.git_dir)
+    real_push = storage.publish.push_commit
+    outside: list[str] = []
+
+    def editor_publishes_first(repo: ContentRepo, commit: str) -> bool:
+        if not outside:
+            catch_up(newsroom)
+            for name in ("a", "b"):
+                newsroom.write(f"news/{name}.md", article(name.upper(), published=True))
+            outside.append(newsroom.commit("publish a and b by hand"))
+        return real_push(repo, commit)
+
+    monkeypatch.setattr(storage.publish, "push_commit", editor_publishes_first)
+    report = run_job(engine, content_repo, config)
+
+    [by_hand] = outside
+    assert tip(newsroom) == by_hand and curator_commits(newsroom) == []
+    assert report.commit_sha is None
+    assert [(p.outcome, p.commit_sha) for p in report.posts] == [("already", by_hand)] * 2
+    assert report.summary() == "published 0, already published 2, missing 0, refused 0, no commit"
+    got = posts(engine)
+    assert {(p.status, p.commit_sha) for p in got.values()} == {(PostStatus.PUBLISHED, by_hand)}
+    with engine.connect() as conn:
+        batch = conn.execute(select(PublishBatch.__table__)).one()
+        decisions = conn.execute(select(Decision.__table__.c.cause)).scalars().all()
+    assert batch.state == "failed" and batch.finished_at is not None
+    assert "published on main meanwhile" in batch.detail
+    assert decisions == [f"already published on main by Writer in commit {by_hand[:12]}"] * 2
+    assert run_job(engine, content_repo, config).posts == ()
