@@ -19,6 +19,7 @@ An article that is missing or cannot be edited blocks its post (status "blocked"
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +35,7 @@ from bot.tally import VoteRules, tally
 from storage import publish as git_publish
 from storage.digest_queries import reactions_for
 from storage.gitrepo import ContentRepo
+from storage.locks import run_lock
 from storage.models import (
     Article,
     Decision,
@@ -66,6 +68,8 @@ _REPORTED = {
     Outcome.REFUSED: REFUSED,
 }
 _CHUNK = 500  # bound-parameter limits
+#: How long a publish waits for another one to finish before it says so and stops.
+PUBLISH_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -170,14 +174,39 @@ def publish_approved(
     approver_names: Mapping[str, str] | None = None,
     attempts: int = 5,
     backoff: float = 0.5,
+    wait: float = PUBLISH_WAIT,
 ) -> PublishReport:
     """Publish every approved article in one commit and bring the posts up to date.
 
+    One publish runs at a time across processes and replicas: this one waits up to ``wait``
+    seconds for another to finish, then raises storage.locks.Busy. Holding the lock for the
+    whole run is also what lets recovery treat any pending batch as abandoned.
+
     A dry run fetches, reads and edits in memory and returns the diff and the commit message;
-    it writes nothing to the content repo or the database.
+    it writes nothing to the content repo or the database, and takes no lock.
     """
     check_templates(config.content.set_on_publish)
-    names = approver_names or {}
+    run = functools.partial(
+        _publish, engine, repo, config, now=now, dry_run=dry_run,
+        names=approver_names or {}, attempts=attempts, backoff=backoff,
+    )  # fmt: skip
+    if dry_run:
+        return run()
+    with run_lock(engine, "publish", wait=wait):
+        return run()
+
+
+def _publish(
+    engine: Engine,
+    repo: ContentRepo,
+    config: Config,
+    *,
+    now: datetime,
+    dry_run: bool,
+    names: Mapping[str, str],
+    attempts: int,
+    backoff: float,
+) -> PublishReport:
     tip = repo.fetch()
     recovered = [] if dry_run else recover(engine, repo, config, tip=tip, now=now, names=names)
     todo = _due(engine, repo, tip, names, vote_rules(config))

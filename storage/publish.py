@@ -377,23 +377,30 @@ def write_commit(
 
 
 def push_commit(repo: ContentRepo, commit: str) -> bool:
-    """Fast-forward the remote branch to ``commit``; False when the remote has moved on."""
+    """Fast-forward the remote branch to ``commit``; False when the remote has moved on.
+
+    Another push updating the branch at that very moment makes the remote answer "cannot
+    lock ref": that is the remote moving on too, and the caller redoes the edits on the
+    new tip.
+    """
     args = ["push", "--porcelain", "origin", f"{commit}:refs/heads/{repo.branch}"]
-    proc = subprocess.run(
-        ["git", *args],
-        capture_output=True,
-        check=False,
-        env=git_env(repo.git_dir),
-    )
-    if proc.returncode == 0:
-        # Keep the tracking ref on what the remote now has, so a scan sees our commit.
-        with repo.locked():
+    # Under the clone's lock: a successful push also moves our tracking ref, which a
+    # fetch in another process must not be updating at the same time.
+    with repo.locked():
+        proc = subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            check=False,
+            env=git_env(repo.git_dir),
+        )
+        if proc.returncode == 0:
+            # Keep the tracking ref on what the remote now has, so a scan sees our commit.
             repo.git("update-ref", repo.tracking_ref, commit)
-        return True
+            return True
     out = proc.stdout.decode("utf-8", "replace")
-    if _NOT_FAST_FORWARD.search(out):
-        return False
     err = proc.stderr.decode("utf-8", "replace").strip() or out.strip()
+    if _NOT_FAST_FORWARD.search(out) or f"cannot lock ref 'refs/heads/{repo.branch}'" in err:
+        return False
     raise GitError(redact(f"git push: {err or f'exit {proc.returncode}'}"))
 
 

@@ -158,3 +158,28 @@ def test_concurrent_fetches_take_turns(newsroom: Newsroom, content_repo: Content
     errors = [p.communicate()[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], errors
     assert content_repo.fetch() == head
+
+
+def test_fetch_waits_out_a_ref_another_git_is_updating(
+    newsroom: Newsroom, content_repo: ContentRepo
+):
+    """Issue 9, item 10: a git process outside our lock (an older curator's push, which moves
+    the tracking ref too) holds refs/remotes/origin/main for a moment: the fetch waits."""
+    import threading
+
+    newsroom.write("a.md", "one")
+    newsroom.commit()
+    content_repo.fetch()
+    newsroom.write("b.md", "two")
+    head = newsroom.commit()
+    lock = content_repo.git_dir / "refs" / "remotes" / "origin" / "main.lock"
+    lock.write_text("")
+    threading.Timer(0.4, lock.unlink).start()
+    assert content_repo.fetch() == head
+
+    # Held for good (a git killed mid-update): git's own message, naming the file.
+    newsroom.write("c.md", "three")
+    newsroom.commit()
+    lock.write_text("")
+    with pytest.raises(GitError, match=r"cannot lock ref .*main\.lock': File exists"):
+        content_repo.fetch()

@@ -673,3 +673,28 @@ def test_everything_published_by_someone_else_before_our_push(
     assert "published on main meanwhile" in batch.detail
     assert decisions == [f"already published on main by Writer in commit {by_hand[:12]}"] * 2
     assert run_job(engine, content_repo, config).posts == ()
+
+
+def test_a_push_racing_another_push_is_retried_on_the_new_tip(
+    newsroom: Newsroom, content_repo: ContentRepo
+):
+    """Issue 9, item 10: another push is updating the branch when ours arrives ("cannot lock
+    ref 'refs/heads/main'"): that is the remote moving on, not a failure."""
+    newsroom.write("news/a.md", article("A"))
+    newsroom.commit()
+    ref_lock = newsroom.remote / "refs" / "heads" / f"{newsroom.branch}.lock"
+    bases: list[str] = []
+
+    def another_push_in_flight(commit: str, base: str) -> None:
+        bases.append(base)
+        if len(bases) == 1:
+            ref_lock.write_text("")  # the other push holds the branch's ref lock ...
+        elif len(bases) == 2:
+            ref_lock.unlink()  # ... and lands
+            newsroom.write("other.txt", "x")
+            newsroom.commit("the other push")
+
+    result = pub(content_repo, ["news/a.md"], before_push=another_push_in_flight)
+    assert result.attempts == 3 and result.commit == tip(newsroom)
+    assert bases[0] == bases[1] != bases[2]
+    assert bases[2] == remote(newsroom, "rev-parse", f"{newsroom.branch}^")
