@@ -23,7 +23,8 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
 
     def refresh(ctx: JobContext) -> str:
         """Fetch the content repo and scan what changed."""
-        result = scan(rt.engine, rt.repo, config.fields, rt.paths, commit=rt.repo.fetch())
+        rt.repo.fetch()  # the scan reads the head when it is its turn
+        result = scan(rt.engine, rt.repo, config.fields, rt.paths)
         return f"{result.new} new, {result.changed} changed, {result.deleted} deleted"
 
     def post(ctx: JobContext) -> str:
