@@ -31,6 +31,7 @@ from storage import frontmatter
 from storage.extract import FlagError, read_flag
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, ContentRepo, GitError, git_env, redact
+from storage.lifeline import follow
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,11 @@ def edit_all(
     # The same preload as the scan's, since the first caller starts the server for both.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["storage.extract", "storage.gitrepo"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # The workers end with this process, even when it is killed (storage/lifeline.py).
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=follow, initargs=(os.getpid(),)
+    )
+    with pool:
         done = pool.map(_edit_chunk, chunks, [fields] * len(chunks))
         return [edited for chunk in done for edited in chunk]
 

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from storage.extract import ArticleData, extract, extract_change, reader_id
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, Change, ContentRepo
+from storage.lifeline import follow
 from storage.locks import run_lock
 from storage.models import Article, ArticleTopic, ScanState, as_utc, utcnow
 from storage.pathfilter import PathFilter
@@ -467,7 +468,7 @@ class _Parser:
                 max_workers=self.workers,
                 mp_context=self._context,
                 initializer=_worker_init,
-                initargs=(str(self.git_dir), self.fields),
+                initargs=(str(self.git_dir), self.fields, os.getpid()),
             )
         if self._pool is not None:
             # Full chunks go out now; a short last one may still grow.
@@ -515,7 +516,8 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 _worker_state: dict[str, object] = {}
 
 
-def _worker_init(git_dir: str, fields: FieldMap) -> None:
+def _worker_init(git_dir: str, fields: FieldMap, parent: int) -> None:
+    follow(parent)  # end with the scan, even when it is killed
     _worker_state["reader"] = BlobReader(Path(git_dir))
     _worker_state["fields"] = fields
 
