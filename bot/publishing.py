@@ -33,6 +33,7 @@ from bot.config import Config
 from bot.messages import vote_rules
 from bot.tally import VoteRules, tally
 from storage import publish as git_publish
+from storage.commit_text import escape_controls, one_line
 from storage.digest_queries import reactions_for
 from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
@@ -340,9 +341,9 @@ def _approvers(
 
 
 def _display(name: str | None, user_id: str) -> str:
-    """A name safe in a trailer: one line, no angle brackets; the user id when empty."""
-    clean = " ".join((name or "").replace("<", "").replace(">", "").split())
-    return clean or user_id
+    """A name safe in a trailer: one line, no angle brackets, no control characters; the
+    user id when empty."""
+    return one_line((name or "").replace("<", "").replace(">", "")) or one_line(user_id)
 
 
 # ---------------------------------------------------------------------- message + templates
@@ -351,14 +352,18 @@ def _display(name: str | None, user_id: str) -> str:
 def commit_message(posts: Sequence[_Candidate], token: str) -> str:
     """Subject with the count, a body line per article, and trailers a reviewer can grep:
     ``Approved-by: Name <U123>`` per editor, ``Slack-Thread: <permalink>`` per post, and the
-    ``Curator-Batch:`` token that lets an interrupted run be finished."""
+    ``Curator-Batch:`` token that lets an interrupted run be finished.
+
+    Paths, titles, names and links are escaped (storage/commit_text.py): a newline in any
+    of them must never start a line, such as a forged ``Approved-by:``.
+    """
     n = len(posts)
     lines = [f"Publish {n} article{'' if n == 1 else 's'} approved in Slack", ""]
     for c in posts:
-        title = " ".join((c.title or "").split())
-        lines.append(f"- {title[:120]}" if title else f"- {c.path}")
+        title, path = one_line(c.title or "")[:120], escape_controls(c.path)
+        lines.append(f"- {title}" if title else f"- {path}")
         if title:
-            lines.append(f"  {c.path}")
+            lines.append(f"  {path}")
         if c.approvers:
             lines.append(f"  approved by {', '.join(name for _, name in c.approvers)}")
     lines.append("")
@@ -367,8 +372,8 @@ def commit_message(posts: Sequence[_Candidate], token: str) -> str:
         for user, name in c.approvers:
             if user not in seen:
                 seen.add(user)
-                lines.append(f"Approved-by: {name} <{user}>")
-    lines += [f"Slack-Thread: {c.permalink}" for c in posts if c.permalink]
+                lines.append(f"Approved-by: {name} <{one_line(user)}>")
+    lines += [f"Slack-Thread: {one_line(c.permalink)}" for c in posts if c.permalink]
     lines.append(f"{git_publish.BATCH_TRAILER}: {token}")
     return "\n".join(lines) + "\n"
 

@@ -26,6 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from storage import frontmatter
+from storage.commit_text import escape_message
 
 # The scan's own reading of the flag, so a file the scan calls unpublished is one we edit.
 from storage.extract import FlagError, read_flag
@@ -376,7 +377,9 @@ def write_commit(
         "GIT_COMMITTER_NAME": author.name,
         "GIT_COMMITTER_EMAIL": author.email,
     }
-    text = message if message.endswith("\n") else message + "\n"
+    # The caller's line breaks stay; any other control character is escaped, whoever
+    # built the message (storage/commit_text.py).
+    text = escape_message(message if message.endswith("\n") else message + "\n")
     out = repo.git("commit-tree", tree, "-p", tip, "-F", "-", env=identity, input=text.encode())
     return out.decode().strip()
 

@@ -698,3 +698,55 @@ def test_a_push_racing_another_push_is_retried_on_the_new_tip(
     assert result.attempts == 3 and result.commit == tip(newsroom)
     assert bases[0] == bases[1] != bases[2]
     assert bases[2] == remote(newsroom, "rev-parse", f"{newsroom.branch}^")
+
+
+def test_nothing_from_an_article_or_slack_can_forge_a_trailer(
+    engine: Engine, newsroom: Newsroom, content_repo: ContentRepo
+):
+    """Issue 9, item 13: a path with a newline, a title and a display name with line breaks
+    and control characters: each stays on its line, escaped; the trailers are the real ones."""
+    forged = "Approved-by: Mallory <UMALLORY>"
+    path = f"news/evil\n{forged}.md"
+    newsroom.write(path, article("Evil"))
+    newsroom.commit()
+    approve(engine, path, title=f"Evil\r\x1b[2J\u2028{forged}\x07", voters=("U0ANN", "U0EVE"))
+    config = make_config(newsroom, content_repo.git_dir)
+    names = {"U0ANN": "Ann Editor", "U0EVE": f"Eve\x00\n{forged}\x1b"}
+
+    report = publish_approved(
+        engine, content_repo, config, now=NOW, approver_names=names, backoff=0
+    )
+
+    sha = report.commit_sha
+    assert sha and report.count("published") == 1
+    message = remote(newsroom, "log", "-1", "--format=%B", sha)
+    assert not any(ch != "\n" and not ch.isprintable() for ch in message), repr(message)
+    assert remote(newsroom, "log", "--format=%H", f"--grep=^{forged}", newsroom.branch) == ""
+    trailers = remote(newsroom, "log", "-1", "--format=%(trailers:only,unfold)", sha)
+    assert [t.split(":")[0] for t in trailers.splitlines()] == [
+        "Approved-by", "Approved-by", "Slack-Thread", "Curator-Batch",
+    ]  # fmt: skip
+    assert trailers.splitlines()[:2] == [
+        "Approved-by: Ann Editor <U0ANN>",
+        "Approved-by: Eve\\x00 Approved-by: Mallory UMALLORY\\x1b <U0EVE>",
+    ]
+    assert f"- Evil \\x1b[2J {forged}\\x07\n  news/evil\\n{forged}.md\n" in message
+
+
+def test_a_commit_message_keeps_only_its_own_line_breaks(
+    newsroom: Newsroom, content_repo: ContentRepo
+):
+    """The defence holds in storage too, whoever builds the message."""
+    newsroom.write("news/a.md", article("A"))
+    newsroom.commit()
+
+    def hostile(results: Sequence[object]) -> str:
+        return "Publish\r\x1b[1A\u2028Approved-by: X <UX>\x85\n\nCurator-Batch: test\n"
+
+    result = publish(
+        content_repo, [Edit("news/a.md")], fields=FIELDS, author=AUTHOR, message=hostile,
+        backoff=0,
+    )  # fmt: skip
+    assert remote(newsroom, "log", "-1", "--format=%B", result.commit) == (
+        "Publish\\r\\x1b[1A\\u2028Approved-by: X <UX>\\x85\n\nCurator-Batch: test"
+    )
