@@ -118,20 +118,22 @@ class PublishReport:
         return sum(1 for p in self.posts if p.outcome == outcome)
 
     def summary(self) -> str:
-        """One line: published N, already published M, missing K, refused R, commit sha."""
+        """One line: published N, already published M, missing K, refused R, commit sha;
+        a dry run says what it would publish, and that it changed nothing."""
+        others = (
+            f"already published {self.count(ALREADY)}, missing {self.count(MISSING)}, "
+            f"refused {self.count(REFUSED)}"
+        )
+        if self.dry_run:
+            n = self.count(PUBLISHED)
+            would = f"would publish {n}{' in one commit' if n else ''}"
+            return f"dry run: {would}, {others}; nothing changed"
         published = f"published {self.count(PUBLISHED)}"
         recovered = sum(1 for p in self.posts if p.recovered)
         if recovered:
             published += f" ({recovered} recorded from an interrupted run)"
-        if self.commit_sha:
-            commit = f"commit {self.commit_sha[:12]}"
-        else:
-            commit = "would commit" if self.dry_run and self.count(PUBLISHED) else "no commit"
-        return (
-            f"{'dry run: ' if self.dry_run else ''}{published}, "
-            f"already published {self.count(ALREADY)}, missing {self.count(MISSING)}, "
-            f"refused {self.count(REFUSED)}, {commit}"
-        )
+        commit = f"commit {self.commit_sha[:12]}" if self.commit_sha else "no commit"
+        return f"{published}, {others}, {commit}"
 
 
 @dataclass(frozen=True)

@@ -306,7 +306,8 @@ def test_set_on_publish_templates_and_dry_run_change_nothing(
     dry = run_job(engine, content_repo, config, dry_run=True)
     assert dry.dry_run and dry.commit_sha is None
     assert dry.summary() == (
-        "dry run: published 2, already published 0, missing 0, refused 0, would commit"
+        "dry run: would publish 2 in one commit, already published 0, missing 0, refused 0; "
+        "nothing changed"
     )
     assert "-published: false\n+published: true\n" in dry.diff
     assert "+approved_by: Ann Editor, Bob Desk\n" in dry.diff
@@ -608,7 +609,8 @@ def test_cli_publish(
     assert "+published: true" in dry.output
     assert "Publish 1 article approved in Slack" in dry.output
     assert dry.output.splitlines()[-1] == (
-        "dry run: published 1, already published 0, missing 1, refused 0, would commit"
+        "dry run: would publish 1 in one commit, already published 0, missing 1, refused 0; "
+        "nothing changed"
     )
     assert tip(newsroom) == before
 
