@@ -7,9 +7,11 @@ Nothing lost, nothing twice, even when the job is killed at any point:
    trailer.
 2. After the push, one transaction marks the posts published, records their decisions and
    the ``PublishCommit``, and closes the batch as "pushed".
-3. Every run starts by settling pending batches against the freshly fetched remote: a batch
-   whose commit (or trailer) is on the branch is recorded as if the push had just returned;
-   one that is not is closed as "failed" and its posts, still approved, go into this run.
+3. Every run holds the publish lock (storage/locks.py), so a batch still pending when a run
+   starts is one that a dead run left. The run settles those against the freshly fetched
+   remote: a batch whose commit (or trailer) is on the branch is recorded as if the push had
+   just returned; one that is not is closed as "failed" and its posts, still approved, go
+   into this run. A batch is recorded once, whoever gets there first.
    An article published by a batch the database missed is never edited twice, because each
    file is re-checked at the tip before it is edited, and the push is fast-forward only.
 
@@ -245,7 +247,8 @@ def _publish(
     edited = len(result.with_outcome(Outcome.EDITED))
     if not dry_run:
         # A first attempt may have written its batch and lost the race, and the retry found
-        # nothing left to edit (item 9): that batch never reached the remote.
+        # nothing left to edit (someone published it all meanwhile): that batch never
+        # reached the remote.
         unpushed = None if result.commit else _nothing_left(config.content.branch)
         _record(
             engine, verdicts, commit=result.commit, message=result.message, article_count=edited,
