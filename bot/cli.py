@@ -32,6 +32,7 @@ from bot.terminal import json_safe, printable
 from storage import migrate
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
+from storage.locks import Busy
 from storage.queries import ArticleView, scan_errors, scan_warnings
 from storage.scan import scan as run_scan
 
@@ -149,17 +150,21 @@ def scan(ctx: _Ctx, full: bool, show_errors: bool, no_fetch: bool) -> None:
         _print_errors(rt.engine)
         return
     try:
-        commit = rt.repo.head() if no_fetch else rt.repo.fetch()
+        if not no_fetch:
+            rt.repo.fetch()
         with _progress() as progress:
+            # No commit: the scan reads the head once it is its turn (scans take turns).
             result = run_scan(
                 rt.engine,
                 rt.repo,
                 rt.config.fields,
                 rt.paths,
-                commit=commit,
                 full=full,
                 progress=progress,
             )
+    except Busy as exc:
+        click.echo(f"{exc}; try again once it is done")  # not an error: that scan runs
+        return
     except GitError as exc:
         raise click.ClickException(str(exc)) from None
     if result.reread:

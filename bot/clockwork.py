@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from bot.slack_text import escape
 from bot.slots import latest_slot, next_slot
+from storage.locks import Busy
 from storage.schedule_state import (
     claim_slot,
     finish_run,
@@ -149,6 +150,12 @@ class Clockwork:
         last_ok = ok.slot if ok is not None else None
         try:
             detail = spec.run(JobContext(slot=slot, now=now, last_ok=last_ok))
+        except Busy as exc:
+            # Another process (an operator's command) is doing this very work: a skipped
+            # run, not a failure to tell the channel about.
+            finish_run(self.engine, run_id, outcome="skipped", detail=str(exc), now=self.clock())
+            log.info("%s job for slot %s skipped: %s", spec.name, slot, exc)
+            return "skipped"
         except Exception as exc:
             reason = " ".join(str(exc).split())[:300] or type(exc).__name__
             log.exception("%s job for slot %s failed", spec.name, slot)

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.jobs import publish_and_tell
-from bot.publishing import publish_approved
+from bot.publishing import PUBLISH_WAIT, publish_approved
 from bot.slack_client import api_url, make_client
 from bot.terminal import printable
 from storage.controls import escape_controls
 from storage.gitrepo import GitError
+from storage.locks import Busy
 
 if TYPE_CHECKING:  # bot.cli imports this module to register the command
     from bot.cli import _Ctx
@@ -26,17 +27,30 @@ log = logging.getLogger(__name__)
 @click.option(
     "--dry-run", is_flag=True, help="Print the diff and the commit message; change nothing."
 )
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=PUBLISH_WAIT,
+    show_default=True,
+    help="Seconds to wait for a publish already running before leaving it be.",
+)
 @click.pass_obj
-def publish(ctx: _Ctx, dry_run: bool) -> None:
+def publish(ctx: _Ctx, dry_run: bool, wait: float) -> None:
     """Publish every approved article in one commit to the content repo."""
     rt = ctx.runtime()
     now = datetime.now(UTC)
     token = os.environ.get("SLACK_BOT_TOKEN")
     try:
         if token and not dry_run:  # the cards follow, as when the schedule runs it
-            report = publish_and_tell(rt, make_client(token, api_url()), now)
+            report = publish_and_tell(rt, make_client(token, api_url()), now, wait=wait)
         else:
-            report = publish_approved(rt.engine, rt.repo, rt.config, now=now, dry_run=dry_run)
+            report = publish_approved(
+                rt.engine, rt.repo, rt.config, now=now, dry_run=dry_run, wait=wait
+            )
+    except Busy as exc:
+        # Not a failure: the other run publishes what is approved.
+        click.echo(f"{exc}; nothing to do")
+        return
     except (GitError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if dry_run:

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from bot import posting
 from bot.clockwork import Clockwork, JobContext, JobSpec
 from bot.editors import DisplayNames, Editors
-from bot.publishing import PublishReport, publish_approved
+from bot.publishing import PUBLISH_WAIT, PublishReport, publish_approved
 from bot.runtime import Runtime
 from bot.summary import post_summary
 from bot.voting import expire_posts, reconcile, refresh_card
@@ -23,7 +23,8 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
 
     def refresh(ctx: JobContext) -> str:
         """Fetch the content repo and scan what changed."""
-        result = scan(rt.engine, rt.repo, config.fields, rt.paths, commit=rt.repo.fetch())
+        rt.repo.fetch()  # the scan reads the head when it is its turn
+        result = scan(rt.engine, rt.repo, config.fields, rt.paths)
         return f"{result.new} new, {result.changed} changed, {result.deleted} deleted"
 
     def post(ctx: JobContext) -> str:
@@ -76,10 +77,12 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
     ]
 
 
-def publish_and_tell(rt: Runtime, client: WebClient, now: datetime) -> PublishReport:
+def publish_and_tell(
+    rt: Runtime, client: WebClient, now: datetime, *, wait: float = PUBLISH_WAIT
+) -> PublishReport:
     """Publish approved articles; each card then shows its commit, or why it could not be."""
     report = publish_approved(
-        rt.engine, rt.repo, rt.config, now=now, approver_names=DisplayNames(client)
+        rt.engine, rt.repo, rt.config, now=now, approver_names=DisplayNames(client), wait=wait
     )
     for post in report.posts:
         if post.ts:

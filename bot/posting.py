@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.messages import emoji, render_post
 from bot.slack_client import without_resend
 from bot.slack_limits import ensure_fits
+from storage.installation import installation_id
 from storage.models import Article, Post, PostStatus
 from storage.votes import set_status
 
@@ -36,7 +37,8 @@ REFUSED = frozenset(
 # A card to post: not in Slack yet, and not skipped.
 UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
 
-# Slack message metadata marks our cards, so a resumed run can find what it already posted.
+# Slack message metadata marks our cards, so a resumed run can find what it already posted:
+# the post id, its article and this database's installation id (storage/installation.py).
 METADATA_TYPE = "curator_candidate"
 
 
@@ -214,6 +216,13 @@ def _post_one(
             return render_post(conn, post_id, config, now)
 
     text, blocks = build_card(render)
+    with engine.connect() as conn:
+        article_id = conn.scalar(select(POST.c.article_id).where(POST.c.id == post_id))
+    payload = {
+        "post_id": post_id,
+        "article_id": article_id,
+        "installation": installation_id(engine),
+    }
     try:
         response = without_resend(client).chat_postMessage(
             channel=channel,
@@ -221,7 +230,7 @@ def _post_one(
             blocks=blocks,
             unfurl_links=False,
             unfurl_media=False,
-            metadata={"event_type": METADATA_TYPE, "event_payload": {"post_id": post_id}},
+            metadata={"event_type": METADATA_TYPE, "event_payload": payload},
         )
     except SlackApiError as exc:
         error = exc.response.get("error")
@@ -288,9 +297,21 @@ def _adopt_posted(
     engine: Engine, client: WebClient, channel: str, pending: list[int], now: datetime,
     *, days: int = 1,
 ) -> int:  # fmt: skip
-    """Find cards an interrupted run posted but did not record, by their metadata."""
+    """Find cards an interrupted run posted but did not record, by their metadata.
+
+    Only this database's cards: the installation id and the article must match as well as
+    the post id. A card without an installation id (posted before the bot carried one) is
+    never adopted: it may be another database's, and binding a post to another article's
+    card would count its votes for the wrong article; the worst the other way is one card
+    posted twice, by a run interrupted across the upgrade.
+    """
     start = datetime.combine(now.date(), time()).timestamp() - 86_400 * days
+    me = installation_id(engine)
+    with engine.connect() as conn:
+        query = select(POST.c.id, POST.c.article_id).where(POST.c.id.in_(pending))
+        articles = {post_id: article_id for post_id, article_id in conn.execute(query)}
     found: dict[int, str] = {}
+    foreign = 0
     cursor = None
     while True:
         page = client.conversations_history(
@@ -303,11 +324,23 @@ def _adopt_posted(
                 payload = meta.get("event_payload") or {}
                 if isinstance(payload, str):
                     payload = json.loads(payload)
-                if payload.get("post_id") in pending:
-                    found[int(payload["post_id"])] = message["ts"]
+                post_id = payload.get("post_id")
+                if post_id not in articles:
+                    continue
+                mine = payload.get("installation") == me
+                if mine and payload.get("article_id") == articles[post_id]:
+                    found[int(post_id)] = message["ts"]
+                else:
+                    foreign += 1
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             break
+    if foreign:
+        log.info(
+            "%d card(s) in %s carry one of our post ids but were not posted from this "
+            "database (another installation, or an older version); not adopted",
+            foreign, channel,
+        )  # fmt: skip
     for post_id, ts in found.items():
         with engine.begin() as conn:
             conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))

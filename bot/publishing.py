@@ -7,9 +7,11 @@ Nothing lost, nothing twice, even when the job is killed at any point:
    trailer.
 2. After the push, one transaction marks the posts published, records their decisions and
    the ``PublishCommit``, and closes the batch as "pushed".
-3. Every run starts by settling pending batches against the freshly fetched remote: a batch
-   whose commit (or trailer) is on the branch is recorded as if the push had just returned;
-   one that is not is closed as "failed" and its posts, still approved, go into this run.
+3. Every run holds the publish lock (storage/locks.py), so a batch still pending when a run
+   starts is one that a dead run left. The run settles those against the freshly fetched
+   remote: a batch whose commit (or trailer) is on the branch is recorded as if the push had
+   just returned; one that is not is closed as "failed" and its posts, still approved, go
+   into this run. A batch is recorded once, whoever gets there first.
    An article published by a batch the database missed is never edited twice, because each
    file is re-checked at the tip before it is edited, and the push is fast-forward only.
 
@@ -19,6 +21,7 @@ An article that is missing or cannot be edited blocks its post (status "blocked"
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -32,8 +35,10 @@ from bot.config import Config
 from bot.messages import vote_rules
 from bot.tally import VoteRules, tally
 from storage import publish as git_publish
+from storage.commit_text import escape_controls, one_line
 from storage.digest_queries import reactions_for
 from storage.gitrepo import ContentRepo
+from storage.locks import run_lock
 from storage.models import (
     Article,
     Decision,
@@ -66,6 +71,8 @@ _REPORTED = {
     Outcome.REFUSED: REFUSED,
 }
 _CHUNK = 500  # bound-parameter limits
+#: How long a publish waits for another one to finish before it says so and stops.
+PUBLISH_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -113,20 +120,22 @@ class PublishReport:
         return sum(1 for p in self.posts if p.outcome == outcome)
 
     def summary(self) -> str:
-        """One line: published N, already published M, missing K, refused R, commit sha."""
+        """One line: published N, already published M, missing K, refused R, commit sha;
+        a dry run says what it would publish, and that it changed nothing."""
+        others = (
+            f"already published {self.count(ALREADY)}, missing {self.count(MISSING)}, "
+            f"refused {self.count(REFUSED)}"
+        )
+        if self.dry_run:
+            n = self.count(PUBLISHED)
+            would = f"would publish {n}{' in one commit' if n else ''}"
+            return f"dry run: {would}, {others}; nothing changed"
         published = f"published {self.count(PUBLISHED)}"
         recovered = sum(1 for p in self.posts if p.recovered)
         if recovered:
             published += f" ({recovered} recorded from an interrupted run)"
-        if self.commit_sha:
-            commit = f"commit {self.commit_sha[:12]}"
-        else:
-            commit = "would commit" if self.dry_run and self.count(PUBLISHED) else "no commit"
-        return (
-            f"{'dry run: ' if self.dry_run else ''}{published}, "
-            f"already published {self.count(ALREADY)}, missing {self.count(MISSING)}, "
-            f"refused {self.count(REFUSED)}, {commit}"
-        )
+        commit = f"commit {self.commit_sha[:12]}" if self.commit_sha else "no commit"
+        return f"{published}, {others}, {commit}"
 
 
 @dataclass(frozen=True)
@@ -170,14 +179,39 @@ def publish_approved(
     approver_names: Mapping[str, str] | None = None,
     attempts: int = 5,
     backoff: float = 0.5,
+    wait: float = PUBLISH_WAIT,
 ) -> PublishReport:
     """Publish every approved article in one commit and bring the posts up to date.
 
+    One publish runs at a time across processes and replicas: this one waits up to ``wait``
+    seconds for another to finish, then raises storage.locks.Busy. Holding the lock for the
+    whole run is also what lets recovery treat any pending batch as abandoned.
+
     A dry run fetches, reads and edits in memory and returns the diff and the commit message;
-    it writes nothing to the content repo or the database.
+    it writes nothing to the content repo or the database, and takes no lock.
     """
     check_templates(config.content.set_on_publish)
-    names = approver_names or {}
+    run = functools.partial(
+        _publish, engine, repo, config, now=now, dry_run=dry_run,
+        names=approver_names or {}, attempts=attempts, backoff=backoff,
+    )  # fmt: skip
+    if dry_run:
+        return run()
+    with run_lock(engine, "publish", wait=wait):
+        return run()
+
+
+def _publish(
+    engine: Engine,
+    repo: ContentRepo,
+    config: Config,
+    *,
+    now: datetime,
+    dry_run: bool,
+    names: Mapping[str, str],
+    attempts: int,
+    backoff: float,
+) -> PublishReport:
     tip = repo.fetch()
     recovered = [] if dry_run else recover(engine, repo, config, tip=tip, now=now, names=names)
     todo = _due(engine, repo, tip, names, vote_rules(config))
@@ -212,9 +246,13 @@ def publish_approved(
     ]
     edited = len(result.with_outcome(Outcome.EDITED))
     if not dry_run:
+        # A first attempt may have written its batch and lost the race, and the retry found
+        # nothing left to edit (someone published it all meanwhile): that batch never
+        # reached the remote.
+        unpushed = None if result.commit else _nothing_left(config.content.branch)
         _record(
             engine, verdicts, commit=result.commit, message=result.message, article_count=edited,
-            token=token, now=now,
+            token=token, now=now, unpushed=unpushed,
         )  # fmt: skip
     commit_url = config.content.commit_link(result.commit) if result.commit else None
     report = PublishReport(
@@ -308,9 +346,9 @@ def _approvers(
 
 
 def _display(name: str | None, user_id: str) -> str:
-    """A name safe in a trailer: one line, no angle brackets; the user id when empty."""
-    clean = " ".join((name or "").replace("<", "").replace(">", "").split())
-    return clean or user_id
+    """A name safe in a trailer: one line, no angle brackets, no control characters; the
+    user id when empty."""
+    return one_line((name or "").replace("<", "").replace(">", "")) or one_line(user_id)
 
 
 # ---------------------------------------------------------------------- message + templates
@@ -319,14 +357,18 @@ def _display(name: str | None, user_id: str) -> str:
 def commit_message(posts: Sequence[_Candidate], token: str) -> str:
     """Subject with the count, a body line per article, and trailers a reviewer can grep:
     ``Approved-by: Name <U123>`` per editor, ``Slack-Thread: <permalink>`` per post, and the
-    ``Curator-Batch:`` token that lets an interrupted run be finished."""
+    ``Curator-Batch:`` token that lets an interrupted run be finished.
+
+    Paths, titles, names and links are escaped (storage/commit_text.py): a newline in any
+    of them must never start a line, such as a forged ``Approved-by:``.
+    """
     n = len(posts)
     lines = [f"Publish {n} article{'' if n == 1 else 's'} approved in Slack", ""]
     for c in posts:
-        title = " ".join((c.title or "").split())
-        lines.append(f"- {title[:120]}" if title else f"- {c.path}")
+        title, path = one_line(c.title or "")[:120], escape_controls(c.path)
+        lines.append(f"- {title}" if title else f"- {path}")
         if title:
-            lines.append(f"  {c.path}")
+            lines.append(f"  {path}")
         if c.approvers:
             lines.append(f"  approved by {', '.join(name for _, name in c.approvers)}")
     lines.append("")
@@ -335,8 +377,8 @@ def commit_message(posts: Sequence[_Candidate], token: str) -> str:
         for user, name in c.approvers:
             if user not in seen:
                 seen.add(user)
-                lines.append(f"Approved-by: {name} <{user}>")
-    lines += [f"Slack-Thread: {c.permalink}" for c in posts if c.permalink]
+                lines.append(f"Approved-by: {name} <{one_line(user)}>")
+    lines += [f"Slack-Thread: {one_line(c.permalink)}" for c in posts if c.permalink]
     lines.append(f"{git_publish.BATCH_TRAILER}: {token}")
     return "\n".join(lines) + "\n"
 
@@ -436,12 +478,20 @@ def _write_ahead(engine: Engine, *, token: str, commit: str, base: str, now: dat
 
 
 def _close_batch(engine: Engine, token: str, state: str, detail: str | None, at: datetime) -> None:
+    """Close a batch still pending; one another run recorded meanwhile stays as it is."""
     with engine.begin() as conn:
         conn.execute(
             update(BATCH)
-            .where(BATCH.c.token == token)
+            .where(BATCH.c.token == token, BATCH.c.state == "pending")
             .values(state=state, detail=detail, finished_at=at)
         )
+
+
+def _nothing_left(branch: str) -> str:
+    return (
+        f"not pushed: nothing was left to commit after {branch} moved on (the articles were "
+        f"published on {branch} meanwhile, or removed, or cannot be edited)"
+    )
 
 
 def _record(
@@ -453,9 +503,31 @@ def _record(
     article_count: int,
     token: str | None,
     now: datetime,
-) -> None:
-    """One transaction: the pushed commit, its batch closed, every post's new state."""
+    unpushed: str | None = None,
+) -> bool:
+    """One transaction: the pushed commit, its batch closed, every post's new state.
+
+    The batch moves to "pushed" only from another state, and everything else is written in
+    the same transaction: so a batch is recorded once, whoever gets there first, and the
+    one that comes second writes nothing and gets False. ``unpushed`` closes a batch this
+    run wrote for a commit it never pushed (the detail says why).
+    """
     with engine.begin() as conn:
+        if token is not None and commit is not None:
+            closed = conn.execute(
+                update(BATCH)
+                .where(BATCH.c.token == token, BATCH.c.state != "pushed")
+                .values(state="pushed", commit_sha=commit, finished_at=now)
+            )
+            if closed.rowcount == 0:
+                log.info("publish batch %s was recorded by another run", token)
+                return False
+        elif token is not None and unpushed is not None:
+            conn.execute(
+                update(BATCH)
+                .where(BATCH.c.token == token, BATCH.c.state == "pending")
+                .values(state="failed", detail=unpushed, finished_at=now)
+            )
         if commit is not None:
             known = conn.execute(select(COMMIT.c.id).where(COMMIT.c.sha == commit)).first()
             if known is None:
@@ -464,29 +536,35 @@ def _record(
                         sha=commit, article_count=article_count, message=message, pushed_at=now
                     )
                 )
-        if token is not None:
-            conn.execute(
-                update(BATCH)
-                .where(BATCH.c.token == token)
-                .values(state="pushed", commit_sha=commit, finished_at=now)
-            )
         done = [v for v in verdicts if v.status == PostStatus.PUBLISHED]
         blocked = [v for v in verdicts if v.status == PostStatus.BLOCKED]
         _mark_published(conn, done, now)
         _mark_blocked(conn, blocked, now)
+    return True
 
 
 def _mark_published(conn: Connection, verdicts: Sequence[_Verdict], now: datetime) -> None:
     if not verdicts:
         return
     # The remote is the truth: a post the commit published is published, whatever the votes
-    # did meanwhile; only a post already recorded as published is left as it is.
-    conn.execute(
-        update(POST)
-        .where(POST.c.id == bindparam("b_id"), POST.c.status != PostStatus.PUBLISHED)
-        .values(status=PostStatus.PUBLISHED, commit_sha=bindparam("b_sha"), status_changed_at=now),
-        [{"b_id": v.candidate.post_id, "b_sha": v.commit_sha} for v in verdicts],
-    )
+    # did meanwhile; only a post already recorded as published is left as it is, and gets
+    # no second decision (another run may have recorded it a moment ago).
+    by_sha: dict[str | None, list[int]] = {}
+    for v in verdicts:
+        by_sha.setdefault(v.commit_sha, []).append(v.candidate.post_id)
+    changed: set[int] = set()
+    for sha, ids in by_sha.items():
+        for i in range(0, len(ids), _CHUNK):
+            stmt = (
+                update(POST)
+                .where(POST.c.id.in_(ids[i : i + _CHUNK]), POST.c.status != PostStatus.PUBLISHED)
+                .values(status=PostStatus.PUBLISHED, commit_sha=sha, status_changed_at=now)
+                .returning(POST.c.id)
+            )
+            changed.update(conn.execute(stmt).scalars())
+    verdicts = [v for v in verdicts if v.candidate.post_id in changed]
+    if not verdicts:
+        return
     _decide(conn, verdicts, now)
     conn.execute(
         update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id")).values(published=True),
@@ -586,13 +664,13 @@ def recover(
             for c in posts
         ]
         message = git_publish.commit_message(repo, found)
-        log.warning(
-            "publish batch %s was pushed as %s by an interrupted run: recording %d post(s)",
-            batch.token, found[:12], len(verdicts),
-        )  # fmt: skip
-        _record(
+        if _record(
             engine, verdicts, commit=found, message=message, article_count=len(paths),
             token=batch.token, now=now,
-        )  # fmt: skip
-        reports += [_report(v, config) for v in verdicts]
+        ):  # fmt: skip
+            log.warning(
+                "publish batch %s was pushed as %s by an interrupted run: recorded %d post(s)",
+                batch.token, found[:12], len(verdicts),
+            )  # fmt: skip
+            reports += [_report(v, config) for v in verdicts]
     return reports

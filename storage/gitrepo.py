@@ -14,6 +14,7 @@ import re
 import secrets
 import subprocess
 import tempfile
+import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -84,6 +85,8 @@ class Change:
 _SPLIT_DEPTH = 3
 _SPLIT_WIDTH = 8
 _TREE, _NONE = b"040000", b"000000"
+# Fetches tried while git says another process holds the tracking ref (about 3 s in all).
+_FETCH_TRIES = 5
 
 
 def _zeros(sha: bytes) -> bytes:
@@ -142,14 +145,26 @@ class ContentRepo:
             yield
 
     def fetch(self) -> str:
-        """Fetch the branch from the remote and return its commit sha."""
-        with self.locked():
-            self.ensure_clone()
-            self.git(
-                "fetch", "--quiet", "--no-tags", "--prune", "origin",
-                f"+refs/heads/{self.branch}:{self.tracking_ref}",
-            )  # fmt: skip
-            return self.head()
+        """Fetch the branch from the remote and return its commit sha.
+
+        A ref that another git process is updating ("cannot lock ref": one that does not
+        take our lock, such as an older curator) is waited out a few times before failing.
+        """
+        tries = 0
+        while True:
+            try:
+                with self.locked():
+                    self.ensure_clone()
+                    self.git(
+                        "fetch", "--quiet", "--no-tags", "--prune", "origin",
+                        f"+refs/heads/{self.branch}:{self.tracking_ref}",
+                    )  # fmt: skip
+                    return self.head()
+            except GitError as exc:
+                tries += 1
+                if "cannot lock ref" not in str(exc) or tries == _FETCH_TRIES:
+                    raise
+            time.sleep(0.1 * 2**tries)
 
     def head(self) -> str:
         """The commit of the tracked branch as last fetched."""

@@ -239,6 +239,18 @@ class Lease(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_utc_column(nullable=False))
 
 
+class Installation(SQLModel, table=True):
+    """This database's identity, one row made on first use (migration 0007): the bot's
+    Slack cards carry ``uuid``, so it adopts only cards it posted itself, never those of
+    another database (staging beside production in one channel, a rebuilt database)."""
+
+    __tablename__ = "installation"
+
+    id: int = Field(default=1, primary_key=True)  # always 1: one row
+    uuid: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
 Index("ix_article_candidate", Article.published, Article.quality)
 # Covers the scan's closing counts: live articles, and how many of them are broken.
 Index("ix_article_live", Article.removed_at, Article.error)

@@ -26,11 +26,13 @@ from enum import StrEnum
 from pathlib import Path
 
 from storage import frontmatter
+from storage.commit_text import escape_message
 
 # The scan's own reading of the flag, so a file the scan calls unpublished is one we edit.
 from storage.extract import FlagError, read_flag
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, ContentRepo, GitError, git_env, redact
+from storage.lifeline import follow
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +248,11 @@ def edit_all(
     # The same preload as the scan's, since the first caller starts the server for both.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["storage.extract", "storage.gitrepo"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # The workers end with this process, even when it is killed (storage/lifeline.py).
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=follow, initargs=(os.getpid(),)
+    )
+    with pool:
         done = pool.map(_edit_chunk, chunks, [fields] * len(chunks))
         return [edited for chunk in done for edited in chunk]
 
@@ -371,29 +377,38 @@ def write_commit(
         "GIT_COMMITTER_NAME": author.name,
         "GIT_COMMITTER_EMAIL": author.email,
     }
-    text = message if message.endswith("\n") else message + "\n"
+    # The caller's line breaks stay; any other control character is escaped, whoever
+    # built the message (storage/commit_text.py).
+    text = escape_message(message if message.endswith("\n") else message + "\n")
     out = repo.git("commit-tree", tree, "-p", tip, "-F", "-", env=identity, input=text.encode())
     return out.decode().strip()
 
 
 def push_commit(repo: ContentRepo, commit: str) -> bool:
-    """Fast-forward the remote branch to ``commit``; False when the remote has moved on."""
+    """Fast-forward the remote branch to ``commit``; False when the remote has moved on.
+
+    Another push updating the branch at that very moment makes the remote answer "cannot
+    lock ref": that is the remote moving on too, and the caller redoes the edits on the
+    new tip.
+    """
     args = ["push", "--porcelain", "origin", f"{commit}:refs/heads/{repo.branch}"]
-    proc = subprocess.run(
-        ["git", *args],
-        capture_output=True,
-        check=False,
-        env=git_env(repo.git_dir),
-    )
-    if proc.returncode == 0:
-        # Keep the tracking ref on what the remote now has, so a scan sees our commit.
-        with repo.locked():
+    # Under the clone's lock: a successful push also moves our tracking ref, which a
+    # fetch in another process must not be updating at the same time.
+    with repo.locked():
+        proc = subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            check=False,
+            env=git_env(repo.git_dir),
+        )
+        if proc.returncode == 0:
+            # Keep the tracking ref on what the remote now has, so a scan sees our commit.
             repo.git("update-ref", repo.tracking_ref, commit)
-        return True
+            return True
     out = proc.stdout.decode("utf-8", "replace")
-    if _NOT_FAST_FORWARD.search(out):
-        return False
     err = proc.stderr.decode("utf-8", "replace").strip() or out.strip()
+    if _NOT_FAST_FORWARD.search(out) or f"cannot lock ref 'refs/heads/{repo.branch}'" in err:
+        return False
     raise GitError(redact(f"git push: {err or f'exit {proc.returncode}'}"))
 
 

@@ -34,6 +34,8 @@ from sqlalchemy.engine import Engine
 from storage.extract import ArticleData, extract, extract_change, reader_id
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, Change, ContentRepo, GitError
+from storage.lifeline import follow
+from storage.locks import run_lock
 from storage.models import Article, ArticleTopic, ScanState, as_utc, utcnow
 from storage.pathfilter import PathFilter
 from storage.skipped import skip_reason, stored_path
@@ -41,6 +43,9 @@ from storage.skipped import skip_reason, stored_path
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+#: How long a scan waits for another one to finish (scans are quick) before it says so.
+SCAN_WAIT = 120.0
 
 # Below this many blobs, starting worker processes costs more than it saves (a forkserver
 # must start, and its workers connect back to it; a forked worker starts in milliseconds).
@@ -97,11 +102,35 @@ def scan(
     full: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    wait: float | None = None,
 ) -> ScanResult:
     """Scan ``commit`` (default: the fetched branch head) into the database.
 
     ``full=True`` lists the whole tree instead of trusting the last scanned commit.
+    Scans take turns (two would insert the same new articles): this one waits up to
+    ``wait`` seconds (default SCAN_WAIT) for another to finish, then raises
+    storage.locks.Busy. Leave ``commit`` out after a fetch: the head is then read once it
+    is this scan's turn, so a scan that waited never takes the database back to an older
+    commit than the one scanned before it.
     """
+    with run_lock(engine, "scan", wait=SCAN_WAIT if wait is None else wait):
+        return _scan(
+            engine, repo, fields, paths, commit=commit, full=full, workers=workers,
+            progress=progress,
+        )  # fmt: skip
+
+
+def _scan(
+    engine: Engine,
+    repo: ContentRepo,
+    fields: FieldMap,
+    paths: PathFilter,
+    *,
+    commit: str | None,
+    full: bool,
+    workers: int | None,
+    progress: Progress | None,
+) -> ScanResult:
     commit = commit or repo.head()
     reader = reader_id(fields)
     with engine.connect() as conn:
@@ -526,7 +555,7 @@ class _Parser:
                 max_workers=self.workers,
                 mp_context=self._context,
                 initializer=_worker_init,
-                initargs=(str(self.git_dir), self.fields),
+                initargs=(str(self.git_dir), self.fields, os.getpid()),
             )
         if self._pool is not None:
             # Full chunks go out now; a short last one may still grow.
@@ -574,7 +603,8 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 _worker_state: dict[str, object] = {}
 
 
-def _worker_init(git_dir: str, fields: FieldMap) -> None:
+def _worker_init(git_dir: str, fields: FieldMap, parent: int) -> None:
+    follow(parent)  # end with the scan, even when it is killed
     _worker_state["reader"] = BlobReader(Path(git_dir))
     _worker_state["fields"] = fields
 

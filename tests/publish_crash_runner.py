@@ -10,7 +10,9 @@ rollback sent, no atexit). Stages:
 - ``before-push``: the commit exists in the bot's clone and its batch is recorded as pending;
 - ``after-push``: the remote has the commit; the database has not heard of it;
 - ``mid-record``: inside the transaction that records the outcome, before it commits;
-- ``none``: run normally.
+- ``none``: run normally;
+- ``parallel``: run normally, with the edits on two worker processes however few cores
+  (for tests that kill the process from outside while the workers edit).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from bot.publishing import publish_approved
 from storage.db import make_engine
 from storage.gitrepo import ContentRepo
 
-STAGES = ("before-commit", "before-push", "after-push", "mid-record", "none")
+STAGES = ("before-commit", "before-push", "after-push", "mid-record", "none", "parallel")
 
 
 def die() -> None:
@@ -62,6 +64,9 @@ def arm(stage: str) -> None:
         storage.publish.push_commit = push_then_die
     elif stage == "mid-record":
         bot.publishing._mark_published = record_then_die
+    elif stage == "parallel":
+        edit_all = storage.publish.edit_all
+        storage.publish.edit_all = lambda items, fields, workers: edit_all(items, fields, 2)
     elif stage != "none":
         raise SystemExit(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
 

@@ -200,3 +200,28 @@ def test_added_times_names_the_commit_that_added_each_file(
     assert content_repo.added_times(head, []) == {}
     with pytest.raises(GitError, match=r"^git log: "):
         content_repo.added_times("0" * 40, ["c.md"])
+
+
+def test_fetch_waits_out_a_ref_another_git_is_updating(
+    newsroom: Newsroom, content_repo: ContentRepo
+):
+    """Issue 9, item 10: a git process outside our lock (an older curator's push, which moves
+    the tracking ref too) holds refs/remotes/origin/main for a moment: the fetch waits."""
+    import threading
+
+    newsroom.write("a.md", "one")
+    newsroom.commit()
+    content_repo.fetch()
+    newsroom.write("b.md", "two")
+    head = newsroom.commit()
+    lock = content_repo.git_dir / "refs" / "remotes" / "origin" / "main.lock"
+    lock.write_text("")
+    threading.Timer(0.4, lock.unlink).start()
+    assert content_repo.fetch() == head
+
+    # Held for good (a git killed mid-update): git's own message, naming the file.
+    newsroom.write("c.md", "three")
+    newsroom.commit()
+    lock.write_text("")
+    with pytest.raises(GitError, match=r"cannot lock ref .*main\.lock': File exists"):
+        content_repo.fetch()

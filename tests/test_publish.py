@@ -306,7 +306,8 @@ def test_set_on_publish_templates_and_dry_run_change_nothing(
     dry = run_job(engine, content_repo, config, dry_run=True)
     assert dry.dry_run and dry.commit_sha is None
     assert dry.summary() == (
-        "dry run: published 2, already published 0, missing 0, refused 0, would commit"
+        "dry run: would publish 2 in one commit, already published 0, missing 0, refused 0; "
+        "nothing changed"
     )
     assert "-published: false\n+published: true\n" in dry.diff
     assert "+approved_by: Ann Editor, Bob Desk\n" in dry.diff
@@ -608,7 +609,8 @@ def test_cli_publish(
     assert "+published: true" in dry.output
     assert "Publish 1 article approved in Slack" in dry.output
     assert dry.output.splitlines()[-1] == (
-        "dry run: published 1, already published 0, missing 1, refused 0, would commit"
+        "dry run: would publish 1 in one commit, already published 0, missing 1, refused 0; "
+        "nothing changed"
     )
     assert tip(newsroom) == before
 
@@ -631,3 +633,122 @@ def test_large_batches_are_edited_on_every_core(monkeypatch: pytest.MonkeyPatch)
     assert [o for o, _, _ in serial] == [Outcome.EDITED] * 6 + [Outcome.ALREADY, Outcome.REFUSED]
     monkeypatch.setattr(storage.publish, "PARALLEL_MIN", 1)
     assert edit_all(items, FIELDS, workers=2) == serial
+
+
+def test_everything_published_by_someone_else_before_our_push(
+    engine: Engine, newsroom: Newsroom, content_repo: ContentRepo, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 9, item 9: between our fetch and our push an editor publishes every approved
+    article by hand. The retry has nothing to commit: the posts are recorded as published
+    by the editor's commit, and the batch written before the first push is closed."""
+    for name in ("a", "b"):
+        newsroom.write(f"news/{name}.md", article(name.upper()))
+    newsroom.commit("collect")
+    approve(engine, "news/a.md")
+    approve(engine, "news/b.md")
+    config = make_config(newsroom, content_repo.git_dir)
+    real_push = storage.publish.push_commit
+    outside: list[str] = []
+
+    def editor_publishes_first(repo: ContentRepo, commit: str) -> bool:
+        if not outside:
+            catch_up(newsroom)
+            for name in ("a", "b"):
+                newsroom.write(f"news/{name}.md", article(name.upper(), published=True))
+            outside.append(newsroom.commit("publish a and b by hand"))
+        return real_push(repo, commit)
+
+    monkeypatch.setattr(storage.publish, "push_commit", editor_publishes_first)
+    report = run_job(engine, content_repo, config)
+
+    [by_hand] = outside
+    assert tip(newsroom) == by_hand and curator_commits(newsroom) == []
+    assert report.commit_sha is None
+    assert [(p.outcome, p.commit_sha) for p in report.posts] == [("already", by_hand)] * 2
+    assert report.summary() == "published 0, already published 2, missing 0, refused 0, no commit"
+    got = posts(engine)
+    assert {(p.status, p.commit_sha) for p in got.values()} == {(PostStatus.PUBLISHED, by_hand)}
+    with engine.connect() as conn:
+        batch = conn.execute(select(PublishBatch.__table__)).one()
+        decisions = conn.execute(select(Decision.__table__.c.cause)).scalars().all()
+    assert batch.state == "failed" and batch.finished_at is not None
+    assert "published on main meanwhile" in batch.detail
+    assert decisions == [f"already published on main by Writer in commit {by_hand[:12]}"] * 2
+    assert run_job(engine, content_repo, config).posts == ()
+
+
+def test_a_push_racing_another_push_is_retried_on_the_new_tip(
+    newsroom: Newsroom, content_repo: ContentRepo
+):
+    """Issue 9, item 10: another push is updating the branch when ours arrives ("cannot lock
+    ref 'refs/heads/main'"): that is the remote moving on, not a failure."""
+    newsroom.write("news/a.md", article("A"))
+    newsroom.commit()
+    ref_lock = newsroom.remote / "refs" / "heads" / f"{newsroom.branch}.lock"
+    bases: list[str] = []
+
+    def another_push_in_flight(commit: str, base: str) -> None:
+        bases.append(base)
+        if len(bases) == 1:
+            ref_lock.write_text("")  # the other push holds the branch's ref lock ...
+        elif len(bases) == 2:
+            ref_lock.unlink()  # ... and lands
+            newsroom.write("other.txt", "x")
+            newsroom.commit("the other push")
+
+    result = pub(content_repo, ["news/a.md"], before_push=another_push_in_flight)
+    assert result.attempts == 3 and result.commit == tip(newsroom)
+    assert bases[0] == bases[1] != bases[2]
+    assert bases[2] == remote(newsroom, "rev-parse", f"{newsroom.branch}^")
+
+
+def test_nothing_from_an_article_or_slack_can_forge_a_trailer(
+    engine: Engine, newsroom: Newsroom, content_repo: ContentRepo
+):
+    """Issue 9, item 13: a path with a newline, a title and a display name with line breaks
+    and control characters: each stays on its line, escaped; the trailers are the real ones."""
+    forged = "Approved-by: Mallory <UMALLORY>"
+    path = f"news/evil\n{forged}.md"
+    newsroom.write(path, article("Evil"))
+    newsroom.commit()
+    approve(engine, path, title=f"Evil\r\x1b[2J\u2028{forged}\x07", voters=("U0ANN", "U0EVE"))
+    config = make_config(newsroom, content_repo.git_dir)
+    names = {"U0ANN": "Ann Editor", "U0EVE": f"Eve\x00\n{forged}\x1b"}
+
+    report = publish_approved(
+        engine, content_repo, config, now=NOW, approver_names=names, backoff=0
+    )
+
+    sha = report.commit_sha
+    assert sha and report.count("published") == 1
+    message = remote(newsroom, "log", "-1", "--format=%B", sha)
+    assert not any(ch != "\n" and not ch.isprintable() for ch in message), repr(message)
+    assert remote(newsroom, "log", "--format=%H", f"--grep=^{forged}", newsroom.branch) == ""
+    trailers = remote(newsroom, "log", "-1", "--format=%(trailers:only,unfold)", sha)
+    assert [t.split(":")[0] for t in trailers.splitlines()] == [
+        "Approved-by", "Approved-by", "Slack-Thread", "Curator-Batch",
+    ]  # fmt: skip
+    assert trailers.splitlines()[:2] == [
+        "Approved-by: Ann Editor <U0ANN>",
+        "Approved-by: Eve\\x00 Approved-by: Mallory UMALLORY\\x1b <U0EVE>",
+    ]
+    assert f"- Evil \\x1b[2J {forged}\\x07\n  news/evil\\n{forged}.md\n" in message
+
+
+def test_a_commit_message_keeps_only_its_own_line_breaks(
+    newsroom: Newsroom, content_repo: ContentRepo
+):
+    """The defence holds in storage too, whoever builds the message."""
+    newsroom.write("news/a.md", article("A"))
+    newsroom.commit()
+
+    def hostile(results: Sequence[object]) -> str:
+        return "Publish\r\x1b[1A\u2028Approved-by: X <UX>\x85\n\nCurator-Batch: test\n"
+
+    result = publish(
+        content_repo, [Edit("news/a.md")], fields=FIELDS, author=AUTHOR, message=hostile,
+        backoff=0,
+    )  # fmt: skip
+    assert remote(newsroom, "log", "-1", "--format=%B", result.commit) == (
+        "Publish\\r\\x1b[1A\\u2028Approved-by: X <UX>\\x85\n\nCurator-Batch: test"
+    )

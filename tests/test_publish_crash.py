@@ -112,3 +112,52 @@ def test_killed_run_is_finished_exactly_once(
     # And a further run has nothing left to do.
     again = publish_approved(engine, repo, cfg, now=NOW)
     assert again.posts == () and curator_commits(newsroom) == [commit]
+
+
+def test_two_recoveries_at_once_record_a_batch_once(
+    engine: Engine, db_url: str, newsroom: Newsroom, tmp_path: Path, monkeypatch
+):
+    """Issue 9, item 10, behind the publish lock: should two runs ever settle the same
+    pending batch at once, the batch is recorded once, with one decision per post."""
+    import threading
+
+    import storage.publish
+    from bot.publishing import recover
+
+    for path in PATHS:
+        newsroom.write(path, article(path))
+    newsroom.commit("collect")
+    for path in PATHS:
+        approve(engine, path)
+    checkout = tmp_path / "bot-clone.git"
+    run_killed(db_url, newsroom, checkout, "after-push")
+    cfg = runner_config(db_url, str(newsroom.remote), checkout)
+    repo = ContentRepo(checkout, cfg.content.remote, cfg.content.branch)
+    tip_now = repo.fetch()
+
+    both_read = threading.Barrier(2, timeout=30)
+    find_pushed = storage.publish.find_pushed
+
+    def after_both_have_read(*args, **kwargs):
+        both_read.wait()  # each run has its list of pending batches
+        return find_pushed(*args, **kwargs)
+
+    monkeypatch.setattr(storage.publish, "find_pushed", after_both_have_read)
+    reports: list[list[object]] = []
+
+    def settle() -> None:
+        reports.append(recover(engine, repo, cfg, tip=tip_now, now=NOW))
+
+    threads = [threading.Thread(target=settle) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    [commit] = curator_commits(newsroom)
+    assert sorted(len(r) for r in reports) == [0, len(PATHS)]
+    with engine.connect() as conn:
+        decisions = conn.execute(select(Decision.__table__)).all()
+        commits = conn.execute(select(PublishCommit.__table__.c.sha)).scalars().all()
+    assert len(decisions) == len(PATHS) and commits == [commit]
+    assert batches(engine) == ["pushed"]

@@ -581,3 +581,95 @@ def test_an_undated_article_git_cannot_date_counts_as_old(
     monkeypatch.setattr(ContentRepo, "added_times", lambda self, commit, paths: {})
     do_scan(engine, content_repo)
     assert as_utc(rows(engine)["a.md"].added_at) == scan_module.UNKNOWN_AGE
+
+
+# --- two scans at once (issue 9, item 16) ----------------------------------------------------
+
+
+def _scan_cli(env: dict[str, str]):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "scan"], cwd=REPO_ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def test_two_scans_at_once_on_a_new_database(
+    engine: Engine, db_url: str, newsroom: Newsroom, tmp_path: Path
+):
+    """Both finish without an error (no UNIQUE violation on article.path): they take turns."""
+    import os
+
+    for i in range(600):
+        newsroom.write(f"news/{i:03d}.md", article(f"Story {i}"))
+    head = newsroom.commit("collect")
+    env = {**os.environ, "DATABASE_URL": db_url}
+    for replica in ("a", "b"):  # each with its own clone, as on two hosts
+        config = tmp_path / f"{replica}.yml"
+        config.write_text(
+            f"content:\n  remote: {newsroom.remote}\n  checkout: {tmp_path / replica}.git\n"
+            'slack:\n  channel: "#curation"\n'
+        )
+    procs = [_scan_cli({**env, "CURATOR_CONFIG": str(tmp_path / f"{r}.yml")}) for r in "ab"]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert all("Traceback" not in err for _, err in outs), outs
+    lines = sorted(out.splitlines()[-1] for out, _ in outs)
+    assert lines == [
+        f"scanned 600 at {head[:12]} (full): 600 new, 0 changed, 0 deleted, 0 unchanged, 0 errors",
+        f"scanned 600 at {head[:12]} (unchanged): 0 new, 0 changed, 0 deleted, 600 unchanged, "
+        "0 errors",
+    ]
+    assert len(rows(engine)) == 600
+
+
+def test_a_scan_waits_for_the_running_one_then_says_so(
+    engine: Engine, db_url: str, newsroom: Newsroom, tmp_path: Path, monkeypatch
+):
+    import threading
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from storage.db import make_engine
+    from storage.locks import run_lock
+
+    newsroom.write("news/a.md", article("Alpha"))
+    newsroom.commit()
+    config = tmp_path / "curator.yml"
+    config.write_text(f'content:\n  remote: {newsroom.remote}\nslack:\n  channel: "#c"\n')
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setattr(scan_module, "SCAN_WAIT", 0.2)
+    other = make_engine(db_url)  # another process's scan, as far as the lock can tell
+    runner = CliRunner()
+    try:
+        with run_lock(other, "scan"):
+            busy = runner.invoke(cli, ["-c", str(config), "scan"])
+        assert busy.exit_code == 0, busy.output
+        assert busy.output.startswith("another scan is running (since ")
+        assert busy.output.rstrip().endswith("; try again once it is done")
+        assert rows(engine) == {}
+
+        # Within the wait, the scan simply runs after the other one.
+        monkeypatch.setattr(scan_module, "SCAN_WAIT", 30)
+        held, release = threading.Event(), threading.Event()
+
+        def other_scan() -> None:
+            with run_lock(other, "scan"):
+                held.set()
+                release.wait(10)
+
+        thread = threading.Thread(target=other_scan)
+        thread.start()
+        held.wait(10)
+        threading.Timer(0.3, release.set).start()
+        done = runner.invoke(cli, ["-c", str(config), "scan"])
+        thread.join()
+        assert done.exit_code == 0, done.output
+        assert "1 new" in done.output and set(rows(engine)) == {"news/a.md"}
+    finally:
+        other.dispose()

@@ -210,3 +210,31 @@ def test_a_failing_job_says_so_once(engine):
     assert cw.fire("post") == "ok"
     assert told[-1] == "The post job works again."
     assert [o for _, o in runs(engine)] == ["failed", "failed", "failed", "ok"]
+
+
+def test_a_job_whose_work_is_already_running_is_skipped_not_failed(engine):
+    """Issue 9, items 10 and 16: an operator's `curator publish` holds the publish lock when
+    the scheduled publish fires; the slot is skipped, with who holds it, and nobody is told."""
+    from storage.locks import run_lock
+
+    told: list[str] = []
+    clock = Clock(at("2026-11-26T09:00"))
+
+    def publish(ctx: JobContext) -> str:
+        with run_lock(engine, "publish"):
+            return "published"
+
+    spec = JobSpec("publish", "0 * * * *", timedelta(minutes=30), publish)
+    cw = Clockwork(
+        engine, [spec], NY, lease_ttl=timedelta(seconds=60), notify=told.append, clock=clock
+    )
+    cw.leader = True
+    with run_lock(engine, "publish"):
+        assert cw.fire("publish") == "skipped"
+    clock.now += timedelta(hours=1)
+    assert cw.fire("publish") == "ok"
+    with engine.connect() as conn:
+        rows = conn.execute(select(JobRun.__table__).order_by(JobRun.__table__.c.slot)).all()
+    assert [r.outcome for r in rows] == ["skipped", "ok"]
+    assert rows[0].detail.startswith("another publish is running (since ")
+    assert told == []

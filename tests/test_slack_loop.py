@@ -396,3 +396,44 @@ def test_a_day_without_candidates_says_why_in_the_post_job(day, config, engine, 
     assert run is not None
     assert run.detail == "no candidates today: 4 unpublished; 4 not on a listed topic"
     assert standin.called("chat.postMessage") == []
+
+
+def test_a_resumed_post_adopts_only_its_own_cards(
+    day, config, engine, standin, content_repo, tmp_path
+):
+    """Issue 9, item 12: staging posts its cards to the same channel first; production
+    planned its day (the same post ids) and stopped before posting. Its rerun must post its
+    own cards, not bind its posts to staging's cards of the same ids."""
+    from storage import migrate
+    from storage.db import make_engine
+
+    staging = make_engine(f"sqlite:///{tmp_path / 'staging.db'}")
+    migrate.upgrade(staging)
+    scan(staging, content_repo, FieldMap(), PathFilter())
+    assert posting.post_day(staging, client(standin), config, NOW).posted == 3
+    staging_cards = {ts for (_, ts) in standin.messages}
+
+    channel = posting.resolve_channel(client(standin), config.slack.channel)
+    ids, fresh = posting.plan_day(engine, config, NOW, channel)
+    assert fresh and len(ids) == 3  # ... and the run dies here
+    rerun = posting.post_day(engine, client(standin), config, NOW)
+    assert (rerun.posted, rerun.already) == (3, 0)
+    assert set(posts(engine)).isdisjoint(staging_cards)
+    assert len(standin.called("chat.postMessage")) == 6
+    staging.dispose()
+
+
+def test_cards_without_an_installation_id_are_not_adopted(day, config, engine, standin):
+    """A card posted by an older version carries only the post id: it may be another
+    database's, so it is not adopted (the post gets a card of its own)."""
+    posting.post_day(engine, client(standin), config, NOW)
+    with engine.begin() as conn:  # the run that posted post 2 died before saving its ts
+        old_ts = conn.execute(select(Post.__table__.c.ts).where(Post.__table__.c.id == 2))
+        old_ts = old_ts.scalar_one()
+        conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 2))
+    standin.messages[(CH, old_ts)]["metadata"]["event_payload"] = {"post_id": 2}
+    rerun = posting.post_day(engine, client(standin), config, NOW)
+    assert (rerun.posted, rerun.already) == (1, 2)
+    with engine.connect() as conn:
+        new_ts = conn.scalar(select(Post.__table__.c.ts).where(Post.__table__.c.id == 2))
+    assert new_ts != old_ts
