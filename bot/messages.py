@@ -76,7 +76,7 @@ def update_message(
     client: WebClient, *, channel: str, ts: str, text: str, blocks: list[Block]
 ) -> bool:
     """Refresh a card; a failure is logged, not raised: the next change or reconcile retries."""
-    problems = message_problems(text, blocks)
+    problems = message_problems(text, blocks, posted=True)
     if problems:  # built to fit; never send what Slack would refuse
         log.warning("not updating message %s in %s: %s", ts, channel, problems[0])
         return False

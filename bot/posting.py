@@ -249,7 +249,7 @@ def build_card(render: Callable[[], tuple[str, list[Block]]]) -> tuple[str, list
     when the card cannot be built or does not fit, whatever the article made it raise."""
     try:
         text, blocks = render()
-        ensure_fits(text, blocks)
+        ensure_fits(text, blocks, posted=True)
     except SQLAlchemyError:
         raise  # the database, not the card: the run stops and the next one resumes
     except Exception as exc:  # anything this one article causes must not stop the day

@@ -8,6 +8,13 @@ actions block (25 elements), block_id 255. The message's own ``text`` is truncat
 past 40,000 characters and should stay under 4,000 (chat.postMessage; "Truncating really long
 messages", api.slack.com/changelog/2018-04-truncating-really-long-messages): we keep the 4,000.
 
+Slack also refuses a chat.postMessage or chat.update whose blocks hold too much text in all
+(``msg_blocks_too_long``). The limit is not documented; Slack's staff spoke of "12,000 text
+characters with a buffer for block containers" and messages were refused from about 11,300
+(slackapi/bolt-js#2509, #2867). Messages the bot posts keep their blocks' text within
+``POSTED_TEXT_MAX``; a /digest answer goes back through the command's response_url, which
+that limit does not reach.
+
 Slack does not say what a "character" is. Lengths here are counted in UTF-16 code units,
 which is never less than the number of code points, so a text that passes here passes
 however Slack counts (an emoji is one code point and two code units).
@@ -38,6 +45,7 @@ BUTTON_VALUE_MAX = 2_000
 ACTIONS_ELEMENTS_MAX = 25
 BLOCK_ID_MAX = 255
 ACTION_ID_MAX = 255
+POSTED_TEXT_MAX = 10_000  # all text in the blocks of a posted message; see above
 
 
 class MessageLimitError(ValueError):
@@ -49,8 +57,13 @@ def length(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def message_problems(text: str | None, blocks: Sequence[Block | Mapping[str, Any]]) -> list[str]:
-    """Every way ``text`` and ``blocks`` break Slack's limits; empty when the message fits."""
+def message_problems(
+    text: str | None, blocks: Sequence[Block | Mapping[str, Any]], *, posted: bool = False
+) -> list[str]:
+    """Every way ``text`` and ``blocks`` break Slack's limits; empty when the message fits.
+
+    ``posted``: sent with chat.postMessage or chat.update, where the blocks' text in all
+    is limited too (``POSTED_TEXT_MAX``)."""
     problems: list[str] = []
     if not isinstance(text, str) or not text.strip():
         problems.append("text: the message needs a fallback text")
@@ -58,6 +71,7 @@ def message_problems(text: str | None, blocks: Sequence[Block | Mapping[str, Any
         problems.append(f"text: {length(text)} characters, over {MESSAGE_TEXT_MAX}")
     if len(blocks) > MESSAGE_BLOCKS_MAX:
         problems.append(f"blocks: {len(blocks)}, over {MESSAGE_BLOCKS_MAX}")
+    total = 0
     for i, block in enumerate(blocks):
         try:
             data = block.to_dict() if isinstance(block, Block) else dict(block)
@@ -65,12 +79,17 @@ def message_problems(text: str | None, blocks: Sequence[Block | Mapping[str, Any
             problems.append(f"blocks[{i}]: {exc}")
             continue
         problems += _block(f"blocks[{i}]", data)
+        total += text_length(data)
+    if posted and total > POSTED_TEXT_MAX:
+        problems.append(f"blocks: {total} characters of text in all, over {POSTED_TEXT_MAX}")
     return problems
 
 
-def ensure_fits(text: str | None, blocks: Sequence[Block | Mapping[str, Any]]) -> None:
+def ensure_fits(
+    text: str | None, blocks: Sequence[Block | Mapping[str, Any]], *, posted: bool = False
+) -> None:
     """The last check before a message leaves: raise MessageLimitError naming each problem."""
-    problems = message_problems(text, blocks)
+    problems = message_problems(text, blocks, posted=posted)
     if problems:
         shown = "; ".join(problems[:3]) + (
             f"; and {len(problems) - 3} more" if problems[3:] else ""
@@ -171,6 +190,18 @@ def _max(where: str, value: Any, limit: int) -> list[str]:
         return [f"{where}: expected text"]
     n = length(value)
     return [f"{where}: {n} characters, over {limit}"] if n > limit else []
+
+
+def text_length(value: Any) -> int:
+    """The length of every text object's text below ``value`` (a block as a dict)."""
+    if isinstance(value, Mapping):
+        own = value.get("text")
+        if value.get("type") in ("plain_text", "mrkdwn") and isinstance(own, str):
+            return length(own)
+        return sum(text_length(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(text_length(v) for v in value)
+    return 0
 
 
 def _escaped(text: str) -> str:

@@ -39,7 +39,14 @@ from bot.digest import (
 )
 from bot.messages import next_publish_run
 from bot.posting import candidate_rules, posting_day, resolve_channel
-from bot.slack_limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, ensure_fits, length
+from bot.slack_limits import (
+    MESSAGE_BLOCKS_MAX,
+    POSTED_TEXT_MAX,
+    SECTION_TEXT_MAX,
+    ensure_fits,
+    length,
+    text_length,
+)
 from bot.slack_text import escape, join_fitting, link, mrkdwn
 from storage.digest_queries import Order, find_posts, posted_on
 from storage.models import PostStatus
@@ -141,7 +148,7 @@ def summary_message(summary: Summary, config: Config) -> tuple[str, list[Block]]
     if summary.quiet:
         line = f"Nothing was decided or published since {since}; no cards are waiting."
         blocks: list[Block] = [SectionBlock(text=md(line))]
-        sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks))
+        sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks), _text_budget(blocks))
         if summary.candidates:
             blocks += _candidates(summary, config, sections)
         return line, blocks
@@ -162,7 +169,8 @@ def summary_message(summary: Summary, config: Config) -> tuple[str, list[Block]]
         HeaderBlock(text=PlainTextObject(text=title)),
         ContextBlock(elements=[md(f"Since {since} · " + " · ".join(counts))]),
     ]
-    sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks) - 1)  # and the closing tip
+    # and the closing tip
+    sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks) - 1, _text_budget(blocks))
     if summary.published:
         lines = _published(summary.published, config)
         lines += _more(summary.published, f"{command} status:published since:{_days(summary)}d")
@@ -201,6 +209,12 @@ def summary_message(summary: Summary, config: Config) -> tuple[str, list[Block]]
     return "Morning summary: " + ", ".join(counts), blocks
 
 
+def _text_budget(head: Sequence[Block]) -> int:
+    """What the lists may hold in all: the posted limit, less the head and the closing tip."""
+    return POSTED_TEXT_MAX - TIP_MAX - text_length([b.to_dict() for b in head])
+
+
+TIP_MAX = 400  # the closing tip, with the count of lines that did not fit
 # A line of the summary fits one section beside its list's title, whatever the article holds.
 LINE_MAX = SECTION_TEXT_MAX - 200
 TITLE_MAX = 150
@@ -309,7 +323,7 @@ def post_summary(
     with engine.connect() as conn:
         summary = build_summary(conn, config, since=since, now=now)
     text, blocks = summary_message(summary, config)
-    ensure_fits(text, blocks)  # built to fit; this is the last look before it leaves
+    ensure_fits(text, blocks, posted=True)  # built to fit; this is the last look before it leaves
     channel = resolve_channel(client, config.slack.channel)
     response = client.chat_postMessage(
         channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
