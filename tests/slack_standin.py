@@ -36,6 +36,7 @@ class Failure:
     retry_after: int | None
     skip: int  # let this many calls through first
     times: int
+    error: str = "ratelimited"
 
 
 @dataclass
@@ -49,6 +50,7 @@ class SlackStandIn:
     failures: list[Failure] = field(default_factory=list)
     # Messages posted to a slash command's response_url (``/response/<id>``), by id.
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    port: int = 0  # a fixed port: a Slack that comes up where the bot was told to look
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -86,7 +88,7 @@ class SlackStandIn:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -106,10 +108,11 @@ class SlackStandIn:
 
     def fail(
         self, method: str, *, status: int = 429, retry_after: int | None = 1, skip: int = 0,
-        times: int = 1,
+        times: int = 1, error: str = "ratelimited",
     ) -> None:  # fmt: skip
-        """Answer ``method`` with ``status`` ``times`` times, after letting ``skip`` through."""
-        self.failures.append(Failure(method, status, retry_after, skip, times))
+        """Answer ``method`` with ``status`` and ``{"ok": false, "error": error}`` ``times``
+        times, after letting ``skip`` through."""
+        self.failures.append(Failure(method, status, retry_after, skip, times, error))
 
     def response_url(self, key: str) -> str:
         """A slash command's response_url; what is posted to it lands in ``responses[key]``."""
@@ -147,7 +150,7 @@ class SlackStandIn:
                         break
                     failure.times -= 1
                     extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-                    return failure.status, extra, {"ok": False, "error": "ratelimited"}
+                    return failure.status, extra, {"ok": False, "error": failure.error}
             handler = getattr(self, "_" + method.replace(".", "_"), None)
             if handler is None:
                 return 200, {}, {"ok": False, "error": "unknown_method"}
