@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.card_refresher import CardRefresher
 from bot.config import Config
 from bot.editors import Editors
+from bot.health import outage
 from bot.listeners import register_listeners
 from bot.slack_client import make_client
 from bot.voting import refresh_card
@@ -83,9 +84,15 @@ def build_app(
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
-        """One place that logs listener failures, with the traceback."""
+        """One place that logs listener failures, with the traceback; an outage (Slack or
+        the database away) in one line, the traceback only with ``-v``."""
         kind = (body or {}).get("event", {}).get("type") or (body or {}).get("type")
-        log.error("listener failed on %s", kind, exc_info=error)
+        reason = outage(error)
+        if reason is None:
+            log.error("listener failed on %s", kind, exc_info=error)
+            return
+        log.warning("listener failed on %s: %s", kind, reason)
+        log.debug("listener failed on %s", kind, exc_info=error)
 
     return app
 

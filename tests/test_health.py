@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -118,3 +119,26 @@ def test_a_revoked_token_is_slack_down(standin):
         single_try(client).chat_postMessage(channel="C1", text="x")
     state = slack.check()
     assert (state.state, state.detail) == ("ok", "rate limited")  # Slack is up, just busy
+
+
+def test_the_scheduler_outlives_a_database_that_stops_answering(caplog):
+    """The lease heartbeat meets a database that refuses: one line, no traceback, and the
+    scheduler keeps beating (before, the first beat took `serve` and `run` down)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.clockwork import Clockwork
+    from bot.scheduler import start_scheduler
+
+    caplog.set_level(logging.INFO)
+    down = make_engine(f"postgresql://postgres@127.0.0.1:{closed_port()}/nothing")
+    clockwork = Clockwork(down, [], ZoneInfo("UTC"), lease_ttl=timedelta(seconds=3))
+    scheduler = start_scheduler(clockwork)
+    try:
+        time.sleep(1.3)  # a second beat, a second after the first
+    finally:
+        scheduler.shutdown(wait=True)
+    paused = [r for r in caplog.records if "scheduler paused" in r.getMessage()]
+    assert len(paused) == 1 and "Connection refused" in paused[0].getMessage()
+    assert "trying again every 1 s" in paused[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.INFO)
