@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from bot.health import outage
+
 log = logging.getLogger(__name__)
 
 
@@ -63,8 +65,13 @@ class CardRefresher:
                 self._busy += 1
             try:
                 self._refresh(post_id)
-            except Exception:  # one card failing must not stop the others
-                log.exception("could not refresh the card of post %s", post_id)
+            except Exception as exc:  # one card failing must not stop the others
+                reason = outage(exc)
+                if reason is None:
+                    log.exception("could not refresh the card of post %s", post_id)
+                else:  # Slack or the database away: a line, the traceback with -v
+                    log.warning("could not refresh the card of post %s: %s", post_id, reason)
+                    log.debug("card refresh failed", exc_info=True)
             finally:
                 with self._cond:
                     self._busy -= 1

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,7 +16,9 @@ from typing import Any
 
 import click
 from slack_bolt import App
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import todays_candidates, why_none
@@ -282,13 +285,24 @@ def _slack_error(exc: Exception) -> str:
     return str(exc)
 
 
-def _app(rt: Runtime, env: SlackEnv) -> App:
+def _app(rt: Runtime, env: SlackEnv, client: WebClient, auth: SlackResponse) -> App:
     from bot.app import build_app
 
     return build_app(
         rt.config, rt.engine, token=env.bot_token, signing_secret=env.signing_secret,
-        api_url=env.api_url,
+        api_url=env.api_url, client=client, auth_test=auth,
     )  # fmt: skip
+
+
+@contextmanager
+def _starting() -> Iterator[None]:
+    """Slack refusing a token is the operator's one line, and exit 1."""
+    from bot.slack_startup import SlackRefused
+
+    try:
+        yield
+    except SlackRefused as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.command()
@@ -297,15 +311,20 @@ def run(ctx: _Ctx) -> None:
     """Run the bot over Socket Mode (the Procfile's worker): no public URL needed."""
     env = _slack(("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"))
     rt = ctx.runtime()
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from bot.slack_startup import connect_socket_mode, reach_slack
 
-    app = _app(rt, env)
     # SIGTERM (a deploy, a scale-down) unwinds like Ctrl-C, so the lease is handed back
     # at once instead of another replica waiting it out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with _scheduler(rt, env):
-        log.info("connecting to Slack over Socket Mode; channel %s", rt.config.slack.channel)
-        SocketModeHandler(app, env.app_token).start()
+    with _starting():
+        client, auth = reach_slack(env)
+        handler = connect_socket_mode(_app(rt, env, client, auth), client, env)
+    try:
+        with _scheduler(rt, client, auth["user_id"]):
+            log.info("connected to Slack over Socket Mode; channel %s", rt.config.slack.channel)
+            threading.Event().wait()  # the work runs on Socket Mode's threads; wait for a signal
+    finally:
+        handler.close()
 
 
 @cli.command()
@@ -317,29 +336,30 @@ def serve(ctx: _Ctx, host: str, port: int, threads: int) -> None:
     """Serve Slack's events over HTTP at /slack/events (the Procfile's web), plus /healthz."""
     env = _slack(("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"))
     rt = ctx.runtime()
+    from bot.health import DatabaseHealth, Health, SlackHealth
     from bot.server import make_server, make_wsgi_app
+    from bot.slack_client import single_try
+    from bot.slack_startup import reach_slack
 
-    server = make_server(make_wsgi_app(_app(rt, env), rt.engine), host, port, threads)
-    with _scheduler(rt, env):
+    slack = SlackHealth()
+    with _starting():
+        client, auth = reach_slack(env, slack)
+    health = Health(DatabaseHealth(rt.engine), slack, recheck=single_try(client).auth_test)
+    wsgi = make_wsgi_app(_app(rt, env, client, auth), env.signing_secret or "", health)
+    server = make_server(wsgi, host, port, threads)
+    with _scheduler(rt, client, auth["user_id"]):
         log.info("listening on http://%s:%s/slack/events", host, server.port)
         signal.signal(signal.SIGTERM, lambda *_: server.close())
         server.run()
 
 
 @contextmanager
-def _scheduler(rt: Runtime, env: SlackEnv) -> Iterator[None]:
+def _scheduler(rt: Runtime, client: WebClient, bot_user: str) -> Iterator[None]:
     """Run the scheduled jobs beside the listeners; the lease picks one replica to run them."""
 
     from bot.jobs import build_clockwork
     from bot.scheduler import start_scheduler
 
-    client = make_client(env.bot_token, env.api_url)
-    try:
-        bot_user = client.auth_test()["user_id"]
-    except SlackApiError as exc:
-        raise click.ClickException(
-            f"Slack refused the bot token ({exc.response.get('error')}); check SLACK_BOT_TOKEN"
-        ) from None
     clockwork = build_clockwork(rt, client, bot_user=bot_user)
     scheduler = start_scheduler(clockwork)
     try:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clockwork import Clockwork
 from bot.slots import WallClockCronTrigger
@@ -37,15 +39,41 @@ def start_scheduler(clockwork: Clockwork) -> BackgroundScheduler:
         )
     # Renew well inside the lease, so a healthy leader never loses it to a slow tick.
     every = max(1.0, clockwork.lease_ttl / timedelta(seconds=1) / 3)
-    scheduler.add_job(
-        clockwork.heartbeat, IntervalTrigger(seconds=every), id="lease", executor="lease"
-    )
+    beat = _heartbeat(clockwork, every)
+    scheduler.add_job(beat, IntervalTrigger(seconds=every), id="lease", executor="lease")
     clockwork.on_lead = lambda: scheduler.add_job(
         lambda: clockwork.catch_up(clockwork.clock()), id="catch-up", replace_existing=True
     )
     scheduler.start()
-    clockwork.heartbeat()  # lead (and catch up) now rather than a third of a lease later
+    beat()  # lead (and catch up) now rather than a third of a lease later
     log.info(
         "scheduler started: %s", ", ".join(f"{n} {s.cron}" for n, s in clockwork.specs.items())
     )
     return scheduler
+
+
+def _heartbeat(clockwork: Clockwork, every: float) -> Callable[[], None]:
+    """The lease heartbeat, which outlives a database outage: one line when the database
+    stops answering (the traceback with ``-v``), one when it answers again; the scheduler
+    keeps beating meanwhile and the jobs resume by themselves."""
+    down = False
+
+    def beat() -> None:
+        nonlocal down
+        try:
+            clockwork.heartbeat()
+        except SQLAlchemyError as exc:
+            log.debug("lease heartbeat failed", exc_info=True)
+            if not down:
+                reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
+                log.warning(
+                    "scheduler paused: the database does not answer (%s); trying again every "
+                    "%g s", reason, every,
+                )  # fmt: skip
+            down = True
+            return
+        if down:
+            log.info("scheduler: the database answers again")
+        down = False
+
+    return beat

@@ -1,48 +1,85 @@
-"""HTTP mode: Slack's events at ``/slack/events`` (signatures verified by Bolt), ``/healthz``."""
+"""HTTP mode: Slack's requests at ``/slack/events`` (checked by ``bot.slack_guard`` first),
+``/healthz``, under waitress with limits that keep both answered under load."""
 
 from __future__ import annotations
 
+import json
 import logging
+import resource
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
 from waitress.server import BaseWSGIServer, create_server
+
+from bot.health import Health
+from bot.slack_guard import MAX_BODY, WSGIApp, guard_events
 
 log = logging.getLogger(__name__)
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+EVENTS_PATH = "/slack/events"
+
+# Open connections waitress keeps (its default is 100: a hundred idle sockets locked everyone
+# else out, /healthz included). Idle and slow connections cost a socket each, not a thread:
+# waitress hands a request to a thread only once it has arrived whole.
+CONNECTION_LIMIT = 1000
+# Each connection may hold a socket and a spooled request body; plus room for the database
+# pool, git, logs and the listening socket.
+FDS_PER_CONNECTION = 2
+FDS_RESERVED = 200
+# Close a connection idle this long. Above the idle timeout of common load balancers (60 s),
+# so they close first and never send on a socket we are closing; nginx's default too.
+IDLE_TIMEOUT = 75
+# How often waitress looks for idle connections to close.
+CLEANUP_INTERVAL = 5
 
 
-def make_wsgi_app(app: App, engine: Engine) -> WSGIApp:
-    slack = SlackRequestHandler(app, path="/slack/events")
+def make_wsgi_app(app: App, signing_secret: str, health: Health) -> WSGIApp:
+    events = guard_events(app, signing_secret)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
-            ok = _database_ok(engine)
-            status = "200 OK" if ok else "503 Service Unavailable"
-            body = b"ok\n" if ok else b"database unavailable\n"
-            start_response(
-                status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
-            )
-            return [body]
-        return slack(environ, start_response)
+        path = environ.get("PATH_INFO")
+        if path == EVENTS_PATH:
+            return events(environ, start_response)
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            code, report = health.report()
+            return _json(start_response, code, report)
+        return _json(start_response, 404, {"error": "not found"})
 
     return wsgi
 
 
-def _database_ok(engine: Engine) -> bool:
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        log.exception("health check: database unavailable")
-        return False
+def _json(start_response: Callable[..., Any], code: int, body: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(body).encode() + b"\n"
+    reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}[code]
+    start_response(
+        f"{code} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
+    )
+    return [data]
+
+
+def connection_limit(wanted: int = CONNECTION_LIMIT) -> int:
+    """Raise this process's open-file limit to fit ``wanted`` connections (up to the hard
+    limit, which only root can raise); fewer connections when it cannot."""
+    need = wanted * FDS_PER_CONNECTION + FDS_RESERVED
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (OSError, ValueError):
+            log.debug("could not raise the open-file limit", exc_info=True)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return wanted
+    fits = max(10, (soft - FDS_RESERVED) // FDS_PER_CONNECTION)
+    log.warning(
+        "open-file limit %d (hard %s) fits %d connections, not %d: raise it (ulimit -n %d)",
+        soft, hard, fits, wanted, need,
+    )  # fmt: skip
+    return fits
 
 
 class Server:
@@ -50,7 +87,17 @@ class Server:
     stopped from another thread or a signal handler without a stray traceback."""
 
     def __init__(self, wsgi: WSGIApp, host: str, port: int, threads: int = 8) -> None:
-        server = create_server(wsgi, host=host, port=port, threads=threads, ident="curator")
+        server = create_server(
+            wsgi, host=host, port=port, threads=threads, ident="curator",
+            connection_limit=connection_limit(),
+            channel_timeout=IDLE_TIMEOUT,
+            cleanup_interval=CLEANUP_INTERVAL,
+            # select() cannot watch a socket numbered 1024 or more; poll() can.
+            asyncore_use_poll=True,
+            # waitress answers 413 itself, from Content-Length, before reading the body (its
+            # own limit is ">= max", ours "> MAX_BODY"); bodies past 512 KiB spool to disk.
+            max_request_body_size=MAX_BODY + 1,
+        )  # fmt: skip
         assert isinstance(server, BaseWSGIServer)  # one host and port: one socket
         self._server = server
         self._stopping = threading.Event()

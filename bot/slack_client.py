@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 
@@ -11,6 +12,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.handler import RetryHandler
+
+from bot.health import SlackHealth
 
 DEFAULT_API_URL = "https://slack.com/api/"
 
@@ -21,19 +25,41 @@ def api_url(env: Mapping[str, str] | None = None) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-def make_client(token: str | None, base_url: str = DEFAULT_API_URL) -> WebClient:
+def make_client(
+    token: str | None, base_url: str = DEFAULT_API_URL, *, health: SlackHealth | None = None
+) -> WebClient:
     """A client that waits out HTTP 429 for as long as ``Retry-After`` says, and retries
-    5xx answers and dropped connections a couple of times before giving up."""
+    5xx answers and dropped connections a couple of times before giving up. ``health``
+    (first, so it sees every attempt) records how Slack answered, for ``/healthz``."""
     return WebClient(
         token=token,
         base_url=base_url,
         timeout=15,
         retry_handlers=[
+            *([health] if health else []),
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=5),
             ServerErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def _observers(client: WebClient) -> list[RetryHandler]:
+    return [h for h in client.retry_handlers if isinstance(h, SlackHealth)]
+
+
+# slack_sdk logs every failed attempt at ERROR; a caller that retries says it once itself.
+_QUIET = logging.getLogger(__name__ + ".single_try")
+_QUIET.setLevel(logging.CRITICAL)
+
+
+def single_try(client: WebClient, timeout: int = 10) -> WebClient:
+    """The same client without retries: one attempt per call, for a caller that retries
+    (and says so) itself."""
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=timeout,
+        retry_handlers=_observers(client), logger=_QUIET,
+    )  # fmt: skip
 
 
 def without_resend(client: WebClient) -> WebClient:
@@ -47,5 +73,5 @@ def without_resend(client: WebClient) -> WebClient:
         token=client.token,
         base_url=client.base_url,
         timeout=client.timeout,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=5)],
+        retry_handlers=[*_observers(client), RateLimitErrorRetryHandler(max_retry_count=5)],
     )

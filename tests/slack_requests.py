@@ -75,12 +75,18 @@ def serve_bot(config: Config, engine: Engine, api_url: str) -> Iterator[str]:
     import threading
 
     from bot.app import build_app
+    from bot.health import DatabaseHealth, Health, SlackHealth
     from bot.server import make_server, make_wsgi_app
+    from bot.slack_client import make_client
 
+    slack = SlackHealth()
+    client = make_client("xoxb-test-token", api_url, health=slack)
     app = build_app(
-        config, engine, token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=api_url
-    )
-    server = make_server(make_wsgi_app(app, engine), "127.0.0.1", 0, threads=4)
+        config, engine, token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=api_url,
+        client=client, auth_test=client.auth_test(),  # as `curator serve` does before it listens
+    )  # fmt: skip
+    health = Health(DatabaseHealth(engine), slack, recheck=client.auth_test)
+    server = make_server(make_wsgi_app(app, SIGNING_SECRET, health), "127.0.0.1", 0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.port}/slack/events"

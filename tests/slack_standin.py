@@ -52,6 +52,7 @@ class SlackStandIn:
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Messages to refuse as Slack refuses a message for what it holds: (test, error).
     refusals: list[tuple[Any, str]] = field(default_factory=list)
+    port: int = 0  # a fixed port: a Slack that comes up where the bot was told to look
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -89,7 +90,7 @@ class SlackStandIn:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -111,8 +112,8 @@ class SlackStandIn:
         self, method: str, *, status: int = 429, retry_after: int | None = 1, skip: int = 0,
         times: int = 1, error: str = "ratelimited",
     ) -> None:  # fmt: skip
-        """Answer ``method`` with ``status`` and ``error`` ``times`` times, after letting
-        ``skip`` through."""
+        """Answer ``method`` with ``status`` and ``{"ok": false, "error": error}`` ``times``
+        times, after letting ``skip`` through."""
         self.failures.append(Failure(method, status, retry_after, skip, times, error))
 
     def refuse(self, test: Any, error: str = "invalid_blocks") -> None:

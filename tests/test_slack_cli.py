@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -211,3 +212,70 @@ def test_slack_errors_name_the_code_and_the_fix(setup, standin, method, error, c
     out = invoke(command, code=1).output
     assert out.strip().splitlines()[-1].startswith(f"Error: Slack said {error}; {fix}"), out
     assert "Traceback" not in out
+
+
+def _healthz(base: str, proc: subprocess.Popen, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
+                return json.loads(r.read())
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+            time.sleep(0.1)
+
+
+def test_serve_waits_for_a_slack_that_comes_up_late(setup):
+    """Slack's Web API refuses connections when `serve` starts: a line per attempt with the
+    next delay, no traceback; once Slack answers on that address, serve comes up."""
+    api_port = _free_port()
+    env = {**os.environ, **setup, "SLACK_API_URL": f"http://127.0.0.1:{api_port}/api/"}
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")))
+    reader.start()
+    late = None
+    try:
+        deadline = time.monotonic() + 30
+        while sum(b"retrying in" in line for line in lines) < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, b"".join(lines)
+            time.sleep(0.05)
+        late = SlackStandIn(port=api_port).start()
+        report = _healthz(f"http://127.0.0.1:{port}", proc)
+        assert report["status"] == "ok" and report["slack"]["state"] == "ok"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        reader.join(timeout=10)
+        if late is not None:
+            late.stop()
+    output = b"".join(lines).decode()
+    assert proc.returncode == 0, output
+    # The start, up to listening (the scheduler's own threads are another story).
+    start = output.split("listening on")[0]
+    assert "attempt 1, retrying in 1 s" in start and "attempt 2, retrying in 2 s" in start
+    assert "Check the network and SLACK_API_URL" in start
+    assert "Traceback" not in start and "will be unused" not in start, start
+    assert "answered the bot token (auth.test) on attempt" in start
+
+
+@pytest.mark.parametrize(
+    "command, method, says",
+    [
+        ("serve", "auth.test", "Slack refused the bot token (auth.test) (invalid_auth): "
+         "check SLACK_BOT_TOKEN"),
+        ("run", "apps.connections.open", "Slack refused a Socket Mode connection "
+         "(apps.connections.open) (invalid_auth): check SLACK_APP_TOKEN"),
+    ],
+)  # fmt: skip
+def test_a_refused_token_is_one_line_and_exit_1(setup, standin, monkeypatch, command, method, says):
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-test-not-real")
+    standin.fail(method, status=200, retry_after=None, error="invalid_auth")
+    result = CliRunner().invoke(cli, [command])
+    assert result.exit_code == 1, result.output
+    assert says in result.output and "Traceback" not in result.output
+    assert result.output.count("\n") == 1

@@ -221,10 +221,14 @@ def test_forged_and_stale_requests_are_refused(day, config, engine, standin, end
 
 
 def test_healthz(endpoint):
+    import json
     import urllib.request
 
     with urllib.request.urlopen(endpoint.replace("/slack/events", "/healthz")) as r:
-        assert r.status == 200 and r.read() == b"ok\n"
+        assert r.status == 200
+        report = json.loads(r.read())
+    assert report["status"] == "ok" and report["database"] == {"state": "ok"}
+    assert report["slack"]["state"] == "ok"
 
 
 def test_rate_limit_mid_post_resumes_without_a_double(day, config, engine, standin):
@@ -437,3 +441,32 @@ def test_cards_without_an_installation_id_are_not_adopted(day, config, engine, s
     with engine.connect() as conn:
         new_ts = conn.scalar(select(Post.__table__.c.ts).where(Post.__table__.c.id == 2))
     assert new_ts != old_ts
+
+
+def test_slack_away_while_serving_costs_a_line_not_a_vote(
+    day, config, engine, standin, endpoint, caplog
+):
+    """Slack's Web API goes away after start: events are still acked and votes recorded;
+    the failed card update is one line; /healthz says Slack is down, with 200."""
+    import json
+    import logging
+    import urllib.request
+
+    caplog.set_level(logging.INFO)
+    posting.post_day(engine, client(standin), config, NOW)
+    card = next(iter(posts(engine)))
+    standin.stop()
+    event = reaction_event(
+        "reaction_added", user="UALICE", reaction="white_check_mark", channel=CH, ts=card,
+        event_ts="1800000100.000001",
+    )  # fmt: skip
+    assert send_event(endpoint, event) == 200
+    eventually(lambda: votes_count(engine) == 1)
+    eventually(lambda: "could not update message" in caplog.text)
+    with urllib.request.urlopen(endpoint.replace("/slack/events", "/healthz")) as r:
+        assert r.status == 200
+        report = json.loads(r.read())
+    assert report["status"] == "degraded" and report["slack"]["state"] == "down"
+    line = next(r for r in caplog.records if "could not update message" in r.getMessage())
+    assert "Connection refused" in line.getMessage()
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.WARNING)

@@ -1,0 +1,232 @@
+"""What ``/healthz`` reports: the database and Slack, each ok or down, never a hang.
+
+The database is probed with ``SELECT 1`` at most every couple of seconds and by one thread
+at a time, so a flood of probes or a database that hangs never ties up the threads that
+answer Slack. Slack is not called per probe: every Web API call the process makes reports
+its outcome here (a retry handler that never retries sees them all), and only a Slack that
+was last seen down, a while ago, is asked again, in the background. ``outage()`` tells an
+outage (a line in the log) from a bug (a traceback).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+log = logging.getLogger(__name__)
+
+# Web API errors that say the token no longer works: Slack is up, the bot is not.
+TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
+
+
+@dataclass(frozen=True)
+class State:
+    state: str  # "ok", "down" or "unknown"
+    detail: str = ""
+    seconds_ago: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"state": self.state}
+        if self.detail:
+            out["detail"] = self.detail
+        if self.seconds_ago is not None:
+            out["seconds_ago"] = round(self.seconds_ago)
+        return out
+
+
+class DatabaseHealth:
+    """``SELECT 1``, cached for ``ttl`` seconds; one probe at a time, the others read the last
+    answer; a probe that has not answered within ``patience`` seconds counts as down."""
+
+    def __init__(
+        self, engine: Engine, *, ttl: float = 2.0, patience: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        self._engine = engine
+        self._ttl = ttl
+        self._patience = patience
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last = State("unknown", "not checked yet")
+        self._checked_at: float | None = None
+        self._probe_started: float | None = None
+
+    def check(self) -> State:
+        now = self._clock()
+        with self._lock:
+            if self._probe_started is not None:  # another thread is asking the database
+                waited = now - self._probe_started
+                if waited > self._patience:
+                    return State("down", f"no answer for {waited:.0f} s")
+                return self._last
+            if self._checked_at is not None and now - self._checked_at < self._ttl:
+                return self._last
+            self._probe_started = now
+        state = self._probe()
+        with self._lock:
+            _log_change("database", self._last, state)
+            self._last, self._checked_at, self._probe_started = state, self._clock(), None
+        return state
+
+    def _probe(self) -> State:
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return State("ok")
+        except Exception as exc:  # any driver error means the same here: no database
+            log.debug("database probe failed", exc_info=True)
+            return State("down", _one_line(exc))
+
+
+class SlackHealth(RetryHandler):
+    """The outcome of the last Web API call, from any client this process built with it.
+
+    slack_sdk shows every response and every connection error to a client's retry
+    handlers, in order; this one is put first, records what it sees, and never retries.
+    Bolt copies the handler list into the client it builds per request, so listener calls
+    are seen too.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(max_retry_count=0)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._state = "unknown"
+        self._detail = "no call to Slack yet"
+        self._at: float | None = None
+        self._rechecking = False
+        self._was_up = False  # before Slack first answers, startup says how it goes
+
+    def can_retry(
+        self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:  # fmt: skip
+        self.record(*_outcome(response, error))
+        return False
+
+    def record(self, state: str, detail: str = "") -> None:
+        with self._lock:
+            before, was_up = State(self._state, self._detail), self._was_up
+            self._state, self._detail, self._at = state, detail, self._clock()
+            self._was_up |= state == "ok"
+        if was_up:
+            _log_change("Slack's Web API", before, State(state, detail))
+
+    def check(self) -> State:
+        with self._lock:
+            ago = None if self._at is None else self._clock() - self._at
+            return State(self._state, self._detail, ago)
+
+    def recheck_if_stale(self, probe: Callable[[], object], *, after: float = 60.0) -> None:
+        """Slack last seen down (or never), ``after`` seconds ago or more: ask it again, once,
+        in the background, so a quiet night after an outage does not read "down" forever.
+        ``probe`` is a Web API call on a client that reports here (``auth.test``)."""
+        with self._lock:
+            stale = self._at is None or self._clock() - self._at >= after
+            if self._state == "ok" or not stale or self._rechecking:
+                return
+            self._rechecking = True
+
+        def run() -> None:
+            try:
+                probe()
+            except Exception:  # the outcome is recorded by the client; nothing else to do
+                log.debug("Slack re-check failed", exc_info=True)
+            finally:
+                with self._lock:
+                    self._rechecking = False
+
+        threading.Thread(target=run, name="slack-recheck", daemon=True).start()
+
+
+@dataclass
+class Health:
+    """The parts ``/healthz`` reports on; ``recheck`` asks Slack again (``auth.test``)."""
+
+    database: DatabaseHealth
+    slack: SlackHealth
+    recheck: Callable[[], object] | None = None
+
+    def report(self) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, body). 503 only for the database: without it no vote is recorded,
+        and a load balancer should send Slack elsewhere. Slack down is reported with 200:
+        restarting this process cannot bring Slack back."""
+        db = self.database.check()
+        if self.recheck is not None:
+            self.slack.recheck_if_stale(self.recheck)
+        slack = self.slack.check()
+        status = "down" if not db.ok else ("ok" if slack.ok else "degraded")
+        body = {"status": status, "database": db.as_json(), "slack": slack.as_json()}
+        return (200 if db.ok else 503), body
+
+
+def _outcome(response: HttpResponse | None, error: Exception | None) -> tuple[str, str]:
+    if response is None:
+        return "down", f"unreachable ({network_reason(error) if error else 'no response'})"
+    status = response.status_code
+    if status == 429:
+        return "ok", "rate limited"
+    if status >= 400:  # Slack answers its errors with 200; a 404 means a wrong SLACK_API_URL
+        return "down", f"HTTP {status}"
+    body = response.body if isinstance(response.body, dict) else {}
+    if body.get("error") in TOKEN_ERRORS:
+        return "down", f"Slack refused the bot token ({body['error']})"
+    return "ok", ""
+
+
+def outage(exc: BaseException) -> str | None:
+    """What is away when ``exc`` means Slack, the network or the database did not answer
+    (one line for the log, the traceback only with ``-v``); None for anything else."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        return f"Slack answered HTTP {status}" if status >= 500 or status == 429 else None
+    if isinstance(exc, OSError):  # URLError, refused connections, timeouts, DNS
+        return f"Slack did not answer ({network_reason(exc)})"
+    if isinstance(exc, DBAPIError) and (
+        isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+    ):
+        return f"the database did not answer ({_one_line(exc.orig or exc)})"
+    return None
+
+
+def network_reason(exc: BaseException) -> str:
+    """What went wrong on the wire, in a few words: "Connection refused", "timed out"."""
+    inner = getattr(exc, "reason", None)  # URLError wraps the socket error
+    shown = inner if isinstance(inner, BaseException) else exc
+    text = str(getattr(shown, "strerror", None) or shown).strip() or type(shown).__name__
+    return text.splitlines()[0][:200]
+
+
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line``, short: what a health probe or a log line can carry."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:200].rstrip(": ")
+
+
+def _log_change(what: str, before: State, now: State) -> None:
+    """One line when something goes down or comes back; nothing while it stays put."""
+    if now.state == before.state:
+        return
+    if now.state == "down":
+        log.warning("%s is down: %s", what, now.detail)
+    elif now.ok and before.state == "down":
+        log.info("%s is back", what)

@@ -1,0 +1,143 @@
+"""The door of ``/slack/events``: size, signature, then shape — before Bolt sees a byte.
+
+Bolt's own adapter reads and parses the whole body before it checks the signature, and logs
+the body of a request that fails the check. Here the order is the safe one: a body over the
+limit is refused from its Content-Length without being read; the timestamp and signature
+are checked on the raw bytes; only then is the body parsed, and a signed body that does not
+parse is a 400, never a 500. A refusal is one log line (method, path, remote address,
+reason), never the body.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.request import BoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# Slack's largest payloads are interactive ones that carry a whole view (Slack caps a view
+# at 250 kB), form-encoded; 1 MiB leaves room for that and refuses anything bigger unread.
+MAX_BODY = 1024 * 1024
+# Slack's rule: a request whose timestamp is more than five minutes off is a replay.
+MAX_AGE = 5 * 60
+
+_STATUS = {
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    405: "405 Method Not Allowed",
+    411: "411 Length Required",
+    413: "413 Content Too Large",
+}
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def guard_events(app: App, signing_secret: str, *, max_body: int = MAX_BODY) -> WSGIApp:
+    """A WSGI app for Slack's requests: checked here, then dispatched to ``app``."""
+    verifier = SignatureVerifier(signing_secret)
+
+    def events(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            body = _read_body(environ, max_body)
+            text = _verify(environ, body, verifier)
+            request = _parse(environ, text)
+        except _Refused as refused:
+            return _refuse(environ, start_response, refused)
+        response = app.dispatch(request)
+        wsgi = WsgiHttpResponse(response.status, response.headers, response.body)
+        start_response(wsgi.status, wsgi.get_headers())
+        return wsgi.get_body()
+
+    return events
+
+
+def _read_body(environ: dict[str, Any], max_body: int) -> bytes:
+    """Exactly the body, or a refusal; nothing over ``max_body`` is ever read."""
+    method = environ.get("REQUEST_METHOD", "")
+    if method != "POST":
+        raise _Refused(405, f"method {method[:16]!r}: Slack only POSTs")
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not length:
+        # A server that hands over a chunked body unbuffered (waitress buffers it and sets
+        # the length): read one byte past the limit, no more, to tell "too big" apart.
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            raise _Refused(411, "no Content-Length")
+        body = environ["wsgi.input"].read(max_body + 1)
+        if len(body) > max_body:
+            raise _Refused(413, f"chunked body over the {max_body}-byte limit")
+        return body
+    if not (length.isascii() and length.isdigit()) or len(length) > 18:
+        raise _Refused(400, "Content-Length is not a number")
+    size = int(length)
+    if size > max_body:
+        raise _Refused(413, f"body of {size} bytes is over the {max_body}-byte limit")
+    body = environ["wsgi.input"].read(size)
+    if len(body) != size:
+        raise _Refused(400, f"body ended after {len(body)} of {size} bytes")
+    return body
+
+
+def _verify(environ: dict[str, Any], body: bytes, verifier: SignatureVerifier) -> str:
+    """The body as text, once its timestamp and signature are Slack's."""
+    stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+    if not stamp:
+        raise _Refused(401, "no X-Slack-Request-Timestamp")
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
+        raise _Refused(401, "X-Slack-Request-Timestamp is not a Unix time")
+    skew = time.time() - int(stamp)
+    if abs(skew) > MAX_AGE:
+        raise _Refused(401, f"timestamp {int(skew)} s off, more than {MAX_AGE} s (a replay?)")
+    if not signature:
+        raise _Refused(401, "no X-Slack-Signature")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused(401, "body is not UTF-8, so Slack did not send it") from None
+    if not verifier.is_valid(text, stamp, signature):
+        raise _Refused(401, "signature does not match SLACK_SIGNING_SECRET")
+    return text
+
+
+def _parse(environ: dict[str, Any], text: str) -> BoltRequest:
+    """Bolt's request; a signed body Bolt cannot read (bad JSON, a list, a bad form) is a 400."""
+    headers = WsgiHttpRequest(environ).get_headers()
+    try:
+        request = BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
+    except Exception as exc:  # building the request only parses the body: any error is its shape
+        raise _Refused(400, f"signed body does not parse ({type(exc).__name__})") from None
+    if not isinstance(request.body, dict):
+        raise _Refused(400, "signed body is not a JSON object or a form")
+    return request
+
+
+def _refuse(
+    environ: dict[str, Any], start_response: Callable[..., Any], refused: _Refused
+) -> Iterable[bytes]:
+    # Method and path come from the request line: shown with repr, so they cannot forge lines.
+    log.warning(
+        "refused %.16r %.64r from %s: %d %s",
+        environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
+        environ.get("REMOTE_ADDR") or "?", refused.status, refused.reason,
+    )  # fmt: skip
+    body = f"{refused.reason}\n".encode()
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    if refused.status == 405:
+        headers.append(("Allow", "POST"))
+    start_response(_STATUS[refused.status], headers)
+    return [body]

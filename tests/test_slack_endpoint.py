@@ -1,0 +1,319 @@
+"""The HTTP endpoint against what the internet sends it: oversized, unsigned, malformed and
+slow requests, under the production server. Nothing here may cost a 500, a traceback, a
+body in the log, or /healthz."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.config import Config, config_from_mapping
+from bot.slack_guard import MAX_BODY
+from storage import migrate
+from storage.db import make_engine
+from tests.slack_requests import post, reaction_event, send_event, serve_bot, sign
+from tests.slack_standin import SlackStandIn
+
+MARKER = "BODY-MARKER-7f3a"  # appears in every test body: it must never reach the log
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    # The door is the same whatever the database: one SQLite database for the module.
+    tmp = tmp_path_factory.mktemp("endpoint")
+    return config_from_mapping(
+        {"content": {"remote": str(tmp / "remote.git")}, "slack": {"channel": "#curation"}},
+        path=tmp / "curator.yml",
+        env={"DATABASE_URL": f"sqlite:///{tmp / 'curator.db'}"},
+    )
+
+
+@pytest.fixture(scope="module")
+def engine(config: Config) -> Iterator[Engine]:
+    eng = make_engine(config.database_url)
+    migrate.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[SlackStandIn]:
+    s = SlackStandIn().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def endpoint(config: Config, engine: Engine, standin: SlackStandIn) -> Iterator[str]:
+    with serve_bot(config, engine, standin.url) as url:
+        yield url
+
+
+@pytest.fixture
+def log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    caplog.set_level(logging.DEBUG)
+    yield caplog
+    assert MARKER not in caplog.text
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+
+
+def event_body(pad: int = 0) -> bytes:
+    payload = reaction_event(
+        "reaction_added", user="UALICE", reaction="eyes", channel="C1", ts="1.000001",
+        event_ts="1800000000.000001",
+    )  # fmt: skip
+    payload["note"] = MARKER + "x" * pad
+    return json.dumps(payload).encode()
+
+
+def raw(url: str, request: bytes, timeout: float = 10) -> bytes:
+    """Send bytes as they are; the server's whole answer (it closes, or we stop at a
+    complete response head plus its Content-Length)."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as s:
+        # The server may answer (and close) before taking it all: then read its answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            s.sendall(request)
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = [ln for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length")]
+            if length and len(body) >= int(length[0].split(b":")[1]):
+                break
+        return data
+
+
+def status_of(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "bot.slack_guard"]
+
+
+# --- item 7: size first, signature next, parsing last ---------------------------------
+
+
+def test_a_huge_unsigned_body_is_refused_from_its_length_unread(endpoint, log):
+    """10 MB announced, 1 KB sent: the 413 comes back without the server waiting for the
+    rest (the socket would time out if it read on)."""
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {10 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    answer = raw(endpoint, head + MARKER.encode() * 50)
+    assert status_of(answer) == 413
+
+
+def test_the_limit_is_one_mebibyte_exactly(endpoint, log):
+    at_limit = event_body()
+    at_limit = event_body(MAX_BODY - len(at_limit))
+    assert len(at_limit) == MAX_BODY
+    headers = {"Content-Type": "application/json", **sign(at_limit)}
+    assert post(endpoint, at_limit, headers)[0] == 200
+    over = event_body(MAX_BODY - len(event_body()) + 1)
+    head = "".join(f"{k}: {v}\r\n" for k, v in sign(over).items())
+    request = f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: {len(over)}\r\n{head}\r\n"
+    assert status_of(raw(endpoint, request.encode() + over)) == 413
+
+
+@pytest.mark.parametrize(
+    "headers, reason",
+    [
+        ({}, "no X-Slack-Request-Timestamp"),
+        ({"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}, "not a Unix time"),
+        ({"X-Slack-Request-Timestamp": "²³", "X-Slack-Signature": "v0=00"}, "not a Unix time"),
+        ({"X-Slack-Request-Timestamp": "9" * 40, "X-Slack-Signature": "v0=00"}, "not a Unix"),
+        ({"X-Slack-Request-Timestamp": "1000000000", "X-Slack-Signature": "v0=0"}, "replay"),
+        ({"X-Slack-Request-Timestamp": "NOW"}, "no X-Slack-Signature"),
+        ({"X-Slack-Request-Timestamp": "NOW", "X-Slack-Signature": "v0=00"}, "does not match"),
+    ],
+)
+@pytest.mark.parametrize("body", [b"{not json " + MARKER.encode(), MARKER.encode() * 20_000])
+def test_unsigned_requests_get_401_and_one_line_without_the_body(
+    endpoint, log, headers, reason, body
+):
+    headers = {k: str(int(time.time())) if v == "NOW" else v for k, v in headers.items()}
+    status, answer = post(endpoint, body, {"Content-Type": "application/json", **headers})
+    assert status == 401 and reason in answer.decode()
+    (line,) = refusals(log)
+    assert line.startswith("refused 'POST' '/slack/events' from 127.0.0.1: 401 ")
+    assert reason in line and "\n" not in line
+
+
+def test_a_body_that_is_not_utf8_is_not_from_slack(endpoint, log):
+    body = b"\xff\xfe" + MARKER.encode()
+    status, answer = post(endpoint, body, {"Content-Type": "application/json", **sign(body)})
+    assert status == 401 and b"not UTF-8" in answer
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b'{"type": "event_callback", ' + MARKER.encode(), "application/json"),
+        (b'["' + MARKER.encode() + b'"]', "application/json"),
+        (b'"' + MARKER.encode() + b'"', "application/json"),
+        (b"payload=%7Bnot-json" + MARKER.encode(), "application/x-www-form-urlencoded"),
+        (b"payload=%5B1%5D&m=" + MARKER.encode(), "application/x-www-form-urlencoded"),
+    ],
+)
+def test_signed_but_malformed_bodies_get_400(endpoint, log, body, content_type):
+    status, _ = post(endpoint, body, {"Content-Type": content_type, **sign(body)})
+    assert status == 400
+    (line,) = refusals(log)
+    assert ": 400 signed body" in line
+
+
+def test_only_post_with_a_length(endpoint, log):
+    assert status_of(raw(endpoint, b"GET /slack/events HTTP/1.1\r\nHost: x\r\n\r\n")) == 405
+    no_length = b"POST /slack/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    assert status_of(raw(endpoint, no_length)) == 411
+    assert status_of(raw(endpoint, b"GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n")) == 404
+
+
+def test_a_signed_chunked_event_is_read_and_acked(endpoint, log):
+    body = event_body()
+    head = "".join(f"{k}: {v}\r\n" for k, v in sign(body).items())
+    request = (
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{head}"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    for i in range(0, len(body), 100):
+        piece = body[i : i + 100]
+        request += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    assert status_of(raw(endpoint, request + b"0\r\n\r\n")) == 200
+
+
+def test_a_chunked_body_past_the_limit_is_refused(endpoint, log):
+    head = b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunk = MARKER.encode() * 4000
+    chunks = (f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n") * (MAX_BODY // len(chunk) + 2)
+    assert status_of(raw(endpoint, head + chunks + b"0\r\n\r\n")) == 413
+
+
+def test_the_guard_reads_an_unbuffered_chunked_body_no_further_than_the_limit():
+    """Under a server that passes chunked bodies through unread (waitress buffers them)."""
+    from bot.slack_guard import guard_events
+
+    class Endless:
+        def __init__(self) -> None:
+            self.read_sizes: list[int] = []
+
+        def read(self, size: int) -> bytes:
+            self.read_sizes.append(size)
+            return b"x" * size
+
+    stream, seen = Endless(), []
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "wsgi.input": stream,
+        "HTTP_TRANSFER_ENCODING": "chunked", "REMOTE_ADDR": "192.0.2.1",
+    }  # fmt: skip
+    guard_events(None, "secret", max_body=1000)(environ, lambda s, h: seen.append(s))  # type: ignore[arg-type]
+    assert seen == ["413 Content Too Large"] and stream.read_sizes == [1001]
+
+
+def test_a_valid_event_still_gets_through(endpoint, log):
+    assert send_event(endpoint, json.loads(event_body())) == 200
+    assert refusals(log) == []
+
+
+def test_bolts_own_check_never_logs_a_body(config, engine, standin, caplog):
+    """Bolt still checks the signature after us; should it disagree, its line has no body."""
+    from slack_bolt.request import BoltRequest
+
+    from bot.app import build_app
+
+    caplog.set_level(logging.DEBUG)
+    app = build_app(config, engine, token="xoxb-x", signing_secret="s" * 10, api_url=standin.url)
+    body = event_body().decode()
+    request = BoltRequest(
+        body=body, headers={"content-type": "application/json", **sign(body.encode())}
+    )
+    assert app.dispatch(request).status == 401
+    assert MARKER not in caplog.text and "body not logged" in caplog.text
+
+
+# --- item 8: many slow or idle clients -------------------------------------------------
+
+
+def test_health_and_events_are_answered_while_hundreds_of_clients_idle(endpoint, log):
+    """300 sockets that never send a byte, 40 that trickle a request head a byte at a time:
+    waitress's defaults (100 connections) would leave /healthz and Slack waiting in the
+    backlog for as long as they stay open."""
+    parts = urlsplit(endpoint)
+    address = (parts.hostname, parts.port)
+    idle = [socket.create_connection(address, timeout=10) for _ in range(300)]
+    slow = [socket.create_connection(address, timeout=10) for _ in range(40)]
+    stop = threading.Event()
+
+    def trickle() -> None:
+        head = b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"y" * 10_000
+        for byte in head:
+            for s in slow:
+                s.send(bytes([byte]))
+            if stop.wait(0.05):
+                return
+
+    trickler = threading.Thread(target=trickle, daemon=True)
+    trickler.start()
+    try:
+        health = raw(endpoint, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", timeout=15)
+        assert status_of(health) == 200
+        body = event_body()
+        headers = {"Content-Type": "application/json", **sign(body)}
+        assert post(endpoint, body, headers)[0] == 200
+        # And again, once every idle socket has certainly been accepted.
+        assert status_of(raw(endpoint, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")) == 200
+    finally:
+        stop.set()
+        trickler.join()
+        for s in idle + slow:
+            s.close()
+
+
+@pytest.mark.parametrize(
+    "soft, hard, expect",
+    [
+        (256, None, "1000 raised to 2200"),  # raised: the hard limit allows it
+        (256, 256, "28 fits"),  # cannot be raised: fewer connections, and a line saying so
+    ],
+)
+def test_the_open_file_limit_is_raised_to_fit_the_connections(soft, hard, expect):
+    import resource
+    import subprocess
+    import sys
+
+    if hard is None:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if hard != resource.RLIM_INFINITY and hard < 2200:
+            pytest.skip(f"this machine's hard open-file limit is {hard}")
+    script = (
+        "import logging, resource\n"
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
+        "logging.basicConfig(format='%(message)s')\n"
+        "from bot.server import connection_limit\n"
+        "n = connection_limit()\n"
+        "now = resource.getrlimit(resource.RLIMIT_NOFILE)[0]\n"
+        "print(n, 'raised to', now) if n == 1000 else print(n, 'fits')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expect
+    if "fits" in expect:
+        assert "raise it (ulimit -n 2200)" in done.stderr
