@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -41,15 +44,39 @@ def start_scheduler(clockwork: Clockwork) -> BackgroundScheduler:
     every = max(1.0, clockwork.lease_ttl / timedelta(seconds=1) / 3)
     beat = _heartbeat(clockwork, every)
     scheduler.add_job(beat, IntervalTrigger(seconds=every), id="lease", executor="lease")
-    clockwork.on_lead = lambda: scheduler.add_job(
-        lambda: clockwork.catch_up(clockwork.clock()), id="catch-up", replace_existing=True
+    # The catch-up is one lasting job woken on demand, not a one-off job added each time:
+    # APScheduler removes a one-off job after its run, and a removal that meets shutdown
+    # kills its thread with JobLookupError (it looks for the job among the pending ones).
+    scheduler.add_job(
+        lambda: clockwork.catch_up(clockwork.clock()), OnDemandTrigger(), id="catch-up"
     )
+    clockwork.on_lead = lambda: _wake(scheduler, "catch-up")
     scheduler.start()
     beat()  # lead (and catch up) now rather than a third of a lease later
     log.info(
         "scheduler started: %s", ", ".join(f"{n} {s.cron}" for n, s in clockwork.specs.items())
     )
     return scheduler
+
+
+class OnDemandTrigger(BaseTrigger):
+    """Fires only when woken (``modify_job(next_run_time=...)``), never by itself; its next
+    time is so far away that the job is kept rather than removed after each run."""
+
+    NEVER = datetime(9000, 1, 1, tzinfo=UTC)
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        return self.NEVER
+
+    def __str__(self) -> str:
+        return "on demand"
+
+
+def _wake(scheduler: BackgroundScheduler, job_id: str) -> None:
+    with contextlib.suppress(JobLookupError):  # shutting down: nothing more to run
+        scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
 
 
 def _heartbeat(clockwork: Clockwork, every: float) -> Callable[[], None]:

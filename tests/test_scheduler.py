@@ -238,3 +238,40 @@ def test_a_job_whose_work_is_already_running_is_skipped_not_failed(engine):
     assert [r.outcome for r in rows] == ["skipped", "ok"]
     assert rows[0].detail.startswith("another publish is running (since ")
     assert told == []
+
+
+def test_shutting_down_while_catching_up_never_kills_the_scheduler_thread(engine):
+    """The lead queues a catch-up on every beat. As a one-off job, its removal after the run
+    could meet shutdown and kill APScheduler's thread with JobLookupError (seen in about one
+    `serve` start and stop in six); the catch-up is now one lasting job woken on demand."""
+    import threading
+    import time
+
+    from bot.scheduler import start_scheduler
+
+    died: list[BaseException | None] = []
+    old_hook = threading.excepthook
+    threading.excepthook = lambda args: died.append(args.exc_value)
+    try:
+        for _ in range(40):
+            clockwork = Clockwork(engine, [], NY, lease_ttl=timedelta(seconds=3))
+            scheduler = start_scheduler(clockwork)  # takes the lease: it leads
+            assert clockwork.leader
+
+            def wake(on_lead) -> None:
+                for _ in range(300):
+                    on_lead()  # as every beat does
+
+            waker = threading.Thread(target=wake, args=(clockwork.on_lead,), daemon=True)
+            waker.start()
+            time.sleep(0.002)
+            assert scheduler.get_job("catch-up") is not None  # kept after its runs
+            thread = scheduler._thread
+            scheduler.shutdown(wait=True)
+            waker.join(10)
+            thread.join(10)
+            assert not thread.is_alive()
+            clockwork.stop()
+    finally:
+        threading.excepthook = old_hook
+    assert died == []
