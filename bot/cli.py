@@ -24,7 +24,6 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import todays_candidates, why_none
 from bot.commands_publish import publish
 from bot.config import Config, ConfigError, load_config, write_example
-from bot.credentials import Scrubber
 from bot.logs import setup_logging
 from bot.outages import explain, slack_api_problem, slack_fix
 from bot.runtime import Runtime, SchemaError, build_runtime
@@ -33,6 +32,7 @@ from bot.slack_client import api_url, make_client
 from bot.slack_env import MissingSecrets, SlackEnv, slack_env
 from bot.terminal import json_safe, printable
 from storage import migrate
+from storage.credentials import Scrubber
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
 from storage.locks import Busy

@@ -29,8 +29,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from bot.credentials import scrub
 from bot.slack_limits import length
+from storage.credentials import scrub
 
 ELLIPSIS = "…"
 DECODE_ROUNDS = 2

@@ -67,8 +67,8 @@ def test_log_messages_cannot_forge_lines_or_reach_the_terminal_raw() -> None:
     import io
     import logging
 
-    from bot.credentials import Scrubber
     from bot.logs import RedactingFilter
+    from storage.credentials import Scrubber
 
     out = io.StringIO()
     handler = logging.StreamHandler(out)
