@@ -151,8 +151,10 @@ def _walk(value: Any, path: str) -> Iterator[Finding]:
 
 
 def environment_secrets(env: Mapping[str, str]) -> list[str]:
-    """The values in ``env`` that are secrets: Slack's, git hosts' and any *_TOKEN, *_SECRET,
-    *_PASSWORD, plus the password inside DATABASE_URL (the rest of that URL is useful)."""
+    """The values in ``env`` that are secrets, hidden wherever they appear: Slack's, git
+    hosts' and any *_TOKEN, *_SECRET, *_PASSWORD, plus the password inside DATABASE_URL (the
+    rest of that URL is useful); each of at least eight characters, as a shorter one would
+    blank out ordinary words."""
     found = [
         value
         for name, value in env.items()
@@ -163,7 +165,9 @@ def environment_secrets(env: Mapping[str, str]) -> list[str]:
         passwords = [url.password, *parse_qs(url.query).get("password", [])]
     except ValueError:
         passwords = []
-    found += [p for p in passwords if p and len(p) >= 3]
+    # A short password ("news") is hidden where a URL holds it (the shapes: userinfo and
+    # '?password='), never as a word of its own: "newsroom" must stay readable.
+    found += [p for p in passwords if p and len(p) >= _MIN_SECRET]
     # Longest first, so a secret that contains another is hidden whole.
     return sorted(set(found), key=len, reverse=True)
 

@@ -262,3 +262,20 @@ def test_a_database_url_shows_its_user_and_host_but_no_password():
     assert redacted("postgres://curator:hunter2x@db:5432/c") == (
         "postgresql+psycopg://curator:***@db:5432/c"
     )
+
+
+def test_a_short_database_password_is_hidden_in_urls_only():
+    """Issue 9 review: DATABASE_URL's password 'news' was hidden as a raw substring, so
+    "newsroom ... 3 news articles" read "***room ... 3 *** articles"."""
+    secrets = environment_secrets({"DATABASE_URL": "postgresql://curator:news@db/curator"})
+    assert secrets == []
+    line = "newsroom: 3 news articles, https://newsroom.example/news"
+    assert scrub(line, secrets) == line
+    assert scrub("postgresql://curator:news@db/curator", secrets) == (
+        "postgresql://curator:***@db/curator"
+    )
+    assert scrub("postgresql://db/curator?password=news&x=1", secrets) == (
+        "postgresql://db/curator?password=***&x=1"
+    )
+    long = environment_secrets({"DATABASE_URL": "postgresql://curator:newsdesk1@db/curator"})
+    assert scrub("echo newsdesk1", long) == "echo ***"  # long enough to hide anywhere
