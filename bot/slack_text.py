@@ -8,7 +8,9 @@ links, hold reasons) goes through these functions; nothing else puts article tex
    talks about entities (``&amp;amp;amp;``) is not unwound without end. Only ``&name;``
    and ``&#number;`` forms count. Then control characters, bidi controls (U+202E) and
    zero-width characters are removed, and line breaks and runs of spaces become one space.
-   Credential shapes (``bot.credentials``) are hidden as ``***``, as in the logs.
+   Last, credential shapes (``storage.credentials.scrub``) are hidden as ``***``, as in the
+   logs: only now does the text read as a reader would see it, so a token spelled with an
+   entity (``xoxb&#45;…``) or split by a zero-width space is hidden too.
 2. ``mrkdwn``: Slack has no escape for its formatting characters, and an invisible
    character beside one is not enough (a zero-width space counts as a word break and
    *enables* formatting). So ``* _ ~ ` `` become look-alikes Slack does not parse
@@ -87,22 +89,23 @@ def clean(text: str | None) -> str:
     """Article text as one line of what a reader should see (see the module's step 1)."""
     if not text:
         return ""
-    # A token an article happens to hold is no more welcome in Slack than in a log; hidden
-    # before neutralising, which would change its shape (``ghp_`` → ``ghpˍ``).
-    text = scrub(str(text))
-    if not _UNCLEAN.search(text):
-        return text
-    kept = []
-    for ch in decode_entities(text):
-        if ch in _DROP:
-            continue
-        if "\ud800" <= ch <= "\udfff":  # a lone surrogate cannot be sent as JSON text
-            kept.append("\ufffd")
-        elif ch.isspace():
-            kept.append(" ")
-        elif unicodedata.category(ch) != "Cc":
-            kept.append(ch)
-    return " ".join("".join(kept).split())
+    text = str(text)
+    if _UNCLEAN.search(text):
+        kept = []
+        for ch in decode_entities(text):
+            if ch in _DROP:
+                continue
+            if "\ud800" <= ch <= "\udfff":  # a lone surrogate cannot be sent as JSON text
+                kept.append("\ufffd")
+            elif ch.isspace():
+                kept.append(" ")
+            elif unicodedata.category(ch) != "Cc":
+                kept.append(ch)
+        text = " ".join("".join(kept).split())
+    # A token an article holds is no more welcome in Slack than in a log. Hidden last, once
+    # it reads as the reader would see it (``xoxb&#45;…``, ``ghp_\u200b…`` are tokens too),
+    # and before ``mrkdwn`` neutralises it, which would change its shape (``ghp_`` → ``ghpˍ``).
+    return scrub(text)
 
 
 def mrkdwn(text: str | None, budget: int, *, in_link: bool = False) -> str:
