@@ -31,7 +31,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from bot.slack_limits import length
+from bot.slack_limits import IMAGE_URL_MAX, length
 from storage.credentials import scrub
 
 ELLIPSIS = "…"
@@ -126,13 +126,19 @@ def plain(text: str | None, budget: int) -> str:
 
 def link_target(url: str | None) -> str | None:
     """The URL as it goes inside ``<…|label>``, or None when it must not be linked."""
-    if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
+    url = _web_url(url, ("https://", "http://"), LINK_URL_MAX)
+    if url is None:
         return None
-    url = scrub(url)  # a password in the URL is not linked (nor shown)
-    if len(url) <= len("https://") or " " in url or _UNCLEAN.search(url.replace("&", "")):
-        return None  # spaces, controls, bidi or zero-width characters: not a URL to follow
     target = escape(url).replace("|", "%7C")  # a "|" would end the URL early
     return target if length(target) <= LINK_URL_MAX else None
+
+
+def image_target(url: str | None) -> str | None:
+    """The URL for an image block, or None when the card shows no image: ``link_target``'s
+    checks (https only: Slack fetches it). A URL that holds a credential is not shown at all,
+    not even hidden: Slack could not fetch ``?k=***`` and would refuse the whole card."""
+    shown = _web_url(url, ("https://",), IMAGE_URL_MAX)
+    return shown if shown is not None and shown == url else None
 
 
 def link(url: str | None, label: str | None, budget: int, *, label_max: int | None = None) -> str:
@@ -206,6 +212,20 @@ def cut(built: str, budget: int) -> str:
 
 
 # --------------------------------------------------------------------------- internals
+
+
+def _web_url(url: str | None, schemes: tuple[str, ...], longest: int) -> str | None:
+    """``url`` with its credentials hidden, or None when it is not one to follow: another
+    scheme, empty after it, longer than ``longest``, or holding a space, a control, bidi or
+    invisible character (which could make it read as another URL)."""
+    if not isinstance(url, str) or not url.lower().startswith(schemes):
+        return None
+    url = scrub(url)  # a password in the URL is not linked (nor shown)
+    if len(url) <= len("https://") or length(url) > longest:
+        return None
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in url):
+        return None
+    return url
 
 _SLACK = 64  # raw characters beyond the cut that cleaning may still need (an entity)
 

@@ -4,6 +4,7 @@ the Slack stand-in, which refuses a message over Slack's limits as Slack does
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -179,6 +180,32 @@ def test_an_unscored_card_says_so():
     text, blocks = candidate_card(view, CardState(), Emoji("white_check_mark", "x"), UTC_ZONE)
     assert text == "Candidate (unscored): No score yet"
     assert blocks[1].to_dict()["fields"][0]["text"] == "*Quality*\nunscored"
+
+
+@pytest.mark.parametrize(
+    "image_url",
+    [
+        "https://e.com/i.png?k=ghp_DoNotLeak0123456789abcdef",
+        "https://cdn:DoNotLeak0123456789@e.com/i.png",
+        "https://e.com/i.png?password=DoNotLeak0123456789",
+        "https://e.com/xoxb-1-DoNotLeak0123456789abcdef.png",
+    ],
+)
+def test_an_image_url_holding_a_credential_never_reaches_the_card(image_url: str):
+    """Issue 9 review: the card's image had a URL check of its own that hid nothing, so the
+    token in ``image_url`` went into the blocks. A URL Slack could not fetch once hidden
+    (``?k=***``) would get the card refused: no image instead."""
+    view = ArticleView(
+        id=1, path="a.md", title="Picture", excerpt="With an image", url=None, quality=50,
+        heat=None, dated=None, first_seen_at=NOW, provider_name=None, provider_domain=None,
+        image_url=image_url, topics=(), related=(),
+    )  # fmt: skip
+    text, blocks = candidate_card(view, CardState(), Emoji("white_check_mark", "x"), UTC_ZONE)
+    shown = json.dumps([b.to_dict() for b in blocks]) + text
+    assert "DoNotLeak" not in shown and '"image"' not in shown
+    clean_view = dataclasses.replace(view, image_url="https://e.com/i.png?k=1")
+    _, blocks = candidate_card(clean_view, CardState(), Emoji("white_check_mark", "x"), UTC_ZONE)
+    assert blocks[1].to_dict()["accessory"]["image_url"] == "https://e.com/i.png?k=1"
 
 
 def post_ids(engine: Engine) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from bot.slack_text import (
     clean,
     cut,
     decode_entities,
+    image_target,
     join_fitting,
     link,
     mrkdwn,
@@ -308,3 +309,21 @@ def test_a_credential_spelled_with_entities_or_invisible_characters_is_hidden(ra
 def test_every_credential_shape_is_hidden_however_it_is_spelled(raw: str):
     assert not _leaks(clean(raw)), clean(raw)
     assert not _leaks(mrkdwn(raw, 3000)) and not _leaks(plain(raw, 3000))
+
+
+def test_an_image_target_passes_the_checks_of_a_link_and_holds_no_credential():
+    assert image_target("https://cdn.example/a.png?w=600&h=400") == (
+        "https://cdn.example/a.png?w=600&h=400"  # JSON, not mrkdwn: not escaped
+    )
+    for refused in (
+        "http://cdn.example/a.png",  # Slack fetches images over https only
+        "javascript:alert(1)",
+        "https://cdn.example/a b.png",
+        "https://cdn.example/\u202egnp.a",
+        "https://cdn.example/a\u200b.png",
+        "https://cdn.example/" + "i" * 3000,
+        "https://cdn.example/a.png?k=ghp_DoNotLeak0123456789abcdef",
+        "https://u:pw@cdn.example/a.png",
+        None,
+    ):
+        assert image_target(refused) is None, refused
