@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,8 +43,10 @@ log = logging.getLogger(__name__)
 
 
 class _Ctx:
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, scrub: Callable[[str], str] | None = None) -> None:
         self.config_path = config_path
+        # The process's scrubber: the logs, the output and what the jobs tell Slack.
+        self.scrub = scrub or Scrubber(os.environ)
         self.database_url: str | None = None  # once known, for naming it in an outage
 
     def config(self) -> Config:
@@ -102,7 +104,7 @@ def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
     scrub = Scrubber(os.environ)
     scrub_standard_streams(scrub)
     setup_logging(logging.DEBUG if verbose else logging.INFO, scrub)
-    ctx.obj = _Ctx(config_path)
+    ctx.obj = _Ctx(config_path, scrub)
 
 
 @cli.command()
@@ -320,7 +322,7 @@ def run(ctx: _Ctx) -> None:
         client, auth = reach_slack(env)
         handler = connect_socket_mode(_app(rt, env, client, auth), client, env)
     try:
-        with _scheduler(rt, client, auth["user_id"]):
+        with _scheduler(rt, client, auth["user_id"], ctx.scrub):
             log.info("connected to Slack over Socket Mode; channel %s", rt.config.slack.channel)
             threading.Event().wait()  # the work runs on Socket Mode's threads; wait for a signal
     finally:
@@ -347,20 +349,22 @@ def serve(ctx: _Ctx, host: str, port: int, threads: int) -> None:
     health = Health(DatabaseHealth(rt.engine), slack, recheck=single_try(client).auth_test)
     wsgi = make_wsgi_app(_app(rt, env, client, auth), env.signing_secret or "", health)
     server = make_server(wsgi, host, port, threads)
-    with _scheduler(rt, client, auth["user_id"]):
+    with _scheduler(rt, client, auth["user_id"], ctx.scrub):
         log.info("listening on http://%s:%s/slack/events", host, server.port)
         signal.signal(signal.SIGTERM, lambda *_: server.close())
         server.run()
 
 
 @contextmanager
-def _scheduler(rt: Runtime, client: WebClient, bot_user: str) -> Iterator[None]:
+def _scheduler(
+    rt: Runtime, client: WebClient, bot_user: str, scrub: Callable[[str], str]
+) -> Iterator[None]:
     """Run the scheduled jobs beside the listeners; the lease picks one replica to run them."""
 
     from bot.jobs import build_clockwork
     from bot.scheduler import start_scheduler
 
-    clockwork = build_clockwork(rt, client, bot_user=bot_user)
+    clockwork = build_clockwork(rt, client, bot_user=bot_user, scrub=scrub)
     scheduler = start_scheduler(clockwork)
     try:
         yield

@@ -227,6 +227,7 @@ def _web_url(url: str | None, schemes: tuple[str, ...], longest: int) -> str | N
         return None
     return url
 
+
 _SLACK = 64  # raw characters beyond the cut that cleaning may still need (an entity)
 
 
