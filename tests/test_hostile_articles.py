@@ -330,6 +330,29 @@ def test_curator_post_names_a_skipped_card_and_exits_0(cli_env, standin):
     assert "a.md: Slack refused the card: msg_blocks_too_long" in status
 
 
+def test_status_shows_paths_and_titles_as_scan_errors_does(cli_env, newsroom, standin):
+    """Issue 9 review: ``curator status`` cleaned terminal text with the Slack cleaner (it
+    decodes entities, drops zero-width and bidi characters, joins spaces) before the CLI
+    escaped it, so a path read differently there than in ``scan --errors``. Both escape
+    now, and remove nothing."""
+    path = "news/R&amp;D  notes\u200b.md"  # an entity, two spaces, a zero-width space
+    refused = article("Refused").replace("2026-11-25T10:00:00Z", "'12/05/2020'")  # a warning
+    newsroom.write(path, refused)
+    newsroom.write("evil.md", article("Evil \\e[2J \\u202eeltit"))
+    newsroom.commit()
+    assert CliRunner().invoke(cli, ["scan"]).exit_code == 0
+    standin.refuse(lambda message: "Refused" in message["text"], "invalid_blocks")
+    assert CliRunner().invoke(cli, ["post"]).exit_code == 0
+
+    shown = "news/R&amp;D  notes\u200b.md"  # nothing there to escape: as it is
+    errors = CliRunner().invoke(cli, ["scan", "--errors"]).stdout
+    assert f"{shown}: warning: " in errors
+    status = CliRunner().invoke(cli, ["status"]).stdout
+    assert f"  {shown}: Slack refused the card: invalid_blocks\n" in status
+    assert "Evil \\x1b[2J \\u202eeltit\n" in status  # escaped, not removed
+    assert "\x1b" not in status and "\u202e" not in status
+
+
 def test_post_dry_run_prints_a_skip_instead_of_dying(cli_env, standin, monkeypatch):
     card = posting.candidate_card
 
