@@ -30,13 +30,14 @@ from bot.runtime import Runtime, SchemaError, build_runtime
 from bot.scrubbed_output import scrub_standard_streams
 from bot.slack_client import api_url, make_client
 from bot.slack_env import MissingSecrets, SlackEnv, slack_env
-from bot.terminal import json_safe, printable
+from bot.terminal import json_safe
 from storage import migrate
+from storage.controls import escape_controls
 from storage.credentials import Scrubber
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
 from storage.locks import Busy
-from storage.queries import ArticleView, scan_errors, scan_warnings
+from storage.queries import ArticleView, scan_problems
 from storage.scan import scan as run_scan
 
 log = logging.getLogger(__name__)
@@ -186,14 +187,14 @@ def scan(ctx: _Ctx, full: bool, show_errors: bool, no_fetch: bool) -> None:
 
 def _print_errors(engine: Engine) -> None:
     """Files not read (skipped ones too), then files read with a warning; a file name or a
-    value may hold ESC sequences or newlines, so every line goes through printable()."""
+    value may hold ESC sequences or newlines, so every line goes through escape_controls()."""
     with engine.connect() as conn:
-        errors = list(scan_errors(conn))
-        warnings = list(scan_warnings(conn))
+        errors = list(scan_problems(conn, "error"))
+        warnings = list(scan_problems(conn, "warning"))
     for path, reason in errors:
-        click.echo(f"{printable(path)}: {printable(reason)}")
+        click.echo(f"{escape_controls(path)}: {escape_controls(reason)}")
     for path, warning in warnings:
-        click.echo(f"{printable(path)}: warning: {printable(warning)}")
+        click.echo(f"{escape_controls(path)}: warning: {escape_controls(warning)}")
     summary = f"{len(errors)} file(s) could not be read"
     if warnings:
         summary += f", {len(warnings)} read with a warning"
@@ -263,11 +264,11 @@ def _as_line(i: int, a: ArticleView) -> str:
     topics = ", ".join(a.topics) or "no topics"
     provider = a.provider_name or a.provider_domain or "unknown source"
     lines = [
-        f"{i:>2}. [{quality}] {printable(a.title or a.path)}",
-        f"    {printable(provider)} · {printable(topics)} · {printable(a.path)}",
+        f"{i:>2}. [{quality}] {escape_controls(a.title or a.path)}",
+        f"    {escape_controls(provider)} · {escape_controls(topics)} · {escape_controls(a.path)}",
     ]
     if a.url:
-        lines.append(f"    {printable(a.url)}")
+        lines.append(f"    {escape_controls(a.url)}")
     if a.related:
         lines.append(f"    related: {len(a.related)} link(s)")
     return "\n".join(lines)
@@ -438,7 +439,7 @@ def status(ctx: _Ctx) -> None:
 
     rt = ctx.runtime()
     for line in status_lines(rt.engine, rt.config, datetime.now(UTC)):
-        click.echo(printable(line))  # titles, paths and job details come from others
+        click.echo(escape_controls(line))  # titles, paths and job details come from others
 
 
 @cli.command()
@@ -464,7 +465,7 @@ def doctor(ctx: _Ctx) -> None:
         mark = click.style("ok  ", fg="green") if check.ok else click.style("FIX ", fg="red")
         if check.ok and check.warn:
             mark = click.style("warn", fg="yellow")
-        click.echo(f"{mark} {check.name}: {printable(check.detail)}")
+        click.echo(f"{mark} {check.name}: {escape_controls(check.detail)}")
     if not ok:
         raise SystemExit(1)
 

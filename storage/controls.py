@@ -36,7 +36,3 @@ def escape_controls(text: str, *, keep: str = "") -> str:
     if not keep:
         return CONTROLS.sub(_escape, text)
     return CONTROLS.sub(lambda m: m.group() if m.group() in keep else _escape(m), text)
-
-
-def has_controls(text: str) -> bool:
-    return CONTROLS.search(text) is not None
