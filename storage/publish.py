@@ -5,7 +5,8 @@ and rewritten byte-minimally by :func:`storage.frontmatter.set_keys`. The new bl
 the object store, a temporary index read from the tip takes them, and ``commit-tree`` makes
 one commit whose parent is the tip. The push is a fast-forward or nothing: when someone
 pushed in between, the edits are redone on the new tip, every article re-checked, a bounded
-number of times. ``git`` runs with argument lists, never a shell, and errors are redacted.
+number of times. ``git`` runs with argument lists, never a shell, and its errors are scrubbed
+of credentials (:func:`storage.credentials.scrub`).
 """
 
 from __future__ import annotations
