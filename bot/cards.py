@@ -9,7 +9,6 @@ holds: the title links only when its URL is a web URL short enough to link, the 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,8 +24,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.slack_limits import IMAGE_URL_MAX, SECTION_TEXT_MAX, TEXT_OBJECT_MAX, length
-from bot.slack_text import join_fitting, link, mrkdwn, plain, shown_items
+from bot.slack_limits import SECTION_TEXT_MAX, TEXT_OBJECT_MAX
+from bot.slack_text import image_target, join_fitting, link, mrkdwn, plain, shown_items
 from bot.tally import Tally
 from storage.models import PostStatus
 from storage.queries import ArticleView
@@ -118,14 +117,10 @@ def quality_text(value: float | None) -> str:
 
 def _image(url: str | None, title: str) -> ImageElement | None:
     """The article's image beside the card, when Slack would take its URL; else none."""
-    if (
-        not isinstance(url, str)
-        or not url.startswith("https://")
-        or length(url) > IMAGE_URL_MAX
-        or any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in url)
-    ):
+    target = image_target(url)
+    if target is None:
         return None
-    return ImageElement(image_url=url, alt_text=plain(title, TITLE_MAX) or "article image")
+    return ImageElement(image_url=target, alt_text=plain(title, TITLE_MAX) or "article image")
 
 
 def _facts(article: ArticleView, tz: ZoneInfo) -> list[str]:

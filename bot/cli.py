@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,27 +24,30 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import todays_candidates, why_none
 from bot.commands_publish import publish
 from bot.config import Config, ConfigError, load_config, write_example
-from bot.credentials import Scrubber
 from bot.logs import setup_logging
 from bot.outages import explain, slack_api_problem, slack_fix
 from bot.runtime import Runtime, SchemaError, build_runtime
 from bot.scrubbed_output import scrub_standard_streams
 from bot.slack_client import api_url, make_client
 from bot.slack_env import MissingSecrets, SlackEnv, slack_env
-from bot.terminal import json_safe, printable
+from bot.terminal import json_safe
 from storage import migrate
+from storage.controls import escape_controls
+from storage.credentials import Scrubber
 from storage.db import make_engine, redacted
 from storage.gitrepo import GitError
 from storage.locks import Busy
-from storage.queries import ArticleView, scan_errors, scan_warnings
+from storage.queries import ArticleView, scan_problems
 from storage.scan import scan as run_scan
 
 log = logging.getLogger(__name__)
 
 
 class _Ctx:
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, scrub: Callable[[str], str] | None = None) -> None:
         self.config_path = config_path
+        # The process's scrubber: the logs, the output and what the jobs tell Slack.
+        self.scrub = scrub or Scrubber(os.environ)
         self.database_url: str | None = None  # once known, for naming it in an outage
 
     def config(self) -> Config:
@@ -102,7 +105,7 @@ def cli(ctx: click.Context, config_path: Path, verbose: bool) -> None:
     scrub = Scrubber(os.environ)
     scrub_standard_streams(scrub)
     setup_logging(logging.DEBUG if verbose else logging.INFO, scrub)
-    ctx.obj = _Ctx(config_path)
+    ctx.obj = _Ctx(config_path, scrub)
 
 
 @cli.command()
@@ -184,14 +187,14 @@ def scan(ctx: _Ctx, full: bool, show_errors: bool, no_fetch: bool) -> None:
 
 def _print_errors(engine: Engine) -> None:
     """Files not read (skipped ones too), then files read with a warning; a file name or a
-    value may hold ESC sequences or newlines, so every line goes through printable()."""
+    value may hold ESC sequences or newlines, so every line goes through escape_controls()."""
     with engine.connect() as conn:
-        errors = list(scan_errors(conn))
-        warnings = list(scan_warnings(conn))
+        errors = list(scan_problems(conn, "error"))
+        warnings = list(scan_problems(conn, "warning"))
     for path, reason in errors:
-        click.echo(f"{printable(path)}: {printable(reason)}")
+        click.echo(f"{escape_controls(path)}: {escape_controls(reason)}")
     for path, warning in warnings:
-        click.echo(f"{printable(path)}: warning: {printable(warning)}")
+        click.echo(f"{escape_controls(path)}: warning: {escape_controls(warning)}")
     summary = f"{len(errors)} file(s) could not be read"
     if warnings:
         summary += f", {len(warnings)} read with a warning"
@@ -261,11 +264,11 @@ def _as_line(i: int, a: ArticleView) -> str:
     topics = ", ".join(a.topics) or "no topics"
     provider = a.provider_name or a.provider_domain or "unknown source"
     lines = [
-        f"{i:>2}. [{quality}] {printable(a.title or a.path)}",
-        f"    {printable(provider)} · {printable(topics)} · {printable(a.path)}",
+        f"{i:>2}. [{quality}] {escape_controls(a.title or a.path)}",
+        f"    {escape_controls(provider)} · {escape_controls(topics)} · {escape_controls(a.path)}",
     ]
     if a.url:
-        lines.append(f"    {printable(a.url)}")
+        lines.append(f"    {escape_controls(a.url)}")
     if a.related:
         lines.append(f"    related: {len(a.related)} link(s)")
     return "\n".join(lines)
@@ -320,7 +323,7 @@ def run(ctx: _Ctx) -> None:
         client, auth = reach_slack(env)
         handler = connect_socket_mode(_app(rt, env, client, auth), client, env)
     try:
-        with _scheduler(rt, client, auth["user_id"]):
+        with _scheduler(rt, client, auth["user_id"], ctx.scrub):
             log.info("connected to Slack over Socket Mode; channel %s", rt.config.slack.channel)
             threading.Event().wait()  # the work runs on Socket Mode's threads; wait for a signal
     finally:
@@ -347,20 +350,22 @@ def serve(ctx: _Ctx, host: str, port: int, threads: int) -> None:
     health = Health(DatabaseHealth(rt.engine), slack, recheck=single_try(client).auth_test)
     wsgi = make_wsgi_app(_app(rt, env, client, auth), env.signing_secret or "", health)
     server = make_server(wsgi, host, port, threads)
-    with _scheduler(rt, client, auth["user_id"]):
+    with _scheduler(rt, client, auth["user_id"], ctx.scrub):
         log.info("listening on http://%s:%s/slack/events", host, server.port)
         signal.signal(signal.SIGTERM, lambda *_: server.close())
         server.run()
 
 
 @contextmanager
-def _scheduler(rt: Runtime, client: WebClient, bot_user: str) -> Iterator[None]:
+def _scheduler(
+    rt: Runtime, client: WebClient, bot_user: str, scrub: Callable[[str], str]
+) -> Iterator[None]:
     """Run the scheduled jobs beside the listeners; the lease picks one replica to run them."""
 
     from bot.jobs import build_clockwork
     from bot.scheduler import start_scheduler
 
-    clockwork = build_clockwork(rt, client, bot_user=bot_user)
+    clockwork = build_clockwork(rt, client, bot_user=bot_user, scrub=scrub)
     scheduler = start_scheduler(clockwork)
     try:
         yield
@@ -434,7 +439,7 @@ def status(ctx: _Ctx) -> None:
 
     rt = ctx.runtime()
     for line in status_lines(rt.engine, rt.config, datetime.now(UTC)):
-        click.echo(printable(line))  # titles, paths and job details come from others
+        click.echo(escape_controls(line))  # titles, paths and job details come from others
 
 
 @cli.command()
@@ -460,7 +465,7 @@ def doctor(ctx: _Ctx) -> None:
         mark = click.style("ok  ", fg="green") if check.ok else click.style("FIX ", fg="red")
         if check.ok and check.warn:
             mark = click.style("warn", fg="yellow")
-        click.echo(f"{mark} {check.name}: {printable(check.detail)}")
+        click.echo(f"{mark} {check.name}: {escape_controls(check.detail)}")
     if not ok:
         raise SystemExit(1)
 

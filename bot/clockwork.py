@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from bot.slack_text import escape
+from bot.slack_text import mrkdwn
 from bot.slots import latest_slot, next_slot
+from storage.credentials import scrub as scrub_shapes
 from storage.locks import Busy
 from storage.schedule_state import (
     claim_slot,
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 # How far back to look for a missed slot to report as skipped (a weekly job's last slot).
 LOOKBACK = timedelta(days=8)
+REASON_MAX = 300  # a failure's reason, as kept for `curator status` and told to the channel
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Clockwork:
         lease_ttl: timedelta,
         holder: str | None = None,
         notify: Callable[[str], None] | None = None,
+        scrub: Callable[[str], str] = scrub_shapes,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.engine = engine
@@ -78,6 +81,9 @@ class Clockwork:
         self.lease_ttl = lease_ttl
         self.holder = holder or make_holder()
         self.notify = notify
+        # The process's scrubber (the logs' and the command output's): a failure's message
+        # may quote a URL, a file name or an environment secret.
+        self.scrub = scrub
         self.clock = clock
         self.leader = False
         # Set by the scheduler: queue the catch-up rather than run it in the lease thread.
@@ -157,7 +163,8 @@ class Clockwork:
             log.info("%s job for slot %s skipped: %s", spec.name, slot, exc)
             return "skipped"
         except Exception as exc:
-            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            # Scrubbed before it is cut, so a cut cannot leave half a secret unrecognised.
+            reason = self.scrub(" ".join(str(exc).split()))[:REASON_MAX] or type(exc).__name__
             log.exception("%s job for slot %s failed", spec.name, slot)
             finish_run(self.engine, run_id, outcome="failed", detail=reason, now=self.clock())
             self._tell_failure(spec, run_id, reason, now)
@@ -175,7 +182,9 @@ class Clockwork:
             return
         retry = next_slot(spec.cron, self.tz, now)
         when = f" It will try again at {retry.astimezone(self.tz):%a %H:%M}." if retry else ""
-        self._say(f":warning: The {spec.name} job failed: {escape(reason)}.{when}")
+        # The reason quotes others (git, Slack, a file name): inert text, like an article's.
+        shown = mrkdwn(reason.rstrip("."), REASON_MAX)
+        self._say(f":warning: The {spec.name} job failed: {shown}.{when}")
 
     def _tell_recovery(self, spec: JobSpec, run_id: int) -> None:
         with self.engine.connect() as conn:

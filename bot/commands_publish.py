@@ -12,7 +12,6 @@ import click
 from bot.jobs import publish_and_tell
 from bot.publishing import PUBLISH_WAIT, publish_approved
 from bot.slack_client import api_url, make_client
-from bot.terminal import printable
 from storage.controls import escape_controls
 from storage.gitrepo import GitError
 from storage.locks import Busy
@@ -61,9 +60,8 @@ def publish(ctx: _Ctx, dry_run: bool, wait: float) -> None:
             click.echo(escape_controls(report.message, keep="\n"), nl=False)
     for post in report.posts:
         if post.outcome in ("missing", "refused"):
-            click.echo(
-                f"{post.outcome}: {printable(post.path)}: {printable(post.reason)}", err=True
-            )
+            path, reason = escape_controls(post.path), escape_controls(post.reason)
+            click.echo(f"{post.outcome}: {path}: {reason}", err=True)
     click.echo(report.summary())
     if report.commit_url:
         click.echo(report.commit_url)

@@ -9,8 +9,8 @@ pass instead of one restart per mistake. Nothing is read at import time: call
 Secrets never live in the file. Slack tokens come from ``SLACK_BOT_TOKEN``, ``SLACK_APP_TOKEN``
 and ``SLACK_SIGNING_SECRET``, database credentials from ``DATABASE_URL``, git credentials from
 the bot user's SSH key or credential helper. Every string in the file, keys and values at any
-depth, is checked for credentials (:func:`bot.credentials.find_credentials`); one is an error
-that names the key and the kind of credential, never the value, and no other message or
+depth, is checked for credentials (:func:`storage.credentials.find_credentials`); one is an
+error that names the key and the kind of credential, never the value, and no other message or
 suggestion about that key is shown. A secret-looking key name is an error too.
 """
 
@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import yaml
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.credentials import (
+from storage.credentials import (
     URL_PASSWORD,
     URL_QUERY_PASSWORD,
     find_credential,

@@ -30,7 +30,7 @@ from bot.summary import build_summary, summary_message
 from bot.terminal import RULE, render_blocks
 from storage.gitrepo import run_git
 from storage.models import Article, Post, PostStatus, PublishCommit
-from storage.queries import scan_errors
+from storage.queries import scan_problems
 from storage.scan import ScanResult, scan
 from storage.votes import record_reaction, set_status
 
@@ -170,7 +170,7 @@ def build_demo(directory: Path, *, now: datetime) -> Demo:
     result = scan(rt.engine, rt.repo, config.fields, rt.paths, commit=commit, workers=1)
     last_summary = _replay(rt.engine, config, now, sha, message)
     with rt.engine.connect() as conn:
-        errors = list(scan_errors(conn))
+        errors = list(scan_problems(conn, "error"))
     return Demo(directory, config, rt.engine, result, now, last_summary, errors, used_sample)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
@@ -13,6 +14,7 @@ from bot.publishing import PUBLISH_WAIT, PublishReport, publish_approved
 from bot.runtime import Runtime
 from bot.summary import post_summary
 from bot.voting import expire_posts, reconcile, refresh_card
+from storage.credentials import scrub as scrub_shapes
 from storage.scan import scan
 
 
@@ -90,7 +92,15 @@ def publish_and_tell(
     return report
 
 
-def build_clockwork(rt: Runtime, client: WebClient, *, bot_user: str | None) -> Clockwork:
+def build_clockwork(
+    rt: Runtime,
+    client: WebClient,
+    *,
+    bot_user: str | None,
+    scrub: Callable[[str], str] = scrub_shapes,
+) -> Clockwork:
+    """The jobs on their schedules; a failure is told to the channel once, through
+    ``scrub`` (the process's scrubber, which the logs and the command output use)."""
     config = rt.config
 
     def notify(text: str) -> None:
@@ -102,4 +112,5 @@ def build_clockwork(rt: Runtime, client: WebClient, *, bot_user: str | None) -> 
         config.zone,
         lease_ttl=timedelta(seconds=config.schedule.lease_seconds),
         notify=notify,
+        scrub=scrub,
     )

@@ -7,8 +7,8 @@ import logging
 import os
 from collections.abc import Callable
 
-from bot.credentials import Scrubber
 from storage.controls import escape_controls
+from storage.credentials import Scrubber
 
 
 class RedactingFilter(logging.Filter):

@@ -35,7 +35,8 @@ from bot.config import Config
 from bot.messages import vote_rules
 from bot.tally import VoteRules, tally
 from storage import publish as git_publish
-from storage.commit_text import escape_controls, one_line
+from storage.commit_text import one_line
+from storage.controls import escape_controls
 from storage.digest_queries import reactions_for
 from storage.gitrepo import ContentRepo
 from storage.locks import run_lock

@@ -8,7 +8,9 @@ links, hold reasons) goes through these functions; nothing else puts article tex
    talks about entities (``&amp;amp;amp;``) is not unwound without end. Only ``&name;``
    and ``&#number;`` forms count. Then control characters, bidi controls (U+202E) and
    zero-width characters are removed, and line breaks and runs of spaces become one space.
-   Credential shapes (``bot.credentials``) are hidden as ``***``, as in the logs.
+   Last, credential shapes (``storage.credentials.scrub``) are hidden as ``***``, as in the
+   logs: only now does the text read as a reader would see it, so a token spelled with an
+   entity (``xoxb&#45;…``) or split by a zero-width space is hidden too.
 2. ``mrkdwn``: Slack has no escape for its formatting characters, and an invisible
    character beside one is not enough (a zero-width space counts as a word break and
    *enables* formatting). So ``* _ ~ ` `` become look-alikes Slack does not parse
@@ -29,8 +31,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from bot.credentials import scrub
-from bot.slack_limits import length
+from bot.slack_limits import IMAGE_URL_MAX, length
+from storage.credentials import scrub
 
 ELLIPSIS = "…"
 DECODE_ROUNDS = 2
@@ -87,22 +89,23 @@ def clean(text: str | None) -> str:
     """Article text as one line of what a reader should see (see the module's step 1)."""
     if not text:
         return ""
-    # A token an article happens to hold is no more welcome in Slack than in a log; hidden
-    # before neutralising, which would change its shape (``ghp_`` → ``ghpˍ``).
-    text = scrub(str(text))
-    if not _UNCLEAN.search(text):
-        return text
-    kept = []
-    for ch in decode_entities(text):
-        if ch in _DROP:
-            continue
-        if "\ud800" <= ch <= "\udfff":  # a lone surrogate cannot be sent as JSON text
-            kept.append("\ufffd")
-        elif ch.isspace():
-            kept.append(" ")
-        elif unicodedata.category(ch) != "Cc":
-            kept.append(ch)
-    return " ".join("".join(kept).split())
+    text = str(text)
+    if _UNCLEAN.search(text):
+        kept = []
+        for ch in decode_entities(text):
+            if ch in _DROP:
+                continue
+            if "\ud800" <= ch <= "\udfff":  # a lone surrogate cannot be sent as JSON text
+                kept.append("\ufffd")
+            elif ch.isspace():
+                kept.append(" ")
+            elif unicodedata.category(ch) != "Cc":
+                kept.append(ch)
+        text = " ".join("".join(kept).split())
+    # A token an article holds is no more welcome in Slack than in a log. Hidden last, once
+    # it reads as the reader would see it (``xoxb&#45;…``, ``ghp_\u200b…`` are tokens too),
+    # and before ``mrkdwn`` neutralises it, which would change its shape (``ghp_`` → ``ghpˍ``).
+    return scrub(text)
 
 
 def mrkdwn(text: str | None, budget: int, *, in_link: bool = False) -> str:
@@ -123,13 +126,19 @@ def plain(text: str | None, budget: int) -> str:
 
 def link_target(url: str | None) -> str | None:
     """The URL as it goes inside ``<…|label>``, or None when it must not be linked."""
-    if not isinstance(url, str) or not url.lower().startswith(("https://", "http://")):
+    url = _web_url(url, ("https://", "http://"), LINK_URL_MAX)
+    if url is None:
         return None
-    url = scrub(url)  # a password in the URL is not linked (nor shown)
-    if len(url) <= len("https://") or " " in url or _UNCLEAN.search(url.replace("&", "")):
-        return None  # spaces, controls, bidi or zero-width characters: not a URL to follow
     target = escape(url).replace("|", "%7C")  # a "|" would end the URL early
     return target if length(target) <= LINK_URL_MAX else None
+
+
+def image_target(url: str | None) -> str | None:
+    """The URL for an image block, or None when the card shows no image: ``link_target``'s
+    checks (https only: Slack fetches it). A URL that holds a credential is not shown at all,
+    not even hidden: Slack could not fetch ``?k=***`` and would refuse the whole card."""
+    shown = _web_url(url, ("https://",), IMAGE_URL_MAX)
+    return shown if shown is not None and shown == url else None
 
 
 def link(url: str | None, label: str | None, budget: int, *, label_max: int | None = None) -> str:
@@ -203,6 +212,21 @@ def cut(built: str, budget: int) -> str:
 
 
 # --------------------------------------------------------------------------- internals
+
+
+def _web_url(url: str | None, schemes: tuple[str, ...], longest: int) -> str | None:
+    """``url`` with its credentials hidden, or None when it is not one to follow: another
+    scheme, empty after it, longer than ``longest``, or holding a space, a control, bidi or
+    invisible character (which could make it read as another URL)."""
+    if not isinstance(url, str) or not url.lower().startswith(schemes):
+        return None
+    url = scrub(url)  # a password in the URL is not linked (nor shown)
+    if len(url) <= len("https://") or length(url) > longest:
+        return None
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in url):
+        return None
+    return url
+
 
 _SLACK = 64  # raw characters beyond the cut that cleaning may still need (an entity)
 

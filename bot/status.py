@@ -12,7 +12,6 @@ from bot.candidates import describe
 from bot.clockwork import LEASE_NAME
 from bot.config import Config
 from bot.posting import candidate_rules, posting_day
-from bot.slack_text import clean
 from bot.slots import next_slot
 from storage.models import Article, Decision, Post, PostStatus, PublishCommit, as_utc
 from storage.schedule_state import last_run, lease_state
@@ -21,6 +20,9 @@ WAITING = (PostStatus.OPEN, PostStatus.APPROVED)
 
 
 def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
+    """The report, line by line, as stored: titles, paths and reasons come from others, so
+    the caller escapes each line for its terminal (``escape_controls``), as ``scan --errors``
+    does; nothing is removed, so both show a file by the same name."""
     tz = config.zone
     local = lambda at: f"{as_utc(at).astimezone(tz):%a %d %b %H:%M}" if at else "—"  # noqa: E731
     lines = [f"jobs ({tz.key}):"]
@@ -74,7 +76,7 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
         + (f" ({unposted} planned, not yet in Slack)" if unposted else "")
     )
     for row in rows:
-        title = clean(row.title) or row.path  # a title may hold terminal escapes
+        title = row.title or row.path
         lines.append(f"  {row.status:<9} since {local(row.created_at)}  {title}")
     if skipped:
         lines.append(
@@ -96,4 +98,4 @@ def _skipped_today(conn: Connection, day: str) -> list[tuple[str, str]]:
         .order_by(p.c.id, d.c.id)
     ).all()
     reasons = {path: cause.removeprefix("skipped: ") for path, cause in rows}  # latest wins
-    return [(clean(path), clean(reason)) for path, reason in reasons.items()]
+    return list(reasons.items())

@@ -3,7 +3,8 @@
 Pure functions: bold stays bold (ANSI when ``color``, otherwise plain), a link reads
 ``title (url)``, fields read ``Label: value``, context lines are indented, and the HTML
 entities the cards escape (``&amp;``, ``&lt;``, ``&gt;``) are shown as the characters.
-Control characters from articles are shown as escapes (:func:`printable`).
+Control characters from articles are shown as escapes
+(:func:`storage.controls.escape_controls`).
 """
 
 from __future__ import annotations
@@ -26,12 +27,6 @@ RULE = "─" * 72
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ANGLE = re.compile(r"<([^<>\n]+)>")
 _EMOJI = re.compile(r":([a-z0-9_+-]+):")
-
-
-def printable(text: str) -> str:
-    """A path, title or reason as one terminal line: a file name or a title may hold ESC
-    sequences, newlines or bidi controls, shown as ``\\x1b``, ``\\n``, ``\\u202e``."""
-    return escape_controls(text)
 
 
 def json_safe(text: str) -> str:
@@ -103,13 +98,13 @@ def _block(data: Mapping[str, Any], color: bool) -> list[str]:
         parts = []
         for element in data.get("elements", []):
             if element.get("type") == "image":
-                parts.append(f"[{printable(str(element.get('alt_text', 'image')))}]")
+                parts.append(f"[{escape_controls(str(element.get('alt_text', 'image')))}]")
             else:
                 parts.append(_text(element, color))
         return ["  " + line for line in " ".join(parts).split("\n")]
     if kind == "image":
         alt, url = str(data.get("alt_text", "")), str(data.get("image_url", ""))
-        return [f"[image: {printable(alt)}] ({printable(url)})"]
+        return [f"[image: {escape_controls(alt)}] ({escape_controls(url)})"]
     if kind == "actions":
         return ["  ".join(f"[ {_text(e.get('text'), color)} ]" for e in data.get("elements", []))]
     if kind == "section":
@@ -121,7 +116,7 @@ def _block(data: Mapping[str, Any], color: bool) -> list[str]:
             out.append(" · ".join(fields))
         accessory = data.get("accessory") or {}
         if accessory.get("type") == "image":
-            out.append(f"image: {printable(str(accessory.get('image_url', '')))}")
+            out.append(f"image: {escape_controls(str(accessory.get('image_url', '')))}")
         return out
     return [f"[{kind} block]"]
 

@@ -1,9 +1,13 @@
-"""Characters that must never reach a terminal raw, and how to show them instead.
+"""Characters that must never reach a terminal, a log or a commit message raw, and how to
+show them instead.
 
-File names and frontmatter are written by others: an ESC sequence in a file name can recolour
-or clear an operator's terminal, a newline can forge a line of output, and a bidi control can
-make a name read backwards. Such text is shown with visible escapes (``\\x1b``, ``\\n``,
-``\\u202e``), never as the character itself.
+File names, frontmatter and Slack display names are written by others: an ESC sequence in a
+file name can recolour or clear an operator's terminal, a newline can forge a line of output
+or a commit trailer, and a bidi control can make a name read backwards. Such text is shown
+with visible escapes (``\\x1b``, ``\\n``, ``\\u202e``), never as the character itself, and
+nothing is removed: the terminal, the logs and commit messages (``storage.commit_text``) all
+use :func:`escape_controls`. (Slack is different: there such characters are removed, by
+``bot.slack_text.clean``.)
 """
 
 from __future__ import annotations
@@ -36,7 +40,3 @@ def escape_controls(text: str, *, keep: str = "") -> str:
     if not keep:
         return CONTROLS.sub(_escape, text)
     return CONTROLS.sub(lambda m: m.group() if m.group() in keep else _escape(m), text)
-
-
-def has_controls(text: str) -> bool:
-    return CONTROLS.search(text) is not None

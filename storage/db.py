@@ -13,6 +13,8 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlmodel import Session, create_engine
 
+from storage.credentials import scrub
+
 SUPPORTED = "sqlite:///path/to/curator.db or postgresql://user@host:5432/dbname"
 # The drivers each backend is run with; anything else would import a module we never test.
 _DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("psycopg",)}
@@ -49,7 +51,7 @@ def check_url(url: str) -> URL:
         scheme = url.split("://", 1)[0] if "://" in url else ""
         shown = f"{scheme}://..." if scheme.isidentifier() else "(not shown)"
         raise DatabaseURLError(shown, f"not a database URL; use {SUPPORTED}") from None
-    shown = make_url(url.strip()).render_as_string(hide_password=True)  # as the operator wrote it
+    shown = scrub(url.strip())  # as the operator wrote it
     backend, _, driver = parsed.drivername.partition("+")
     if backend not in _DRIVERS:
         raise DatabaseURLError(shown, f"{backend}:// is not supported; use {SUPPORTED}")
@@ -103,8 +105,10 @@ def dialect_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
 
 
 def redacted(url: str) -> str:
-    """The URL with its password hidden, safe for logs and error messages."""
-    return make_url(normalize_url(url)).render_as_string(hide_password=True)
+    """The URL with its password hidden, safe for logs and error messages: by the scrubber
+    the logs use, so a '?password=' (libpq reads it too) or a token anywhere is hidden, and
+    the user name stays ('curator:***@')."""
+    return scrub(normalize_url(url.strip()))
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
-import re
 import secrets
 import subprocess
 import tempfile
@@ -21,16 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-def redact(text: str) -> str:
-    """Hide credentials embedded in URLs (``https://user:token@host``)."""
-    return _CREDENTIALS.sub("***@", text)
+from storage.credentials import scrub
 
 
 class GitError(RuntimeError):
-    """A git command failed; the message never contains credentials."""
+    """A git command failed; the message never contains credentials (git quotes the remote's
+    URL, and a file name may hold anything: each message passes :func:`scrub`)."""
 
 
 # Keep git from prompting for credentials on a terminal nobody watches, and its messages
@@ -53,7 +48,7 @@ def run_git(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
 ) -> bytes:
-    """Run ``git ARGS`` and return stdout; raise GitError with stderr (redacted) on failure.
+    """Run ``git ARGS`` and return stdout; raise GitError with stderr (scrubbed) on failure.
 
     ``env`` adds variables (a temporary index, a commit identity) to the usual ones.
     """
@@ -62,7 +57,7 @@ def run_git(
     )
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
-        raise GitError(redact(f"git {args[0]}: {err}"))
+        raise GitError(scrub(f"git {args[0]}: {err}"))
     return proc.stdout
 
 
@@ -293,7 +288,7 @@ class ContentRepo:
             err = stderr.read().decode("utf-8", "replace").strip()
         if proc.returncode != 0 or err or echoed != len(lines):
             message = err or f"exit {proc.returncode}, {echoed} of {len(lines)} pairs compared"
-            raise GitError(redact(f"git diff-tree: {message}"))
+            raise GitError(scrub(f"git diff-tree: {message}"))
 
     # Up to this many paths are handed to git log as pathspecs (it then compares only
     # their directories); more would make a long command line, so git lists every add.
@@ -356,7 +351,7 @@ class ContentRepo:
             stderr.seek(0)
             err = stderr.read().decode("utf-8", "replace").strip()
         if not stopped and proc.returncode != 0:
-            raise GitError(redact(f"git log: {err or f'exit {proc.returncode}'}"))
+            raise GitError(scrub(f"git log: {err or f'exit {proc.returncode}'}"))
         return found
 
     def is_ancestor(self, old: str, new: str) -> bool:

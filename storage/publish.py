@@ -5,7 +5,8 @@ and rewritten byte-minimally by :func:`storage.frontmatter.set_keys`. The new bl
 the object store, a temporary index read from the tip takes them, and ``commit-tree`` makes
 one commit whose parent is the tip. The push is a fast-forward or nothing: when someone
 pushed in between, the edits are redone on the new tip, every article re-checked, a bounded
-number of times. ``git`` runs with argument lists, never a shell, and errors are redacted.
+number of times. ``git`` runs with argument lists, never a shell, and its errors are scrubbed
+of credentials (:func:`storage.credentials.scrub`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from pathlib import Path
 
 from storage import frontmatter
 from storage.commit_text import escape_message
+from storage.credentials import scrub
 
 # The scan's own reading of the flag, so a file the scan calls unpublished is one we edit.
 from storage.extract import FlagError, read_flag
 from storage.fields import FieldMap
-from storage.gitrepo import BlobReader, ContentRepo, GitError, git_env, redact
+from storage.gitrepo import BlobReader, ContentRepo, GitError, git_env
 from storage.lifeline import follow
 
 log = logging.getLogger(__name__)
@@ -409,7 +411,7 @@ def push_commit(repo: ContentRepo, commit: str) -> bool:
     err = proc.stderr.decode("utf-8", "replace").strip() or out.strip()
     if _NOT_FAST_FORWARD.search(out) or f"cannot lock ref 'refs/heads/{repo.branch}'" in err:
         return False
-    raise GitError(redact(f"git push: {err or f'exit {proc.returncode}'}"))
+    raise GitError(scrub(f"git push: {err or f'exit {proc.returncode}'}"))
 
 
 # ---------------------------------------------------------------------------------- recovery

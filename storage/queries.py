@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, exists, func, or_, select
 
@@ -140,26 +140,17 @@ def _view(row: Any, topics: tuple[str, ...]) -> ArticleView:
     )
 
 
-def scan_errors(conn: Connection) -> Iterator[tuple[str, str]]:
-    """(path, reason) of every article in the repo that could not be read."""
+def scan_problems(conn: Connection, kind: Literal["error", "warning"]) -> Iterator[tuple[str, str]]:
+    """(path, what) of every article in the repo the scan could not read (``"error"``) or
+    read with a warning (``"warning"``), by path."""
+    column = ARTICLE.c[kind]
     q = (
-        select(ARTICLE.c.path, ARTICLE.c.error)
-        .where(ARTICLE.c.error.is_not(None), ARTICLE.c.removed_at.is_(None))
+        select(ARTICLE.c.path, column)
+        .where(column.is_not(None), ARTICLE.c.removed_at.is_(None))
         .order_by(ARTICLE.c.path)
     )
-    for path, error in conn.execute(q):
-        yield str(path), str(error)
-
-
-def scan_warnings(conn: Connection) -> Iterator[tuple[str, str]]:
-    """(path, warning) of every article in the repo that was read with a warning."""
-    q = (
-        select(ARTICLE.c.path, ARTICLE.c.warning)
-        .where(ARTICLE.c.warning.is_not(None), ARTICLE.c.removed_at.is_(None))
-        .order_by(ARTICLE.c.path)
-    )
-    for path, warning in conn.execute(q):
-        yield str(path), str(warning)
+    for path, what in conn.execute(q):
+        yield str(path), str(what)
 
 
 def article_view(conn: Connection, article_id: int) -> ArticleView | None:

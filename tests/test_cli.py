@@ -159,7 +159,7 @@ def test_tokens_in_articles_are_scrubbed_from_every_output(
     ]
     for out in outputs:
         assert "Leaked" in out and "DoNotLeak" not in out and secret not in out, out
-        assert "https://***@news.example/story" in out
+        assert "https://ci:***@news.example/story" in out
     listed = json.loads(outputs[1])
     assert listed[0]["title"] == "Leaked *** and *** ***"
 

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import ConfigError, config_from_mapping, example_config
-from bot.credentials import environment_secrets, find_credential, find_credentials, scrub
 from bot.scrubbed_output import ScrubbedStream
+from storage.credentials import environment_secrets, find_credential, find_credentials, scrub
 
 MARK = "DoNotLeak0123456789abcdef"  # inside every sample: no error may contain it
 
@@ -218,7 +218,7 @@ def test_scrub_hides_shapes_userinfo_and_known_values():
     assert not _leaks(out) and "8f14e45f" not in out and "hunter2" not in out
     assert scrub("postgresql://db/c?password=pw2pw2pw&x=1") == "postgresql://db/c?password=***&x=1"
     assert "pw2pw2pw" in secrets
-    assert "https://***@git.example/x.git" in out and "/root" not in secrets
+    assert "https://bot:***@git.example/x.git" in out and "/root" not in secrets
 
 
 def test_scrubbed_stream_sees_a_secret_split_over_writes():
@@ -235,3 +235,47 @@ def test_scrubbed_stream_sees_a_secret_split_over_writes():
         stream.write(b"bytes")  # type: ignore[arg-type]
     click.echo(f"echo xapp-1-{MARK}", file=stream)  # click writes text to it, not around it
     assert under.getvalue().endswith("echo ***\n")
+
+
+@pytest.mark.parametrize("sample", [s for s, _, _ in SAMPLES])
+def test_git_errors_and_database_urls_hide_every_shape_the_scrubber_hides(sample, tmp_path):
+    """Issue 9 review: storage had weaker hiders of its own (URL userinfo only), so a git
+    error quoting a path with a token, or ``?password=`` in a database URL, showed it."""
+    from storage.db import redacted
+    from storage.gitrepo import ContentRepo, GitError
+
+    assert _leaks(sample) and not _leaks(scrub(sample))
+    repo = ContentRepo(tmp_path / "c.git", f"file://{tmp_path}/gone/{sample}", "main")
+    with pytest.raises(GitError) as info:
+        repo.fetch()  # git quotes the remote it could not read
+    assert str(info.value).startswith("git fetch: ") and not _leaks(str(info.value))
+    for url in (sample, f"postgresql://curator@db.example/curator?application_name={sample}"):
+        assert not _leaks(redacted(url)), redacted(url)
+
+
+def test_a_database_url_shows_its_user_and_host_but_no_password():
+    from storage.db import redacted
+
+    assert redacted("postgresql://u@h/db?password=hunter2x") == (
+        "postgresql+psycopg://u@h/db?password=***"
+    )
+    assert redacted("postgres://curator:hunter2x@db:5432/c") == (
+        "postgresql+psycopg://curator:***@db:5432/c"
+    )
+
+
+def test_a_short_database_password_is_hidden_in_urls_only():
+    """Issue 9 review: DATABASE_URL's password 'news' was hidden as a raw substring, so
+    "newsroom ... 3 news articles" read "***room ... 3 *** articles"."""
+    secrets = environment_secrets({"DATABASE_URL": "postgresql://curator:news@db/curator"})
+    assert secrets == []
+    line = "newsroom: 3 news articles, https://newsroom.example/news"
+    assert scrub(line, secrets) == line
+    assert scrub("postgresql://curator:news@db/curator", secrets) == (
+        "postgresql://curator:***@db/curator"
+    )
+    assert scrub("postgresql://db/curator?password=news&x=1", secrets) == (
+        "postgresql://db/curator?password=***&x=1"
+    )
+    long = environment_secrets({"DATABASE_URL": "postgresql://curator:newsdesk1@db/curator"})
+    assert scrub("echo newsdesk1", long) == "echo ***"  # long enough to hide anywhere

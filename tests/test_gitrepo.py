@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import storage.gitrepo
-from storage.gitrepo import Change, ContentRepo, GitError, redact
+from storage.gitrepo import Change, ContentRepo, GitError
 from storage.pathfilter import PathFilter
 from tests.helpers import Newsroom
 
@@ -112,11 +112,6 @@ def test_errors_hide_credentials(tmp_path):
         repo.fetch()
     assert "s3cr3t-token" not in str(info.value)
     assert str(info.value).startswith("git fetch: ")
-
-
-def test_redact():
-    assert redact("https://x-access-token:abc@github.com/o/r") == "https://***@github.com/o/r"
-    assert redact("git@github.com:o/r.git") == "git@github.com:o/r.git"
 
 
 @pytest.mark.parametrize(

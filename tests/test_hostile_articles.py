@@ -4,6 +4,7 @@ the Slack stand-in, which refuses a message over Slack's limits as Slack does
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -181,6 +182,32 @@ def test_an_unscored_card_says_so():
     assert blocks[1].to_dict()["fields"][0]["text"] == "*Quality*\nunscored"
 
 
+@pytest.mark.parametrize(
+    "image_url",
+    [
+        "https://e.com/i.png?k=ghp_DoNotLeak0123456789abcdef",
+        "https://cdn:DoNotLeak0123456789@e.com/i.png",
+        "https://e.com/i.png?password=DoNotLeak0123456789",
+        "https://e.com/xoxb-1-DoNotLeak0123456789abcdef.png",
+    ],
+)
+def test_an_image_url_holding_a_credential_never_reaches_the_card(image_url: str):
+    """Issue 9 review: the card's image had a URL check of its own that hid nothing, so the
+    token in ``image_url`` went into the blocks. A URL Slack could not fetch once hidden
+    (``?k=***``) would get the card refused: no image instead."""
+    view = ArticleView(
+        id=1, path="a.md", title="Picture", excerpt="With an image", url=None, quality=50,
+        heat=None, dated=None, first_seen_at=NOW, provider_name=None, provider_domain=None,
+        image_url=image_url, topics=(), related=(),
+    )  # fmt: skip
+    text, blocks = candidate_card(view, CardState(), Emoji("white_check_mark", "x"), UTC_ZONE)
+    shown = json.dumps([b.to_dict() for b in blocks]) + text
+    assert "DoNotLeak" not in shown and '"image"' not in shown
+    clean_view = dataclasses.replace(view, image_url="https://e.com/i.png?k=1")
+    _, blocks = candidate_card(clean_view, CardState(), Emoji("white_check_mark", "x"), UTC_ZONE)
+    assert blocks[1].to_dict()["accessory"]["image_url"] == "https://e.com/i.png?k=1"
+
+
 def post_ids(engine: Engine) -> dict[str, Any]:
     from storage.models import Article
 
@@ -301,6 +328,29 @@ def test_curator_post_names_a_skipped_card_and_exits_0(cli_env, standin):
     assert "3 candidates, 2 posted now, 0 already posted, 0 left, 1 skipped" in result.output
     status = CliRunner().invoke(cli, ["status"]).output
     assert "a.md: Slack refused the card: msg_blocks_too_long" in status
+
+
+def test_status_shows_paths_and_titles_as_scan_errors_does(cli_env, newsroom, standin):
+    """Issue 9 review: ``curator status`` cleaned terminal text with the Slack cleaner (it
+    decodes entities, drops zero-width and bidi characters, joins spaces) before the CLI
+    escaped it, so a path read differently there than in ``scan --errors``. Both escape
+    now, and remove nothing."""
+    path = "news/R&amp;D  notes\u200b.md"  # an entity, two spaces, a zero-width space
+    refused = article("Refused").replace("2026-11-25T10:00:00Z", "'12/05/2020'")  # a warning
+    newsroom.write(path, refused)
+    newsroom.write("evil.md", article("Evil \\e[2J \\u202eeltit"))
+    newsroom.commit()
+    assert CliRunner().invoke(cli, ["scan"]).exit_code == 0
+    standin.refuse(lambda message: "Refused" in message["text"], "invalid_blocks")
+    assert CliRunner().invoke(cli, ["post"]).exit_code == 0
+
+    shown = "news/R&amp;D  notes\u200b.md"  # nothing there to escape: as it is
+    errors = CliRunner().invoke(cli, ["scan", "--errors"]).stdout
+    assert f"{shown}: warning: " in errors
+    status = CliRunner().invoke(cli, ["status"]).stdout
+    assert f"  {shown}: Slack refused the card: invalid_blocks\n" in status
+    assert "Evil \\x1b[2J \\u202eeltit\n" in status  # escaped, not removed
+    assert "\x1b" not in status and "\u202e" not in status
 
 
 def test_post_dry_run_prints_a_skip_instead_of_dying(cli_env, standin, monkeypatch):

@@ -735,6 +735,31 @@ def test_nothing_from_an_article_or_slack_can_forge_a_trailer(
     assert f"- Evil \\x1b[2J {forged}\\x07\n  news/evil\\n{forged}.md\n" in message
 
 
+def test_bidi_controls_in_a_title_and_a_name_are_escaped_in_the_commit(
+    engine: Engine, newsroom: Newsroom, content_repo: ContentRepo
+):
+    """Issue 9 review: commit messages had an escaper of their own (Unicode Cc, Zl, Zp) that
+    let bidi controls through, so U+202E made a title or an ``Approved-by:`` name read
+    backwards in ``git log``. They are escaped by the terminal's rule now."""
+    newsroom.write("news/a.md", article("A"))
+    newsroom.commit()
+    approve(
+        engine, "news/a.md", title="Budget \u202edaer\u202c vote \u2066x\u2069", voters=("U0EVE",)
+    )
+    config = make_config(newsroom, content_repo.git_dir)
+    names = {"U0EVE": "Eve \u202eyllaM\u200f"}
+
+    report = publish_approved(
+        engine, content_repo, config, now=NOW, approver_names=names, backoff=0
+    )
+
+    message = remote(newsroom, "log", "-1", "--format=%B", report.commit_sha)
+    assert "- Budget \\u202edaer\\u202c vote \\u2066x\\u2069\n" in message
+    assert "Approved-by: Eve \\u202eyllaM\\u200f <U0EVE>\n" in message
+    assert "approved by Eve \\u202eyllaM\\u200f\n" in message
+    assert not any(ch != "\n" and not ch.isprintable() for ch in message), repr(message)
+
+
 def test_a_commit_message_keeps_only_its_own_line_breaks(
     newsroom: Newsroom, content_repo: ContentRepo
 ):

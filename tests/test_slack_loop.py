@@ -353,6 +353,41 @@ def test_a_failing_publish_tells_the_channel_once(day, config, engine, standin, 
     assert len(told) == 1 and told[0].startswith(":warning: The publish job failed: git fetch:")
 
 
+def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
+    day, config, engine, standin, tmp_path
+):
+    """Issue 9 review: a job's failure went to Slack as ``str(exc)`` with only ``& < >``
+    escaped: an environment secret, a token or a ``?password=`` that git quoted was posted,
+    and ``*bold*`` or ``:x:`` rendered. The notice now passes the process's scrubber and
+    ``slack_text.mrkdwn``, as does the reason kept for ``curator status``."""
+    from bot.jobs import build_clockwork
+    from bot.runtime import Runtime
+    from storage.credentials import Scrubber
+    from storage.gitrepo import ContentRepo
+    from storage.schedule_state import last_run
+
+    signing = "8f14e45fceea167a5a36dedd4bea2543"  # no shape: known only from the environment
+    gone = tmp_path / "gone" / signing / "ghp_DoNotLeak0123456789abcdef" / "*news* :x: <!here>"
+    remote = f"{gone}?password=hunter2x"
+    runtime = Runtime(config, engine, ContentRepo(tmp_path / "c.git", remote, "main"), PathFilter())
+    scrub = Scrubber({"SLACK_SIGNING_SECRET": signing})
+    cw = build_clockwork(runtime, client(standin), bot_user=BOT_USER, scrub=scrub)
+    cw.leader = True
+
+    assert cw.run_slot(cw.specs["publish"], NOW, NOW) == "failed"
+
+    (call,) = standin.called("chat.postMessage")
+    told = call.params["text"]
+    assert told.startswith(":warning: The publish job failed: git fetch: ")
+    for secret in (signing, "DoNotLeak", "hunter2x"):
+        assert secret not in told
+    assert "\u2217news\u2217 \u2236x: &lt;!here&gt;" in told  # shown, not rendered
+    with engine.connect() as conn:
+        detail = last_run(conn, "publish").detail
+    assert detail and "***" in detail
+    assert not any(secret in detail for secret in (signing, "DoNotLeak", "hunter2x"))
+
+
 def test_a_5xx_on_posting_is_not_resent_in_the_same_run(day, config, engine, standin):
     """Slack may have posted the card before the 500: stop, and let the next run adopt it."""
     standin.fail("chat.postMessage", status=500, retry_after=None, skip=1, times=1)

@@ -24,11 +24,13 @@ from bot.slack_text import (
     clean,
     cut,
     decode_entities,
+    image_target,
     join_fitting,
     link,
     mrkdwn,
     plain,
 )
+from tests.test_credentials import SAMPLES, _leaks
 
 # What Slack would read as markup in mrkdwn: formatting characters, an emoji shortcode,
 # a raw < or > (a link or mention), an & that does not start one of the three entities.
@@ -257,3 +259,71 @@ def test_clean_text_is_one_line_without_controls(text: str):
     assert "\n" not in shown and shown == shown.strip() and "  " not in shown
     assert not BIDI_AND_CONTROLS.search(shown)
     assert all(unicodedata.category(ch) != "Cc" for ch in shown)
+
+
+# Characters ``clean`` removes outright: a token split by one reads whole in Slack.
+DROPPED = sorted(
+    {*"\u061c\u200e\u200f\u202a\u202e\u2066\u2069\u200b\u2060\u2064\ufeff\u00ad"}
+    | {chr(c) for c in range(0xA0) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()}
+)
+
+
+def _entity(ch: str, form: int) -> str:
+    return [f"&#{ord(ch)};", f"&#x{ord(ch):X};", f"&amp;#{ord(ch)};"][form]
+
+
+@st.composite
+def disguised_credentials(draw: st.DrawFn) -> str:
+    """A credential of every shape the scrubber knows, written as a feed might write it:
+    some characters as HTML entities (double escaped too), invisible characters between."""
+    token = draw(st.sampled_from([sample for sample, _, _ in SAMPLES]))
+    # Per character: 0-2 an entity form, 3 an invisible character before it, else as is.
+    how = draw(st.lists(st.integers(0, 9), min_size=len(token), max_size=len(token)))
+    invisible = draw(st.sampled_from(DROPPED))
+    out = []
+    for ch, h in zip(token, how, strict=True):
+        out.append(_entity(ch, h) if h < 3 else invisible + ch if h == 3 else ch)
+    return "see " + "".join(out) + " now"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "token xoxb&#45;123456789-DoNotLeak0123456789abcdef here",
+        "token ghp_\u200bDoNotLeak0123456789abcdef here",
+        "token gh\u202ep_DoNotLeak0123456789abcdef here",
+        "token xoxb&amp;#45;1-DoNotLeak0123456789abcdef here",
+        "https://bot&#58;DoNotLeak0123456789abcdef@git.example/x.git",
+    ],
+)
+def test_a_credential_spelled_with_entities_or_invisible_characters_is_hidden(raw: str):
+    """Issue 9 review: ``clean`` hid credentials before decoding entities and dropping
+    zero-width characters, so Slack showed the token the decoding had just put together."""
+    assert "***" in clean(raw)
+    for shown in (clean(raw), mrkdwn(raw, 3000), plain(raw, 3000)):
+        assert "DoNotLeak" not in shown, shown
+
+
+@given(disguised_credentials())
+@settings(max_examples=150, deadline=None)
+def test_every_credential_shape_is_hidden_however_it_is_spelled(raw: str):
+    assert not _leaks(clean(raw)), clean(raw)
+    assert not _leaks(mrkdwn(raw, 3000)) and not _leaks(plain(raw, 3000))
+
+
+def test_an_image_target_passes_the_checks_of_a_link_and_holds_no_credential():
+    assert image_target("https://cdn.example/a.png?w=600&h=400") == (
+        "https://cdn.example/a.png?w=600&h=400"  # JSON, not mrkdwn: not escaped
+    )
+    for refused in (
+        "http://cdn.example/a.png",  # Slack fetches images over https only
+        "javascript:alert(1)",
+        "https://cdn.example/a b.png",
+        "https://cdn.example/\u202egnp.a",
+        "https://cdn.example/a\u200b.png",
+        "https://cdn.example/" + "i" * 3000,
+        "https://cdn.example/a.png?k=ghp_DoNotLeak0123456789abcdef",
+        "https://u:pw@cdn.example/a.png",
+        None,
+    ):
+        assert image_target(refused) is None, refused

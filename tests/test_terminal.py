@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.terminal import mrkdwn_to_text, printable, render_blocks
-from storage.controls import CONTROLS
+from bot.terminal import mrkdwn_to_text, render_blocks
+from storage.controls import CONTROLS, escape_controls
 
 
 @pytest.mark.parametrize(
@@ -26,15 +26,15 @@ from storage.controls import CONTROLS
         ("caf\udce9.md", "caf\\udce9.md"),  # a name that is not UTF-8 (surrogateescape)
     ],
 )
-def test_printable_shows_control_characters_as_escapes(raw: str, shown: str) -> None:
-    assert printable(raw) == shown
-    printable(raw).encode("utf-8")  # writable to any UTF-8 terminal
+def test_control_characters_show_as_escapes(raw: str, shown: str) -> None:
+    assert escape_controls(raw) == shown
+    escape_controls(raw).encode("utf-8")  # writable to any UTF-8 terminal
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text())
-def test_nothing_printable_leaves_is_a_control(text: str) -> None:
-    assert not CONTROLS.search(printable(text))
+def test_nothing_escape_controls_leaves_is_a_control(text: str) -> None:
+    assert not CONTROLS.search(escape_controls(text))
 
 
 def test_cards_in_the_terminal_keep_their_lines_and_escape_the_rest() -> None:
@@ -67,8 +67,8 @@ def test_log_messages_cannot_forge_lines_or_reach_the_terminal_raw() -> None:
     import io
     import logging
 
-    from bot.credentials import Scrubber
     from bot.logs import RedactingFilter
+    from storage.credentials import Scrubber
 
     out = io.StringIO()
     handler = logging.StreamHandler(out)

@@ -1,10 +1,13 @@
 """What a credential looks like: one table to refuse it in curator.yml and to hide it in output.
 
-The config's secret scan (:func:`find_credentials`) and the scrubber behind the logs and every
-line the command prints (:func:`scrub`) read the same shapes, so a token the config would refuse
-is also one the output never shows. The shapes follow the vendors' documented prefixes; a secret
-without a recognisable shape (Slack's signing secret is 32 hex digits) is scrubbed by its value,
-taken from the environment (:func:`environment_secrets`).
+The config's secret scan (:func:`find_credentials`) and the scrubber (:func:`scrub`) read the
+same shapes, so a token the config would refuse is also one the output never shows. The scrubber
+is the only one: behind the logs and every line the command prints (:class:`Scrubber`), in
+Slack text (``bot.slack_text``), in git's error messages (``storage.gitrepo``) and wherever a
+database URL is shown (``storage.db.redacted``). It lives in ``storage/`` so that storage can
+use it too. The shapes follow the vendors' documented prefixes; a secret without a
+recognisable shape (Slack's signing secret is 32 hex digits) is scrubbed by its value, taken
+from the environment (:func:`environment_secrets`).
 """
 
 from __future__ import annotations
@@ -81,7 +84,9 @@ SHAPES: tuple[Shape, ...] = (
     _shape(
         "a private key",
         "keep keys in files ssh or git reads (~/.ssh, a deploy key)",
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----",
+        # The key itself is what must not show: hidden up to its END line, or to the end
+        # of the text when that is cut off.
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
     ),
 )
 
@@ -90,9 +95,16 @@ SHAPES: tuple[Shape, ...] = (
 _SECRET_NAME = re.compile(r"(?:TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|ACCESS_KEY)$")
 _MIN_SECRET = 8  # shorter values ("true", "1") would blank out ordinary words
 # The userinfo of a URL when it holds a password, or a user name long enough to be a token
-# (https://<token>@host); 'git@', 'postgres@' and an already hidden 'user:***@' stay, they
-# help read a message.
-_USERINFO = re.compile(r"(?<=://)(?:[^\s/@:]*:(?!\*\*\*@)[^\s/@]*|[^\s/@:]{20,})@")
+# (https://<token>@host, https://<token>:x-oauth-basic@host). A shorter user name stays,
+# it helps read a message: 'git@', 'postgres@', 'curator:***@'.
+_USERINFO = re.compile(
+    r"(?<=://)(?:(?P<user>[^\s/@:]{0,19}):(?!\*\*\*@)[^\s/@]*|[^\s/@:]{20,}(?::[^\s/@]*)?)@"
+)
+
+
+def _hide_userinfo(m: re.Match[str]) -> str:
+    user = m.group("user")
+    return "***@" if user is None else f"{user}:***@"
 
 
 def find_credential(text: str) -> Shape | None:
@@ -139,8 +151,10 @@ def _walk(value: Any, path: str) -> Iterator[Finding]:
 
 
 def environment_secrets(env: Mapping[str, str]) -> list[str]:
-    """The values in ``env`` that are secrets: Slack's, git hosts' and any *_TOKEN, *_SECRET,
-    *_PASSWORD, plus the password inside DATABASE_URL (the rest of that URL is useful)."""
+    """The values in ``env`` that are secrets, hidden wherever they appear: Slack's, git
+    hosts' and any *_TOKEN, *_SECRET, *_PASSWORD, plus the password inside DATABASE_URL (the
+    rest of that URL is useful); each of at least eight characters, as a shorter one would
+    blank out ordinary words."""
     found = [
         value
         for name, value in env.items()
@@ -151,7 +165,9 @@ def environment_secrets(env: Mapping[str, str]) -> list[str]:
         passwords = [url.password, *parse_qs(url.query).get("password", [])]
     except ValueError:
         passwords = []
-    found += [p for p in passwords if p and len(p) >= 3]
+    # A short password ("news") is hidden where a URL holds it (the shapes: userinfo and
+    # '?password='), never as a word of its own: "newsroom" must stay readable.
+    found += [p for p in passwords if p and len(p) >= _MIN_SECRET]
     # Longest first, so a secret that contains another is hidden whole.
     return sorted(set(found), key=len, reverse=True)
 
@@ -161,7 +177,7 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     of any URL replaced by ***."""
     for secret in secrets:
         text = text.replace(secret, "***")
-    text = _USERINFO.sub("***@", text)  # before the shapes: the host stays readable
+    text = _USERINFO.sub(_hide_userinfo, text)  # before the shapes: the host stays readable
     for shape in SHAPES:
         if shape is not URL_PASSWORD:
             text = shape.pattern.sub("***", text)
