@@ -103,6 +103,25 @@ def _change(meta: bytes, path: bytes) -> Change:
     return Change(status.decode(), path.decode("utf-8", "surrogateescape"), sha, kind_of(new_mode))
 
 
+class _Run:
+    """A streaming git process (see ``ContentRepo._streaming``)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.returncode: int | None = None
+        self.err = ""
+
+    def fields(self) -> Iterator[bytes]:
+        """The NUL-separated fields of stdout as they arrive (a torn field waits)."""
+        assert self.proc.stdout
+        rest = b""
+        while block := self.proc.stdout.read1(1 << 16):
+            *done, rest = (rest + block).split(b"\0")
+            yield from done
+        if rest:
+            yield rest
+
+
 class ContentRepo:
     """A bare clone at ``git_dir`` tracking ``branch`` of ``remote``."""
 
@@ -252,107 +271,91 @@ class ContentRepo:
         With ``--stdin`` git echoes each input line before its diff; every echo is checked,
         because git reports a pair it cannot read on stderr, skips it, and exits 0.
         """
-        with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stderr:
-            # Files, not pipes: neither side can fill up while we read the other.
-            stdin.write(b"".join(line + b"\n" for line in lines))
-            stdin.seek(0)
-            proc = subprocess.Popen(
-                ["git", *args], stdin=stdin, stdout=subprocess.PIPE, stderr=stderr,
-                env=git_env(self.git_dir),
-            )  # fmt: skip
-            assert proc.stdout
-            try:
-                echoed, meta, rest = 0, None, b""
-                while True:
-                    block = proc.stdout.read1(1 << 16)
-                    fields = (rest + block).split(b"\0")
-                    rest = fields.pop() if block else b""  # a torn field waits for the rest
-                    for field in fields:
-                        if meta is not None:
-                            yield echoed - 1, meta, field
-                            meta = None
-                            continue
-                        *headers, field = field.split(b"\n")
-                        for header in headers:
-                            if echoed >= len(lines) or header != lines[echoed]:
-                                raise GitError(f"git diff-tree: unexpected {header[:100]!r}")
-                            echoed += 1
-                        meta = field or None
-                    if not block:
-                        break
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                proc.wait()
-            stderr.seek(0)
-            err = stderr.read().decode("utf-8", "replace").strip()
-        if proc.returncode != 0 or err or echoed != len(lines):
-            message = err or f"exit {proc.returncode}, {echoed} of {len(lines)} pairs compared"
+        with self._streaming(args, stdin=b"".join(line + b"\n" for line in lines)) as run:
+            echoed, meta = 0, None
+            for field in run.fields():
+                if meta is not None:
+                    yield echoed - 1, meta, field
+                    meta = None
+                    continue
+                *headers, field = field.split(b"\n")
+                for header in headers:
+                    if echoed >= len(lines) or header != lines[echoed]:
+                        raise GitError(f"git diff-tree: unexpected {header[:100]!r}")
+                    echoed += 1
+                meta = field or None
+        if run.returncode != 0 or run.err or echoed != len(lines):
+            message = run.err or f"exit {run.returncode}, {echoed} of {len(lines)} pairs compared"
             raise GitError(scrub(f"git diff-tree: {message}"))
-
-    # Up to this many paths are handed to git log as pathspecs (it then compares only
-    # their directories); more would make a long command line, so git lists every add.
-    ADDED_PATHSPECS = 100
 
     def added_times(self, commit: str, paths: Collection[str]) -> dict[str, datetime]:
         """When each path was added: the author time of the newest commit reachable from
-        ``commit`` that added a file there (a rename counts as an add), all in one ``git
-        log``, which stops as soon as every path is found.
+        ``commit`` that added it, all in one ``git log``, which stops as soon as every path
+        is found. A rename is followed to the file's add under its old name (moving a folder
+        of old drafts does not make them new); a copy counts as an add.
 
         A path no commit adds (it came in by a merge's own change, or before the edge of a
         shallow clone) is left out.
         """
-        wanted = set(paths)
+        # Each wanted path, under the name it has at the commit the log has reached.
+        looking = {p: p for p in paths}
         found: dict[str, datetime] = {}
-        if not wanted:
+        if not looking:
             return found
-        # A header no file name can forge: git prints names raw with -z.
+        # A header no file name can forge: git prints names raw with -z. No pathspecs: a
+        # rename is only seen with both of its names in the diff.
         mark = f"curator-{secrets.token_hex(8)}:".encode()
         args = [
-            "git", "log", "-z", "--no-renames", "--diff-filter=A", "--name-only",
-            "--no-show-signature", f"--format={mark.decode()}%at", commit,
+            "log", "-z", "-M", "--diff-filter=ACR", "--name-status", "--no-show-signature",
+            f"--format={mark.decode()}%at", commit,
         ]  # fmt: skip
-        if len(wanted) <= self.ADDED_PATHSPECS:
-            args += ["--", *(f":(literal){p}" for p in sorted(wanted))]
-        with tempfile.TemporaryFile() as stderr:
+        with self._streaming(args) as run:
+            when: datetime | None = None
+            fields = run.fields()
+            for field in fields:
+                field = field.removeprefix(b"\n")  # the first status after a header
+                if field.startswith(mark):
+                    when = datetime.fromtimestamp(int(field[len(mark) :]), UTC)
+                    continue
+                status = field[:1]
+                if not status or when is None:
+                    continue
+                names = [next(fields, b"")] + ([next(fields, b"")] if status in b"RC" else [])
+                wanted = looking.pop(names[-1].decode("utf-8", "surrogateescape"), None)
+                if wanted is None:
+                    continue
+                if status == b"R":  # look for the add under the name it had before
+                    looking[names[0].decode("utf-8", "surrogateescape")] = wanted
+                else:
+                    found[wanted] = when  # newest first: the add that made this file
+                if not looking:
+                    break
+        if looking and run.returncode != 0:
+            raise GitError(scrub(f"git log: {run.err or f'exit {run.returncode}'}"))
+        return found
+
+    @contextmanager
+    def _streaming(self, args: list[str], stdin: bytes | None = None) -> Iterator[_Run]:
+        """A git process whose ``-z`` output is read as it comes; killed if the reader stops
+        early. ``returncode`` and ``err`` are set once the block ends."""
+        with tempfile.TemporaryFile() as stdin_file, tempfile.TemporaryFile() as stderr:
+            # Files, not pipes: neither side can fill up while we read the other.
+            if stdin is not None:
+                stdin_file.write(stdin)
+                stdin_file.seek(0)
             proc = subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
-                env=git_env(self.git_dir),
+                ["git", *args], stdin=stdin_file if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=stderr, env=git_env(self.git_dir),
             )  # fmt: skip
-            assert proc.stdout
-            stopped = False
+            run = _Run(proc)
             try:
-                when: datetime | None = None
-                first = False  # the first name after a header comes after a newline
-                rest = b""
-                while not stopped:
-                    block = proc.stdout.read1(1 << 16)
-                    fields = (rest + block).split(b"\0")
-                    rest = fields.pop() if block else b""  # a torn field waits for the rest
-                    for field in fields:
-                        if field.startswith(mark):
-                            when = datetime.fromtimestamp(int(field[len(mark) :]), UTC)
-                            first = True
-                            continue
-                        if first:
-                            field, first = field.removeprefix(b"\n"), False
-                        path = field.decode("utf-8", "surrogateescape")
-                        if when is not None and path in wanted and path not in found:
-                            found[path] = when  # newest first: the add that made this file
-                            if len(found) == len(wanted):
-                                stopped = True
-                                break
-                    if not block:
-                        break
+                yield run
             finally:
                 if proc.poll() is None:
                     proc.kill()
-                proc.wait()
-            stderr.seek(0)
-            err = stderr.read().decode("utf-8", "replace").strip()
-        if not stopped and proc.returncode != 0:
-            raise GitError(scrub(f"git log: {err or f'exit {proc.returncode}'}"))
-        return found
+                run.returncode = proc.wait()
+                stderr.seek(0)
+                run.err = stderr.read().decode("utf-8", "replace").strip()
 
     def is_ancestor(self, old: str, new: str) -> bool:
         try:

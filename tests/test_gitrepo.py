@@ -157,26 +157,26 @@ def test_concurrent_fetches_take_turns(newsroom: Newsroom, content_repo: Content
     assert content_repo.fetch() == head
 
 
-@pytest.mark.parametrize("pathspecs", [100, 0], ids=["pathspecs", "whole-log"])
 def test_added_times_names_the_commit_that_added_each_file(
-    newsroom: Newsroom, content_repo: ContentRepo, monkeypatch, pathspecs: int
+    newsroom: Newsroom, content_repo: ContentRepo, monkeypatch
 ):
-    """One git log for many paths, with pathspecs or (for many paths) the whole log; a file
-    deleted and added again dates from its newest add; names git prints raw are matched."""
+    """One git log for many paths; a file deleted and added again dates from its newest add;
+    a renamed file (a folder moved) dates from its add under its first name, so moving old
+    drafts does not make them new; names git prints raw are matched."""
     from datetime import UTC, datetime
 
     from tests.helpers import git
-
-    monkeypatch.setattr(ContentRepo, "ADDED_PATHSPECS", pathspecs)
 
     def commit_at(day: int) -> str:
         monkeypatch.setenv("GIT_AUTHOR_DATE", f"2020-01-{day:02}T12:00:00Z")
         return newsroom.commit(f"day {day}")
 
     odd = "dir with space/\u00e9\n2.md"
+    draft = "---\ntitle: An old draft\ndraft: true\n---\n" + "Body text.\n" * 20
     newsroom.write("a.md", "a")
     newsroom.write(odd, "b")
     newsroom.write("1577880000", "a name like a timestamp")
+    newsroom.write("old/draft.md", draft)
     commit_at(1)
     newsroom.write("a.md", "a, edited")  # a change is not an add
     newsroom.write("c.md", "c")
@@ -184,13 +184,17 @@ def test_added_times_names_the_commit_that_added_each_file(
     newsroom.remove("c.md")
     commit_at(3)
     newsroom.write("c.md", "c again")
-    git("mv", "a.md", "moved.md", cwd=newsroom.work)  # a rename is an add at the new path
-    head = commit_at(4)
+    git("mv", "old", "archive", cwd=newsroom.work)  # a folder moved
+    commit_at(4)
+    git("mv", "archive/draft.md", "archive/2020-draft.md", cwd=newsroom.work)
+    newsroom.write("archive/2020-draft.md", draft + "One more line.\n")  # renamed and edited
+    head = commit_at(5)
     content_repo.fetch()
     day = lambda d: datetime(2020, 1, d, 12, tzinfo=UTC)  # noqa: E731
-    paths = ["moved.md", odd, "c.md", "1577880000", "never.md"]
+    paths = ["archive/2020-draft.md", odd, "c.md", "1577880000", "a.md", "never.md"]
     assert content_repo.added_times(head, paths) == {
-        "moved.md": day(4), odd: day(1), "c.md": day(4), "1577880000": day(1),
+        "archive/2020-draft.md": day(1), odd: day(1), "c.md": day(4), "1577880000": day(1),
+        "a.md": day(1),
     }  # fmt: skip
     assert content_repo.added_times(head, []) == {}
     with pytest.raises(GitError, match=r"^git log: "):
