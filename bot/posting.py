@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -299,11 +300,12 @@ def _adopt_posted(
 ) -> int:  # fmt: skip
     """Find cards an interrupted run posted but did not record, by their metadata.
 
-    Only this database's cards: the installation id and the article must match as well as
-    the post id. A card without an installation id (posted before the bot carried one) is
-    never adopted: it may be another database's, and binding a post to another article's
-    card would count its votes for the wrong article; the worst the other way is one card
-    posted twice, by a run interrupted across the upgrade.
+    Only this database's cards, posted by this bot: the author, the installation id and the
+    article must match as well as the post id (another app can post any metadata, and can
+    read our installation id off any card). A card without an installation id (posted
+    before the bot carried one) is never adopted: it may be another database's, and binding
+    a post to another article's card would count its votes for the wrong article; the worst
+    the other way is one card posted twice, by a run interrupted across the upgrade.
     """
     start = datetime.combine(now.date(), time()).timestamp() - 86_400 * days
     me = installation_id(engine)
@@ -313,25 +315,23 @@ def _adopt_posted(
     found: dict[int, str] = {}
     foreign = 0
     cursor = None
+    bot_user: str | None = None
     while True:
         page = client.conversations_history(
             channel=channel, oldest=str(start), include_all_metadata=True, limit=200,
             cursor=cursor,
         )  # fmt: skip
         for message in page.get("messages", []):
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_TYPE:
-                payload = meta.get("event_payload") or {}
-                if isinstance(payload, str):
-                    payload = json.loads(payload)
-                post_id = payload.get("post_id")
-                if post_id not in articles:
-                    continue
-                mine = payload.get("installation") == me
-                if mine and payload.get("article_id") == articles[post_id]:
-                    found[int(post_id)] = message["ts"]
-                else:
-                    foreign += 1
+            payload = _card_payload(message)
+            if payload is None or payload["post_id"] not in articles:
+                continue
+            if bot_user is None:  # asked once, only when there is something to adopt
+                bot_user = client.auth_test()["user_id"]
+            mine = message.get("user") == bot_user and payload.get("installation") == me
+            if mine and payload.get("article_id") == articles[payload["post_id"]]:
+                found[payload["post_id"]] = message["ts"]
+            else:
+                foreign += 1
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
             break
@@ -347,6 +347,26 @@ def _adopt_posted(
             set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
         log.info("post %s was already in Slack (ts %s); not posting it again", post_id, ts)
     return len(found)
+
+
+def _card_payload(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The metadata of what looks like one of our cards, or None. Any app can post metadata
+    of any shape under our event type: a payload that is not as we write it is not ours."""
+    meta = message.get("metadata")
+    if not isinstance(meta, dict) or meta.get("event_type") != METADATA_TYPE:
+        return None
+    payload = meta.get("event_payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None
+    if not isinstance(payload, dict) or not isinstance(message.get("ts"), str):
+        return None
+    post_id = payload.get("post_id")
+    if not isinstance(post_id, int) or isinstance(post_id, bool):
+        return None
+    return payload
 
 
 def resolve_channel(client: WebClient, channel: str) -> str:

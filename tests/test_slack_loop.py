@@ -505,3 +505,30 @@ def test_slack_away_while_serving_costs_a_line_not_a_vote(
     line = next(r for r in caplog.records if "could not update message" in r.getMessage())
     assert "Connection refused" in line.getMessage()
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.WARNING)
+
+
+def test_another_apps_message_is_never_adopted_nor_stops_the_post(day, config, engine, standin):
+    """Any app can post metadata under our event type: a payload of another shape, or a copy
+    of one of our cards' metadata (installation id included) posted by someone else, is not
+    ours. Before, a list as the post id stopped the resumed post with a TypeError, and a copy
+    was adopted as the card."""
+    posting.post_day(engine, client(standin), config, NOW)
+    with engine.begin() as conn:  # the run that posted post 1 died before saving its ts
+        ts = conn.scalar(select(Post.__table__.c.ts).where(Post.__table__.c.id == 1))
+        conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 1))
+    ours = standin.messages.pop((CH, ts))  # ... and its card is gone from the channel
+    forged = {**ours, "user": "UMALLORY", "bot_id": "BMALLORY", "ts": "1800000100.000100"}
+    standin.messages[(CH, forged["ts"])] = forged
+    for i, payload in enumerate([{"post_id": [1]}, "not json", ["post_id", 1], {"post_id": True}]):
+        odd = {"event_type": posting.METADATA_TYPE, "event_payload": payload}
+        standin.messages[(CH, f"18000002{i:02}.000100")] = {
+            "user": BOT_USER,
+            "text": "odd",
+            "ts": f"18000002{i:02}.000100",
+            "metadata": odd,
+        }
+    rerun = posting.post_day(engine, client(standin), config, NOW)
+    assert (rerun.posted, rerun.already, rerun.error) == (1, 2, None)
+    with engine.connect() as conn:
+        new_ts = conn.scalar(select(Post.__table__.c.ts).where(Post.__table__.c.id == 1))
+    assert new_ts not in (ts, forged["ts"])
