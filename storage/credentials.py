@@ -28,10 +28,12 @@ class Shape:
     pattern: re.Pattern[str]
 
 
-def _shape(kind: str, home: str, pattern: str) -> Shape:
+def _shape(kind: str, home: str, pattern: str, *, in_words: bool = False) -> Shape:
     # Never in the middle of a word ('_' or punctuation before it is fine), so a digest or
-    # a slug that happens to contain 'AKIA' or 'xoxb-' is not taken for a credential.
-    return Shape(kind, home, re.compile(r"(?<![A-Za-z0-9])" + pattern))
+    # a slug that happens to contain 'AKIA' is not taken for a credential. ``in_words``: a
+    # prefix so distinctive (Slack's xoxb-) that a word glued in front (keyxoxb-…) is
+    # still the token.
+    return Shape(kind, home, re.compile(("" if in_words else r"(?<![A-Za-z0-9])") + pattern))
 
 
 URL_PASSWORD = _shape(
@@ -40,28 +42,38 @@ URL_PASSWORD = _shape(
     r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*:[^\s/@]*@",
 )
 
+URL_TOKEN_USER = _shape(
+    "a token as a URL's user name ('https://TOKEN@host')",
+    _GIT_HOME,
+    r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]{20,}@",
+)
+
 URL_QUERY_PASSWORD = _shape(
     "a password in a URL ('password=')", _GIT_HOME, r"(?<=[?&]password=)[^&\s#]+"
 )
 
 SHAPES: tuple[Shape, ...] = (
     URL_PASSWORD,  # first: its fix (take it out of the URL) is the one to read
+    URL_TOKEN_USER,
     URL_QUERY_PASSWORD,  # libpq reads ?password= too
     _shape(
         "a Slack app-level token (xapp-)",
         "set SLACK_APP_TOKEN in the environment",
         r"xapp-[A-Za-z0-9-]+",
+        in_words=True,
     ),
     _shape(
         "a Slack configuration or refresh token (xoxe)",
         "the bot needs only SLACK_BOT_TOKEN and SLACK_APP_TOKEN, from the environment",
         r"xoxe(?:\.xox[a-z])?-[A-Za-z0-9-]+",
+        in_words=True,
     ),
     # xoxb bot, xoxp user, xoxa/xoxr/xoxs/xoxo legacy and workspace, xoxc/xoxd browser.
     _shape(
         "a Slack token (xoxb-, xoxp-, ...)",
         "set SLACK_BOT_TOKEN in the environment",
         r"xox[a-z]-[A-Za-z0-9-]+",
+        in_words=True,
     ),
     _shape(
         "a Slack webhook URL",
@@ -80,6 +92,23 @@ SHAPES: tuple[Shape, ...] = (
         "an AWS access key",
         "keep cloud keys in the environment or the cloud's own credentials file",
         r"(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+    ),
+    _shape(
+        "an AWS secret access key",
+        "keep cloud keys in the environment or the cloud's own credentials file",
+        r"(?i:aws_secret_access_key)\s*[=:]\s*[\"']?[A-Za-z0-9/+=]{20,}",
+    ),
+    _shape("an npm token", "keep it in ~/.npmrc or the environment", r"npm_[A-Za-z0-9]{30,}"),
+    _shape(
+        "an API secret key (sk-, sk_live_, rk_live_)",
+        "keep API keys in the environment",
+        r"(?:sk-[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,})",
+    ),
+    _shape("a Google API key", "keep API keys in the environment", r"AIza[0-9A-Za-z_-]{35}"),
+    _shape(
+        "a signed token (JWT)",
+        "keep tokens in the environment",
+        r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     ),
     _shape(
         "a private key",
@@ -179,7 +208,7 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
         text = text.replace(secret, "***")
     text = _USERINFO.sub(_hide_userinfo, text)  # before the shapes: the host stays readable
     for shape in SHAPES:
-        if shape is not URL_PASSWORD:
+        if shape not in (URL_PASSWORD, URL_TOKEN_USER):  # _USERINFO did those
             text = shape.pattern.sub("***", text)
     return text
 

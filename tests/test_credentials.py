@@ -55,6 +55,16 @@ SAMPLES = [
      "credential helper"),
     (f"postgresql://db.example/curator?sslmode=require&password={MARK}",
      "a password in a URL ('password=')", "credential helper"),
+    (f"https://{MARK}@github.com/newsroom/content.git", "a token as a URL's user name",
+     "credential helper"),
+    (f"keyxoxb-1234-5678-{MARK}", "a Slack token", "SLACK_BOT_TOKEN"),  # glued to a word
+    (f"aws_secret_access_key = {MARK}AB", "an AWS secret access key", "environment"),
+    (f"npm_{MARK}0123456789", "an npm token", "environment"),
+    (f"sk-proj-{MARK}", "an API secret key", "environment"),
+    (f"sk_live_{MARK}", "an API secret key", "environment"),
+    (f"AIzaSy{MARK}01234567", "a Google API key", "environment"),
+    (f"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.{MARK}", "a signed token (JWT)",
+     "environment"),
 ]  # fmt: skip
 
 
@@ -185,7 +195,6 @@ def test_issue_cases_get_one_error_and_no_suggestion(tmp_path: Path, path: str, 
         "https://github.com/newsroom/content.git",
         "https://github.com/newsroom/content/commit/{sha}",
         "postgresql://curator@db.example/curator",
-        "boxoxb-1-inside-a-word",
         "ghp_short",
         "DEADBEEFAKIA0123456789ABCDEF",
     ],
