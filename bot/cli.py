@@ -34,7 +34,7 @@ from bot.terminal import json_safe
 from storage import migrate
 from storage.controls import escape_controls
 from storage.credentials import Scrubber
-from storage.db import make_engine, redacted
+from storage.db import open_kept, redacted
 from storage.gitrepo import GitError
 from storage.locks import Busy
 from storage.queries import ArticleView, scan_problems
@@ -130,7 +130,7 @@ def db() -> None:
 def db_upgrade(ctx: _Ctx) -> None:
     """Create or upgrade the schema to the newest migration (the Procfile's release step)."""
     url = ctx.database_url = _database_url(ctx)
-    engine = make_engine(url)
+    engine = open_kept(url)
     before = migrate.current_revision(engine)
     migrate.upgrade(engine)
     after = migrate.current_revision(engine)

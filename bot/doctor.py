@@ -20,7 +20,7 @@ from bot.outages import DOCTOR, explain, slack_unreachable
 from bot.posting import candidate_rules, resolve_channel
 from bot.slack_client import api_url, make_client
 from storage import migrate
-from storage.db import make_engine, redacted
+from storage.db import open_kept, redacted
 from storage.gitrepo import GitError, run_git
 
 
@@ -42,7 +42,7 @@ def run_checks(config_path: Path) -> Iterator[Check]:
     yield Check("config", True, f"{config_path}" + "".join(f"; {w}" for w in config.warnings))
 
     try:
-        engine = make_engine(config.database_url)
+        engine = open_kept(config.database_url)
         current, head = migrate.current_revision(engine), migrate.head_revision()
         if current == head:
             yield Check("database", True, f"{redacted(config.database_url)} at schema {head}")

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from bot.config import Config
 from storage import migrate
-from storage.db import make_engine, normalize_url, redacted
+from storage.db import normalize_url, open_kept, redacted
 from storage.gitrepo import ContentRepo
 from storage.pathfilter import PathFilter
 
@@ -27,7 +27,7 @@ class Runtime:
 
 def build_runtime(config: Config) -> Runtime:
     """Open the database (bringing its schema up to date) and the bot's content clone."""
-    engine = make_engine(config.database_url)
+    engine = open_kept(config.database_url)
     ensure_schema(engine, config.database_url)
     repo = ContentRepo(config.content.checkout, config.content.remote, config.content.branch)
     paths = PathFilter(config.content.include, config.content.exclude)

@@ -15,10 +15,14 @@ from __future__ import annotations
 import re
 
 # C0 and DEL, C1 (NEL among them), the line and paragraph separators, the bidi controls
-# (marks, embeddings, overrides, isolates), and lone surrogates (a file name that is not
-# UTF-8, decoded with surrogateescape), which no terminal encoding can write.
+# (marks, embeddings, overrides, isolates), the invisible characters that can hide in a name
+# (zero-width space, word joiner and the invisible operators, the BOM, the Mongolian vowel
+# separator; not the joiners U+200C/U+200D, which shape scripts and emoji), and lone
+# surrogates (a file name that is not UTF-8, decoded with surrogateescape), which no
+# terminal encoding can write.
 CONTROLS = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u180e\u200b\u200e\u200f\u2028\u2029\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]"
 )
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 

@@ -39,6 +39,19 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def open_kept(url: str) -> Engine:
+    """The engine for a command's database, refusing one that keeps nothing: each command is
+    its own process, so a scan into an in-memory SQLite is gone when the command ends."""
+    parsed = check_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise DatabaseURLError(
+            scrub(url.strip()),
+            "a SQLite database in memory keeps nothing once the command ends; "
+            "give it a file, e.g. sqlite:///curator.db",
+        )
+    return make_engine(url)
+
+
 def check_url(url: str) -> URL:
     """Parse ``url`` and check, before any driver is imported, that this bot can use it.
 

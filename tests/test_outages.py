@@ -65,6 +65,10 @@ def _outages(tmp_path: Path) -> list[tuple[str, str]]:
             "sqlite:////proc/curator-test/curator.db",
             "cannot open the SQLite database /proc/curator-test/curator.db",
         ),
+        (  # it opens, and keeps nothing: a scan into it is lost when the command ends
+            "sqlite://",
+            "a SQLite database in memory keeps nothing once the command ends",
+        ),
     ]
 
 

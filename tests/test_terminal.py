@@ -24,6 +24,11 @@ from storage.controls import CONTROLS, escape_controls
         ("iso\u2066late\u2069 mark\u200f", "iso\\u2066late\\u2069 mark\\u200f"),
         ("line\u2028sep", "line\\u2028sep"),
         ("caf\udce9.md", "caf\\udce9.md"),  # a name that is not UTF-8 (surrogateescape)
+        ("zero\u200bwidth\ufeff bom\u2060", "zero\\u200bwidth\\ufeff bom\\u2060"),  # invisible
+        (
+            "family \U0001f468\u200d\U0001f469",
+            "family \U0001f468\u200d\U0001f469",
+        ),  # a joined emoji
     ],
 )
 def test_control_characters_show_as_escapes(raw: str, shown: str) -> None:
