@@ -105,6 +105,10 @@ def _verify(environ: dict[str, Any], body: bytes, verifier: SignatureVerifier) -
         raise _Refused(401, f"timestamp {int(skew)} s off, more than {MAX_AGE} s (a replay?)")
     if not signature:
         raise _Refused(401, "no X-Slack-Signature")
+    # Header bytes arrive as latin-1 text; slack_sdk compares with hmac.compare_digest, which
+    # raises on a non-ASCII str. Slack's signatures are "v0=" and hex: nothing else is compared.
+    if not (signature.isascii() and signature.startswith("v0=")):
+        raise _Refused(401, "X-Slack-Signature is not a v0= signature")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
