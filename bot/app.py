@@ -86,7 +86,7 @@ def build_app(
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         """One place that logs listener failures, with the traceback; an outage (Slack or
         the database away) in one line, the traceback only with ``-v``."""
-        kind = (body or {}).get("event", {}).get("type") or (body or {}).get("type")
+        kind = _kind(body)
         reason = outage(error)
         if reason is None:
             log.error("listener failed on %s", kind, exc_info=error)
@@ -95,6 +95,14 @@ def build_app(
         log.debug("listener failed on %s", kind, exc_info=error)
 
     return app
+
+
+def _kind(body: object) -> object:
+    """What a request was (an event's type, or the payload's), whatever shape it came in."""
+    if not isinstance(body, dict):
+        return None
+    event = body.get("event")
+    return (event.get("type") if isinstance(event, dict) else None) or body.get("type")
 
 
 def _prime_authorization(app: App, auth_test: SlackResponse) -> None:

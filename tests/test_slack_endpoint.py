@@ -454,3 +454,33 @@ def test_no_request_makes_the_guard_raise_or_answer_500(guarded, request):
     answer = b"".join(guarded(environ, lambda status, _headers: started.append(status)))
     (status,) = started
     assert status[:3] in {"200", "400", "401", "404", "405", "411", "413"}, (status, answer)
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        # Bolt's own error handling breaks on it: the guard answers for the body's shape.
+        (b'{"type": "event_callback", "event": null}', 400),
+        # Bolt answers 500 and hands its failure to our error handler, which must log it.
+        (b'{"type": "event_callback", "event": "' + MARKER.encode() + b'"}', 500),
+    ],
+)
+def test_a_signed_event_that_is_not_an_object_never_escapes_the_guard(
+    guarded, caplog, body, status
+):
+    """Slack never sends these (only a holder of the signing secret can): whatever Bolt makes
+    of them, nothing is raised out through the server, and the body is not logged."""
+    caplog.set_level(logging.INFO)
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json", "wsgi.input": io.BytesIO(body),
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in sign(body).items()},
+    }  # fmt: skip
+    started: list[str] = []
+    guarded(environ, lambda answer, headers: started.append(answer))
+    assert [answer[:3] for answer in started] == [str(status)]
+    if status == 400:
+        assert refusals(caplog)[-1].endswith(": 400 signed body Bolt cannot read (TypeError)")
+    else:
+        assert "listener failed on event_callback" in caplog.text
+    assert MARKER not in caplog.text
