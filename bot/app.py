@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from bot.card_refresher import CardRefresher
 from bot.config import Config
 from bot.editors import Editors
-from bot.health import outage
 from bot.listeners import register_listeners
+from bot.outages import outage
 from bot.slack_client import make_client
 from bot.voting import refresh_card
 
@@ -87,7 +87,7 @@ def build_app(
         """One place that logs listener failures, with the traceback; an outage (Slack or
         the database away) in one line, the traceback only with ``-v``."""
         kind = _kind(body)
-        reason = outage(error)
+        reason = outage(error, database_url=engine.url, slack_api_url=api_url)
         if reason is None:
             log.error("listener failed on %s", kind, exc_info=error)
             return
