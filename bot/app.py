@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from bot.card_refresher import CardRefresher
 from bot.config import Config
 from bot.editors import Editors
-from bot.health import outage
 from bot.listeners import register_listeners
+from bot.outages import outage
 from bot.slack_client import make_client
 from bot.voting import refresh_card
 
@@ -86,8 +86,8 @@ def build_app(
     def on_error(error: Exception, body: dict[str, Any]) -> None:
         """One place that logs listener failures, with the traceback; an outage (Slack or
         the database away) in one line, the traceback only with ``-v``."""
-        kind = (body or {}).get("event", {}).get("type") or (body or {}).get("type")
-        reason = outage(error)
+        kind = _kind(body)
+        reason = outage(error, database_url=engine.url, slack_api_url=api_url)
         if reason is None:
             log.error("listener failed on %s", kind, exc_info=error)
             return
@@ -95,6 +95,14 @@ def build_app(
         log.debug("listener failed on %s", kind, exc_info=error)
 
     return app
+
+
+def _kind(body: object) -> object:
+    """What a request was (an event's type, or the payload's), whatever shape it came in."""
+    if not isinstance(body, dict):
+        return None
+    event = body.get("event")
+    return (event.get("type") if isinstance(event, dict) else None) or body.get("type")
 
 
 def _prime_authorization(app: App, auth_test: SlackResponse) -> None:

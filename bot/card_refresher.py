@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from bot.health import outage
+from bot.outages import outage
 
 log = logging.getLogger(__name__)
 

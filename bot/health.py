@@ -4,8 +4,10 @@ The database is probed with ``SELECT 1`` at most every couple of seconds and by 
 at a time, so a flood of probes or a database that hangs never ties up the threads that
 answer Slack. Slack is not called per probe: every Web API call the process makes reports
 its outcome here (a retry handler that never retries sees them all), and only a Slack that
-was last seen down, a while ago, is asked again, in the background. ``outage()`` tells an
-outage (a line in the log) from a bug (a traceback).
+was last seen down, a while ago, is asked again, in the background.
+
+Anyone can read ``/healthz``: it says why in a word or two (``bot.outages.reason``); the
+driver's own words, with the host, the user or the file, go to the log line.
 """
 
 from __future__ import annotations
@@ -17,27 +19,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from bot.outages import TOKEN, first_line, network_reason, outage, reason, slack_kind
 
 log = logging.getLogger(__name__)
-
-# Web API errors that say the token no longer works: Slack is up, the bot is not.
-TOKEN_ERRORS = frozenset(
-    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
-)
 
 
 @dataclass(frozen=True)
 class State:
     state: str  # "ok", "down" or "unknown"
-    detail: str = ""
+    reason: str = ""  # a word or two anyone may read: "refused", "timeout", "HTTP 503"
+    detail: str = ""  # the whole story, for the log only
     seconds_ago: float | None = None
 
     @property
@@ -46,8 +44,8 @@ class State:
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"state": self.state}
-        if self.detail:
-            out["detail"] = self.detail
+        if self.reason:
+            out["reason"] = self.reason
         if self.seconds_ago is not None:
             out["seconds_ago"] = round(self.seconds_ago)
         return out
@@ -76,7 +74,7 @@ class DatabaseHealth:
             if self._probe_started is not None:  # another thread is asking the database
                 waited = now - self._probe_started
                 if waited > self._patience:
-                    return State("down", f"no answer for {waited:.0f} s")
+                    return State("down", "timeout", f"no answer for {waited:.0f} s")
                 return self._last
             if self._checked_at is not None and now - self._checked_at < self._ttl:
                 return self._last
@@ -94,7 +92,8 @@ class DatabaseHealth:
             return State("ok")
         except Exception as exc:  # any driver error means the same here: no database
             log.debug("database probe failed", exc_info=True)
-            return State("down", _one_line(exc))
+            said = outage(exc, database_url=self._engine.url)
+            return State("down", reason(exc), said or f"{type(exc).__name__}: {first_line(exc)}")
 
 
 class SlackHealth(RetryHandler):
@@ -110,8 +109,7 @@ class SlackHealth(RetryHandler):
         super().__init__(max_retry_count=0)
         self._clock = clock
         self._lock = threading.Lock()
-        self._state = "unknown"
-        self._detail = "no call to Slack yet"
+        self._now = State("unknown", "no call to Slack yet")
         self._at: float | None = None
         self._rechecking = False
         self._was_up = False  # before Slack first answers, startup says how it goes
@@ -120,21 +118,21 @@ class SlackHealth(RetryHandler):
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:  # fmt: skip
-        self.record(*_outcome(response, error))
+        self.record(_outcome(response, error))
         return False
 
-    def record(self, state: str, detail: str = "") -> None:
+    def record(self, now: State) -> None:
         with self._lock:
-            before, was_up = State(self._state, self._detail), self._was_up
-            self._state, self._detail, self._at = state, detail, self._clock()
-            self._was_up |= state == "ok"
+            before, was_up = self._now, self._was_up
+            self._now, self._at = now, self._clock()
+            self._was_up |= now.ok
         if was_up:
-            _log_change("Slack's Web API", before, State(state, detail))
+            _log_change("Slack's Web API", before, now)
 
     def check(self) -> State:
         with self._lock:
             ago = None if self._at is None else self._clock() - self._at
-            return State(self._state, self._detail, ago)
+            return State(self._now.state, self._now.reason, self._now.detail, ago)
 
     def recheck_if_stale(self, probe: Callable[[], object], *, after: float = 60.0) -> None:
         """Slack last seen down (or never), ``after`` seconds ago or more: ask it again, once,
@@ -142,7 +140,7 @@ class SlackHealth(RetryHandler):
         ``probe`` is a Web API call on a client that reports here (``auth.test``)."""
         with self._lock:
             stale = self._at is None or self._clock() - self._at >= after
-            if self._state == "ok" or not stale or self._rechecking:
+            if self._now.ok or not stale or self._rechecking:
                 return
             self._rechecking = True
 
@@ -179,47 +177,21 @@ class Health:
         return (200 if db.ok else 503), body
 
 
-def _outcome(response: HttpResponse | None, error: Exception | None) -> tuple[str, str]:
+def _outcome(response: HttpResponse | None, error: Exception | None) -> State:
     if response is None:
-        return "down", f"unreachable ({network_reason(error) if error else 'no response'})"
+        if error is None:
+            return State("down", "unavailable", "no response")
+        return State("down", reason(error), f"unreachable ({network_reason(error)})")
     status = response.status_code
     if status == 429:
-        return "ok", "rate limited"
+        return State("ok", "rate limited", "rate limited")
     if status >= 400:  # Slack answers its errors with 200; a 404 means a wrong SLACK_API_URL
-        return "down", f"HTTP {status}"
+        return State("down", f"HTTP {status}", f"HTTP {status}")
     body = response.body if isinstance(response.body, dict) else {}
-    if body.get("error") in TOKEN_ERRORS:
-        return "down", f"Slack refused the bot token ({body['error']})"
-    return "ok", ""
-
-
-def outage(exc: BaseException) -> str | None:
-    """What is away when ``exc`` means Slack, the network or the database did not answer
-    (one line for the log, the traceback only with ``-v``); None for anything else."""
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
-        return f"Slack answered HTTP {status}" if status >= 500 or status == 429 else None
-    if isinstance(exc, OSError):  # URLError, refused connections, timeouts, DNS
-        return f"Slack did not answer ({network_reason(exc)})"
-    if isinstance(exc, DBAPIError) and (
-        isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
-    ):
-        return f"the database did not answer ({_one_line(exc.orig or exc)})"
-    return None
-
-
-def network_reason(exc: BaseException) -> str:
-    """What went wrong on the wire, in a few words: "Connection refused", "timed out"."""
-    inner = getattr(exc, "reason", None)  # URLError wraps the socket error
-    shown = inner if isinstance(inner, BaseException) else exc
-    text = str(getattr(shown, "strerror", None) or shown).strip() or type(shown).__name__
-    return text.splitlines()[0][:200]
-
-
-def _one_line(exc: BaseException) -> str:
-    """``Type: first line``, short: what a health probe or a log line can carry."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {first}"[:200].rstrip(": ")
+    code = body.get("error")
+    if slack_kind(code) == TOKEN:  # a code from our table: safe to show
+        return State("down", code, f"Slack refused the bot token ({code})")
+    return State("ok")
 
 
 def _log_change(what: str, before: State, now: State) -> None:

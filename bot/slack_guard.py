@@ -19,6 +19,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,9 @@ def guard_events(app: App, signing_secret: str, *, max_body: int = MAX_BODY) -> 
             body = _read_body(environ, max_body)
             text = _verify(environ, body, verifier)
             request = _parse(environ, text)
+            response = _dispatch(app, request)
         except _Refused as refused:
             return _refuse(environ, start_response, refused)
-        response = app.dispatch(request)
         wsgi = WsgiHttpResponse(response.status, response.headers, response.body)
         start_response(wsgi.status, wsgi.get_headers())
         return wsgi.get_body()
@@ -105,6 +106,10 @@ def _verify(environ: dict[str, Any], body: bytes, verifier: SignatureVerifier) -
         raise _Refused(401, f"timestamp {int(skew)} s off, more than {MAX_AGE} s (a replay?)")
     if not signature:
         raise _Refused(401, "no X-Slack-Signature")
+    # Header bytes arrive as latin-1 text; slack_sdk compares with hmac.compare_digest, which
+    # raises on a non-ASCII str. Slack's signatures are "v0=" and hex: nothing else is compared.
+    if not (signature.isascii() and signature.startswith("v0=")):
+        raise _Refused(401, "X-Slack-Signature is not a v0= signature")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -124,6 +129,17 @@ def _parse(environ: dict[str, Any], text: str) -> BoltRequest:
     if not isinstance(request.body, dict):
         raise _Refused(400, "signed body is not a JSON object or a form")
     return request
+
+
+def _dispatch(app: App, request: BoltRequest) -> BoltResponse:
+    """Bolt's answer. Bolt turns a listener's or a middleware's failure into a 500 itself; an
+    exception out of ``dispatch`` means its own error handling broke on a body it cannot read
+    (``"event": null``: Slack never sends it), so it is the body's shape, as in ``_parse``."""
+    try:
+        return app.dispatch(request)
+    except Exception as exc:
+        log.debug("Bolt could not dispatch a signed request", exc_info=True)
+        raise _Refused(400, f"signed body Bolt cannot read ({type(exc).__name__})") from None
 
 
 def _refuse(

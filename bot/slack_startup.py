@@ -19,7 +19,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.health import SlackHealth, network_reason
+from bot.health import SlackHealth
+from bot.outages import LATER, from_slack, network_reason, slack_kind
 from bot.slack_client import make_client, single_try
 from bot.slack_env import SlackEnv
 
@@ -33,10 +34,6 @@ T = TypeVar("T")
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
-# Slack's answers that mean "later", not "no".
-TRANSIENT_ERRORS = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
 
 
 class SlackRefused(RuntimeError):
@@ -110,6 +107,8 @@ def until_slack_answers(
             if reason is None:
                 raise SlackRefused(f"Slack refused {what} ({_said(exc)}): {fix}") from None
         except OSError as exc:  # URLError, refused connections, timeouts, DNS
+            if not from_slack(exc):  # not the way to Slack: nothing to wait for
+                raise
             reason, failure = network_reason(exc), exc
         log.warning(
             "Slack's Web API at %s did not answer %s (%s); attempt %d, retrying in %g s. "
@@ -126,7 +125,7 @@ def _transient(exc: SlackApiError) -> str | None:
     status = exc.response.status_code
     if status >= 500 or status == 429:
         return _said(exc)
-    if status == 200 and exc.response.get("error") in TRANSIENT_ERRORS:
+    if status == 200 and slack_kind(exc.response.get("error")) == LATER:
         return _said(exc)
     return None  # Slack's own "no", or a 4xx: a wrong SLACK_API_URL does not get better
 

@@ -1,11 +1,14 @@
-"""Named run locks in the database: one publish (or one scan) at a time, across processes
-and replicas, and never a stale lock when the holder dies, even by ``kill -9``.
+"""Named run locks, one per database: one publish (or one scan) at a time, across processes
+and replicas, and never a stale lock when the holder dies, even by ``kill -9``. Where the
+lock lives depends on the backend:
 
-- PostgreSQL: a session-level advisory lock on a connection of its own, held for the run.
-  The key comes from the schema and the name, so installations that share a server (or
-  tests, each in its schema) do not block each other. When the holder dies its connection
-  closes and the server lets the lock go.
-- SQLite: ``flock`` on a file beside the database file; the kernel drops it with the process.
+- PostgreSQL: in the database server, a session-level advisory lock on a connection of its
+  own, held for the run. The key comes from the schema and the name, so installations that
+  share a server (or tests, each in its schema) do not block each other. When the holder
+  dies its connection closes and the server lets the lock go.
+- SQLite: not in the database at all, but ``flock`` on a file beside the database file
+  (``curator.db.publish.lock``), so only processes on the same machine see it, as only
+  they can share a SQLite file safely. The kernel drops it with the process; the file stays.
 - SQLite in memory: a lock in this process, the only one that can open that database.
 
 Who holds a lock, and since when, is told as far as it can be seen: the application name
@@ -27,9 +30,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
 
 _POLL = 0.1  # seconds between tries while waiting for a lock
 
@@ -87,28 +89,27 @@ def _pg_key(schema: str, name: str) -> int:
 
 @contextmanager
 def _pg_lock(engine: Engine, name: str, wait: float) -> Iterator[None]:
-    # A connection of its own, outside the pool: the lock lives and dies with it, and no
-    # other work ever runs in (or waits on) that session. Autocommit: a session left "idle
-    # in transaction" could be ended by the server, and the lock with it.
-    lock_engine = create_engine(engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with lock_engine.connect() as conn:
-            key = _pg_key(conn.execute(text("select current_schema()")).scalar_one(), name)
-            deadline = time.monotonic() + wait
-            take = text("select pg_try_advisory_lock(:key)")
-            while not conn.execute(take, {"key": key}).scalar_one():
-                if _deadline_passed(deadline):
-                    raise Busy(name, *_pg_holder(conn, key, name))
-            label = f"curator {name} {int(time.time())} {_me()}"[:63]  # NAMEDATALEN
-            conn.execute(text("select set_config('application_name', :v, false)"), {"v": label})
-            try:
-                yield
-            finally:
-                # Closing the connection lets the lock go too; unlocking first is just tidy.
-                with contextlib.suppress(Exception):
-                    conn.execute(text("select pg_advisory_unlock(:key)"), {"key": key})
-    finally:
-        lock_engine.dispose()
+    # A connection made as the engine makes them (its connect timeout and every other
+    # connect argument), then detached from the pool: the lock lives and dies with it, and
+    # no other work ever runs in that session. Autocommit: a session left "idle in
+    # transaction" could be ended by the server, and the lock with it.
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.detach()
+        key = _pg_key(conn.execute(text("select current_schema()")).scalar_one(), name)
+        deadline = time.monotonic() + wait
+        take = text("select pg_try_advisory_lock(:key)")
+        while not conn.execute(take, {"key": key}).scalar_one():
+            if _deadline_passed(deadline):
+                raise Busy(name, *_pg_holder(conn, key, name))
+        label = f"curator {name} {int(time.time())} {_me()}"[:63]  # NAMEDATALEN
+        conn.execute(text("select set_config('application_name', :v, false)"), {"v": label})
+        try:
+            yield
+        finally:
+            # Closing the connection lets the lock go too; unlocking first is just tidy.
+            with contextlib.suppress(Exception):
+                conn.execute(text("select pg_advisory_unlock(:key)"), {"key": key})
 
 
 def _pg_holder(conn: Connection, key: int, name: str) -> tuple[str | None, datetime | None]:

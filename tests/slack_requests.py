@@ -14,9 +14,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from slack_bolt import App
+    from slack_sdk import WebClient
     from sqlalchemy.engine import Engine
 
     from bot.config import Config
+    from bot.health import SlackHealth
 
 SIGNING_SECRET = "test-signing-secret-not-real"
 _event_ids = itertools.count(1)
@@ -69,22 +72,31 @@ def send_event(url: str, payload: dict[str, Any], *, secret: str = SIGNING_SECRE
     return status
 
 
-@contextmanager
-def serve_bot(config: Config, engine: Engine, api_url: str) -> Iterator[str]:
-    """The bot's HTTP endpoint under its production server; yields the events URL."""
-    import threading
-
+def bot_app(
+    config: Config, engine: Engine, api_url: str, slack: SlackHealth | None = None
+) -> tuple[App, WebClient]:
+    """The bot's Bolt app and its client, as `curator serve` builds them."""
     from bot.app import build_app
-    from bot.health import DatabaseHealth, Health, SlackHealth
-    from bot.server import make_server, make_wsgi_app
     from bot.slack_client import make_client
 
-    slack = SlackHealth()
     client = make_client("xoxb-test-token", api_url, health=slack)
     app = build_app(
         config, engine, token="xoxb-test-token", signing_secret=SIGNING_SECRET, api_url=api_url,
         client=client, auth_test=client.auth_test(),  # as `curator serve` does before it listens
     )  # fmt: skip
+    return app, client
+
+
+@contextmanager
+def serve_bot(config: Config, engine: Engine, api_url: str) -> Iterator[str]:
+    """The bot's HTTP endpoint under its production server; yields the events URL."""
+    import threading
+
+    from bot.health import DatabaseHealth, Health, SlackHealth
+    from bot.server import make_server, make_wsgi_app
+
+    slack = SlackHealth()
+    app, client = bot_app(config, engine, api_url, slack)
     health = Health(DatabaseHealth(engine), slack, recheck=client.auth_test)
     server = make_server(make_wsgi_app(app, SIGNING_SECRET, health), "127.0.0.1", 0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()

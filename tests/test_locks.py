@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from storage.db import make_engine
 from storage.locks import Busy, run_lock
@@ -96,3 +99,37 @@ def test_busy_says_what_it_knows():
     assert str(Busy("publish", "host:42", since)) == (
         "another publish is running (since 2026-11-26 15:30:02 UTC, by host:42)"
     )
+
+
+def test_taking_the_lock_from_a_database_that_hangs_gives_up_with_the_engines_timeout():
+    """A server that accepts and never speaks. The lock's connection is made as the engine
+    makes its own, with the engine's connect timeout (storage.db gives every engine one);
+    before, it had none and waited on psycopg's default (over two minutes)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    # psycopg's shortest timeout is 2 s; make_engine's 10 s would only make the test slower.
+    engine = create_engine(
+        f"postgresql+psycopg://curator@127.0.0.1:{port}/hang", connect_args={"connect_timeout": 2}
+    )
+    outcome: list[BaseException | None] = []
+
+    def take() -> None:
+        try:
+            with run_lock(engine, "publish"):
+                outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    taker = threading.Thread(target=take, daemon=True)
+    taker.start()
+    try:
+        taker.join(timeout=30)  # only a bound, so a regression fails instead of hanging
+        assert not taker.is_alive(), "still waiting for a server that never answers"
+        (error,) = outcome
+        assert isinstance(error, OperationalError) and "timeout" in str(error).lower()
+    finally:
+        listener.close()  # a probe still waiting gets its connection closed, and ends
+        taker.join(timeout=10)
+        engine.dispose()

@@ -8,17 +8,25 @@ root) can create a file under. Slack outages are in test_slack_cli.py.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.config import config_from_mapping
+from bot.slack_client import make_client, single_try
+from storage import migrate
+from storage.db import make_engine
 from tests.conftest import REPO_ROOT
+from tests.slack_requests import bot_app, sign
 
 COMMANDS = [
     ["status"],
@@ -174,3 +182,87 @@ def test_a_checkout_that_cannot_be_made_is_one_line(tmp_path: Path, config: Path
     assert result.exit_code == 1
     (line,) = result.output.strip().splitlines()
     assert line.startswith("Error: ") and "check that path (content.checkout" in line, line
+
+
+# --- a running process: Slack away is a line; a disk, a socket of ours or a bug is not -----
+
+
+def _fail(kind: str, tmp_path: Path) -> None:
+    """Fail as ``kind``, for real."""
+    if kind == "disk":  # a file where a folder should be: ENOTDIR, with a file name
+        (tmp_path / "a-file").write_text("not a directory")
+        (tmp_path / "a-file" / "out.txt").write_text("x")
+    elif kind == "our socket":  # a refused connection that is not Slack's
+        socket.create_connection(("127.0.0.1", _closed_port()), timeout=5)
+    elif kind == "slack":  # the same refused connection, inside a Slack call
+        client = single_try(
+            make_client("xoxb-test-not-real", f"http://127.0.0.1:{_closed_port()}/api/")
+        )
+        client.chat_postMessage(channel="C1", text="hello")
+
+
+def _said(caplog: pytest.LogCaptureFixture, logger: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == logger and r.levelno >= logging.INFO]
+
+
+def _has_traceback(record: logging.LogRecord) -> bool:
+    # A handler set up by main() folds the traceback into the message; either way it is there.
+    return record.exc_info is not None or "\nTraceback" in record.getMessage()
+
+
+@pytest.mark.parametrize("kind", ["disk", "our socket", "slack"])
+def test_a_listener_failing_is_a_line_only_when_slack_did_not_answer(
+    tmp_path, standin, caplog, kind
+):
+    """Issue 9 review: every OSError was "Slack did not answer", its traceback hidden, even a
+    disk error in a listener. Now where it was raised decides, through Bolt's own dispatch."""
+    from slack_bolt.request import BoltRequest
+
+    config = config_from_mapping(
+        {"content": {"remote": str(tmp_path / "remote.git")}, "slack": {"channel": "#curation"}},
+        path=tmp_path / "curator.yml", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"},
+    )  # fmt: skip
+    engine = make_engine(config.database_url)
+    migrate.upgrade(engine)
+    app, _ = bot_app(config, engine, standin.url)
+    app.event("app_mention")(lambda: _fail(kind, tmp_path))
+    caplog.set_level(logging.DEBUG)
+    body = json.dumps({
+        "type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1",
+        "event": {"type": "app_mention", "user": "UALICE", "ts": "1.0", "channel": "C1"},
+    }).encode()  # fmt: skip
+    headers = {"content-type": "application/json", **sign(body)}
+    assert app.dispatch(BoltRequest(body=body.decode(), headers=headers)).status == 200
+    deadline = time.monotonic() + 30
+    while not _said(caplog, "bot.app"):  # the listener runs after the ack, on its own thread
+        assert time.monotonic() < deadline, "the listener's failure was never logged"
+        time.sleep(0.02)
+    (record,) = _said(caplog, "bot.app")
+    if kind == "slack":
+        assert record.levelno == logging.WARNING and not _has_traceback(record)
+        assert record.getMessage().startswith(
+            "listener failed on app_mention: Slack did not answer at 127.0.0.1:"
+        )
+        assert "(Connection refused)" in record.getMessage()
+    else:  # an operator's problem or a bug: the traceback says where
+        assert record.levelno == logging.ERROR and _has_traceback(record)
+        assert record.getMessage().startswith("listener failed on app_mention")
+        assert "Slack did not answer" not in caplog.text
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["disk", "our socket", "slack"])
+def test_a_card_refresh_failing_is_a_line_only_when_slack_did_not_answer(tmp_path, caplog, kind):
+    from bot.card_refresher import CardRefresher
+
+    caplog.set_level(logging.DEBUG)
+    cards = CardRefresher(lambda post_id: _fail(kind, tmp_path), interval=0)
+    cards.mark(7)
+    assert cards.flush()
+    (record,) = _said(caplog, "bot.card_refresher")
+    if kind == "slack":
+        assert record.levelno == logging.WARNING and not _has_traceback(record)
+        assert "could not refresh the card of post 7: Slack did not answer" in record.getMessage()
+    else:
+        assert record.levelno == logging.ERROR and _has_traceback(record)
+        assert "Slack did not answer" not in record.getMessage()

@@ -158,7 +158,8 @@ def test_slack_refusals_are_one_line_not_a_traceback(setup, standin, monkeypatch
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked-not-real")
     standin.fail("auth.test", status=200, retry_after=None)  # answers ok: false
     out = invoke("reconcile", code=1).output
-    assert "Slack said ratelimited; run 'curator doctor'" in out and "Traceback" not in out
+    assert "Slack said ratelimited; Slack is busy or unwell: try again" in out
+    assert "Traceback" not in out
     standin.fail("chat.postMessage", status=200, retry_after=None)
     out = invoke("post", code=1).output
     assert "Slack said" in out and "Traceback" not in out

@@ -5,22 +5,33 @@ body in the log, or /healthz."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.slack_guard import MAX_BODY
 from storage import migrate
 from storage.db import make_engine
-from tests.slack_requests import post, reaction_event, send_event, serve_bot, sign
+from tests.slack_requests import (
+    SIGNING_SECRET,
+    bot_app,
+    post,
+    reaction_event,
+    send_event,
+    serve_bot,
+    sign,
+)
 from tests.slack_standin import SlackStandIn
 
 MARKER = "BODY-MARKER-7f3a"  # appears in every test body: it must never reach the log
@@ -317,3 +328,159 @@ def test_the_open_file_limit_is_raised_to_fit_the_connections(soft, hard, expect
     assert done.stdout.strip() == expect
     if "fits" in expect:
         assert "raise it (ulimit -n 2200)" in done.stderr
+
+
+# --- issue 9 review: no header or body makes the door itself fail ----------------------
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [b"v0=\xe9", b"v0=" + "é".encode() * 32, b"\xff\xfe", b"v1=" + b"0" * 64, b"v0=\x80abc"],
+)
+def test_a_signature_that_is_not_ascii_v0_is_a_401_not_a_500(endpoint, log, signature):
+    """Through the real server: waitress hands header bytes over as latin-1 text, and a
+    non-ASCII signature made slack_sdk's compare_digest raise TypeError (a 500, a traceback)."""
+    body = event_body()
+    stamp = str(int(time.time())).encode()
+    request = (
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-Slack-Request-Timestamp: " + stamp + b"\r\nX-Slack-Signature: " + signature +
+        b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )  # fmt: skip
+    answer = raw(endpoint, request)
+    assert status_of(answer) == 401 and b"not a v0= signature" in answer
+    (line,) = refusals(log)
+    assert line.endswith(": 401 X-Slack-Signature is not a v0= signature")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"X-Slack-Request-Timestamp: \xb2\xb3\r\nX-Slack-Signature: v0=00\r\n",
+        b"X-Slack-Request-Timestamp: NOW\r\nX-Slack-Signature: v0=\xff\x00\r\n",
+        b"X-Slack-Request-Timestamp: NOW\xe9\r\nX-Slack-Signature: \xe9\r\n",
+        b"X-Slack-Request-Timestamp: NOW\r\nX-Slack-Signature: v0=\xe9\r\nX-Slack-Signature: x\r\n",
+        b"X-Slack-Request-Timestamp: NOW\r\nX-Slack-Signature: v0=\xe9\r\nContent-Type: \xff\r\n",
+        b"X-Slack-Request-Timestamp: NOW\r\nX-Slack-Signature: v0=\xe9\r\nContent-Length: \xb9\r\n",
+    ],
+)
+def test_raw_header_bytes_never_cost_a_500(endpoint, log, headers):
+    """Through the real server, bytes no client library would send: a 400 or a 401."""
+    body = event_body()
+    request = (
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+        + headers.replace(b"NOW", str(int(time.time())).encode())
+        + (b"" if b"Content-Length" in headers else b"Content-Length: %d\r\n" % len(body))
+        + b"\r\n" + body
+    )  # fmt: skip
+    assert status_of(raw(endpoint, request)) in (400, 401)
+
+
+_HEADER_TEXT = st.binary(max_size=90).map(lambda b: b.decode("latin-1"))  # as WSGI gives it
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+# The envelope's scalar fields. Slack's objects (event, view, actions...) are left out: a
+# signed body is Slack's, and what its objects hold is Bolt's to read.
+_SLACK_KEYS = st.sampled_from(
+    ["type", "payload", "command", "team_id", "token", "challenge", "api_app_id", "ssl_check",
+     "enterprise_id", "text", "trigger_id"]
+)  # fmt: skip
+_BODIES = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=100).map(str.encode),
+    _JSON.map(lambda v: json.dumps(v).encode()),
+    st.dictionaries(_SLACK_KEYS, _JSON, max_size=4).map(lambda v: json.dumps(v).encode()),
+    st.dictionaries(_SLACK_KEYS, st.text(max_size=30) | _JSON.map(json.dumps), max_size=4).map(
+        lambda v: urlencode(v).encode()
+    ),
+)
+
+
+def _mostly(usual: st.SearchStrategy, other: st.SearchStrategy) -> st.SearchStrategy:
+    """``usual`` three times in four: most requests get as far as the signature check."""
+    return st.integers(0, 3).flatmap(lambda n: usual if n else other)
+
+
+@st.composite
+def slack_requests(draw: st.DrawFn) -> tuple[dict[str, str], bytes]:
+    """Anything a client can put in the method, the headers and the body; signed rightly or
+    wrongly, with or without a sensible timestamp."""
+    body = draw(_BODIES)
+    good = sign(body, SIGNING_SECRET)
+    names = st.from_regex(r"HTTP_[A-Z_]{1,12}", fullmatch=True)
+    headers: dict[str, str | None] = {
+        **draw(st.dictionaries(names, _HEADER_TEXT, max_size=3)),
+        "REQUEST_METHOD": draw(_mostly(st.just("POST"), st.just("GET") | _HEADER_TEXT)),
+        "CONTENT_TYPE": draw(
+            st.sampled_from(["application/json", "application/x-www-form-urlencoded"])
+            | _HEADER_TEXT
+        ),
+        "CONTENT_LENGTH": draw(_mostly(st.just(str(len(body))), st.none() | _HEADER_TEXT)),
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": draw(
+            _mostly(st.just(good["X-Slack-Request-Timestamp"]), st.none() | _HEADER_TEXT)
+        ),
+        "HTTP_X_SLACK_SIGNATURE": draw(
+            _mostly(
+                st.just(good["X-Slack-Signature"]) | _HEADER_TEXT.map("v0=".__add__) | _HEADER_TEXT,
+                st.none(),
+            )
+        ),
+    }  # fmt: skip
+    return {k: v for k, v in headers.items() if v is not None}, body
+
+
+@pytest.fixture(scope="module")
+def guarded(config: Config, engine: Engine, standin: SlackStandIn):
+    from bot.slack_guard import guard_events
+
+    return guard_events(bot_app(config, engine, standin.url)[0], SIGNING_SECRET)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request=slack_requests())
+def test_no_request_makes_the_guard_raise_or_answer_500(guarded, request):
+    """The WSGI callable itself, over generated methods, headers and bodies."""
+    headers, body = request
+    environ = {
+        **headers, "PATH_INFO": "/slack/events", "QUERY_STRING": "", "REMOTE_ADDR": "192.0.2.1",
+        "wsgi.input": io.BytesIO(body),
+    }  # fmt: skip
+    started: list[str] = []
+    answer = b"".join(guarded(environ, lambda status, _headers: started.append(status)))
+    (status,) = started
+    assert status[:3] in {"200", "400", "401", "404", "405", "411", "413"}, (status, answer)
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        # Bolt's own error handling breaks on it: the guard answers for the body's shape.
+        (b'{"type": "event_callback", "event": null}', 400),
+        # Bolt answers 500 and hands its failure to our error handler, which must log it.
+        (b'{"type": "event_callback", "event": "' + MARKER.encode() + b'"}', 500),
+    ],
+)
+def test_a_signed_event_that_is_not_an_object_never_escapes_the_guard(
+    guarded, caplog, body, status
+):
+    """Slack never sends these (only a holder of the signing secret can): whatever Bolt makes
+    of them, nothing is raised out through the server, and the body is not logged."""
+    caplog.set_level(logging.INFO)
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json", "wsgi.input": io.BytesIO(body),
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in sign(body).items()},
+    }  # fmt: skip
+    started: list[str] = []
+    guarded(environ, lambda answer, headers: started.append(answer))
+    assert [answer[:3] for answer in started] == [str(status)]
+    if status == 400:
+        assert refusals(caplog)[-1].endswith(": 400 signed body Bolt cannot read (TypeError)")
+    else:
+        assert "listener failed on event_callback" in caplog.text
+    assert MARKER not in caplog.text

@@ -96,3 +96,15 @@ def test_a_url_that_is_not_slacks_is_a_refusal(standin):
             client.auth_test, what="auth.test", api_url=standin.url, fix="check SLACK_API_URL",
             sleep=pytest.fail,
         )  # fmt: skip
+
+
+def test_an_error_that_is_not_slacks_is_not_waited_for(tmp_path):
+    """Only an OSError raised in a Slack call is Slack not answering; a disk error in the
+    same call site is raised at once, not retried for ever as an outage."""
+    slept: list[float] = []
+    with pytest.raises(FileNotFoundError):
+        until_slack_answers(
+            (tmp_path / "absent").read_text, what="a file", api_url="http://127.0.0.1:9/api/",
+            fix="none", sleep=slept.append, backoff=iter([1.0]),
+        )  # fmt: skip
+    assert slept == []
