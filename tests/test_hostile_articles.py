@@ -335,22 +335,23 @@ def test_status_shows_paths_and_titles_as_scan_errors_does(cli_env, newsroom, st
     decodes entities, drops zero-width and bidi characters, joins spaces) before the CLI
     escaped it, so a path read differently there than in ``scan --errors``. Both escape
     now, and remove nothing."""
-    path = "news/R&amp;D  notes\u200b.md"  # an entity, two spaces, a zero-width space
+    path = "news/R&amp;D  notes.md"  # an entity, two spaces (a zero-width space in a name
+    # makes the file a scan error now: it is escaped, and the file skipped)
     refused = article("Refused").replace("2026-11-25T10:00:00Z", "'12/05/2020'")  # a warning
     newsroom.write(path, refused)
-    newsroom.write("evil.md", article("Evil \\e[2J \\u202eeltit"))
+    newsroom.write("evil.md", article("Evil \\e[2J \\u202eeltit\\u200b"))
     newsroom.commit()
     assert CliRunner().invoke(cli, ["scan"]).exit_code == 0
     standin.refuse(lambda message: "Refused" in message["text"], "invalid_blocks")
     assert CliRunner().invoke(cli, ["post"]).exit_code == 0
 
-    shown = "news/R&amp;D  notes\u200b.md"  # nothing there to escape: as it is
+    shown = "news/R&amp;D  notes.md"  # nothing there to escape: as it is
     errors = CliRunner().invoke(cli, ["scan", "--errors"]).stdout
     assert f"{shown}: warning: " in errors
     status = CliRunner().invoke(cli, ["status"]).stdout
     assert f"  {shown}: Slack refused the card: invalid_blocks\n" in status
-    assert "Evil \\x1b[2J \\u202eeltit\n" in status  # escaped, not removed
-    assert "\x1b" not in status and "\u202e" not in status
+    assert "Evil \\x1b[2J \\u202eeltit\\u200b\n" in status  # escaped, not removed
+    assert "\x1b" not in status and "\u202e" not in status and "\u200b" not in status
 
 
 def test_post_dry_run_prints_a_skip_instead_of_dying(cli_env, standin, monkeypatch):
