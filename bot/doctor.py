@@ -21,7 +21,7 @@ from bot.posting import candidate_rules, resolve_channel
 from bot.slack_client import api_url, make_client
 from storage import migrate
 from storage.db import open_kept, redacted
-from storage.gitrepo import GitError, run_git
+from storage.gitrepo import GitError, check_remote
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,10 @@ def run_checks(config_path: Path) -> Iterator[Check]:
         )
 
     try:
-        run_git(["ls-remote", "--heads", config.content.remote, config.content.branch])
+        check_remote(config.content.remote, config.content.branch)
         yield Check("content repo", True, f"{config.content.branch} reachable")
     except GitError as exc:
-        yield Check("content repo", False, f"{exc}; check content.remote and git credentials")
+        yield Check("content repo", False, str(exc).removesuffix(f"; {DOCTOR}"))
 
     token = os.environ.get("SLACK_BOT_TOKEN")
     if not token:
