@@ -16,7 +16,7 @@ from bot.candidate_pool import census
 from bot.candidates import describe
 from bot.config import Config, ConfigError, load_config
 from bot.manifest import manifest_scopes
-from bot.outages import DOCTOR, explain, slack_unreachable
+from bot.outages import DOCTOR, explain, not_slack, not_slack_problem, slack_unreachable
 from bot.posting import candidate_rules, resolve_channel
 from bot.slack_client import api_url, make_client
 from storage import migrate
@@ -92,9 +92,11 @@ def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
     try:
         auth = client.auth_test()
     except SlackApiError as exc:
-        yield Check(
-            "slack auth", False, f"auth.test: {exc.response.get('error')}; check SLACK_BOT_TOKEN"
-        )
+        if not_slack(exc):
+            detail = not_slack_problem(exc).removesuffix(f"; {DOCTOR}")
+        else:
+            detail = f"auth.test: {exc.response.get('error')}; check SLACK_BOT_TOKEN"
+        yield Check("slack auth", False, detail)
         return
     except OSError as exc:  # URLError too: Slack, or the way to it, is down
         detail = slack_unreachable(exc, client.base_url).removesuffix(f"; {DOCTOR}")

@@ -26,7 +26,15 @@ from slack_sdk.http_retry.state import RetryState
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.outages import TOKEN, first_line, network_reason, outage, reason, slack_kind
+from bot.outages import (
+    TOKEN,
+    first_line,
+    network_reason,
+    not_slack_line,
+    outage,
+    reason,
+    slack_kind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +126,7 @@ class SlackHealth(RetryHandler):
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:  # fmt: skip
-        self.record(_outcome(response, error))
+        self.record(_outcome(request.url, response, error))
         return False
 
     def record(self, now: State) -> None:
@@ -177,7 +185,7 @@ class Health:
         return (200 if db.ok else 503), body
 
 
-def _outcome(response: HttpResponse | None, error: Exception | None) -> State:
+def _outcome(url: str, response: HttpResponse | None, error: Exception | None) -> State:
     if response is None:
         if error is None:
             return State("down", "unavailable", "no response")
@@ -185,9 +193,13 @@ def _outcome(response: HttpResponse | None, error: Exception | None) -> State:
     status = response.status_code
     if status == 429:
         return State("ok", "rate limited", "rate limited")
-    if status >= 400:  # Slack answers its errors with 200; a 404 means a wrong SLACK_API_URL
+    if status >= 500:
         return State("down", f"HTTP {status}", f"HTTP {status}")
+    if status >= 400:  # Slack answers its errors with 200; a 404 means a wrong SLACK_API_URL
+        return State("down", f"HTTP {status}", not_slack_line(url, f"HTTP {status}"))
     body = response.body if isinstance(response.body, dict) else {}
+    if "ok" not in body:  # a web page, or another API's JSON: a wrong SLACK_API_URL
+        return State("down", "not Slack", not_slack_line(url, f"HTTP {status}, not Slack's JSON"))
     code = body.get("error")
     if slack_kind(code) == TOKEN:  # a code from our table: safe to show
         return State("down", code, f"Slack refused the bot token ({code})")

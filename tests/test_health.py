@@ -19,6 +19,7 @@ from bot.health import DatabaseHealth, Health, SlackHealth
 from bot.slack_client import make_client, single_try
 from storage.db import make_engine
 from tests.conftest import PG_URL, POSTGRES
+from tests.helpers import NotSlack
 from tests.slack_standin import SlackStandIn
 
 
@@ -155,6 +156,20 @@ def test_a_revoked_token_is_slack_down(standin):
         single_try(client).chat_postMessage(channel="C1", text="x")
     state = slack.check()
     assert (state.state, state.reason) == ("ok", "rate limited")  # Slack is up, just busy
+
+
+@pytest.mark.parametrize(("status", "reason"), [(404, "HTTP 404"), (200, "not Slack")])
+def test_a_server_that_is_not_slack_is_slack_down(status, reason):
+    """An HTML page answered with 200 was taken for Slack being up."""
+    slack = SlackHealth()
+    with NotSlack(status) as page:
+        client = make_client("xoxb-test-not-real", page.url, health=slack)
+        with pytest.raises(SlackApiError):
+            client.auth_test()
+    state = slack.check()
+    assert (state.state, state.reason) == ("down", reason)
+    assert state.detail.startswith(f"{page.url} does not answer like Slack's Web API (auth.test")
+    assert "check SLACK_API_URL" in state.detail
 
 
 def test_the_scheduler_outlives_a_database_that_stops_answering(caplog):
