@@ -35,6 +35,7 @@ from bot.outages import (
     reason,
     slack_kind,
 )
+from storage.db import probe_engine
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,17 @@ class State:
 
 
 class DatabaseHealth:
-    """``SELECT 1``, cached for ``ttl`` seconds; one probe at a time, the others read the last
-    answer; a probe that has not answered within ``patience`` seconds counts as down."""
+    """``SELECT 1``, cached for ``ttl`` seconds. One probe at a time, on a thread of its own:
+    the request that starts it waits ``patience`` seconds at most, then says "down"; the
+    others read the last answer, or "down" once the probe is past ``patience``. The probe's
+    own connection gives up too (``storage.db.probe_engine``), so a database that hangs
+    holds one probe thread for a few seconds, never a request thread and never a pile."""
 
     def __init__(
         self, engine: Engine, *, ttl: float = 2.0, patience: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
-        self._engine = engine
+        self._engine = probe_engine(engine, patience)
         self._ttl = ttl
         self._patience = patience
         self._clock = clock
@@ -79,7 +83,7 @@ class DatabaseHealth:
     def check(self) -> State:
         now = self._clock()
         with self._lock:
-            if self._probe_started is not None:  # another thread is asking the database
+            if self._probe_started is not None:  # a probe is asking the database
                 waited = now - self._probe_started
                 if waited > self._patience:
                     return State("down", "timeout", f"no answer for {waited:.0f} s")
@@ -87,21 +91,28 @@ class DatabaseHealth:
             if self._checked_at is not None and now - self._checked_at < self._ttl:
                 return self._last
             self._probe_started = now
-        state = self._probe()
+        done = threading.Event()
+        probe = threading.Thread(target=self._probe, args=(done,), daemon=True)
+        probe.name = "database-probe"
+        probe.start()
+        if not done.wait(self._patience):
+            return State("down", "timeout", f"no answer for {self._patience:g} s")
         with self._lock:
-            _log_change("database", self._last, state)
-            self._last, self._checked_at, self._probe_started = state, self._clock(), None
-        return state
+            return self._last
 
-    def _probe(self) -> State:
+    def _probe(self, done: threading.Event) -> None:
         try:
             with self._engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            return State("ok")
+            state = State("ok")
         except Exception as exc:  # any driver error means the same here: no database
             log.debug("database probe failed", exc_info=True)
             said = outage(exc, database_url=self._engine.url)
-            return State("down", reason(exc), said or f"{type(exc).__name__}: {first_line(exc)}")
+            state = State("down", reason(exc), said or f"{type(exc).__name__}: {first_line(exc)}")
+        with self._lock:
+            _log_change("database", self._last, state)
+            self._last, self._checked_at, self._probe_started = state, self._clock(), None
+        done.set()
 
 
 class SlackHealth(RetryHandler):

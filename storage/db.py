@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,6 +12,7 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from storage.credentials import scrub
@@ -109,6 +111,27 @@ def make_engine(url: str) -> Engine:
         cur.close()
 
     return engine
+
+
+def probe_engine(engine: Engine, seconds: float) -> Engine:
+    """An engine for health probes of ``engine``'s database that cannot hang for long: a
+    fresh connection per probe (a pooled one may sit on a socket whose server stopped
+    answering, and wait on it for ever), which gives up connecting after about ``seconds``
+    (libpq counts whole seconds, two at least) and on the server ends a statement after
+    ``seconds``; SQLite waits ``seconds`` for a lock."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return create_engine(
+            url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": seconds}
+        )
+    given = url.query.get("options") or ()
+    options = [given] if isinstance(given, str) else list(given)  # search_path, say
+    options.append(f"-c statement_timeout={max(1, round(seconds * 1000))}")
+    connect_args = {"connect_timeout": max(2, math.ceil(seconds)), "options": " ".join(options)}
+    return create_engine(
+        url.difference_update_query(["connect_timeout", "options"]),
+        poolclass=NullPool, connect_args=connect_args,
+    )  # fmt: skip
 
 
 def dialect_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
