@@ -103,36 +103,3 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
-
-
-class NotSlack:
-    """A real HTTP server that is not Slack's Web API (a wrong ``SLACK_API_URL``): every
-    request gets ``status`` and an HTML page."""
-
-    def __init__(self, status: int, page: bytes = b"<html><body>Our intranet</body></html>"):
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        class Page(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/api/"
-
-    def __enter__(self) -> NotSlack:
-        import threading
-
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()

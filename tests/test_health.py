@@ -22,8 +22,7 @@ from bot.health import DatabaseHealth, Health, SlackHealth, State
 from bot.slack_client import make_client, single_try
 from storage.db import make_engine
 from tests.conftest import PG_URL, POSTGRES
-from tests.helpers import NotSlack
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import SlackStandIn, not_slack
 
 
 def eventually(check: Callable[[], object], timeout: float = 10) -> None:
@@ -264,7 +263,7 @@ def test_a_revoked_token_is_slack_down(standin):
 def test_a_server_that_is_not_slack_is_slack_down(status, reason):
     """An HTML page answered with 200 was taken for Slack being up."""
     slack = SlackHealth()
-    with NotSlack(status) as page:
+    with not_slack(status) as page:
         client = make_client("xoxb-test-not-real", page.url, health=slack)
         with pytest.raises(SlackApiError):
             client.auth_test()

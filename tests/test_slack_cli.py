@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from tests.conftest import REPO_ROOT
-from tests.helpers import Newsroom, NotSlack, article
+from tests.helpers import Newsroom, article
 from tests.slack_requests import SIGNING_SECRET, reaction_event, send_event
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import SlackStandIn, not_slack
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ def test_a_slack_api_url_that_is_not_slack_is_named(setup, monkeypatch, status):
     `serve` and `run` say "check SLACK_BOT_TOKEN", and `post` "Slack said Received a response
     in a non-JSON format" (with the start of the page)."""
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-test-not-real")
-    with NotSlack(status) as page:
+    with not_slack(status) as page:
         monkeypatch.setenv("SLACK_API_URL", page.url)
         for command in (["serve", "--port", "0"], ["run"], ["post"], ["reconcile"]):
             out = invoke(*command, code=1).output

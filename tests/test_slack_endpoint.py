@@ -285,22 +285,23 @@ def test_every_refusal_by_the_server_itself_is_one_line(
     assert refusals(log) == [f"refused {method!r} {path!r} from 127.0.0.1: {status} {reason}"]
 
 
-def _head_then_answer(url: str, head: bytes) -> tuple[socket.socket, bytes]:
-    """Send only a request head; the first thing the server says back."""
+def _expect_continue(url: str, length: int, headers: str = "") -> tuple[socket.socket, bytes]:
+    """Send only a request head that asks `Expect: 100-continue` for a body of ``length``;
+    the socket and the first thing the server says back."""
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"{headers}Expect: 100-continue\r\nContent-Length: {length}\r\n\r\n"
+    )
     parts = urlsplit(url)
     s = socket.create_connection((parts.hostname, parts.port), timeout=10)
-    s.sendall(head)
+    s.sendall(head.encode())
     return s, s.recv(65536)
 
 
 def test_expect_continue_over_the_limit_gets_413_not_an_invitation(endpoint, log):
     """Issue 9, item 7: `Expect: 100-continue` with 100 MB announced got `100 Continue` —
     go ahead, send it all — from waitress, which answers Expect once the headers are in."""
-    head = (
-        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"Expect: 100-continue\r\nContent-Length: {HUGE}\r\n\r\n"
-    ).encode()
-    s, answer = _head_then_answer(endpoint, head)
+    s, answer = _expect_continue(endpoint, HUGE)
     with s:
         assert answer.startswith(b"HTTP/1.1 413 "), answer[:40]
         assert b"100 Continue" not in answer
@@ -313,11 +314,7 @@ def test_expect_continue_over_the_limit_gets_413_not_an_invitation(endpoint, log
 def test_expect_continue_within_the_limit_is_invited_and_served(endpoint, log):
     body = event_body()
     signed = "".join(f"{k}: {v}\r\n" for k, v in sign(body).items())
-    head = (
-        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        f"{signed}Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode()
-    s, answer = _head_then_answer(endpoint, head)
+    s, answer = _expect_continue(endpoint, len(body), signed)
     with s:
         assert answer == b"HTTP/1.1 100 Continue\r\n\r\n"
         s.sendall(body)
