@@ -23,7 +23,6 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.outages import (
@@ -35,7 +34,7 @@ from bot.outages import (
     reason,
     slack_kind,
 )
-from storage.db import probe_engine
+from storage.db import prober
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +63,15 @@ class DatabaseHealth:
     """``SELECT 1``, cached for ``ttl`` seconds. One probe at a time, on a thread of its own:
     the request that starts it waits ``patience`` seconds at most, then says "down"; the
     others read the last answer, or "down" once the probe is past ``patience``. The probe's
-    own connection gives up too (``storage.db.probe_engine``), so a database that hangs
+    own connection gives up too (``storage.db.prober``), so a database that hangs
     holds one probe thread for a few seconds, never a request thread and never a pile."""
 
     def __init__(
         self, engine: Engine, *, ttl: float = 2.0, patience: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
-        self._engine = probe_engine(engine, patience)
+        self._url = engine.url
+        self._ask = prober(engine, patience)
         self._ttl = ttl
         self._patience = patience
         self._clock = clock
@@ -102,12 +102,11 @@ class DatabaseHealth:
 
     def _probe(self, done: threading.Event) -> None:
         try:
-            with self._engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            self._ask()
             state = State("ok")
         except Exception as exc:  # any driver error means the same here: no database
             log.debug("database probe failed", exc_info=True)
-            said = outage(exc, database_url=self._engine.url)
+            said = outage(exc, database_url=self._url)
             state = State("down", reason(exc), said or f"{type(exc).__name__}: {first_line(exc)}")
         with self._lock:
             _log_change("database", self._last, state)

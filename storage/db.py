@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -113,25 +114,29 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def probe_engine(engine: Engine, seconds: float) -> Engine:
-    """An engine for health probes of ``engine``'s database that cannot hang for long: a
-    fresh connection per probe (a pooled one may sit on a socket whose server stopped
-    answering, and wait on it for ever), which gives up connecting after about ``seconds``
-    (libpq counts whole seconds, two at least) and on the server ends a statement after
-    ``seconds``; SQLite waits ``seconds`` for a lock."""
+def prober(engine: Engine, seconds: float, statement: str = "SELECT 1") -> Callable[[], None]:
+    """A health probe of ``engine``'s database that cannot hang for long: ``statement`` on
+    a fresh connection (a pooled one may sit on a socket whose server stopped answering, and
+    wait on it for ever) that gives up connecting after about ``seconds`` (libpq counts
+    whole seconds, two at least). PostgreSQL also ends the statement after ``seconds``: set
+    with SET LOCAL, as PgBouncer refuses the same setting given at connect (``options``).
+    SQLite waits ``seconds`` for a lock. Raises what the driver raises."""
     url = engine.url
     if url.get_backend_name() == "sqlite":
-        return create_engine(
-            url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": seconds}
-        )
-    given = url.query.get("options") or ()
-    options = [given] if isinstance(given, str) else list(given)  # search_path, say
-    options.append(f"-c statement_timeout={max(1, round(seconds * 1000))}")
-    connect_args = {"connect_timeout": max(2, math.ceil(seconds)), "options": " ".join(options)}
-    return create_engine(
-        url.difference_update_query(["connect_timeout", "options"]),
-        poolclass=NullPool, connect_args=connect_args,
-    )  # fmt: skip
+        args: dict[str, Any] = {"check_same_thread": False, "timeout": seconds}
+    else:
+        args = {"connect_timeout": max(2, math.ceil(seconds))}
+        url = url.difference_update_query(["connect_timeout"])
+    fresh = create_engine(url, poolclass=NullPool, connect_args=args)
+    limit = f"SET LOCAL statement_timeout = {max(1, round(seconds * 1000))}"
+
+    def probe() -> None:
+        with fresh.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(limit)
+            conn.exec_driver_sql(statement)
+
+    return probe
 
 
 def dialect_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
