@@ -16,12 +16,12 @@ from bot.candidate_pool import census
 from bot.candidates import describe
 from bot.config import Config, ConfigError, load_config
 from bot.manifest import manifest_scopes
-from bot.outages import DOCTOR, explain, slack_unreachable
+from bot.outages import DOCTOR, explain, not_slack, not_slack_problem, slack_unreachable
 from bot.posting import candidate_rules, resolve_channel
 from bot.slack_client import api_url, make_client
 from storage import migrate
 from storage.db import open_kept, redacted
-from storage.gitrepo import GitError, run_git
+from storage.gitrepo import GitError, check_remote
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,10 @@ def run_checks(config_path: Path) -> Iterator[Check]:
         )
 
     try:
-        run_git(["ls-remote", "--heads", config.content.remote, config.content.branch])
+        check_remote(config.content.remote, config.content.branch)
         yield Check("content repo", True, f"{config.content.branch} reachable")
     except GitError as exc:
-        yield Check("content repo", False, f"{exc}; check content.remote and git credentials")
+        yield Check("content repo", False, str(exc).removesuffix(f"; {DOCTOR}"))
 
     token = os.environ.get("SLACK_BOT_TOKEN")
     if not token:
@@ -92,9 +92,11 @@ def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
     try:
         auth = client.auth_test()
     except SlackApiError as exc:
-        yield Check(
-            "slack auth", False, f"auth.test: {exc.response.get('error')}; check SLACK_BOT_TOKEN"
-        )
+        if not_slack(exc):
+            detail = not_slack_problem(exc).removesuffix(f"; {DOCTOR}")
+        else:
+            detail = f"auth.test: {exc.response.get('error')}; check SLACK_BOT_TOKEN"
+        yield Check("slack auth", False, detail)
         return
     except OSError as exc:  # URLError too: Slack, or the way to it, is down
         detail = slack_unreachable(exc, client.base_url).removesuffix(f"; {DOCTOR}")

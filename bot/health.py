@@ -23,10 +23,18 @@ from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot.outages import TOKEN, first_line, network_reason, outage, reason, slack_kind
+from bot.outages import (
+    TOKEN,
+    first_line,
+    network_reason,
+    not_slack_line,
+    outage,
+    reason,
+    slack_kind,
+)
+from storage.db import prober
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +60,18 @@ class State:
 
 
 class DatabaseHealth:
-    """``SELECT 1``, cached for ``ttl`` seconds; one probe at a time, the others read the last
-    answer; a probe that has not answered within ``patience`` seconds counts as down."""
+    """``SELECT 1``, cached for ``ttl`` seconds. One probe at a time, on a thread of its own:
+    the request that starts it waits ``patience`` seconds at most, then says "down"; the
+    others read the last answer, or "down" once the probe is past ``patience``. The probe's
+    own connection gives up too (``storage.db.prober``), so a database that hangs
+    holds one probe thread for a few seconds, never a request thread and never a pile."""
 
     def __init__(
         self, engine: Engine, *, ttl: float = 2.0, patience: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
-        self._engine = engine
+        self._url = engine.url
+        self._ask = prober(engine, patience)
         self._ttl = ttl
         self._patience = patience
         self._clock = clock
@@ -71,7 +83,7 @@ class DatabaseHealth:
     def check(self) -> State:
         now = self._clock()
         with self._lock:
-            if self._probe_started is not None:  # another thread is asking the database
+            if self._probe_started is not None:  # a probe is asking the database
                 waited = now - self._probe_started
                 if waited > self._patience:
                     return State("down", "timeout", f"no answer for {waited:.0f} s")
@@ -79,21 +91,27 @@ class DatabaseHealth:
             if self._checked_at is not None and now - self._checked_at < self._ttl:
                 return self._last
             self._probe_started = now
-        state = self._probe()
+        done = threading.Event()
+        probe = threading.Thread(target=self._probe, args=(done,), daemon=True)
+        probe.name = "database-probe"
+        probe.start()
+        if not done.wait(self._patience):
+            return State("down", "timeout", f"no answer for {self._patience:g} s")
+        with self._lock:
+            return self._last
+
+    def _probe(self, done: threading.Event) -> None:
+        try:
+            self._ask()
+            state = State("ok")
+        except Exception as exc:  # any driver error means the same here: no database
+            log.debug("database probe failed", exc_info=True)
+            said = outage(exc, database_url=self._url)
+            state = State("down", reason(exc), said or f"{type(exc).__name__}: {first_line(exc)}")
         with self._lock:
             _log_change("database", self._last, state)
             self._last, self._checked_at, self._probe_started = state, self._clock(), None
-        return state
-
-    def _probe(self) -> State:
-        try:
-            with self._engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return State("ok")
-        except Exception as exc:  # any driver error means the same here: no database
-            log.debug("database probe failed", exc_info=True)
-            said = outage(exc, database_url=self._engine.url)
-            return State("down", reason(exc), said or f"{type(exc).__name__}: {first_line(exc)}")
+        done.set()
 
 
 class SlackHealth(RetryHandler):
@@ -118,7 +136,7 @@ class SlackHealth(RetryHandler):
         self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:  # fmt: skip
-        self.record(_outcome(response, error))
+        self.record(_outcome(request.url, response, error))
         return False
 
     def record(self, now: State) -> None:
@@ -177,7 +195,7 @@ class Health:
         return (200 if db.ok else 503), body
 
 
-def _outcome(response: HttpResponse | None, error: Exception | None) -> State:
+def _outcome(url: str, response: HttpResponse | None, error: Exception | None) -> State:
     if response is None:
         if error is None:
             return State("down", "unavailable", "no response")
@@ -185,9 +203,13 @@ def _outcome(response: HttpResponse | None, error: Exception | None) -> State:
     status = response.status_code
     if status == 429:
         return State("ok", "rate limited", "rate limited")
-    if status >= 400:  # Slack answers its errors with 200; a 404 means a wrong SLACK_API_URL
+    if status >= 500:
         return State("down", f"HTTP {status}", f"HTTP {status}")
+    if status >= 400:  # Slack answers its errors with 200; a 404 means a wrong SLACK_API_URL
+        return State("down", f"HTTP {status}", not_slack_line(url, f"HTTP {status}"))
     body = response.body if isinstance(response.body, dict) else {}
+    if "ok" not in body:  # a web page, or another API's JSON: a wrong SLACK_API_URL
+        return State("down", "not Slack", not_slack_line(url, f"HTTP {status}, not Slack's JSON"))
     code = body.get("error")
     if slack_kind(code) == TOKEN:  # a code from our table: safe to show
         return State("down", code, f"Slack refused the bot token ({code})")

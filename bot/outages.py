@@ -34,6 +34,7 @@ from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, Operationa
 
 from bot.config import ConfigError
 from bot.runtime import SchemaError
+from storage.credentials import scrub
 from storage.db import DatabaseURLError, normalize_url
 from storage.gitrepo import GitError
 
@@ -56,6 +57,8 @@ LATER = "later"
 SETUP = "setup"
 
 _SOON = "Slack is busy or unwell: try again in a few minutes"
+# How slack_sdk begins the error it makes up for a body that is not JSON (a web page).
+_NOT_JSON = "Received a response in a non-JSON format"
 _CHECK = "run 'curator doctor' to check the setup"
 SLACK_CODES = {
     "invalid_auth": SlackCode(TOKEN, "check SLACK_BOT_TOKEN"),
@@ -115,7 +118,7 @@ def outage(
     it has a code for; None for anything else, which keeps its traceback."""
     if isinstance(exc, SlackApiError):
         status, code = _status_and_code(exc)
-        known = status >= 500 or status == 429 or code in SLACK_CODES
+        known = status >= 500 or status == 429 or code in SLACK_CODES or not_slack(exc)
         return slack_api_problem(exc) if known else None
     if from_slack(exc):
         return slack_unreachable(exc, slack_api_url)
@@ -153,8 +156,40 @@ def slack_fix(code: object, default: str = _CHECK) -> str:
     return known.fix if known else default
 
 
+def not_slack(exc: SlackApiError) -> bool:
+    """Whether what answered is not Slack's Web API (a wrong ``SLACK_API_URL``): a 4xx, or
+    any answer but a 5xx or a 429, that is not JSON (a web page, a proxy's error) or is JSON
+    without Slack's ``ok``. Slack answers its own errors as JSON with ``ok: false``."""
+    status, data = exc.response.status_code, exc.response.data
+    if status >= 500 or status == 429:  # Slack, or a proxy in front of it, unwell: it passes
+        return False
+    if not isinstance(data, dict) or "ok" not in data:
+        return True
+    error = data.get("error")
+    return isinstance(error, str) and error.startswith(_NOT_JSON)
+
+
+def not_slack_problem(exc: SlackApiError) -> str:
+    """One line for an answer that is not Slack's: where it came from, and the fix."""
+    method_url = exc.response.api_url or ""
+    data = exc.response.data
+    shape = "not JSON" if not isinstance(data, dict) or "ok" in data else "no 'ok' in its JSON"
+    return not_slack_line(method_url, f"HTTP {exc.response.status_code}, {shape}")
+
+
+def not_slack_line(method_url: str, answer: str) -> str:
+    """``method_url`` (``…/api/auth.test``) answered ``answer``, not as Slack's Web API does."""
+    base, _, method = method_url.rpartition("/")
+    return (
+        f"{scrub(base)}/ does not answer like Slack's Web API ({method}: {answer}): "
+        f"check SLACK_API_URL, or unset it to use Slack's own; {DOCTOR}"
+    )
+
+
 def slack_api_problem(exc: SlackApiError) -> str:
     """What Slack answered and, for the codes an operator can fix, the fix."""
+    if not_slack(exc):
+        return not_slack_problem(exc)
     status, code = _status_and_code(exc)
     if status == 200:
         said = f"Slack said {code or 'an error'}"
@@ -279,9 +314,15 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _status_and_code(exc: SlackApiError) -> tuple[int, str]:
+    return exc.response.status_code, slack_code(exc)
+
+
+def slack_code(exc: SlackApiError) -> str:
+    """Slack's error code, or "" (none, or slack_sdk's words for a body that is not JSON,
+    which quote the start of the page)."""
     data = exc.response.data
     code = data.get("error") if isinstance(data, dict) else None
-    return exc.response.status_code, code if isinstance(code, str) else ""
+    return code if isinstance(code, str) and not code.startswith(_NOT_JSON) else ""
 
 
 def _parse(url: str | URL | None) -> URL | None:

@@ -11,10 +11,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
+from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
+from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 
 from bot.health import Health
-from bot.slack_guard import MAX_BODY, WSGIApp, guard_events
+from bot.slack_guard import MAX_BODY, WSGIApp, guard_events, log_refusal, too_large
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,47 @@ FDS_RESERVED = 200
 IDLE_TIMEOUT = 75
 # How often waitress looks for idle connections to close.
 CLEANUP_INTERVAL = 5
+
+
+class _RefusedByWaitress(ErrorTask):
+    """waitress's own answers to a request it will not hand over — a body over the limit
+    (from its Content-Length, unread), headers too large, a request line or header it cannot
+    parse — each logged in the guard's one line. (A 500 is logged by waitress itself, with
+    its traceback.)"""
+
+    def execute(self) -> None:
+        request, error = self.request, self.request.error
+        # waitress's own words name its settings ("exceeds max_body of 1048577"): say ours.
+        known = True
+        if isinstance(error, RequestEntityTooLarge):
+            error.body = too_large(None if request.chunked else request.content_length, MAX_BODY)
+        elif isinstance(error, RequestHeaderFieldsTooLarge):
+            error.body = f"headers over the {self.channel.adj.max_request_header_size}-byte limit"
+            known = False  # waitress stops reading and takes it for "GET /"
+        if error.code != 500:
+            # A request line that did not parse leaves no method or path.
+            method = getattr(request, "command", None) if known else None
+            path = getattr(request, "path", None) if known else None
+            remote = str(self.channel.addr[0]) if self.channel.addr else ""
+            log_refusal(method or "", path or "", remote, error.code, error.body)
+        super().execute()
+
+
+class _Channel(HTTPChannel):
+    """A waitress connection that never invites a body it has already refused.
+
+    waitress answers ``Expect: 100-continue`` with ``100 Continue`` as soon as the headers
+    are in, even when they already refuse the request (a Content-Length over the limit): the
+    client would then send its 100 MB. Here the refusal goes out instead.
+    """
+
+    error_task_class = _RefusedByWaitress
+
+    def send_continue(self) -> None:
+        if self.request is not None and self.request.error is not None:
+            self.request.expect_continue = False  # the 413 (or 400) is the answer
+            return
+        super().send_continue()
 
 
 def make_wsgi_app(app: App, signing_secret: str, health: Health) -> WSGIApp:
@@ -95,10 +139,12 @@ class Server:
             # select() cannot watch a socket numbered 1024 or more; poll() can.
             asyncore_use_poll=True,
             # waitress answers 413 itself, from Content-Length, before reading the body (its
-            # own limit is ">= max", ours "> MAX_BODY"); bodies past 512 KiB spool to disk.
+            # own limit is ">= max", ours "> MAX_BODY"), and _RefusedByWaitress logs it;
+            # bodies past 512 KiB spool to disk.
             max_request_body_size=MAX_BODY + 1,
         )  # fmt: skip
         assert isinstance(server, BaseWSGIServer)  # one host and port: one socket
+        server.channel_class = _Channel
         self._server = server
         self._stopping = threading.Event()
 

@@ -80,13 +80,13 @@ def _read_body(environ: dict[str, Any], max_body: int) -> bytes:
             raise _Refused(411, "no Content-Length")
         body = environ["wsgi.input"].read(max_body + 1)
         if len(body) > max_body:
-            raise _Refused(413, f"chunked body over the {max_body}-byte limit")
+            raise _Refused(413, too_large(None, max_body))
         return body
     if not (length.isascii() and length.isdigit()) or len(length) > 18:
         raise _Refused(400, "Content-Length is not a number")
     size = int(length)
     if size > max_body:
-        raise _Refused(413, f"body of {size} bytes is over the {max_body}-byte limit")
+        raise _Refused(413, too_large(size, max_body))
     body = environ["wsgi.input"].read(size)
     if len(body) != size:
         raise _Refused(400, f"body ended after {len(body)} of {size} bytes")
@@ -142,14 +142,26 @@ def _dispatch(app: App, request: BoltRequest) -> BoltResponse:
         raise _Refused(400, f"signed body Bolt cannot read ({type(exc).__name__})") from None
 
 
+def too_large(size: int | None, max_body: int) -> str:
+    """Why a body is refused for its size (``None``: chunked, so no size was announced)."""
+    if size is None:
+        return f"chunked body over the {max_body}-byte limit"
+    return f"body of {size} bytes is over the {max_body}-byte limit"
+
+
+def log_refusal(method: str, path: str, remote: str, status: int, reason: str) -> None:
+    """The one line a refused request leaves, whoever refused it (the server too): never the
+    body. Method and path come from the request line: shown with repr, so they cannot forge
+    lines."""
+    log.warning("refused %.16r %.64r from %s: %d %s", method, path, remote or "?", status, reason)
+
+
 def _refuse(
     environ: dict[str, Any], start_response: Callable[..., Any], refused: _Refused
 ) -> Iterable[bytes]:
-    # Method and path come from the request line: shown with repr, so they cannot forge lines.
-    log.warning(
-        "refused %.16r %.64r from %s: %d %s",
+    log_refusal(
         environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""),
-        environ.get("REMOTE_ADDR") or "?", refused.status, refused.reason,
+        environ.get("REMOTE_ADDR", ""), refused.status, refused.reason,
     )  # fmt: skip
     body = f"{refused.reason}\n".encode()
     headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]

@@ -20,7 +20,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.health import SlackHealth
-from bot.outages import LATER, from_slack, network_reason, slack_kind
+from bot.outages import (
+    LATER,
+    from_slack,
+    network_reason,
+    not_slack,
+    not_slack_problem,
+    slack_code,
+    slack_kind,
+)
 from bot.slack_client import make_client, single_try
 from bot.slack_env import SlackEnv
 
@@ -104,6 +112,8 @@ def until_slack_answers(
             return result
         except SlackApiError as exc:
             reason, failure = _transient(exc), exc
+            if reason is None and not_slack(exc):  # a wrong SLACK_API_URL: not the token
+                raise SlackRefused(not_slack_problem(exc)) from None
             if reason is None:
                 raise SlackRefused(f"Slack refused {what} ({_said(exc)}): {fix}") from None
         except OSError as exc:  # URLError, refused connections, timeouts, DNS
@@ -125,13 +135,13 @@ def _transient(exc: SlackApiError) -> str | None:
     status = exc.response.status_code
     if status >= 500 or status == 429:
         return _said(exc)
-    if status == 200 and slack_kind(exc.response.get("error")) == LATER:
+    if status == 200 and slack_kind(slack_code(exc)) == LATER:
         return _said(exc)
-    return None  # Slack's own "no", or a 4xx: a wrong SLACK_API_URL does not get better
+    return None  # Slack's own "no", or not Slack at all: a wrong SLACK_API_URL stays wrong
 
 
 def _said(exc: SlackApiError) -> str:
-    status, error = exc.response.status_code, exc.response.get("error")
+    status, error = exc.response.status_code, slack_code(exc)
     if status == 200:
         return str(error or "no error given")
     return f"HTTP {status}" + (f", {error}" if error else "")

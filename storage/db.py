@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -11,6 +13,7 @@ from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from storage.credentials import scrub
@@ -109,6 +112,31 @@ def make_engine(url: str) -> Engine:
         cur.close()
 
     return engine
+
+
+def prober(engine: Engine, seconds: float, statement: str = "SELECT 1") -> Callable[[], None]:
+    """A health probe of ``engine``'s database that cannot hang for long: ``statement`` on
+    a fresh connection (a pooled one may sit on a socket whose server stopped answering, and
+    wait on it for ever) that gives up connecting after about ``seconds`` (libpq counts
+    whole seconds, two at least). PostgreSQL also ends the statement after ``seconds``: set
+    with SET LOCAL, as PgBouncer refuses the same setting given at connect (``options``).
+    SQLite waits ``seconds`` for a lock. Raises what the driver raises."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        args: dict[str, Any] = {"check_same_thread": False, "timeout": seconds}
+    else:
+        args = {"connect_timeout": max(2, math.ceil(seconds))}
+        url = url.difference_update_query(["connect_timeout"])
+    fresh = create_engine(url, poolclass=NullPool, connect_args=args)
+    limit = f"SET LOCAL statement_timeout = {max(1, round(seconds * 1000))}"
+
+    def probe() -> None:
+        with fresh.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(limit)
+            conn.exec_driver_sql(statement)
+
+    return probe
 
 
 def dialect_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:

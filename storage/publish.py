@@ -28,12 +28,11 @@ from pathlib import Path
 
 from storage import frontmatter
 from storage.commit_text import escape_message
-from storage.credentials import scrub
 
 # The scan's own reading of the flag, so a file the scan calls unpublished is one we edit.
 from storage.extract import FlagError, read_flag
 from storage.fields import FieldMap
-from storage.gitrepo import BlobReader, ContentRepo, GitError, git_env
+from storage.gitrepo import BlobReader, ContentRepo, GitError, git_env, remote_error
 from storage.lifeline import follow
 
 log = logging.getLogger(__name__)
@@ -411,7 +410,12 @@ def push_commit(repo: ContentRepo, commit: str) -> bool:
     err = proc.stderr.decode("utf-8", "replace").strip() or out.strip()
     if _NOT_FAST_FORWARD.search(out) or f"cannot lock ref 'refs/heads/{repo.branch}'" in err:
         return False
-    raise GitError(scrub(f"git push: {err or f'exit {proc.returncode}'}"))
+    # A refusal without a word from the remote's hook is said only on stdout: "!<TAB>ref<TAB>
+    # [remote rejected] (pre-receive hook declined)".
+    rejected = [line.rsplit("\t", 1)[-1] for line in out.splitlines() if line.startswith("!")]
+    stderr = proc.stderr.decode("utf-8", "replace").strip()
+    said = "\n".join([stderr, *rejected]).strip() or f"exit {proc.returncode}"
+    raise remote_error("push", repo.remote, repo.branch, said)
 
 
 # ---------------------------------------------------------------------------------- recovery

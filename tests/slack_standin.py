@@ -53,6 +53,9 @@ class SlackStandIn:
     # Messages to refuse as Slack refuses a message for what it holds: (test, error).
     refusals: list[tuple[Any, str]] = field(default_factory=list)
     port: int = 0  # a fixed port: a Slack that comes up where the bot was told to look
+    # (status, HTML) to answer every Web API call with: a server that is not Slack's Web API
+    # (a wrong SLACK_API_URL). Calls are still recorded.
+    page: tuple[int, bytes] | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -66,23 +69,27 @@ class SlackStandIn:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path.startswith("/response/"):
                     standin._respond(self.path.removeprefix("/response/"), body)
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/plain")
-                    self.send_header("Content-Length", "2")
-                    self.end_headers()
-                    self.wfile.write(b"ok")  # what Slack's response_url answers
+                    self._send(200, "text/plain", b"ok")  # what Slack's response_url answers
                     return
                 method = self.path.rsplit("/", 1)[-1]
+                if standin.page is not None:
+                    standin.calls.append(Call(method, {}, dict(self.headers)))
+                    self._send(standin.page[0], "text/html", standin.page[1])
+                    return
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(body or b"{}")
                 else:
                     params = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                 status, headers, payload = standin._answer(method, params, dict(self.headers))
-                out = json.dumps(payload).encode()
+                self._send(status, "application/json", json.dumps(payload).encode(), headers)
+
+            def _send(
+                self, status: int, kind: str, out: bytes, headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
-                for k, v in headers.items():
+                for k, v in (headers or {}).items():
                     self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
@@ -107,6 +114,12 @@ class SlackStandIn:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def fail(
         self, method: str, *, status: int = 429, retry_after: int | None = 1, skip: int = 0,
@@ -316,3 +329,9 @@ def over_limits(message: dict[str, Any]) -> list[str]:
                 else:
                     text(e, 3000, where)
     return found
+
+
+def not_slack(status: int) -> SlackStandIn:
+    """A web server at SLACK_API_URL that is not Slack's Web API: every call gets ``status``
+    and an HTML page."""
+    return SlackStandIn(page=(status, b"<html><body>Our intranet</body></html>"))

@@ -97,13 +97,6 @@ def test_missing_config_says_how_to_make_one(run):
     assert result.exit_code == 1 and "curator init" in result.output
 
 
-def test_unreachable_remote_is_a_clear_error(run, tmp_path: Path):
-    write_config(tmp_path, tmp_path / "no-such-repo")
-    result = run("scan", ok=False)
-    assert result.exit_code == 1
-    assert "git fetch" in result.output and "Traceback" not in result.output
-
-
 def test_db_upgrade_with_only_database_url(tmp_path: Path, db_url: str, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", db_url)
     runner = CliRunner()

@@ -257,7 +257,7 @@ def test_git_errors_and_database_urls_hide_every_shape_the_scrubber_hides(sample
     repo = ContentRepo(tmp_path / "c.git", f"file://{tmp_path}/gone/{sample}", "main")
     with pytest.raises(GitError) as info:
         repo.fetch()  # git quotes the remote it could not read
-    assert str(info.value).startswith("git fetch: ") and not _leaks(str(info.value))
+    assert str(info.value).startswith("cannot fetch main from ") and not _leaks(str(info.value))
     for url in (sample, f"postgresql://curator@db.example/curator?application_name={sample}"):
         assert not _leaks(redacted(url)), redacted(url)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -14,12 +15,15 @@ from pathlib import Path
 
 import pytest
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from bot.health import DatabaseHealth, Health, SlackHealth
+from bot.health import DatabaseHealth, Health, SlackHealth, State
 from bot.slack_client import make_client, single_try
 from storage.db import make_engine
 from tests.conftest import PG_URL, POSTGRES
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import SlackStandIn, not_slack
 
 
 def eventually(check: Callable[[], object], timeout: float = 10) -> None:
@@ -87,28 +91,128 @@ def test_healthz_says_why_the_database_is_down_but_not_where(tmp_path, caplog, c
     assert line.startswith("database is down: ") and logged in line and "\n" not in line
 
 
-def test_a_database_that_hangs_ties_up_one_thread_at_most():
-    """A server that accepts and never answers: one probe waits on it, every other probe
-    answers at once, and after ``patience`` the answer is "down"."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
+def _probes() -> int:
+    return sum(t.name == "database-probe" for t in threading.enumerate())
+
+
+def _answer(check: Callable[[], State]) -> State:
+    """``check()`` on a request's thread; the test fails, rather than hangs, if it hangs."""
+    answers: list[State] = []
+    request = threading.Thread(target=lambda: answers.append(check()), daemon=True)
+    request.start()
+    request.join(timeout=60)
+    assert answers, "the request that ran the probe hung"
+    return answers[0]
+
+
+def test_a_silent_database_host_is_down_at_patience_and_the_probe_ends():
+    """Issue 9, item 15: a server that accepts and never speaks. The request that starts the
+    probe waits ``patience`` at most, the others answer at once, one probe runs at a time,
+    and the probe gives up by itself (its own connect timeout), so none pile up."""
+    listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     db = DatabaseHealth(
-        make_engine(f"postgresql://postgres@127.0.0.1:{port}/hang"), ttl=0, patience=0.2
+        make_engine(f"postgresql://postgres@127.0.0.1:{port}/hang"), ttl=60, patience=0.2
     )
-    stuck = threading.Thread(target=db.check, daemon=True)
-    stuck.start()
-    time.sleep(0.3)  # the first probe is connecting, for longer than patience
-    answers: list = []
-    other = threading.Thread(target=lambda: answers.append(db.check()), daemon=True)
-    other.start()
-    other.join(timeout=5)  # it answers while the first probe still hangs
-    assert answers and (answers[0].state, answers[0].reason) == ("down", "timeout")
-    assert answers[0].detail.startswith("no answer for") and stuck.is_alive()
-    listener.close()  # the hung probe now fails, and the next probe runs again
-    stuck.join(timeout=10)
-    assert db.check().state == "down" and "did not answer" in db.check().detail
+    try:
+        first = _answer(db.check)
+        assert (first.state, first.reason) == ("down", "timeout")
+        assert first.detail.startswith("no answer for")  # not the driver giving up, later
+        for _ in range(20):  # the probe still waits on the socket: nobody else waits
+            assert (db.check().state, db.check().reason) == ("down", "timeout")
+        assert _probes() == 1
+        eventually(lambda: _probes() == 0, timeout=30)
+        after = db.check()  # the probe's own verdict, kept for ``ttl``
+        assert (after.state, after.reason) == ("down", "timeout")
+        assert "did not answer" in after.detail and _probes() == 0
+    finally:
+        listener.close()
+
+
+class FrozenProxy:
+    """A TCP proxy to PostgreSQL that, once frozen, forwards nothing more and accepts new
+    connections without a word, every socket kept open: a proxy stopped with SIGSTOP."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.frozen = threading.Event()
+        self.closed = threading.Event()
+        self.sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.sockets.append(client)
+            if self.frozen.is_set():
+                continue
+            upstream = socket.create_connection(self.target)
+            self.sockets.append(upstream)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        while not self.closed.is_set():
+            try:
+                data = source.recv(1 << 16)
+                if not data or self.frozen.is_set():
+                    break
+                sink.sendall(data)
+            except OSError:
+                break
+        self.closed.wait()
+
+    def close(self) -> None:
+        self.closed.set()
+        for s in self.sockets:
+            s.close()
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL is not running")
+def test_a_database_that_freezes_under_a_pooled_connection_is_down_at_patience():
+    """The acceptance test's case: PostgreSQL behind a TCP proxy stopped with SIGSTOP. The
+    pool's connection (pinged on checkout) waited on it for ever, and so did /healthz."""
+    pg = make_url(PG_URL)
+    proxy = FrozenProxy(pg.host or "127.0.0.1", pg.port or 5432)
+    engine = make_engine(f"postgresql://{pg.username}@127.0.0.1:{proxy.port}/{pg.database}")
+    try:
+        with engine.connect() as conn:  # the bot's pool holds a connection, as in `serve`
+            conn.execute(text("SELECT 1"))
+        db = DatabaseHealth(engine, ttl=0, patience=0.5)
+        assert _answer(db.check).ok
+        proxy.frozen.set()
+        hung = _answer(db.check)
+        assert (hung.state, hung.reason) == ("down", "timeout")
+        eventually(lambda: _probes() == 0, timeout=30)  # the probe gave up by itself
+    finally:
+        proxy.close()
+        engine.dispose()
+
+
+def test_the_probe_statement_has_a_timeout(db_url: str):
+    """PostgreSQL ends a probe statement that runs past the probe's time (a database that
+    takes the connection and then sits on the statement); SQLite gives up on a lock."""
+    from storage.db import prober
+
+    engine = make_engine(db_url)
+    if engine.dialect.name == "sqlite":
+        holder = sqlite3.connect(engine.url.database or "", isolation_level=None)
+        holder.execute("CREATE TABLE t (x)")
+        holder.execute("BEGIN EXCLUSIVE")  # a writer that does not let go
+        try:
+            with pytest.raises(OperationalError, match="locked"):
+                prober(engine, 0.3, "SELECT count(*) FROM t")()
+        finally:
+            holder.close()
+        return
+    with pytest.raises(OperationalError, match="statement timeout"):
+        prober(engine, 0.3, "SELECT pg_sleep(30)")()
+    prober(engine, 0.3)()  # and a quick one passes
 
 
 def test_slack_going_down_and_coming_back_is_reported_not_fatal():
@@ -155,6 +259,20 @@ def test_a_revoked_token_is_slack_down(standin):
         single_try(client).chat_postMessage(channel="C1", text="x")
     state = slack.check()
     assert (state.state, state.reason) == ("ok", "rate limited")  # Slack is up, just busy
+
+
+@pytest.mark.parametrize(("status", "reason"), [(404, "HTTP 404"), (200, "not Slack")])
+def test_a_server_that_is_not_slack_is_slack_down(status, reason):
+    """An HTML page answered with 200 was taken for Slack being up."""
+    slack = SlackHealth()
+    with not_slack(status) as page:
+        client = make_client("xoxb-test-not-real", page.url, health=slack)
+        with pytest.raises(SlackApiError):
+            client.auth_test()
+    state = slack.check()
+    assert (state.state, state.reason) == ("down", reason)
+    assert state.detail.startswith(f"{page.url} does not answer like Slack's Web API (auth.test")
+    assert "check SLACK_API_URL" in state.detail
 
 
 def test_the_scheduler_outlives_a_database_that_stops_answering(caplog):

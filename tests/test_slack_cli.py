@@ -20,7 +20,7 @@ from bot.cli import cli
 from tests.conftest import REPO_ROOT
 from tests.helpers import Newsroom, article
 from tests.slack_requests import SIGNING_SECRET, reaction_event, send_event
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import SlackStandIn, not_slack
 
 
 @pytest.fixture
@@ -190,6 +190,29 @@ def test_slack_unreachable_is_one_line(setup, standin, command):
         "SLACK_API_URL if it is set; 'curator doctor' checks every part"
     ]
     assert "xoxb-test-not-real" not in out
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("status", [404, 200])
+def test_a_slack_api_url_that_is_not_slack_is_named(setup, monkeypatch, status):
+    """Issue 9, item 15: a web server at SLACK_API_URL that is not Slack's Web API made
+    `serve` and `run` say "check SLACK_BOT_TOKEN", and `post` "Slack said Received a response
+    in a non-JSON format" (with the start of the page)."""
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-test-not-real")
+    with not_slack(status) as page:
+        monkeypatch.setenv("SLACK_API_URL", page.url)
+        for command in (["serve", "--port", "0"], ["run"], ["post"], ["reconcile"]):
+            out = invoke(*command, code=1).output
+            (line,) = out.strip().splitlines()
+            method = "conversations.list" if command == ["post"] else "auth.test"
+            assert line == (
+                f"Error: {page.url} does not answer like Slack's Web API ({method}: HTTP "
+                f"{status}, not JSON): check SLACK_API_URL, or unset it to use Slack's own; "
+                "'curator doctor' checks every part"
+            ), command
+        out = invoke("doctor", code=1).output
+    assert f"FIX  slack auth: {page.url} does not answer like Slack's Web API" in out
+    assert "SLACK_BOT_TOKEN" not in out and "intranet" not in out
 
 
 @SQLITE_ONLY

@@ -239,6 +239,89 @@ def test_the_guard_reads_an_unbuffered_chunked_body_no_further_than_the_limit():
     assert seen == ["413 Content Too Large"] and stream.read_sizes == [1001]
 
 
+HUGE = 100 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "request_bytes, status, reason",
+    [
+        (  # waitress refuses it from its Content-Length, unread
+            f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: {HUGE}\r\n\r\n{MARKER}",
+            413,
+            f"body of {HUGE} bytes is over the {MAX_BODY}-byte limit",
+        ),
+        (
+            "POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + f"40000\r\n{MARKER * 16384}\r\n" * 5
+            + "0\r\n\r\n",
+            413,
+            f"chunked body over the {MAX_BODY}-byte limit",
+        ),
+        (
+            f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1e9\r\n\r\n{MARKER}",
+            400,
+            "Content-Length is invalid",
+        ),
+        (
+            "POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+            "Transfer-Encoding requested is not supported.",
+        ),
+        (
+            f"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Pad: {MARKER * 20000}\r\n\r\n",
+            431,
+            "headers over the 262144-byte limit",
+        ),
+    ],
+    ids=["length", "chunked", "bad length", "encoding", "headers"],
+)
+def test_every_refusal_by_the_server_itself_is_one_line(
+    endpoint, log, request_bytes, status, reason
+):
+    """Issue 9, item 7: waitress answered a body over the limit (and anything it cannot
+    parse) itself, so those refusals left no log line; now each leaves the guard's."""
+    assert status_of(raw(endpoint, request_bytes.encode())) == status
+    method, path = ("", "") if status == 431 else ("POST", "/slack/events")
+    assert refusals(log) == [f"refused {method!r} {path!r} from 127.0.0.1: {status} {reason}"]
+
+
+def _expect_continue(url: str, length: int, headers: str = "") -> tuple[socket.socket, bytes]:
+    """Send only a request head that asks `Expect: 100-continue` for a body of ``length``;
+    the socket and the first thing the server says back."""
+    head = (
+        f"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"{headers}Expect: 100-continue\r\nContent-Length: {length}\r\n\r\n"
+    )
+    parts = urlsplit(url)
+    s = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    s.sendall(head.encode())
+    return s, s.recv(65536)
+
+
+def test_expect_continue_over_the_limit_gets_413_not_an_invitation(endpoint, log):
+    """Issue 9, item 7: `Expect: 100-continue` with 100 MB announced got `100 Continue` —
+    go ahead, send it all — from waitress, which answers Expect once the headers are in."""
+    s, answer = _expect_continue(endpoint, HUGE)
+    with s:
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:40]
+        assert b"100 Continue" not in answer
+    assert refusals(log) == [
+        f"refused 'POST' '/slack/events' from 127.0.0.1: 413 body of {HUGE} bytes is over "
+        f"the {MAX_BODY}-byte limit"
+    ]
+
+
+def test_expect_continue_within_the_limit_is_invited_and_served(endpoint, log):
+    body = event_body()
+    signed = "".join(f"{k}: {v}\r\n" for k, v in sign(body).items())
+    s, answer = _expect_continue(endpoint, len(body), signed)
+    with s:
+        assert answer == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        assert s.recv(65536).startswith(b"HTTP/1.1 200 ")
+    assert refusals(log) == []
+
+
 def test_a_valid_event_still_gets_through(endpoint, log):
     assert send_event(endpoint, json.loads(event_body())) == 200
     assert refusals(log) == []

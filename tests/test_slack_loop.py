@@ -350,7 +350,8 @@ def test_a_failing_publish_tells_the_channel_once(day, config, engine, standin, 
     for hour in (1, 2):
         slot = NOW.replace(hour=hour, minute=0)
         assert cw.run_slot(specs[0], slot, slot) == "failed"
-    assert len(told) == 1 and told[0].startswith(":warning: The publish job failed: git fetch:")
+    assert len(told) == 1
+    assert told[0].startswith(":warning: The publish job failed: cannot fetch main from ")
 
 
 def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
@@ -378,7 +379,7 @@ def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
 
     (call,) = standin.called("chat.postMessage")
     told = call.params["text"]
-    assert told.startswith(":warning: The publish job failed: git fetch: ")
+    assert told.startswith(":warning: The publish job failed: cannot fetch main from ")
     for secret in (signing, "DoNotLeak", "hunter2x"):
         assert secret not in told
     assert "\u2217news\u2217 \u2236x: &lt;!here&gt;" in told  # shown, not rendered

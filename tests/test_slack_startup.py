@@ -12,7 +12,7 @@ import pytest
 
 from bot.slack_client import make_client, single_try
 from bot.slack_startup import SlackRefused, delays, until_slack_answers
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import SlackStandIn, not_slack
 
 
 def closed_port() -> int:
@@ -73,16 +73,21 @@ def test_slack_saying_later_is_waited_for(standin, status, error):
     assert user == "UCURATOR" and slept == [1, 2]
 
 
+def refusal(url: str) -> str:
+    """What startup says when the Web API at ``url`` refuses the bot token: never waited for."""
+    client = single_try(make_client("xoxb-test-not-real", url))
+    with pytest.raises(SlackRefused) as refused:
+        until_slack_answers(
+            client.auth_test, what="the bot token (auth.test)", api_url=url,
+            fix="check SLACK_BOT_TOKEN", sleep=pytest.fail,
+        )  # fmt: skip
+    return str(refused.value)
+
+
 @pytest.mark.parametrize("error", ["invalid_auth", "token_revoked", "not_allowed_token_type"])
 def test_slack_saying_no_is_not_waited_for(standin, error):
     standin.fail("auth.test", status=200, retry_after=None, error=error)
-    client = single_try(make_client("xoxb-test-not-real", standin.url))
-    with pytest.raises(SlackRefused) as refused:
-        until_slack_answers(
-            client.auth_test, what="the bot token (auth.test)", api_url=standin.url,
-            fix="check SLACK_BOT_TOKEN", sleep=pytest.fail,
-        )  # fmt: skip
-    assert str(refused.value) == (
+    assert refusal(standin.url) == (
         f"Slack refused the bot token (auth.test) ({error}): check SLACK_BOT_TOKEN"
     )
 
@@ -96,6 +101,18 @@ def test_a_url_that_is_not_slacks_is_a_refusal(standin):
             client.auth_test, what="auth.test", api_url=standin.url, fix="check SLACK_API_URL",
             sleep=pytest.fail,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("status", [404, 200])
+def test_a_server_that_is_not_slack_names_slack_api_url_not_the_token(status):
+    """Issue 9, item 15: any web server at SLACK_API_URL (a 404, an HTML page with 200) made
+    startup say "check SLACK_BOT_TOKEN"."""
+    with not_slack(status) as page:
+        said = refusal(page.url)
+    assert said == (
+        f"{page.url} does not answer like Slack's Web API (auth.test: HTTP {status}, not JSON): "
+        "check SLACK_API_URL, or unset it to use Slack's own; 'curator doctor' checks every part"
+    )
 
 
 def test_an_error_that_is_not_slacks_is_not_waited_for(tmp_path):
