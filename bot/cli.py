@@ -25,7 +25,7 @@ from bot.candidate_pool import todays_candidates, why_none
 from bot.commands_publish import publish
 from bot.config import Config, ConfigError, load_config, write_example
 from bot.logs import setup_logging
-from bot.outages import explain, slack_api_problem, slack_fix
+from bot.outages import explain, slack_api_problem
 from bot.runtime import Runtime, SchemaError, build_runtime
 from bot.scrubbed_output import scrub_standard_streams
 from bot.slack_client import api_url, make_client
@@ -405,9 +405,8 @@ def post(ctx: _Ctx, dry_run: bool) -> None:
     )
     if report.why_none:
         click.echo(report.why_none)
-    if report.error:
-        fix = slack_fix(report.error, default="run again to resume")
-        raise click.ClickException(f"Slack said {report.error}; {fix}")
+    if report.error:  # one line naming the fix; a rerun resumes where this one stopped
+        raise click.ClickException(report.error)
 
 
 @cli.command()

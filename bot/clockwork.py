@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from bot.outages import explain
 from bot.slack_text import mrkdwn
 from bot.slots import latest_slot, next_slot
 from storage.credentials import scrub as scrub_shapes
@@ -163,9 +164,17 @@ class Clockwork:
             log.info("%s job for slot %s skipped: %s", spec.name, slot, exc)
             return "skipped"
         except Exception as exc:
+            # An outage (Slack, the database, the content remote) is one line naming the fix;
+            # anything else is a bug and keeps its traceback in the log.
+            known = explain(exc, database_url=None, slack_api_url=None)
             # Scrubbed before it is cut, so a cut cannot leave half a secret unrecognised.
-            reason = self.scrub(" ".join(str(exc).split()))[:REASON_MAX] or type(exc).__name__
-            log.exception("%s job for slot %s failed", spec.name, slot)
+            said = " ".join((known or str(exc)).split())
+            reason = self.scrub(said)[:REASON_MAX] or type(exc).__name__
+            if known is None:
+                log.exception("%s job for slot %s failed", spec.name, slot)
+            else:
+                log.warning("%s job for slot %s failed: %s", spec.name, slot, reason)
+                log.debug("%s job for slot %s failed", spec.name, slot, exc_info=True)
             finish_run(self.engine, run_id, outcome="failed", detail=reason, now=self.clock())
             self._tell_failure(spec, run_id, reason, now)
             return "failed"

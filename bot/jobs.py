@@ -34,8 +34,8 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         report = posting.post_day(rt.engine, client, config, ctx.now)
         if report.error:
             raise RuntimeError(
-                f"Slack said {report.error} after {report.posted} of {report.planned} cards; "
-                "the rest follow with the next reconcile"
+                f"{report.error} (after {report.posted} of {report.planned} cards; the rest "
+                "follow with the next reconcile)"
             )
         if report.why_none:
             return report.why_none  # logged and kept for `curator status`: why none today

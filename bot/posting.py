@@ -21,6 +21,7 @@ from bot.candidates import CandidateRules
 from bot.cards import CardState, candidate_card
 from bot.config import Config
 from bot.messages import emoji, render_post
+from bot.outages import from_slack, slack_api_problem, slack_unreachable
 from bot.slack_client import without_resend
 from bot.slack_limits import ensure_fits
 from storage.installation import installation_id
@@ -51,6 +52,7 @@ class PostReport:
     already: int = 0  # posted by an earlier run of the same day
     remaining: int = 0  # not posted because Slack kept failing; the next run resumes
     skipped: int = 0  # could not be built, or Slack refused them: see ``curator status``
+    # Why posting stopped early: one line naming the fix (bot.outages), or None.
     error: str | None = None
     posts: list[int] = field(default_factory=list)
     # When the day has no candidate: why, with the counts (see bot.candidates.describe).
@@ -192,11 +194,9 @@ def _post_pending(
             report.skipped += 1
             continue
         except (SlackApiError, OSError) as exc:
-            report.error = (
-                str(exc.response.get("error") or exc)
-                if isinstance(exc, SlackApiError)
-                else str(exc)
-            )
+            if isinstance(exc, OSError) and not from_slack(exc):
+                raise  # not Slack's: a bug or the disk, with its traceback
+            report.error = _slack_problem(exc, client)
             report.remaining = len(pending) - i
             log.warning(
                 "posting stopped after %d of %d candidates: %s; the next run resumes",
@@ -205,6 +205,13 @@ def _post_pending(
             break
         report.posted += 1
     return report
+
+
+def _slack_problem(exc: SlackApiError | OSError, client: WebClient) -> str:
+    """One line naming what Slack said (or that it did not answer) and the fix."""
+    if isinstance(exc, SlackApiError):
+        return slack_api_problem(exc)
+    return slack_unreachable(exc, client.base_url)
 
 
 def _post_one(

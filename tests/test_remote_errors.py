@@ -94,8 +94,13 @@ def test_doctor_names_the_same_problem(invoke, tmp_path: Path, newsroom: Newsroo
 
 
 def test_the_refresh_job_keeps_the_one_line(
-    tmp_path: Path, db_url: str, engine: Engine, newsroom: Newsroom
+    tmp_path: Path, db_url: str, engine: Engine, newsroom: Newsroom, caplog
 ):
+    """In its detail, in the channel and in the log: an outage is not a bug, so the log says
+    it in one line too (the traceback only with -v)."""
+    import logging
+
+    caplog.set_level(logging.INFO)
     from bot.clockwork import Clockwork
     from bot.jobs import build_jobs
     from bot.runtime import Runtime
@@ -125,6 +130,9 @@ def test_the_refresh_job_keeps_the_one_line(
             detail = last_run(conn, "refresh").detail
         start, end = _line("fetch", remote, f"{branch} from", reason, fix)
         assert detail.startswith(start) and detail.endswith(end), detail
+        failed = [r for r in caplog.records if "refresh job for slot" in r.getMessage()]
+        assert failed and failed[-1].levelno == logging.WARNING and failed[-1].exc_info is None
+        assert failed[-1].getMessage().endswith(detail)
 
 
 def test_a_push_the_remote_refuses_says_why(tmp_path: Path, newsroom: Newsroom):

@@ -533,3 +533,21 @@ def test_another_apps_message_is_never_adopted_nor_stops_the_post(day, config, e
     with engine.connect() as conn:
         new_ts = conn.scalar(select(Post.__table__.c.ts).where(Post.__table__.c.id == 1))
     assert new_ts not in (ts, forged["ts"])
+
+
+def test_a_page_that_is_not_slack_stops_the_post_in_one_line_naming_slack_api_url(
+    day, config, engine, standin
+):
+    """Mid-run, a SLACK_API_URL that answers a web page stopped the post with "Slack said
+    Received a response in a non-JSON format"; it is now the line every other command gives."""
+    import dataclasses
+
+    by_id = dataclasses.replace(config, slack=dataclasses.replace(config.slack, channel=CH))
+    standin.page = (200, b"<html><body>Our intranet</body></html>")
+    report = posting.post_day(engine, client(standin), by_id, NOW)
+    assert (report.posted, report.remaining) == (0, 3)
+    assert report.error is not None and report.error.endswith(
+        "does not answer like Slack's Web API (chat.postMessage: HTTP 200, not JSON): "
+        "check SLACK_API_URL, or unset it to use Slack's own; 'curator doctor' checks every part"
+    )
+    assert "intranet" not in report.error
