@@ -26,6 +26,7 @@ links, hold reasons) goes through these functions; nothing else puts article tex
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -89,7 +90,13 @@ def clean(text: str | None) -> str:
     """Article text as one line of what a reader should see (see the module's step 1)."""
     if not text:
         return ""
-    text = str(text)
+    return _clean(str(text))
+
+
+# A card or a digest line cleans the same title several times (link label, fallback text),
+# and the same articles are shown again and again (cards, /digest, the summary).
+@functools.lru_cache(maxsize=4096)
+def _clean(text: str) -> str:
     if _UNCLEAN.search(text):
         kept = []
         for ch in decode_entities(text):
@@ -223,7 +230,10 @@ def _web_url(url: str | None, schemes: tuple[str, ...], longest: int) -> str | N
     url = scrub(url)  # a password in the URL is not linked (nor shown)
     if len(url) <= len("https://") or length(url) > longest:
         return None
-    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in url):
+    if not url.isascii() or not url.isprintable():  # the common URL passes in one step
+        if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in url):
+            return None
+    elif " " in url:
         return None
     return url
 

@@ -206,11 +206,17 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     of any URL replaced by ***."""
     for secret in secrets:
         text = text.replace(secret, "***")
-    text = _USERINFO.sub(_hide_userinfo, text)  # before the shapes: the host stays readable
-    for shape in SHAPES:
-        if shape not in (URL_PASSWORD, URL_TOKEN_USER):  # _USERINFO did those
-            text = shape.pattern.sub("***", text)
+    if "@" in text:  # before the shapes: the host stays readable
+        text = _USERINFO.sub(_hide_userinfo, text)
+    if _ANY_HIDDEN.search(text):  # one pass tells: most text (every title on a card) has none
+        for pattern in _HIDDEN:
+            text = pattern.sub("***", text)
     return text
+
+
+# The shapes scrub hides as ***, and all of them at once; _USERINFO does the URL ones.
+_HIDDEN = tuple(s.pattern for s in SHAPES if s is not URL_PASSWORD and s is not URL_TOKEN_USER)
+_ANY_HIDDEN = re.compile("|".join(f"(?:{p.pattern})" for p in _HIDDEN))
 
 
 class Scrubber:
