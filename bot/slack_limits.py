@@ -54,6 +54,8 @@ class MessageLimitError(ValueError):
 
 def length(text: str) -> int:
     """Length as Slack may count it at most: UTF-16 code units."""
+    if text.isascii():  # one code unit a character: most text, counted without a copy
+        return len(text)
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
