@@ -331,7 +331,7 @@ def serve_bare(port: int, threads: int) -> None:
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_sdk import WebClient
 
-    from bot.server import make_server
+    from bot.slack.server import make_server
 
     app = App(
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],

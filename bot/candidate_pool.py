@@ -1,5 +1,5 @@
 """Today's candidates from the database: the pool query, then the pure rules of
-``bot.candidates``; and when none qualify, why (the counts every surface shows)."""
+``bot.rules.candidates``; and when none qualify, why (the counts every surface shows)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.candidates import CandidateRules, Census, describe, select_candidates, take_census
+from bot.rules.candidates import CandidateRules, Census, describe, select_candidates, take_census
 from storage.queries import ArticleView, article_counts, unpublished_pool
 
 log = logging.getLogger(__name__)

@@ -131,7 +131,7 @@ class VotesConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class CandidatesConfig:
-    """Which articles are offered each day (the rule is ``bot.candidates``); ``topics`` empty
+    """Which articles are offered each day (the rule is ``bot.rules.candidates``); ``topics`` empty
     means every topic, ``min_quality`` None no minimum. An article without a quality score
     is offered (after every scored one) unless ``require_score``."""
 

@@ -7,7 +7,7 @@ or a commit trailer, and a bidi control can make a name read backwards. Such tex
 with visible escapes (``\\x1b``, ``\\n``, ``\\u202e``), never as the character itself, and
 nothing is removed: the terminal, the logs and commit messages (``storage.commit_text``) all
 use :func:`escape_controls`. (Slack is different: there such characters are removed, by
-``bot.slack_text.clean``.)
+``bot.slack.text.clean``.)
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ def unpublished_pool(
     and not a copy (same URL) of a story already published or posted.
 
     ``min_quality`` and ``require_score`` leave out early, in SQL, what the quality rule of
-    ``bot.candidates.passes_quality`` would refuse (the two must agree: a test holds them to
+    ``bot.rules.candidates.passes_quality`` would refuse (the two must agree: a test holds them to
     it): an unscored article stays unless scores are required. The other rules (freshness,
     topics, ranking) are pure functions there. ``taken=True`` keeps posted articles and
     copies too, each marked with why (``ArticleView.taken``), so the rules can count them.

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from bot.config import Config
-    from bot.health import SlackHealth
+    from bot.slack.health import SlackHealth
 
 SIGNING_SECRET = "test-signing-secret-not-real"
 _event_ids = itertools.count(1)
@@ -76,8 +76,8 @@ def bot_app(
     config: Config, engine: Engine, api_url: str, slack: SlackHealth | None = None
 ) -> tuple[App, WebClient]:
     """The bot's Bolt app and its client, as `curator serve` builds them."""
-    from bot.app import build_app
-    from bot.slack_client import make_client
+    from bot.slack.app import build_app
+    from bot.slack.client import make_client
 
     client = make_client("xoxb-test-token", api_url, health=slack)
     app = build_app(
@@ -92,8 +92,8 @@ def serve_bot(config: Config, engine: Engine, api_url: str) -> Iterator[str]:
     """The bot's HTTP endpoint under its production server; yields the events URL."""
     import threading
 
-    from bot.health import DatabaseHealth, Health, SlackHealth
-    from bot.server import make_server, make_wsgi_app
+    from bot.slack.health import DatabaseHealth, Health, SlackHealth
+    from bot.slack.server import make_server, make_wsgi_app
 
     slack = SlackHealth()
     app, client = bot_app(config, engine, api_url, slack)

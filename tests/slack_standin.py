@@ -286,7 +286,7 @@ def too_much_text(message: dict[str, Any]) -> bool:
 def over_limits(message: dict[str, Any]) -> list[str]:
     """Where a message breaks Slack's documented Block Kit limits, as Slack would refuse it.
 
-    Written apart from ``bot.slack_limits`` (the bot's own checker), from the Block Kit
+    Written apart from ``bot.slack.limits`` (the bot's own checker), from the Block Kit
     reference: 50 blocks; section text 3,000, fields 10 of 2,000; header 150; context 10
     elements of 3,000; image_url 3,000 and alt_text 2,000; any text object 1 to 3,000.
     """

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert
 
 from bot.candidate_pool import census
-from bot.candidates import (
+from bot.rules.candidates import (
     CandidateRules,
     describe,
     passes_quality,

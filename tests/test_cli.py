@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.main import cli
 from storage import migrate
 from tests.conftest import REPO_ROOT, SAMPLE
 from tests.helpers import Newsroom, article

@@ -18,8 +18,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.cli.output import ScrubbedStream
 from bot.config import ConfigError, config_from_mapping, example_config
-from bot.scrubbed_output import ScrubbedStream
 from storage.credentials import environment_secrets, find_credential, find_credentials, scrub
 
 MARK = "DoNotLeak0123456789abcdef"  # inside every sample: no error may contain it

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cards import CardState, Emoji, candidate_card
-from bot.cli import cli
-from bot.terminal import mrkdwn_to_text, render_blocks
+from bot.cli.main import cli
+from bot.cli.terminal import mrkdwn_to_text, render_blocks
+from bot.slack.cards import CardState, Emoji, candidate_card
 from storage.queries import ArticleView
 from tests.conftest import SAMPLE
 from tests.test_digest import NOW, UTC_ZONE
@@ -112,7 +112,7 @@ def test_demo_refuses_a_folder_in_use(tmp_path: Path, offline: None):
 
 
 def test_demo_without_the_shared_sample(tmp_path: Path, offline: None, monkeypatch):
-    monkeypatch.setattr("bot.demo.SAMPLES", tmp_path / "no-such-folder")
+    monkeypatch.setattr("bot.cli.demo.SAMPLES", tmp_path / "no-such-folder")
     out = curator("demo", "--dir", str(tmp_path / "demo"))
     assert "a stand-in for the shared sample" in out
     assert "What cities must do to responsibly deploy facial recognition" in out
@@ -195,6 +195,6 @@ def test_render_other_blocks():
 
 
 def test_sample_is_where_the_demo_looks():
-    from bot.demo import SAMPLE_NAME, SAMPLES
+    from bot.cli.demo import SAMPLE_NAME, SAMPLES
 
     assert SAMPLES / SAMPLE_NAME == SAMPLE

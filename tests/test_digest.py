@@ -22,8 +22,9 @@ from sqlalchemy import Connection, insert
 from sqlalchemy import text as sql
 from sqlalchemy.engine import Engine
 
+from bot.cli.terminal import render_blocks
 from bot.config import Config, config_from_mapping
-from bot.digest import (
+from bot.slack.digest import (
     DigestError,
     DigestQuery,
     ago,
@@ -34,7 +35,6 @@ from bot.digest import (
     run_digest,
     widen_hint,
 )
-from bot.terminal import render_blocks
 from storage import migrate
 from storage.db import make_engine
 from storage.models import Article, ArticleTopic, Post, PublishHold, Vote
@@ -666,7 +666,7 @@ def cli_env(tmp_path: Path, db_url: str, engine: Engine, monkeypatch: pytest.Mon
 
 
 def curator(*args: str, code: int = 0):
-    from bot.cli import cli
+    from bot.cli.main import cli
 
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == code, result.output

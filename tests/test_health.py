@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from bot.health import DatabaseHealth, Health, SlackHealth, State
-from bot.slack_client import make_client, single_try
+from bot.slack.client import make_client, single_try
+from bot.slack.health import DatabaseHealth, Health, SlackHealth, State
 from storage.db import make_engine
 from tests.conftest import PG_URL, POSTGRES
 from tests.slack_standin import SlackStandIn, not_slack
@@ -87,7 +87,7 @@ def test_healthz_says_why_the_database_is_down_but_not_where(tmp_path, caplog, c
     caplog.set_level(logging.INFO)
     code, report = Health(DatabaseHealth(make_engine(url)), SlackHealth()).report()
     assert code == 503 and report["database"] == {"state": "down", "reason": reason}
-    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.health"]
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.slack.health"]
     assert line.startswith("database is down: ") and logged in line and "\n" not in line
 
 
@@ -281,8 +281,8 @@ def test_the_scheduler_outlives_a_database_that_stops_answering(caplog):
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from bot.clockwork import Clockwork
-    from bot.scheduler import start_scheduler
+    from bot.clock.clockwork import Clockwork
+    from bot.clock.scheduler import start_scheduler
 
     caplog.set_level(logging.INFO)
     down = make_engine(f"postgresql://postgres@127.0.0.1:{closed_port()}/nothing")

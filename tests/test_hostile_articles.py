@@ -17,12 +17,12 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot import posting
-from bot.cards import CardState, Emoji, candidate_card
-from bot.cli import cli
+from bot.cli.main import cli
+from bot.cli.status import status_lines
 from bot.config import Config, config_from_mapping
-from bot.slack_client import make_client
-from bot.status import status_lines
+from bot.slack import posting
+from bot.slack.cards import CardState, Emoji, candidate_card
+from bot.slack.client import make_client
 from storage.fields import FieldMap
 from storage.models import Decision, Post
 from storage.pathfilter import PathFilter

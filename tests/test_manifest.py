@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from bot.cli import cli
-from bot.manifest import load_manifest
+from bot.cli.main import cli
+from bot.slack.manifest import load_manifest
 from tests.conftest import REPO_ROOT
 
 # Slack's documented scope for each Web API method the bot may call.

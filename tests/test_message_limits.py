@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.cards import CardState, Emoji, candidate_card
 from bot.config import Config, config_from_mapping
-from bot.digest import DigestEntry, DigestQuery, DigestResult, digest_message
-from bot.slack_limits import message_problems
-from bot.summary import Summary, group_by_topic, summary_message
-from bot.tally import Tally
+from bot.rules.tally import Tally
+from bot.slack.cards import CardState, Emoji, candidate_card
+from bot.slack.digest import DigestEntry, DigestQuery, DigestResult, digest_message
+from bot.slack.limits import message_problems
+from bot.slack.summary import Summary, group_by_topic, summary_message
 from storage.digest_queries import PostView
 from storage.models import PostStatus
 from storage.queries import ArticleView

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.main import cli
 from bot.config import config_from_mapping
-from bot.slack_client import make_client, single_try
+from bot.slack.client import make_client, single_try
 from storage import migrate
 from storage.db import make_engine
 from tests.conftest import REPO_ROOT
@@ -234,10 +234,10 @@ def test_a_listener_failing_is_a_line_only_when_slack_did_not_answer(
     headers = {"content-type": "application/json", **sign(body)}
     assert app.dispatch(BoltRequest(body=body.decode(), headers=headers)).status == 200
     deadline = time.monotonic() + 30
-    while not _said(caplog, "bot.app"):  # the listener runs after the ack, on its own thread
+    while not _said(caplog, "bot.slack.app"):  # the listener runs after the ack, on its own thread
         assert time.monotonic() < deadline, "the listener's failure was never logged"
         time.sleep(0.02)
-    (record,) = _said(caplog, "bot.app")
+    (record,) = _said(caplog, "bot.slack.app")
     if kind == "slack":
         assert record.levelno == logging.WARNING and not _has_traceback(record)
         assert record.getMessage().startswith(
@@ -253,13 +253,13 @@ def test_a_listener_failing_is_a_line_only_when_slack_did_not_answer(
 
 @pytest.mark.parametrize("kind", ["disk", "our socket", "slack"])
 def test_a_card_refresh_failing_is_a_line_only_when_slack_did_not_answer(tmp_path, caplog, kind):
-    from bot.card_refresher import CardRefresher
+    from bot.slack.card_refresher import CardRefresher
 
     caplog.set_level(logging.DEBUG)
     cards = CardRefresher(lambda post_id: _fail(kind, tmp_path), interval=0)
     cards.mark(7)
     assert cards.flush()
-    (record,) = _said(caplog, "bot.card_refresher")
+    (record,) = _said(caplog, "bot.slack.card_refresher")
     if kind == "slack":
         assert record.levelno == logging.WARNING and not _has_traceback(record)
         assert "could not refresh the card of post 7: Slack did not answer" in record.getMessage()

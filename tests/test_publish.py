@@ -14,8 +14,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 import storage.publish
-from bot.cli import _Ctx
-from bot.commands_publish import publish as publish_command
+from bot.cli.context import Context
+from bot.cli.publish import publish as publish_command
 from bot.config import Config, ContentConfig, SlackConfig
 from bot.publishing import PublishReport, check_templates, publish_approved
 from storage import frontmatter
@@ -604,7 +604,7 @@ def test_cli_publish(
     before = newsroom.commit()
     runner = CliRunner()
 
-    dry = runner.invoke(publish_command, ["--dry-run"], obj=_Ctx(config_path))
+    dry = runner.invoke(publish_command, ["--dry-run"], obj=Context(config_path))
     assert dry.exit_code == 0, dry.output
     assert "+published: true" in dry.output
     assert "Publish 1 article approved in Slack" in dry.output
@@ -614,7 +614,7 @@ def test_cli_publish(
     )
     assert tip(newsroom) == before
 
-    real = runner.invoke(publish_command, [], obj=_Ctx(config_path))
+    real = runner.invoke(publish_command, [], obj=Context(config_path))
     assert real.exit_code == 0, real.output
     sha = tip(newsroom)
     assert real.output.splitlines()[-1] == (

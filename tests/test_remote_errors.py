@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
-from bot.cli import cli
+from bot.cli.main import cli
 from bot.config import config_from_mapping
-from bot.slack_client import make_client
+from bot.slack.client import make_client
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo, GitError
 from storage.pathfilter import PathFilter
@@ -101,8 +101,8 @@ def test_the_refresh_job_keeps_the_one_line(
     import logging
 
     caplog.set_level(logging.INFO)
-    from bot.clockwork import Clockwork
-    from bot.jobs import build_jobs
+    from bot.clock.clockwork import Clockwork
+    from bot.clock.jobs import build_jobs
     from bot.runtime import Runtime
 
     start_at = datetime(2026, 11, 26, 9, tzinfo=UTC)

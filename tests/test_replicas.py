@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from bot.cli import cli
+from bot.cli.main import cli
 from storage.db import make_engine
 from storage.models import JobRun, Lease
 from tests.conftest import REPO_ROOT

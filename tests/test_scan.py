@@ -507,7 +507,7 @@ def test_an_undated_article_takes_its_age_from_the_commit_that_added_it(
     engine, newsroom: Newsroom, content_repo, monkeypatch: pytest.MonkeyPatch
 ):
     """Not from when the bot first saw it: a 2020 article scanned today is not today's."""
-    from bot.candidates import CandidateRules, select_candidates
+    from bot.rules.candidates import CandidateRules, select_candidates
 
     monkeypatch.setenv("GIT_AUTHOR_DATE", "2020-05-12T14:00:00Z")
     newsroom.write("old.md", article("Old").replace("2026-11-25T10:00:00Z", "'12/05/2020'"))
@@ -634,7 +634,7 @@ def test_a_scan_waits_for_the_running_one_then_says_so(
 
     from click.testing import CliRunner
 
-    from bot.cli import cli
+    from bot.cli.main import cli
     from storage.db import make_engine
     from storage.locks import run_lock
 

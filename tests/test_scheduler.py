@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.clockwork import Clockwork, JobContext, JobSpec
-from bot.slots import WallClockCronTrigger, latest_slot, next_slot, slots_between
+from bot.clock.clockwork import Clockwork, JobContext, JobSpec
+from bot.rules.slots import WallClockCronTrigger, latest_slot, next_slot, slots_between
 from storage.models import JobRun
 
 NY = ZoneInfo("America/New_York")
@@ -247,7 +247,7 @@ def test_shutting_down_while_catching_up_never_kills_the_scheduler_thread(engine
     import threading
     import time
 
-    from bot.scheduler import start_scheduler
+    from bot.clock.scheduler import start_scheduler
 
     died: list[BaseException | None] = []
     old_hook = threading.excepthook

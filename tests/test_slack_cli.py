@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli.main import cli
 from tests.conftest import REPO_ROOT
 from tests.helpers import Newsroom, article
 from tests.slack_requests import SIGNING_SECRET, reaction_event, send_event

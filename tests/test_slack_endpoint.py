@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
-from bot.slack_guard import MAX_BODY
+from bot.slack.guard import MAX_BODY
 from storage import migrate
 from storage.db import make_engine
 from tests.slack_requests import (
@@ -115,7 +115,7 @@ def status_of(response: bytes) -> int:
 
 
 def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "bot.slack_guard"]
+    return [r.getMessage() for r in caplog.records if r.name == "bot.slack.guard"]
 
 
 # --- item 7: size first, signature next, parsing last ---------------------------------
@@ -220,7 +220,7 @@ def test_a_chunked_body_past_the_limit_is_refused(endpoint, log):
 
 def test_the_guard_reads_an_unbuffered_chunked_body_no_further_than_the_limit():
     """Under a server that passes chunked bodies through unread (waitress buffers them)."""
-    from bot.slack_guard import guard_events
+    from bot.slack.guard import guard_events
 
     class Endless:
         def __init__(self) -> None:
@@ -331,7 +331,7 @@ def test_bolts_own_check_never_logs_a_body(config, engine, standin, caplog):
     """Bolt still checks the signature after us; should it disagree, its line has no body."""
     from slack_bolt.request import BoltRequest
 
-    from bot.app import build_app
+    from bot.slack.app import build_app
 
     caplog.set_level(logging.DEBUG)
     app = build_app(config, engine, token="xoxb-x", signing_secret="s" * 10, api_url=standin.url)
@@ -401,7 +401,7 @@ def test_the_open_file_limit_is_raised_to_fit_the_connections(soft, hard, expect
         "import logging, resource\n"
         f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))\n"
         "logging.basicConfig(format='%(message)s')\n"
-        "from bot.server import connection_limit\n"
+        "from bot.slack.server import connection_limit\n"
         "n = connection_limit()\n"
         "now = resource.getrlimit(resource.RLIMIT_NOFILE)[0]\n"
         "print(n, 'raised to', now) if n == 1000 else print(n, 'fits')\n"
@@ -519,7 +519,7 @@ def slack_requests(draw: st.DrawFn) -> tuple[dict[str, str], bytes]:
 
 @pytest.fixture(scope="module")
 def guarded(config: Config, engine: Engine, standin: SlackStandIn):
-    from bot.slack_guard import guard_events
+    from bot.slack.guard import guard_events
 
     return guard_events(bot_app(config, engine, standin.url)[0], SIGNING_SECRET)
 

@@ -17,11 +17,11 @@ from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot import posting
 from bot.config import Config, config_from_mapping
-from bot.editors import Editors
-from bot.slack_client import make_client
-from bot.voting import expire_posts, reconcile
+from bot.slack import posting
+from bot.slack.client import make_client
+from bot.slack.editors import Editors
+from bot.slack.voting import expire_posts, reconcile
 from storage.fields import FieldMap
 from storage.models import Decision, Post, Vote
 from storage.pathfilter import PathFilter
@@ -298,7 +298,7 @@ def test_published_cards_show_their_commit(day, config, engine, standin, newsroo
     """The publish job pushes the approved article and its card links the commit."""
     from dataclasses import replace
 
-    from bot.jobs import publish_and_tell
+    from bot.clock.jobs import publish_and_tell
     from bot.runtime import Runtime
     from storage.gitrepo import ContentRepo
 
@@ -331,8 +331,8 @@ def test_published_cards_show_their_commit(day, config, engine, standin, newsroo
 
 
 def test_a_failing_publish_tells_the_channel_once(day, config, engine, standin, tmp_path):
-    from bot.clockwork import Clockwork
-    from bot.jobs import build_jobs
+    from bot.clock.clockwork import Clockwork
+    from bot.clock.jobs import build_jobs
     from bot.runtime import Runtime
     from storage.gitrepo import ContentRepo
 
@@ -361,7 +361,7 @@ def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
     escaped: an environment secret, a token or a ``?password=`` that git quoted was posted,
     and ``*bold*`` or ``:x:`` rendered. The notice now passes the process's scrubber and
     ``slack_text.mrkdwn``, as does the reason kept for ``curator status``."""
-    from bot.jobs import build_clockwork
+    from bot.clock.jobs import build_clockwork
     from bot.runtime import Runtime
     from storage.credentials import Scrubber
     from storage.gitrepo import ContentRepo
@@ -413,8 +413,8 @@ def test_a_day_without_candidates_says_why_in_the_post_job(day, config, engine, 
     """The post job's line (logged, and kept for `curator status`) gives the counts."""
     import dataclasses
 
-    from bot.clockwork import Clockwork
-    from bot.jobs import build_jobs
+    from bot.clock.clockwork import Clockwork
+    from bot.clock.jobs import build_jobs
     from bot.runtime import Runtime
     from storage.schedule_state import last_run
 

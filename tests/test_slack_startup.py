@@ -10,8 +10,8 @@ import socket
 
 import pytest
 
-from bot.slack_client import make_client, single_try
-from bot.slack_startup import SlackRefused, delays, until_slack_answers
+from bot.slack.client import make_client, single_try
+from bot.slack.startup import SlackRefused, delays, until_slack_answers
 from tests.slack_standin import SlackStandIn, not_slack
 
 

@@ -1,5 +1,5 @@
-"""Article text made safe for Slack (``bot.slack_text``), and the limits checker
-(``bot.slack_limits``) held against Slack's documented numbers."""
+"""Article text made safe for Slack (``bot.slack.text``), and the limits checker
+(``bot.slack.limits``) held against Slack's documented numbers."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.slack_limits import MessageLimitError, ensure_fits, length, message_problems
-from bot.slack_text import (
+from bot.slack.limits import MessageLimitError, ensure_fits, length, message_problems
+from bot.slack.text import (
     LINK_URL_MAX,
     clean,
     cut,

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from bot.cli.terminal import render_blocks
 from bot.config import Config
-from bot.slack_client import make_client
-from bot.summary import build_summary, group_by_topic, post_summary, summary_message
-from bot.terminal import render_blocks
+from bot.slack.client import make_client
+from bot.slack.summary import build_summary, group_by_topic, post_summary, summary_message
 from storage.models import JobRun
 from storage.queries import ArticleView
 from tests.slack_standin import Call, SlackStandIn
@@ -211,7 +211,7 @@ def cli_env(
 
 
 def curator(*args: str, code: int = 0) -> str:
-    from bot.cli import cli
+    from bot.cli.main import cli
 
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == code, result.output

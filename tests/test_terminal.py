@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.terminal import mrkdwn_to_text, render_blocks
+from bot.cli.terminal import mrkdwn_to_text, render_blocks
 from storage.controls import CONTROLS, escape_controls
 
 
@@ -60,7 +60,7 @@ def test_cards_in_the_terminal_keep_their_lines_and_escape_the_rest() -> None:
 def test_json_for_a_terminal_decodes_to_the_same_values() -> None:
     import json
 
-    from bot.terminal import json_safe
+    from bot.cli.terminal import json_safe
 
     value = {"title": "a\x1b[2J\x9b\u202e\x7f\nb", "path": "caf\\xe9.md", "n": [1, 2]}
     text = json_safe(json.dumps(value, indent=2, ensure_ascii=False))
@@ -72,7 +72,7 @@ def test_log_messages_cannot_forge_lines_or_reach_the_terminal_raw() -> None:
     import io
     import logging
 
-    from bot.logs import RedactingFilter
+    from bot.cli.logs import RedactingFilter
     from storage.credentials import Scrubber
 
     out = io.StringIO()

@@ -13,9 +13,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
-from bot.messages import vote_rules
-from bot.tally import decide, tally
-from bot.voting import apply_reaction
+from bot.rules.tally import decide, tally
+from bot.slack.messages import vote_rules
+from bot.slack.voting import apply_reaction
 from storage import migrate
 from storage.db import make_engine
 from storage.models import Article, Post, Vote
@@ -104,7 +104,7 @@ def test_simultaneous_votes_tally_one_after_the_other(world, monkeypatch):
     import threading
     import time
 
-    import bot.voting as voting
+    import bot.slack.voting as voting
     from storage.models import PostStatus
 
     engine, config = world

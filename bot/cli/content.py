@@ -1,0 +1,150 @@
+"""``curator scan`` and ``curator candidates``: the content repo and what it offers today."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from sqlalchemy.engine import Engine
+
+from bot.candidate_pool import todays_candidates, why_none
+from bot.cli.context import Context
+from bot.cli.terminal import json_safe
+from storage.controls import escape_controls
+from storage.gitrepo import GitError
+from storage.locks import Busy
+from storage.queries import ArticleView, scan_problems
+from storage.scan import scan as run_scan
+
+
+@click.command()
+@click.option("--full", is_flag=True, help="List the whole tree instead of diffing commits.")
+@click.option("--errors", "show_errors", is_flag=True, help="List files that could not be read.")
+@click.option("--no-fetch", is_flag=True, help="Scan what was last fetched.")
+@click.pass_obj
+def scan(ctx: Context, full: bool, show_errors: bool, no_fetch: bool) -> None:
+    """Fetch the content repo and bring the database in line with its branch."""
+    rt = ctx.runtime()
+    if show_errors:
+        _print_errors(rt.engine)
+        return
+    try:
+        if not no_fetch:
+            rt.repo.fetch()
+        with _progress() as progress:
+            # No commit: the scan reads the head once it is its turn (scans take turns).
+            result = run_scan(
+                rt.engine,
+                rt.repo,
+                rt.config.fields,
+                rt.paths,
+                full=full,
+                progress=progress,
+            )
+    except Busy as exc:
+        click.echo(f"{exc}; try again once it is done")  # not an error: that scan runs
+        return
+    except GitError as exc:
+        raise click.ClickException(str(exc)) from None
+    if result.reread:
+        click.echo("read every article again: fields: or the way articles are read changed")
+    warned = f", {result.warnings} read with a warning" if result.warnings else ""
+    click.echo(
+        f"scanned {result.scanned} at {result.commit[:12]} ({result.mode}): "
+        f"{result.new} new, {result.changed} changed, {result.deleted} deleted, "
+        f"{result.unchanged} unchanged, {result.errors} errors{warned}"
+    )
+    if result.errors or result.warnings:
+        click.echo("see them with 'curator scan --errors'")
+
+
+def _print_errors(engine: Engine) -> None:
+    """Files not read (skipped ones too), then files read with a warning; a file name or a
+    value may hold ESC sequences or newlines, so every line goes through escape_controls()."""
+    with engine.connect() as conn:
+        errors = list(scan_problems(conn, "error"))
+        warnings = list(scan_problems(conn, "warning"))
+    for path, reason in errors:
+        click.echo(f"{escape_controls(path)}: {escape_controls(reason)}")
+    for path, warning in warnings:
+        click.echo(f"{escape_controls(path)}: warning: {escape_controls(warning)}")
+    summary = f"{len(errors)} file(s) could not be read"
+    if warnings:
+        summary += f", {len(warnings)} read with a warning"
+    click.echo(summary, err=True)
+
+
+class _progress:
+    """A progress bar on stderr for long scans, silent for short ones and non-terminals."""
+
+    MIN_ITEMS = 2000
+
+    def __enter__(self) -> Any:
+        self._bar: Any = None
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if total < self.MIN_ITEMS or not sys.stderr.isatty():
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="reading", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._bar.pos)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (default per_day).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def candidates(ctx: Context, limit: int | None, as_json: bool) -> None:
+    """List what would be posted today, best first; when none qualify, say why."""
+    from bot.slack.posting import candidate_rules
+
+    rt = ctx.runtime()
+    rules = candidate_rules(rt.config)
+    now = datetime.now(UTC)
+    with rt.engine.connect() as conn:
+        chosen = todays_candidates(conn, rules, now=now, limit=limit)
+        why = why_none(conn, rules, now=now) if not chosen else None
+    if as_json:
+        listed = json.dumps([_as_json(a) for a in chosen], indent=2, ensure_ascii=False)
+        click.echo(json_safe(listed))
+        if why:
+            click.echo(why, err=True)  # stdout stays JSON
+        return
+    if why:
+        click.echo(why)
+    for i, a in enumerate(chosen, 1):
+        click.echo(_as_line(i, a))
+
+
+def _as_json(a: ArticleView) -> dict[str, Any]:
+    out = {k: getattr(a, k) for k in ArticleView.__dataclass_fields__}
+    out["dated"] = a.dated.isoformat() if a.dated else None
+    out["first_seen_at"] = a.first_seen_at.isoformat()
+    out["added_at"] = a.added_at.isoformat() if a.added_at else None
+    out["topics"] = list(a.topics)
+    out["related"] = list(a.related)
+    return out
+
+
+def _as_line(i: int, a: ArticleView) -> str:
+    quality = f"{a.quality:g}" if a.quality is not None else "unscored"
+    topics = ", ".join(a.topics) or "no topics"
+    provider = a.provider_name or a.provider_domain or "unknown source"
+    lines = [
+        f"{i:>2}. [{quality}] {escape_controls(a.title or a.path)}",
+        f"    {escape_controls(provider)} · {escape_controls(topics)} · {escape_controls(a.path)}",
+    ]
+    if a.url:
+        lines.append(f"    {escape_controls(a.url)}")
+    if a.related:
+        lines.append(f"    related: {len(a.related)} link(s)")
+    return "\n".join(lines)

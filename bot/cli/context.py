@@ -1,0 +1,47 @@
+"""What every ``curator`` command shares: its context object and the Slack secrets check."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from bot.config import Config, ConfigError, load_config
+from bot.runtime import Runtime, SchemaError, build_runtime
+from bot.slack.env import MissingSecrets, SlackEnv, slack_env
+from storage.credentials import Scrubber
+
+
+class Context:
+    """What every command gets: the config path, the process's scrubber, and (once known)
+    the database URL for naming it in an outage."""
+
+    def __init__(self, config_path: Path, scrub: Callable[[str], str] | None = None) -> None:
+        self.config_path = config_path
+        # The process's scrubber: the logs, the output and what the jobs tell Slack.
+        self.scrub = scrub or Scrubber(os.environ)
+        self.database_url: str | None = None  # once known, for naming it in an outage
+
+    def config(self) -> Config:
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def runtime(self) -> Runtime:
+        config = self.config()
+        self.database_url = config.database_url
+        try:
+            return build_runtime(config)
+        except SchemaError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def slack_secrets(need: tuple[str, ...]) -> SlackEnv:
+    """The Slack secrets a command needs, or one line naming the ones that are missing."""
+    try:
+        return slack_env(need=need)
+    except MissingSecrets as exc:
+        raise click.ClickException(str(exc)) from None

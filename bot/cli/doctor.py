@@ -1,0 +1,130 @@
+"""``curator doctor``: every part the bot needs, each line ok or a fix to apply."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+
+from bot.candidate_pool import census
+from bot.config import Config, ConfigError, load_config
+from bot.outages import DOCTOR, explain, not_slack, not_slack_problem, slack_unreachable
+from bot.rules.candidates import describe
+from bot.slack.client import api_url, make_client
+from bot.slack.manifest import manifest_scopes
+from bot.slack.posting import candidate_rules, resolve_channel
+from storage import migrate
+from storage.db import open_kept, redacted
+from storage.gitrepo import GitError, check_remote
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    # ok, but worth a look (no candidate under the current rules): shown, not a failure.
+    warn: bool = False
+
+
+def run_checks(config_path: Path) -> Iterator[Check]:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        yield Check("config", False, str(exc).replace("\n", "; "))
+        return
+    yield Check("config", True, f"{config_path}" + "".join(f"; {w}" for w in config.warnings))
+
+    try:
+        engine = open_kept(config.database_url)
+        current, head = migrate.current_revision(engine), migrate.head_revision()
+        if current == head:
+            yield Check("database", True, f"{redacted(config.database_url)} at schema {head}")
+            yield _candidates_check(engine, config)
+        else:
+            yield Check(
+                "database", False, f"schema {current or 'empty'} < {head}: run 'curator db upgrade'"
+            )
+    except Exception as exc:  # any driver error is a finding here, not a crash
+        detail = explain(exc, database_url=config.database_url, slack_api_url=api_url())
+        yield Check(
+            "database",
+            False,
+            (
+                detail or f"{redacted(config.database_url)}: {type(exc).__name__}: {exc}"
+            ).removesuffix(f"; {DOCTOR}"),
+        )
+
+    try:
+        check_remote(config.content.remote, config.content.branch)
+        yield Check("content repo", True, f"{config.content.branch} reachable")
+    except GitError as exc:
+        yield Check("content repo", False, str(exc).removesuffix(f"; {DOCTOR}"))
+
+    token = os.environ.get("SLACK_BOT_TOKEN")
+    if not token:
+        yield Check("slack", False, "SLACK_BOT_TOKEN not set; Slack checks skipped")
+        return
+    yield from _slack_checks(make_client(token, api_url()), config.slack.channel)
+
+
+def _candidates_check(engine: Engine, config: Config) -> Check:
+    """Whether the current rules leave any candidate today, and if not, why."""
+    rules = candidate_rules(config)
+    with engine.connect() as conn:
+        counts = census(conn, rules, now=datetime.now(UTC))
+    line = describe(counts, rules)
+    if counts.qualify:
+        return Check("candidates", True, line)
+    return Check(
+        "candidates", True, f"{line}; see candidates: in {config.path or 'curator.yml'}", warn=True
+    )
+
+
+def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
+
+    try:
+        auth = client.auth_test()
+    except SlackApiError as exc:
+        if not_slack(exc):
+            detail = not_slack_problem(exc).removesuffix(f"; {DOCTOR}")
+        else:
+            detail = f"auth.test: {exc.response.get('error')}; check SLACK_BOT_TOKEN"
+        yield Check("slack auth", False, detail)
+        return
+    except OSError as exc:  # URLError too: Slack, or the way to it, is down
+        detail = slack_unreachable(exc, client.base_url).removesuffix(f"; {DOCTOR}")
+        yield Check("slack auth", False, detail)
+        return
+    yield Check("slack auth", True, f"bot {auth['user']} in team {auth['team']}")
+    headers = {k.lower(): v for k, v in (auth.headers or {}).items()}
+    scopes = headers.get("x-oauth-scopes") or ""
+    granted = {s.strip() for s in (scopes if isinstance(scopes, str) else scopes[0]).split(",")}
+    missing = manifest_scopes() - granted
+    if missing:
+        yield Check(
+            "slack scopes",
+            False,
+            f"missing {', '.join(sorted(missing))}: "
+            "update the app from manifests/slack-app.yml and reinstall it",
+        )
+    else:
+        yield Check("slack scopes", True, "every scope in the manifest is granted")
+    try:
+        channel_id = resolve_channel(client, channel)
+        info = client.conversations_info(channel=channel_id)["channel"]
+    except (SlackApiError, LookupError) as exc:
+        yield Check("slack channel", False, f"{channel}: {exc}")
+        return
+    if info.get("is_member"):
+        yield Check("slack channel", True, f"{channel} ({channel_id}), bot is a member")
+    else:
+        yield Check(
+            "slack channel", False, f"invite the bot: /invite @Newsroom Curator in {channel}"
+        )

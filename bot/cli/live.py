@@ -1,0 +1,110 @@
+"""``curator run`` and ``curator serve``: the bot itself, over Socket Mode or HTTP, with its
+scheduled jobs beside the listeners."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
+
+from bot.cli.context import Context, slack_secrets
+from bot.runtime import Runtime
+from bot.slack.env import SlackEnv
+
+log = logging.getLogger(__name__)
+
+
+def _app(rt: Runtime, env: SlackEnv, client: WebClient, auth: SlackResponse) -> App:
+    from bot.slack.app import build_app
+
+    return build_app(
+        rt.config, rt.engine, token=env.bot_token, signing_secret=env.signing_secret,
+        api_url=env.api_url, client=client, auth_test=auth,
+    )  # fmt: skip
+
+
+@contextmanager
+def _starting() -> Iterator[None]:
+    """Slack refusing a token is the operator's one line, and exit 1."""
+    from bot.slack.startup import SlackRefused
+
+    try:
+        yield
+    except SlackRefused as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.pass_obj
+def run(ctx: Context) -> None:
+    """Run the bot over Socket Mode (the Procfile's worker): no public URL needed."""
+    env = slack_secrets(("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"))
+    rt = ctx.runtime()
+    from bot.slack.startup import connect_socket_mode, reach_slack
+
+    # SIGTERM (a deploy, a scale-down) unwinds like Ctrl-C, so the lease is handed back
+    # at once instead of another replica waiting it out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with _starting():
+        client, auth = reach_slack(env)
+        handler = connect_socket_mode(_app(rt, env, client, auth), client, env)
+    try:
+        with _scheduler(rt, client, auth["user_id"], ctx.scrub):
+            log.info("connected to Slack over Socket Mode; channel %s", rt.config.slack.channel)
+            threading.Event().wait()  # the work runs on Socket Mode's threads; wait for a signal
+    finally:
+        handler.close()
+
+
+@click.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", type=int, default=3000, envvar="PORT", show_default=True)
+@click.option("--threads", type=int, default=8, show_default=True)
+@click.pass_obj
+def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+    """Serve Slack's events over HTTP at /slack/events (the Procfile's web), plus /healthz."""
+    env = slack_secrets(("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"))
+    rt = ctx.runtime()
+    from bot.slack.client import single_try
+    from bot.slack.health import DatabaseHealth, Health, SlackHealth
+    from bot.slack.server import make_server, make_wsgi_app
+    from bot.slack.startup import reach_slack
+
+    slack = SlackHealth()
+    with _starting():
+        client, auth = reach_slack(env, slack)
+    health = Health(DatabaseHealth(rt.engine), slack, recheck=single_try(client).auth_test)
+    wsgi = make_wsgi_app(_app(rt, env, client, auth), env.signing_secret or "", health)
+    server = make_server(wsgi, host, port, threads)
+    with _scheduler(rt, client, auth["user_id"], ctx.scrub):
+        log.info("listening on http://%s:%s/slack/events", host, server.port)
+        signal.signal(signal.SIGTERM, lambda *_: server.close())
+        server.run()
+
+
+@contextmanager
+def _scheduler(
+    rt: Runtime, client: WebClient, bot_user: str, scrub: Callable[[str], str]
+) -> Iterator[None]:
+    """Run the scheduled jobs beside the listeners; the lease picks one replica to run them."""
+
+    from bot.clock.jobs import build_clockwork
+    from bot.clock.scheduler import start_scheduler
+
+    clockwork = build_clockwork(rt, client, bot_user=bot_user, scrub=scrub)
+    scheduler = start_scheduler(clockwork)
+    try:
+        yield
+    finally:
+        # Let a running job finish and record its outcome before the lease is handed on;
+        # otherwise another replica could start the same work beside it.
+        scheduler.shutdown(wait=True)
+        clockwork.stop()

@@ -1,0 +1,139 @@
+"""``curator digest``, ``summary``, ``status`` and ``demo``: the read-only views in a terminal.
+
+Thin commands over ``bot.slack.digest``, ``bot.slack.summary``, ``bot.cli.status`` and
+``bot.cli.demo``. They print what Slack would show, rendered as text (``--json`` for the
+Block Kit).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from slack_sdk.models.blocks import Block
+
+from bot.cli.terminal import json_safe, render_blocks
+from storage.controls import escape_controls
+
+if TYPE_CHECKING:
+    from bot.cli.context import Context
+    from bot.runtime import Runtime
+
+
+def _show(text: str, blocks: list[Block], as_json: bool) -> None:
+    if as_json:
+        payload = {"text": text, "blocks": [b.to_dict() for b in blocks]}
+        click.echo(json_safe(json.dumps(payload, indent=2, ensure_ascii=False)))
+    else:
+        # ANSI bold; click drops it when the output is not a terminal.
+        click.echo(render_blocks(blocks, color=True, spaced=True))
+
+
+@click.command()
+@click.argument("query", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print the Block Kit JSON instead.")
+@click.pass_obj
+def digest(ctx: Context, query: tuple[str, ...], as_json: bool) -> None:
+    """What /digest answers, here: curator digest "topic:AI since:7d" (or "help")."""
+    from bot.slack.digest import DigestError, answer_digest, parse_digest_query
+
+    rt = ctx.runtime()
+    now = datetime.now(UTC)
+    try:
+        parsed = parse_digest_query(" ".join(query), now, rt.config.zone)
+    except DigestError as exc:
+        raise click.ClickException(f"{exc} (curator digest help lists every filter)") from None
+    text, blocks = answer_digest(rt.engine, rt.config, parsed, now=now)
+    _show(text, blocks, as_json)
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Show the summary here; send nothing.")
+@click.option(
+    "--since",
+    "since_text",
+    metavar="WHEN",
+    help="Report since 24h, 7d or a date like 2026-11-20 "
+    "(default: the last summary the scheduler sent, else 24 hours ago).",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: the Block Kit JSON.")
+@click.pass_obj
+def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) -> None:
+    """Post the morning summary: published, rejected, waiting for votes, today's candidates."""
+    from bot.slack.summary import build_summary, post_summary, summary_message
+
+    rt = ctx.runtime()
+    now = datetime.now(UTC)
+    since = _summary_since(rt, since_text, now)
+    if dry_run or as_json:
+        with rt.engine.connect() as conn:
+            built = build_summary(conn, rt.config, since=since, now=now)
+        _show(*summary_message(built, rt.config), as_json)
+        return
+    from bot.cli.context import slack_secrets
+    from bot.slack.client import make_client
+
+    env = slack_secrets(("SLACK_BOT_TOKEN",))
+    client = make_client(env.bot_token, env.api_url)
+    ts = post_summary(rt.engine, client, rt.config, since=since, now=now)
+    click.echo(
+        f"posted the summary since {since.astimezone(rt.config.zone):%Y-%m-%d %H:%M} "
+        f"to {rt.config.slack.channel} (ts {ts})"
+    )
+
+
+def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> datetime:
+    from bot.slack.digest import DigestError, parse_since
+    from storage.models import as_utc
+    from storage.schedule_state import last_run
+
+    if since_text:
+        try:
+            return parse_since(since_text.strip(), now, rt.config.zone)
+        except DigestError as exc:
+            raise click.BadParameter(
+                str(exc).removeprefix("since: "), param_hint="--since"
+            ) from None
+    with rt.engine.connect() as conn:
+        last = last_run(conn, "summary", outcome="ok")
+    return as_utc(last.slot) if last is not None else now - timedelta(hours=24)
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Build the demo here (a new or empty directory); default: a new temporary one.",
+)
+@click.pass_obj
+def demo(ctx: Context, directory: Path | None) -> None:
+    """See the bot without Slack: a sample repo, today's cards, a /digest and a summary."""
+    from bot.cli.demo import build_demo, demo_report
+    from storage.gitrepo import GitError
+
+    del ctx  # the demo writes and uses its own curator.yml
+    target = directory or Path(tempfile.mkdtemp(prefix="curator-demo-"))
+    try:
+        built = build_demo(target, now=datetime.now(UTC))
+    except (FileExistsError, GitError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        click.echo(demo_report(built, color=True))
+    finally:
+        built.engine.dispose()
+
+
+@click.command()
+@click.pass_obj
+def status(ctx: Context) -> None:
+    """Each job's last and next run, the scheduler's leader, the last commit, open posts."""
+    from bot.cli.status import status_lines
+
+    rt = ctx.runtime()
+    for line in status_lines(rt.engine, rt.config, datetime.now(UTC)):
+        click.echo(escape_controls(line))  # titles, paths and job details come from others

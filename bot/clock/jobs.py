@@ -1,0 +1,116 @@
+"""The scheduled jobs, each a thin call into the domain: what they do for the newsroom."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+
+from bot.clock.clockwork import Clockwork, JobContext, JobSpec
+from bot.publishing import PUBLISH_WAIT, PublishReport, publish_approved
+from bot.runtime import Runtime
+from bot.slack import posting
+from bot.slack.editors import DisplayNames, Editors
+from bot.slack.summary import post_summary
+from bot.slack.voting import expire_posts, reconcile, refresh_card
+from storage.credentials import scrub as scrub_shapes
+from storage.scan import scan
+
+
+def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[JobSpec]:
+    """Every enabled job with its schedule and grace from config."""
+    config = rt.config
+    editors = Editors(config.slack.editors, config.slack.editor_group)
+
+    def refresh(ctx: JobContext) -> str:
+        """Fetch the content repo and scan what changed."""
+        rt.repo.fetch()  # the scan reads the head when it is its turn
+        result = scan(rt.engine, rt.repo, config.fields, rt.paths)
+        return f"{result.new} new, {result.changed} changed, {result.deleted} deleted"
+
+    def post(ctx: JobContext) -> str:
+        """Post the day's candidates."""
+        report = posting.post_day(rt.engine, client, config, ctx.now)
+        if report.error:
+            raise RuntimeError(
+                f"{report.error} (after {report.posted} of {report.planned} cards; the rest "
+                "follow with the next reconcile)"
+            )
+        if report.why_none:
+            return report.why_none  # logged and kept for `curator status`: why none today
+        skipped = f", {report.skipped} skipped" if report.skipped else ""
+        return f"{report.posted} posted, {report.already} already there{skipped}"
+
+    def reconcile_votes(ctx: JobContext) -> str:
+        """Count votes cast while the bot was down; finish an interrupted daily post."""
+        resumed = posting.resume_day(rt.engine, client, config, ctx.now)
+        report = reconcile(rt.engine, client, config, ctx.now, bot_user=bot_user, editors=editors)
+        return f"{report.changed} of {report.checked} changed, {resumed} cards resumed"
+
+    def summary(ctx: JobContext) -> str:
+        """Post the morning summary of everything since the last one."""
+        since = ctx.last_ok or ctx.slot - timedelta(days=1)
+        post_summary(rt.engine, client, config, since=since, now=ctx.now)
+        return f"since {since:%Y-%m-%d %H:%M}"
+
+    def publish(ctx: JobContext) -> str:
+        """Commit approved articles to the content repo, push, and update their cards."""
+        return publish_and_tell(rt, client, ctx.now).summary()
+
+    def expire(ctx: JobContext) -> str:
+        """Close cards whose voting window has passed."""
+        return f"{expire_posts(rt.engine, client, config, ctx.now)} expired"
+
+    bodies = {
+        "refresh": refresh, "post": post, "reconcile": reconcile_votes, "publish": publish,
+        "summary": summary, "expire": expire,
+    }  # fmt: skip
+    return [
+        JobSpec(
+            name=name,
+            cron=cron,
+            grace=timedelta(minutes=config.schedule.grace_minutes(name)),
+            run=bodies[name],
+            doc=(bodies[name].__doc__ or name).strip(),
+        )
+        for name, cron in config.schedule.enabled().items()
+        if name in bodies
+    ]
+
+
+def publish_and_tell(
+    rt: Runtime, client: WebClient, now: datetime, *, wait: float = PUBLISH_WAIT
+) -> PublishReport:
+    """Publish approved articles; each card then shows its commit, or why it could not be."""
+    report = publish_approved(
+        rt.engine, rt.repo, rt.config, now=now, approver_names=DisplayNames(client), wait=wait
+    )
+    for post in report.posts:
+        if post.ts:
+            refresh_card(rt.engine, client, rt.config, post.post_id, now)
+    return report
+
+
+def build_clockwork(
+    rt: Runtime,
+    client: WebClient,
+    *,
+    bot_user: str | None,
+    scrub: Callable[[str], str] = scrub_shapes,
+) -> Clockwork:
+    """The jobs on their schedules; a failure is told to the channel once, through
+    ``scrub`` (the process's scrubber, which the logs and the command output use)."""
+    config = rt.config
+
+    def notify(text: str) -> None:
+        client.chat_postMessage(channel=config.slack.channel, text=text)
+
+    return Clockwork(
+        rt.engine,
+        build_jobs(rt, client, bot_user=bot_user),
+        config.zone,
+        lease_ttl=timedelta(seconds=config.schedule.lease_seconds),
+        notify=notify,
+        scrub=scrub,
+    )

@@ -1,0 +1,139 @@
+"""The Bolt app: built from settings in one place, the same for Socket Mode and HTTP."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.middleware.authorization.single_team_authorization import (
+    SingleTeamAuthorization,
+)
+from slack_sdk import WebClient
+from slack_sdk.web import SlackResponse
+from sqlalchemy.engine import Engine
+
+from bot.config import Config
+from bot.outages import outage
+from bot.slack.card_refresher import CardRefresher
+from bot.slack.client import make_client
+from bot.slack.editors import Editors
+from bot.slack.listeners import register_listeners
+from bot.slack.voting import refresh_card
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Curator:
+    """What the listeners need: settings, database, who may vote, the cards to refresh."""
+
+    config: Config
+    engine: Engine
+    editors: Editors
+    cards: CardRefresher
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_app(
+    config: Config,
+    engine: Engine,
+    *,
+    token: str,
+    signing_secret: str | None,
+    api_url: str,
+    client: WebClient | None = None,
+    auth_test: SlackResponse | None = None,
+) -> App:
+    """The Slack app with every listener registered. Nothing happens at import time, and
+    nothing goes over the network here: whoever starts it asks Slack who the bot is (and
+    retries), and hands the answer over as ``auth_test``."""
+    client = client or make_client(token, api_url)
+    _quiet_bolt()
+    curator = Curator(
+        config,
+        engine,
+        Editors(config.slack.editors, config.slack.editor_group),
+        CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
+    )
+    app = App(
+        # Bolt builds a client per request from this one's settings (base_url included).
+        client=client,
+        # Socket Mode messages are not signed; HTTP mode refuses to start without a secret.
+        signing_secret=signing_secret or "",
+        # Ack first, work after: events are acknowledged before the listener runs.
+        process_before_response=False,
+        # Listener work is short (an upsert and a tally; cards refresh on their own thread).
+        # Two workers keep up with a newsroom's votes many times over, and leave the GIL to
+        # the request threads, so acks stay fast under a burst (bench/events.py).
+        listener_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="listener"),
+        # No auth.test while building: `run` and `serve` call it themselves, with retries.
+        token_verification_enabled=False,
+        raise_error_for_unhandled_request=False,
+    )
+    if auth_test is not None:
+        _prime_authorization(app, auth_test)
+    register_listeners(app, curator)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        """One place that logs listener failures, with the traceback; an outage (Slack or
+        the database away) in one line, the traceback only with ``-v``."""
+        kind = _kind(body)
+        reason = outage(error, database_url=engine.url, slack_api_url=api_url)
+        if reason is None:
+            log.error("listener failed on %s", kind, exc_info=error)
+            return
+        log.warning("listener failed on %s: %s", kind, reason)
+        log.debug("listener failed on %s", kind, exc_info=error)
+
+    return app
+
+
+def _kind(body: object) -> object:
+    """What a request was (an event's type, or the payload's), whatever shape it came in."""
+    if not isinstance(body, dict):
+        return None
+    event = body.get("event")
+    return (event.get("type") if isinstance(event, dict) else None) or body.get("type")
+
+
+def _prime_authorization(app: App, auth_test: SlackResponse) -> None:
+    """Give Bolt the ``auth.test`` answer we already have. Without it Bolt asks Slack on the
+    first request, inside it: a Slack that is away just then turns an event into a 500, and
+    the listeners would not know the bot's own user id."""
+    for middleware in app._middleware_list:  # Bolt has no public way to pass it in
+        if isinstance(middleware, SingleTeamAuthorization):
+            middleware.auth_test_result = auth_test
+
+
+class _BoltLogFilter(logging.Filter):
+    """Two of Bolt's log lines we keep out.
+
+    - A failed signature check logs the request body at INFO. ``bot.slack.guard`` checks
+      every signature first and refuses without the body; should Bolt's second check still
+      disagree (a request on the edge of the 5-minute window), its line loses the body.
+    - Bolt reads ``SLACK_BOT_TOKEN`` itself and warns that the client's token wins: the
+      client was built from the same variable, so the warning is noise at every start.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Invalid request signature detected"):
+            record.msg, record.args = "Bolt refused a request signature (body not logged)", ()
+        return message != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_FILTER = _BoltLogFilter()
+
+
+def _quiet_bolt() -> None:
+    for name in ("slack_bolt.App", "slack_bolt.RequestVerification"):
+        logging.getLogger(name).addFilter(_BOLT_FILTER)  # once: addFilter skips a repeat

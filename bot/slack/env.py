@@ -1,0 +1,43 @@
+"""Slack credentials from the environment, with a helpful message when they are missing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.slack.client import api_url
+
+MANIFEST = Path(__file__).resolve().parents[2] / "manifests" / "slack-app.yml"
+
+
+class MissingSecrets(RuntimeError):
+    """Which variables to set, and where the app manifest is."""
+
+
+@dataclass(frozen=True)
+class SlackEnv:
+    bot_token: str
+    app_token: str | None
+    signing_secret: str | None
+    api_url: str
+
+
+def slack_env(*, need: tuple[str, ...], env: Mapping[str, str] | None = None) -> SlackEnv:
+    """Read the Slack secrets; ``need`` names the variables this mode cannot run without."""
+    env = os.environ if env is None else env
+    missing = [name for name in need if not env.get(name)]
+    if missing:
+        raise MissingSecrets(
+            f"set {', '.join(missing)} in the environment. Create the Slack app from "
+            f"{MANIFEST} (see the README, 'Create the Slack app'), install it to your "
+            "workspace, then copy the bot token (xoxb-...), the app-level token with "
+            "connections:write (xapp-..., Socket Mode) or the signing secret (HTTP mode)."
+        )
+    return SlackEnv(
+        bot_token=env.get("SLACK_BOT_TOKEN", ""),
+        app_token=env.get("SLACK_APP_TOKEN") or None,
+        signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        api_url=api_url(env),
+    )

@@ -1,0 +1,91 @@
+"""A post's Slack message, rendered from what the database knows right now."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from sqlalchemy import Connection, select
+
+from bot.config import Config
+from bot.rules.slots import next_slot
+from bot.rules.tally import VoteRules, tally
+from bot.slack.cards import CardState, Emoji, candidate_card
+from bot.slack.limits import message_problems
+from storage.models import Decision, Post, PostStatus, as_utc
+from storage.queries import article_view
+from storage.votes import reactions_of
+
+log = logging.getLogger(__name__)
+
+
+def vote_rules(config: Config) -> VoteRules:
+    v = config.votes
+    return VoteRules(frozenset(v.publish), frozenset(v.reject), v.quorum)
+
+
+def emoji(config: Config) -> Emoji:
+    return Emoji(config.votes.publish[0], config.votes.reject[0])
+
+
+def next_publish_run(config: Config, now: datetime) -> datetime | None:
+    if not config.schedule.publish:
+        return None
+    return next_slot(config.schedule.publish, config.zone, now)
+
+
+def render_post(
+    conn: Connection, post_id: int, config: Config, now: datetime
+) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) for a post as it stands."""
+    post = conn.execute(select(Post.__table__).where(Post.__table__.c.id == post_id)).one()
+    article = article_view(conn, post.article_id)
+    assert article is not None, f"post {post_id} has no article"
+    created = as_utc(post.created_at)
+    assert created is not None
+    state = CardState(
+        status=post.status,
+        tally=tally(reactions_of(conn, post_id), vote_rules(config)),
+        quorum=config.votes.quorum,
+        closes_at=created + timedelta(days=config.votes.window_days),
+        publish_at=next_publish_run(config, now),
+        commit_sha=post.commit_sha,
+        commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,
+        note=_latest_note(conn, post_id, post.status),
+    )
+    return candidate_card(article, state, emoji(config), config.zone)
+
+
+def _latest_note(conn: Connection, post_id: int, status: str) -> str | None:
+    """Why a blocked post was not published: the cause of its move to ``blocked``."""
+    if status != PostStatus.BLOCKED:
+        return None
+    d = Decision.__table__
+    return conn.scalar(
+        select(d.c.cause)
+        .where(d.c.post_id == post_id, d.c.to_status == PostStatus.BLOCKED)
+        .order_by(d.c.id.desc())
+        .limit(1)
+    )
+
+
+def update_message(
+    client: WebClient, *, channel: str, ts: str, text: str, blocks: list[Block]
+) -> bool:
+    """Refresh a card; a failure is logged, not raised: the next change or reconcile retries."""
+    problems = message_problems(text, blocks, posted=True)
+    if problems:  # built to fit; never send what Slack would refuse
+        log.warning("not updating message %s in %s: %s", ts, channel, problems[0])
+        return False
+    try:
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        log.warning("could not update message %s in %s: %s", ts, channel, exc.response["error"])
+        return False
+    except OSError as exc:  # Slack unreachable even after the client's retries
+        log.warning("could not update message %s in %s: %s", ts, channel, exc)
+        return False
+    return True

@@ -1,0 +1,415 @@
+"""The daily post: the day's candidates go to the channel, each exactly once."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from bot.candidate_pool import todays_candidates, why_none
+from bot.config import Config
+from bot.outages import from_slack, slack_api_problem, slack_unreachable
+from bot.rules.candidates import CandidateRules
+from bot.slack.cards import CardState, candidate_card
+from bot.slack.client import without_resend
+from bot.slack.limits import ensure_fits
+from bot.slack.messages import emoji, render_post
+from storage.installation import installation_id
+from storage.models import Article, Post, PostStatus
+from storage.votes import set_status
+
+log = logging.getLogger(__name__)
+POST = Post.__table__
+ARTICLE = Article.__table__
+# Slack's answers that refuse this one message for what it holds, not Slack being down: the
+# card is skipped and the day goes on (anything else stops the run, and the next resumes).
+REFUSED = frozenset(
+    {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long", "no_text"}
+)
+# A card to post: not in Slack yet, and not skipped.
+UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
+
+# Slack message metadata marks our cards, so a resumed run can find what it already posted:
+# the post id, its article and this database's installation id (storage/installation.py).
+METADATA_TYPE = "curator_candidate"
+
+
+@dataclass
+class PostReport:
+    day: str
+    planned: int = 0
+    posted: int = 0
+    already: int = 0  # posted by an earlier run of the same day
+    remaining: int = 0  # not posted because Slack kept failing; the next run resumes
+    skipped: int = 0  # could not be built, or Slack refused them: see ``curator status``
+    # Why posting stopped early: one line naming the fix (bot.outages), or None.
+    error: str | None = None
+    posts: list[int] = field(default_factory=list)
+    # When the day has no candidate: why, with the counts (see bot.rules.candidates.describe).
+    why_none: str | None = None
+
+
+class CardError(Exception):
+    """A card that cannot be built or that Slack's limits refuse; the message says why."""
+
+
+def posting_day(config: Config, now: datetime) -> str:
+    return now.astimezone(config.zone).date().isoformat()
+
+
+def candidate_rules(config: Config) -> CandidateRules:
+    c = config.candidates
+    return CandidateRules(
+        per_day=c.per_day, min_quality=c.min_quality, max_age_days=c.max_age_days,
+        topics=tuple(c.topics), require_score=c.require_score,
+    )  # fmt: skip
+
+
+def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tuple[list[int], bool]:
+    """The day's post ids, choosing them on the first call; (ids, chosen_now)."""
+    day = posting_day(config, now)
+    try:
+        with engine.begin() as conn:
+            existing = _day_posts(conn, day)
+            if existing:
+                return existing, False
+            for article in todays_candidates(conn, candidate_rules(config), now=now):
+                conn.execute(
+                    insert(POST).values(
+                        article_id=article.id, channel=channel, day=day,
+                        status=PostStatus.OPEN, created_at=now, status_changed_at=now,
+                    )
+                )  # fmt: skip
+            return _day_posts(conn, day), True
+    except IntegrityError:
+        # Another process planned the same articles at the same moment; use its plan.
+        with engine.connect() as conn:
+            return _day_posts(conn, day), False
+
+
+def _day_posts(conn: Connection, day: str) -> list[int]:
+    return list(conn.scalars(select(POST.c.id).where(POST.c.day == day).order_by(POST.c.id)))
+
+
+def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> PostReport:
+    """Post the day's candidates; a rerun, a restart or a rate limit resumes where it stopped."""
+    channel = resolve_channel(client, config.slack.channel)
+    _release_earlier(engine, client, channel, posting_day(config, now), now)
+    ids, fresh = plan_day(engine, config, now, channel)
+    report = _post_pending(engine, client, config, now, channel, ids, fresh=fresh)
+    if not ids:
+        report.why_none = why_none_today(engine, config, now)
+    return report
+
+
+def why_none_today(engine: Engine, config: Config, now: datetime) -> str:
+    """The counts behind a day without candidates (for the job's log line, the CLI)."""
+    with engine.connect() as conn:
+        return why_none(conn, candidate_rules(config), now=now)
+
+
+def _release_earlier(
+    engine: Engine, client: WebClient, channel: str, day: str, now: datetime
+) -> None:
+    """Cards of an earlier day that never reached Slack: adopt any that did (a crash after
+    posting), give the others' articles back to the pool so a later day can offer them.
+
+    A skipped card stays skipped (its article is not offered again as it is), until its
+    article changes in the content repo: then the article goes back to the pool too.
+    """
+    _release_changed_skips(engine, day)
+    with engine.connect() as conn:
+        stale = list(conn.scalars(select(POST.c.id).where(POST.c.day < day, *UNPOSTED)))
+    if not stale:
+        return
+    _adopt_posted(engine, client, channel, stale, now, days=7)
+    with engine.begin() as conn:
+        dropped = conn.execute(delete(POST).where(POST.c.id.in_(stale), *UNPOSTED)).rowcount
+    if dropped:
+        log.info("%d planned cards of earlier days never reached Slack; back in the pool", dropped)
+
+
+def _release_changed_skips(engine: Engine, day: str) -> None:
+    changed = (
+        select(ARTICLE.c.id)
+        .where(ARTICLE.c.id == POST.c.article_id, ARTICLE.c.updated_at > POST.c.status_changed_at)
+        .exists()
+    )
+    with engine.begin() as conn:
+        released = conn.execute(
+            delete(POST).where(
+                POST.c.day < day, POST.c.status == PostStatus.SKIPPED, POST.c.ts.is_(None), changed
+            )
+        ).rowcount
+    if released:
+        log.info("%d skipped cards' articles changed since; back in the pool", released)
+
+
+def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:
+    """Post what today's plan still lacks (after a crash or Slack trouble); never plans."""
+    with engine.connect() as conn:
+        ids = _day_posts(conn, posting_day(config, now))
+        if (
+            not ids
+            or conn.scalar(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED).limit(1)) is None
+        ):
+            return 0
+        channel = conn.scalar(select(POST.c.channel).where(POST.c.id == ids[0]))
+    assert channel is not None
+    return _post_pending(engine, client, config, now, channel, ids, fresh=False).posted
+
+
+def _post_pending(
+    engine: Engine, client: WebClient, config: Config, now: datetime, channel: str,
+    ids: list[int], *, fresh: bool,
+) -> PostReport:  # fmt: skip
+    report = PostReport(posting_day(config, now), planned=len(ids), posts=ids)
+    with engine.connect() as conn:
+        pending = list(conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED)))
+        report.skipped = conn.scalar(
+            select(func.count()).where(POST.c.id.in_(ids), POST.c.status == PostStatus.SKIPPED)
+        )
+    report.already = len(ids) - len(pending) - report.skipped
+    if pending and not fresh:
+        # A run of this day stopped early: it may have posted a card and died before saving
+        # its ts. Slack remembers: adopt those messages instead of posting them again.
+        report.already += _adopt_posted(engine, client, channel, pending, now)
+        with engine.connect() as conn:
+            pending = list(conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED)))
+    for i, post_id in enumerate(pending):
+        try:
+            _post_one(engine, client, config, channel, post_id, now)
+        except CardError as exc:
+            _skip(engine, post_id, str(exc), now)
+            report.skipped += 1
+            continue
+        except (SlackApiError, OSError) as exc:
+            if isinstance(exc, OSError) and not from_slack(exc):
+                raise  # not Slack's: a bug or the disk, with its traceback
+            report.error = _slack_problem(exc, client)
+            report.remaining = len(pending) - i
+            log.warning(
+                "posting stopped after %d of %d candidates: %s; the next run resumes",
+                i, len(pending), report.error,
+            )  # fmt: skip
+            break
+        report.posted += 1
+    return report
+
+
+def _slack_problem(exc: SlackApiError | OSError, client: WebClient) -> str:
+    """One line naming what Slack said (or that it did not answer) and the fix."""
+    if isinstance(exc, SlackApiError):
+        return slack_api_problem(exc)
+    return slack_unreachable(exc, client.base_url)
+
+
+def _post_one(
+    engine: Engine, client: WebClient, config: Config, channel: str, post_id: int, now: datetime
+) -> None:
+    """Post one card; CardError when it cannot be built or Slack refuses what it holds."""
+
+    def render() -> tuple[str, list[Block]]:
+        with engine.connect() as conn:
+            return render_post(conn, post_id, config, now)
+
+    text, blocks = build_card(render)
+    with engine.connect() as conn:
+        article_id = conn.scalar(select(POST.c.article_id).where(POST.c.id == post_id))
+    payload = {
+        "post_id": post_id,
+        "article_id": article_id,
+        "installation": installation_id(engine),
+    }
+    try:
+        response = without_resend(client).chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": METADATA_TYPE, "event_payload": payload},
+        )
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in REFUSED:
+            raise CardError(f"Slack refused the card: {error}") from None
+        raise
+    ts = response["ts"]
+    with engine.begin() as conn:
+        conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))
+        set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
+    _finish(engine, client, config, channel, post_id, ts)
+
+
+def build_card(render: Callable[[], tuple[str, list[Block]]]) -> tuple[str, list[Block]]:
+    """(text, blocks) from ``render``, checked against Slack's limits; CardError (one line)
+    when the card cannot be built or does not fit, whatever the article made it raise."""
+    try:
+        text, blocks = render()
+        ensure_fits(text, blocks, posted=True)
+    except SQLAlchemyError:
+        raise  # the database, not the card: the run stops and the next one resumes
+    except Exception as exc:  # anything this one article causes must not stop the day
+        log.debug("a card could not be built", exc_info=True)
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise CardError(reason) from None
+    return text, blocks
+
+
+def _skip(engine: Engine, post_id: int, reason: str, now: datetime) -> None:
+    """Record the skip (``curator status`` lists it) and say it once in the log."""
+    with engine.begin() as conn:
+        set_status(
+            conn, post_id=post_id, old=None, new=PostStatus.SKIPPED, cause=f"skipped: {reason}",
+            at=now,
+        )  # fmt: skip
+        path = conn.scalar(
+            select(ARTICLE.c.path)
+            .join(POST, POST.c.article_id == ARTICLE.c.id)
+            .where(POST.c.id == post_id)
+        )
+    log.warning("card for %s skipped: %s; the other cards are posted", path, reason)
+
+
+def _finish(
+    engine: Engine, client: WebClient, config: Config, channel: str, post_id: int, ts: str
+) -> None:
+    """Permalink and the bot's one-click reactions; neither is worth failing the post over."""
+    try:
+        permalink = client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        with engine.begin() as conn:
+            conn.execute(update(POST).where(POST.c.id == post_id).values(permalink=permalink))
+    except SlackApiError as exc:
+        log.warning("no permalink for post %s: %s", post_id, exc.response.get("error"))
+    marks = emoji(config)
+    for name in (marks.publish, marks.reject):
+        try:
+            client.reactions_add(channel=channel, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_reacted":
+                log.warning("could not add :%s: to post %s: %s", name, post_id, exc)
+
+
+def _adopt_posted(
+    engine: Engine, client: WebClient, channel: str, pending: list[int], now: datetime,
+    *, days: int = 1,
+) -> int:  # fmt: skip
+    """Find cards an interrupted run posted but did not record, by their metadata.
+
+    Only this database's cards, posted by this bot: the author, the installation id and the
+    article must match as well as the post id (another app can post any metadata, and can
+    read our installation id off any card). A card without an installation id (posted
+    before the bot carried one) is never adopted: it may be another database's, and binding
+    a post to another article's card would count its votes for the wrong article; the worst
+    the other way is one card posted twice, by a run interrupted across the upgrade.
+    """
+    start = datetime.combine(now.date(), time()).timestamp() - 86_400 * days
+    me = installation_id(engine)
+    with engine.connect() as conn:
+        query = select(POST.c.id, POST.c.article_id).where(POST.c.id.in_(pending))
+        articles = {post_id: article_id for post_id, article_id in conn.execute(query)}
+    found: dict[int, str] = {}
+    foreign = 0
+    cursor = None
+    bot_user: str | None = None
+    while True:
+        page = client.conversations_history(
+            channel=channel, oldest=str(start), include_all_metadata=True, limit=200,
+            cursor=cursor,
+        )  # fmt: skip
+        for message in page.get("messages", []):
+            payload = _card_payload(message)
+            if payload is None or payload["post_id"] not in articles:
+                continue
+            if bot_user is None:  # asked once, only when there is something to adopt
+                bot_user = client.auth_test()["user_id"]
+            mine = message.get("user") == bot_user and payload.get("installation") == me
+            if mine and payload.get("article_id") == articles[payload["post_id"]]:
+                found[payload["post_id"]] = message["ts"]
+            else:
+                foreign += 1
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    if foreign:
+        log.info(
+            "%d card(s) in %s carry one of our post ids but were not posted from this "
+            "database (another installation, or an older version); not adopted",
+            foreign, channel,
+        )  # fmt: skip
+    for post_id, ts in found.items():
+        with engine.begin() as conn:
+            conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))
+            set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
+        log.info("post %s was already in Slack (ts %s); not posting it again", post_id, ts)
+    return len(found)
+
+
+def _card_payload(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The metadata of what looks like one of our cards, or None. Any app can post metadata
+    of any shape under our event type: a payload that is not as we write it is not ours."""
+    meta = message.get("metadata")
+    if not isinstance(meta, dict) or meta.get("event_type") != METADATA_TYPE:
+        return None
+    payload = meta.get("event_payload")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None
+    if not isinstance(payload, dict) or not isinstance(message.get("ts"), str):
+        return None
+    post_id = payload.get("post_id")
+    if not isinstance(post_id, int) or isinstance(post_id, bool):
+        return None
+    return payload
+
+
+def resolve_channel(client: WebClient, channel: str) -> str:
+    """Events name channels by ID; config may say ``#name``. Slack answers with the ID."""
+    if not channel.startswith("#"):
+        return channel
+    name = channel[1:]
+    cursor = None
+    while True:
+        page = client.conversations_list(
+            exclude_archived=True, limit=1000, cursor=cursor, types="public_channel,private_channel"
+        )
+        for ch in page.get("channels", []):
+            if ch.get("name") == name:
+                return str(ch["id"])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            raise LookupError(f"slack.channel {channel}: no such channel visible to the bot")
+
+
+def dry_run(engine: Engine, config: Config, now: datetime) -> list[dict]:
+    """The Block Kit the day's post would send, without writing or sending anything; a card
+    that would be skipped is ``{"path": ..., "skipped": reason}``."""
+
+    with engine.connect() as conn:
+        chosen = todays_candidates(conn, candidate_rules(config), now=now)
+    state = CardState(quorum=config.votes.quorum)
+    out: list[dict] = []
+    for article in chosen:
+        try:
+            text, blocks = build_card(
+                lambda a=article: candidate_card(a, state, emoji(config), config.zone)
+            )
+        except CardError as exc:
+            log.warning("card for %s would be skipped: %s", article.path, exc)
+            out.append({"path": article.path, "skipped": str(exc)})
+            continue
+        out.append({"text": text, "blocks": [b.to_dict() for b in blocks], "path": article.path})
+    return out
