@@ -25,6 +25,7 @@ import string
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -351,8 +352,10 @@ def config_from_mapping(
 
 
 def example_path() -> Path:
-    """Where the commented example lives: ``manifests/`` of the repo checkout the bot runs from."""
-    return Path(__file__).resolve().parents[1] / "manifests" / "curator.example.yml"
+    """The commented example, ``manifests/curator.example.yml``, shipped as ``bot.manifests``."""
+    # A file on disk either way: pip installs a wheel unpacked, and an editable install maps
+    # bot.manifests onto the repo's manifests/ folder.
+    return Path(str(resources.files("bot.manifests") / "curator.example.yml"))
 
 
 def example_config() -> str:

@@ -1,7 +1,7 @@
 """``curator demo``: the product on a newcomer's machine, before any Slack app exists.
 
-It builds a small content repo (the shared sample article plus a dozen generated ones with
-varied topics, quality and sources; two already live on the site, one broken), writes a
+It builds a small content repo (sixteen generated articles with varied topics, quality and
+sources; two already live on the site, one broken), writes a
 ``curator.yml`` beside it, scans the repo into SQLite, and replays two days of curation
 straight into the database (cards posted, editors' votes, one article published by a real
 commit). Then it shows, as terminal text, what Slack would show: today's candidate cards, a
@@ -34,8 +34,6 @@ from storage.queries import scan_problems
 from storage.scan import ScanResult, scan
 from storage.votes import record_reaction, set_status
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
-SAMPLE_NAME = "nlc-facial-recognition.md"
 EDITORS = ("UDEMOANNA", "UDEMOBEN")
 CHANNEL = "CDEMO"
 AUTHOR = ("-c", "user.name=Curator Demo", "-c", "user.email=demo@example.org")
@@ -108,6 +106,19 @@ STORIES = (
           role="live"),
 )  # fmt: skip
 
+# Awaiting votes since yesterday; modelled on the newsroom's shared sample
+# (shared/samples/nlc-facial-recognition.md) but generated, not copied: the file lies outside
+# the repo and holds other publishers' text, and an installed demo reads nothing beyond its own
+# folder, so every user sees the same demo.
+SAMPLE = Story(
+    "nlc-facial-recognition",
+    "What cities must do to responsibly deploy facial recognition solutions",
+    "The National League of Cities has published recommendations for guiding "
+    "conversations around how facial recognition technology is being implemented.",
+    ("Computer Vision", "AI"), 39, -1, ("GCN", "gcn.com"), 48, related=3,
+)  # fmt: skip
+SAMPLE_NAME = f"{SAMPLE.slug}.md"
+
 BROKEN = """---
 title: "A draft the collector cut short
 quality: 40
@@ -127,7 +138,6 @@ class Demo:
     now: datetime
     last_summary: datetime
     errors: list[tuple[str, str]] = field(default_factory=list)
-    used_sample: bool = False
 
 
 def build_demo(directory: Path, *, now: datetime) -> Demo:
@@ -137,7 +147,7 @@ def build_demo(directory: Path, *, now: datetime) -> Demo:
         raise FileExistsError(f"{directory} is not empty; give a new or empty directory")
     newsroom = directory / "newsroom"
     (newsroom / "articles").mkdir(parents=True)
-    used_sample = _write_articles(newsroom / "articles", now)
+    _write_articles(newsroom / "articles", now)
     git = ["-C", str(newsroom)]
     run_git(["init", "--quiet", "--initial-branch=main", str(newsroom)])
     run_git([*git, "add", "-A"])
@@ -171,28 +181,14 @@ def build_demo(directory: Path, *, now: datetime) -> Demo:
     last_summary = _replay(rt.engine, config, now, sha, message)
     with rt.engine.connect() as conn:
         errors = list(scan_problems(conn, "error"))
-    return Demo(directory, config, rt.engine, result, now, last_summary, errors, used_sample)
+    return Demo(directory, config, rt.engine, result, now, last_summary, errors)
 
 
-def _write_articles(folder: Path, now: datetime) -> bool:
-    """The sample (when the shared folder is there) and the generated stories; True if sample."""
-    sample = SAMPLES / SAMPLE_NAME
-    used = sample.is_file()
-    if used:
-        shutil.copyfile(sample, folder / SAMPLE_NAME)
-    else:  # a stand-in with the same role: awaiting votes since yesterday
-        stand_in = Story(
-            "nlc-facial-recognition",
-            "What cities must do to responsibly deploy facial recognition solutions",
-            "The National League of Cities has published recommendations for guiding "
-            "conversations around how facial recognition technology is being implemented.",
-            ("Computer Vision", "AI"), 39, -1, ("GCN", "gcn.com"), 48, related=3,
-        )  # fmt: skip
-        (folder / SAMPLE_NAME).write_text(_markdown(stand_in, now), encoding="utf-8")
-    for story in STORIES:
+def _write_articles(folder: Path, now: datetime) -> None:
+    """The generated stories, the sample-shaped one among them, and a broken draft."""
+    for story in (SAMPLE, *STORIES):
         (folder / f"{story.slug}.md").write_text(_markdown(story, now), encoding="utf-8")
     (folder / "broken-draft.md").write_text(BROKEN, encoding="utf-8")
-    return used
 
 
 def _markdown(story: Story, now: datetime) -> str:
@@ -337,9 +333,8 @@ def demo_report(demo: Demo, *, color: bool = False) -> str:
 
     s = demo.scan
     out.append(f"Built a content repo in {demo.directory / 'newsroom'}")
-    source = "the shared sample" if demo.used_sample else "a stand-in for the shared sample"
     database = demo.directory / "curator.db"
-    out.append(f"  {s.scanned} articles ({source} among them), scanned into {database}")
+    out.append(f"  {s.scanned} articles, scanned into {database}")
     for path, reason in demo.errors:
         out.append(f"  could not read {path}: {reason}  (the scan records it and moves on)")
     out.append("  replayed two days of curation: cards posted, editors' votes, one publish commit")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
 
 from bot.slack.client import api_url
 
-MANIFEST = Path(__file__).resolve().parents[2] / "manifests" / "slack-app.yml"
+# manifests/slack-app.yml of the repo, shipped in the wheel as bot.manifests (pyproject.toml).
+MANIFEST = resources.files("bot.manifests") / "slack-app.yml"
 
 
 class MissingSecrets(RuntimeError):
