@@ -19,8 +19,8 @@ from tests.helpers import same
 def always_fast() -> Iterator[None]:
     """Let parse_keys take its fast path on these small documents, to test the scanner."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fast_path, "_FAST_PATH_MIN_BYTES", 0)
-        patch.setattr(fast_path, "_FAST_PATH_MAX_SHARE", 1.0)
+        patch.setattr(fast_path, "MIN_BYTES", 0)
+        patch.setattr(fast_path, "MAX_SHARE", 1.0)
         yield
 
 

@@ -8,13 +8,13 @@ from typing import Any
 import yaml
 
 from storage.frontmatter.lines import (
-    _BLANKS,
-    _KEY,
-    _SCALAR,
-    _breaks_unseen,
-    _key_name,
-    _scan,
-    _top_keys,
+    BLANKS,
+    KEY,
+    SCALAR,
+    breaks_unseen,
+    key_name,
+    scan_lines,
+    top_keys,
 )
 from storage.frontmatter.read import LOADER, VALUE_ERRORS, FrontmatterError, split
 
@@ -31,11 +31,7 @@ GONE: Any = _Gone()
 # value cannot start with an anchor, alias or tag (the plain scalar's first character rules
 # them out), nor be a block scalar or a flow collection.
 _ENTRY = re.compile(
-    rb"(?:"
-    + _KEY.pattern
-    + rb")(?:[ \t]++"
-    + _SCALAR
-    + rb")?[ \t]*+(?:(?<=[ \t])\#[^\r\n]*+)?\r?\n"
+    rb"(?:" + KEY.pattern + rb")(?:[ \t]++" + SCALAR + rb")?[ \t]*+(?:(?<=[ \t])\#[^\r\n]*+)?\r?\n"
 )
 _QUIET = re.compile(rb"(?:\#[^\r\n]*+|[ \t]*+)\r?\n")  # a column-0 comment, or a blank line
 
@@ -60,7 +56,7 @@ def changed_values(old: bytes, new: bytes) -> dict[str, Any] | None:
     old_text, new_text = old[was.start : was.end], new[now.start : now.end]
     if old_text == new_text:
         return {}
-    if _breaks_unseen(new_text):
+    if breaks_unseen(new_text):
         return None  # a key after such a break is one the scanner cannot see
     old_lines = old_text.splitlines(keepends=True)
     new_lines = new_text.splitlines(keepends=True)
@@ -94,11 +90,11 @@ def changed_values(old: bytes, new: bytes) -> dict[str, Any] | None:
     # The changed lines must be top-level lines, not the inside of a quoted string or flow
     # collection opened above them, which PyYAML lets continue at column 0.
     end = sum(map(len, new_lines[: len(new_lines) - tail]))
-    if not _scan(new_text, end, strict=True).ok:
+    if not scan_lines(new_text, end, strict=True).ok:
         return None
     # Each changed key once in the new document (none if dropped), so no other line wins.
-    top = _top_keys(new_text, strict=True)
-    if not top or _BLANKS.match(new_text, 0, top[0][0]).end() != top[0][0]:
+    top = top_keys(new_text, strict=True)
+    if not top or BLANKS.match(new_text, 0, top[0][0]).end() != top[0][0]:
         return None  # not a mapping at column 0 (an indented one ends at a column-0 line)
     counts: dict[str | None, int] = {}
     for _, name in top:
@@ -134,7 +130,7 @@ def _entry_keys(lines: list[bytes]) -> list[str] | None:
         m = _ENTRY.fullmatch(line)
         if m is None:
             return None
-        name = _key_name(m)
+        name = key_name(m)
         if name is None or name == "<<" or name in keys:
             return None
         keys.append(name)

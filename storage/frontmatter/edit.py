@@ -7,17 +7,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from storage.frontmatter.lines import _BLANKS, _DQ, _KEY, _PLAIN, _SQ, _blocks
+from storage.frontmatter.lines import BLANKS, DQ, KEY, PLAIN, SQ, key_blocks
 from storage.frontmatter.read import (
-    MAX_BYTES,
     FrontmatterError,
     Split,
-    _line_of,
-    _load_mapping,
+    line_of,
+    load_mapping,
     parse,
     split,
 )
-from storage.frontmatter.render import _render, _render_key
+from storage.frontmatter.render import render_key, render_value
 
 
 class EditError(ValueError):
@@ -29,7 +28,7 @@ class EditError(ValueError):
 
 
 _VALUE = re.compile(
-    rb"(?P<ws>[ \t]*+)(?P<val>" + _DQ + rb"|" + _SQ + rb"|" + _PLAIN + rb")?"
+    rb"(?P<ws>[ \t]*+)(?P<val>" + DQ + rb"|" + SQ + rb"|" + PLAIN + rb")?"
     rb"(?P<rest>[ \t]*+(?:\#[^\r\n]*+)?)\r?(?:\n|\Z)"
 )
 
@@ -53,20 +52,19 @@ def set_keys(
     FrontmatterError when the file does not parse to begin with.
     """
     wanted = {key: _normalized(key, value) for key, value in changes.items()}
-    limit = MAX_BYTES if max_bytes is None else max_bytes
-    where = split(data, max_bytes=limit)
-    old = _load_mapping(data, where)
+    where = split(data, max_bytes=max_bytes)
+    old = load_mapping(data, where)
     todo = {k: v for k, v in wanted.items() if not (k in old and _same(old[k], v, set()))}
     if not todo:
         return data
     text = data[where.start : where.end]
-    blocks = _blocks(text)
+    blocks = key_blocks(text)
     edits: list[tuple[int, int, bytes]] = []  # (start, end, replacement), offsets in text
     added: list[bytes] = []
     for key, value in todo.items():
         found = blocks.get(key, [])
         if len(found) > 1:
-            lines = " and ".join(str(_line_of(data, where.start + a)) for a, _ in found)
+            lines = " and ".join(str(line_of(data, where.start + a)) for a, _ in found)
             raise EditError(
                 f"cannot edit {key!r}: it is a top-level key twice (lines {lines})", key
             )
@@ -78,7 +76,7 @@ def set_keys(
                 key,
             )
         else:
-            added.append(_render_key(key) + b": " + _render(value, b"") + where.newline)
+            added.append(render_key(key) + b": " + render_value(value, b"") + where.newline)
     edits.sort()
     parts = []
     cursor = 0
@@ -87,7 +85,7 @@ def set_keys(
         cursor = b
     parts += [text[cursor:], *added]
     new = data[: where.start] + b"".join(parts) + data[where.end :]
-    _verify(data, new, where, old, wanted, edits, added, limit)
+    _verify(data, new, where, old, wanted, edits, added, max_bytes)
     return new
 
 
@@ -113,28 +111,28 @@ def _value_edit(
     value: bool | int | float | str | None,
 ) -> tuple[int, int, bytes]:
     """The edit of the value token on the key line at pos, whose block runs to end."""
-    line = _line_of(data, where.start + pos)
-    after = _KEY.match(text, pos).end()
+    line = line_of(data, where.start + pos)
+    after = KEY.match(text, pos).end()
     m = _VALUE.match(text, after)
     if m is None:
         raise EditError(f"cannot edit {key!r} (line {line}): {_shape(text, after)}", key)
-    below = _BLANKS.match(text, m.end(), end).end()
+    below = BLANKS.match(text, m.end(), end).end()
     if below < end:
         what = "a nested mapping or list" if m["val"] is None else "a multi-line scalar"
         raise EditError(
             f"cannot edit {key!r} (line {line}): its value is {what} (continued on line "
-            f"{_line_of(data, where.start + below)}); only single-line scalars can be edited",
+            f"{line_of(data, where.start + below)}); only single-line scalars can be edited",
             key,
         )
     if m["val"] is None:
         # 'key:' or 'key:   # note' (null): insert ' value' right after the colon, so the
         # blanks before the comment stay as they were.
-        return after, after, b" " + _render(value, b"")
+        return after, after, b" " + render_value(value, b"")
     val = m["val"]
     if val[:1] not in b"\"'":
         val = val.rstrip(b" \t")  # blanks after a plain scalar are not part of it
     a = m.start("val")
-    return a, a + len(val), _render(value, val[:1])
+    return a, a + len(val), render_value(value, val[:1])
 
 
 def _shape(text: bytes, i: int) -> str:
@@ -167,13 +165,13 @@ def _verify(
     changes: dict[str, Any],
     edits: list[tuple[int, int, bytes]],
     added: list[bytes],
-    limit: int,
+    max_bytes: int | None,
 ) -> None:
     """Refuse the edit unless it reads as old + changes and no other byte moved."""
     names = ", ".join(repr(k) for k in changes)
     first = next(iter(changes))
     try:
-        got = parse(new, max_bytes=limit)
+        got = parse(new, max_bytes=max_bytes)
     except FrontmatterError as exc:
         raise EditError(
             f"refusing to set {names}: the result would not parse ({exc.reason})", first

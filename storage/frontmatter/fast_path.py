@@ -7,23 +7,23 @@ from typing import Any
 
 import yaml
 
-from storage.frontmatter.lines import _BLANKS, _breaks_unseen, _scan, _top_keys
-from storage.frontmatter.read import LOADER, VALUE_ERRORS, _load_mapping, split
+from storage.frontmatter.lines import BLANKS, breaks_unseen, scan_lines, top_keys
+from storage.frontmatter.read import LOADER, VALUE_ERRORS, load_mapping, split
 
 # When the fast path is worth it (tests turn these off to run it on small documents).
-_FAST_PATH_MIN_BYTES = 2048
-_FAST_PATH_MAX_SHARE = 0.5
+MIN_BYTES = 2048
+MAX_SHARE = 0.5
 
 
 def _plan(text: bytes, wanted: Collection[str]) -> list[tuple[int, int, str]] | None:
     """The (start, end, key) blocks to load for the wanted keys, or None to do a full parse."""
-    if _breaks_unseen(text):
+    if breaks_unseen(text):
         return None
-    keys = _top_keys(text, strict=True)
+    keys = top_keys(text, strict=True)
     if keys is None:
         return None
     first = keys[0][0] if keys else len(text)
-    blanks = _BLANKS.match(text, 0, first)
+    blanks = BLANKS.match(text, 0, first)
     if blanks.end() != first:
         return None  # something other than comments before the first key
     spans = []
@@ -32,11 +32,11 @@ def _plan(text: bytes, wanted: Collection[str]) -> list[tuple[int, int, str]] | 
             spans.append((pos, keys[n + 1][0] if n + 1 < len(keys) else len(text), name))
     if not spans:
         return spans
-    if sum(b - a for a, b, _ in spans) > _FAST_PATH_MAX_SHARE * len(text):
+    if sum(b - a for a, b, _ in spans) > MAX_SHARE * len(text):
         return None  # loading most of the text piecewise costs more than loading all of it
     if len({name for _, _, name in spans}) != len(spans):
         return None  # a wanted key twice: the full parse refuses the file
-    scan = _scan(text, spans[-1][1], strict=True)
+    scan = scan_lines(text, spans[-1][1], strict=True)
     if not scan.ok:
         return None
     for mark in scan.marks:
@@ -68,7 +68,7 @@ def parse_keys(
         keys = frozenset(keys)
     text = data[where.start : where.end]
     # Below a couple of kB the scanner costs about what it saves: parse the whole thing.
-    spans = _plan(text, keys) if len(text) >= _FAST_PATH_MIN_BYTES else None
+    spans = _plan(text, keys) if len(text) >= MIN_BYTES else None
     if spans is not None:
         if not spans:
             return {}
@@ -81,5 +81,5 @@ def parse_keys(
         # Exactly the expected keys, or the blocks were not what the scanner thought.
         if type(got) is dict and len(got) == len(spans) and all(k in got for *_, k in spans):
             return got
-    full = _load_mapping(data, where, keys)
+    full = load_mapping(data, where, keys)
     return {k: v for k, v in full.items() if k in keys}

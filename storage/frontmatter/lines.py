@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from storage.frontmatter.read import FrontmatterError, _line_of, split
+from storage.frontmatter.read import FrontmatterError, line_of, split
 
 # --------------------------------------------------------------------------------------------
 # A line scanner just good enough to find top-level keys without loading the YAML.
@@ -21,28 +21,28 @@ from storage.frontmatter.read import FrontmatterError, _line_of, split
 # anything), the rest by a small tokenizer that follows quotes, flow brackets, block scalars,
 # anchors and aliases.
 
-_PLAIN = (
+PLAIN = (
     # First character: not an indicator; '-', '?', ':' only when glued to the next character.
     rb"(?:[^\s\-?:,\[\]{}#&*!|>'\"%@`]|[-?:](?=[^ \t\r\n]))"
     # Then anything but ': ' (a value indicator) and ' #' (a comment).
     rb"[^\r\n:#]*+(?:(?::(?![ \t\r\n]|\Z)|(?<![ \t])\#)[^\r\n:#]*+)*+"
 )
-_DQ = rb'"[^"\\\r\n]*+(?:\\[^\r\n][^"\\\r\n]*+)*+"'
-_SQ = rb"'[^'\r\n]*+(?:''[^'\r\n]*+)*+'"
-_SCALAR = rb"(?:" + _DQ + rb"|" + _SQ + rb"|" + _PLAIN + rb")"
+DQ = rb'"[^"\\\r\n]*+(?:\\[^\r\n][^"\\\r\n]*+)*+"'
+SQ = rb"'[^'\r\n]*+(?:''[^'\r\n]*+)*+'"
+SCALAR = rb"(?:" + DQ + rb"|" + SQ + rb"|" + PLAIN + rb")"
 _SIMPLE_RUN = re.compile(
     rb"(?:[ ]*+"  # indentation
     rb"(?:-(?:[ \t]++|(?=\r?\n)))*+"  # sequence entries
-    rb"(?:" + _SCALAR + rb"[ \t]*+(?::(?:[ \t]++|(?=\r?\n))(?:" + _SCALAR + rb")?)?)?"
+    rb"(?:" + SCALAR + rb"[ \t]*+(?::(?:[ \t]++|(?=\r?\n))(?:" + SCALAR + rb")?)?)?"
     rb"[ \t]*+(?:(?<![^ \t\n])\#[^\r\n]*+)?\r?\n)*+"
 )
-_KEY = re.compile(
+KEY = re.compile(
     rb"(?:\"(?P<dq>[^\"\\\r\n]*+)\"|'(?P<sq>[^'\r\n]*+(?:''[^'\r\n]*+)*+)'|(?P<plain>"
-    + _PLAIN
+    + PLAIN
     + rb"))[ \t]*+:(?=[ \t\r\n]|\Z)"
 )
 _COL0 = re.compile(rb"\n(?=[^ \r\n])")  # a line that starts at column 0
-_BLANKS = re.compile(rb"(?:[ \t]*+(?:\#[^\n]*+)?\r?\n)*+")  # blank and comment lines
+BLANKS = re.compile(rb"(?:[ \t]*+(?:\#[^\n]*+)?\r?\n)*+")  # blank and comment lines
 _DQ_REST = re.compile(rb'(?:[^"\\]++|\\.)*+"', re.DOTALL)
 _SQ_REST = re.compile(rb"(?:[^']++|'')*+'")
 _BLOCK_HEADER = re.compile(
@@ -56,14 +56,14 @@ _BLOCK_CONTENT: dict[int, re.Pattern[bytes]] = {}
 
 @dataclass
 class _Scan:
-    """What :func:`_scan` found: anchor/alias offsets; column-0 lines inside constructs."""
+    """What :func:`scan_lines` found: anchor/alias offsets; column-0 lines inside constructs."""
 
     marks: list[int]
     inside: list[int]
     ok: bool = True
 
 
-def _scan(text: bytes, end: int, *, strict: bool) -> _Scan:
+def scan_lines(text: bytes, end: int, *, strict: bool) -> _Scan:
     """Follow text[:end] line by line.
 
     strict: stop at the first thing not understood, or a column-0 line inside a construct
@@ -254,7 +254,7 @@ def _skip_block_scalar(text: bytes, i: int, end: int, parent: int) -> int:
     return content.match(text, pos, end).end()
 
 
-def _key_name(m: re.Match[bytes]) -> str | None:
+def key_name(m: re.Match[bytes]) -> str | None:
     """The key of a `key:` line as PyYAML reads it; None if that is not a str (`true:`)."""
     if m["plain"] is not None:
         plain = m["plain"].rstrip(b" \t")
@@ -274,7 +274,7 @@ def _plain_is_str(plain: bytes) -> bool:
     return tag == _RESOLVER.DEFAULT_SCALAR_TAG
 
 
-def _top_keys(
+def top_keys(
     text: bytes, *, strict: bool, skip: Collection[int] = ()
 ) -> list[tuple[int, str | None]] | None:
     """(offset, name) of every column-0 key line; name is None for a key that is not a str.
@@ -297,18 +297,18 @@ def _top_keys(
             if strict and not keys:
                 return None  # the frontmatter is a list
             continue
-        m = _KEY.match(text, pos)
+        m = KEY.match(text, pos)
         # '<<' merges keys in from elsewhere; a '"..."' key with escapes is left to PyYAML.
         if m is None or (m["plain"] is not None and m["plain"].rstrip() == b"<<"):
             if strict:
                 return None
             continue
-        keys.append((pos, _key_name(m)))
+        keys.append((pos, key_name(m)))
     return keys
 
 
-def _breaks_unseen(text: bytes) -> bool:
-    """Whether YAML sees line breaks (or a BOM) where this module's line scanner does not."""
+def breaks_unseen(text: bytes) -> bool:
+    """Whether YAML sees line breaks (or a BOM) where the line scanner does not."""
     if not text.isascii():
         decoded = text.decode("utf-8")  # a str finds one character far faster than bytes do
         if any(odd in decoded for odd in _ODD_CHARS):
@@ -316,10 +316,10 @@ def _breaks_unseen(text: bytes) -> bool:
     return b"\r" in text and text.count(b"\r") != text.count(b"\r\n")  # a lone CR
 
 
-def _blocks(text: bytes) -> dict[str, list[tuple[int, int]]]:
+def key_blocks(text: bytes) -> dict[str, list[tuple[int, int]]]:
     """Every column-0 key: where its line starts and where its block (up to the next) ends."""
-    scan = _scan(text, len(text), strict=False)
-    keys = _top_keys(text, strict=False, skip=frozenset(scan.inside)) or []
+    scan = scan_lines(text, len(text), strict=False)
+    keys = top_keys(text, strict=False, skip=frozenset(scan.inside)) or []
     blocks: dict[str, list[tuple[int, int]]] = {}
     for n, (pos, name) in enumerate(keys):
         end = keys[n + 1][0] if n + 1 < len(keys) else len(text)
@@ -335,5 +335,5 @@ def key_line(data: bytes, key: str) -> int | None:
         where = split(data)
     except FrontmatterError:
         return None
-    found = _blocks(data[where.start : where.end]).get(key)
-    return _line_of(data, where.start + found[0][0]) if found else None
+    found = key_blocks(data[where.start : where.end]).get(key)
+    return line_of(data, where.start + found[0][0]) if found else None

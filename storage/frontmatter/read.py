@@ -63,13 +63,13 @@ def split(data: bytes, *, max_bytes: int | None = None) -> Split:
         raise FrontmatterError(f"file too large ({_size(len(data))} > {_size(limit)} limit)")
     nul = data.find(b"\0")
     if nul >= 0:
-        raise FrontmatterError(f"file is binary (NUL byte at byte {nul})", _line_of(data, nul))
+        raise FrontmatterError(f"file is binary (NUL byte at byte {nul})", line_of(data, nul))
     if not data.isascii():
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise FrontmatterError(
-                f"not UTF-8 at byte {exc.start}", _line_of(data, exc.start)
+                f"not UTF-8 at byte {exc.start}", line_of(data, exc.start)
             ) from None
     bom = data.startswith(_BOM)
     pos = len(_BOM) if bom else 0
@@ -113,7 +113,7 @@ def _size(n: int) -> str:
     return f"{n / 1_000_000:.3g} MB"
 
 
-def _line_of(data: bytes, offset: int) -> int:
+def line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
@@ -132,7 +132,7 @@ def parse(
     key and its lines. Keys nobody reads may repeat (real repos have harmless ones).
     """
     where = split(data, max_bytes=max_bytes)
-    return _load_mapping(data, where, unique)
+    return load_mapping(data, where, unique)
 
 
 # PyYAML's constructors raise these, not YAMLError, for a value that looks like a type but is
@@ -140,7 +140,7 @@ def parse(
 VALUE_ERRORS = (ValueError, TypeError, AttributeError, OverflowError)
 
 
-def _load_mapping(data: bytes, where: Split, unique: Collection[str] = ()) -> dict[str, Any]:
+def load_mapping(data: bytes, where: Split, unique: Collection[str] = ()) -> dict[str, Any]:
     # libyaml reads bytes about twice as fast as str, and the text is known to be UTF-8.
     try:
         doc = _load(data, where, unique)
@@ -222,7 +222,7 @@ def _yaml_reason(exc: yaml.YAMLError, data: bytes, start: int) -> tuple[str, int
         return f"YAML error at line {line}, column {mark.column + 1}: {problem}", line
     if isinstance(exc, yaml.reader.ReaderError):
         # libyaml reports a byte offset into the YAML text.
-        line = _line_of(data, start + exc.position)
+        line = line_of(data, start + exc.position)
         return f"YAML error at line {line}: {' '.join(exc.reason.split())}", line
     return f"YAML error: {' '.join(str(exc).split())}", None
 

@@ -7,10 +7,10 @@ import re
 
 import yaml
 
-from storage.frontmatter.lines import _KEY, _PLAIN
+from storage.frontmatter.lines import KEY, PLAIN
 from storage.frontmatter.read import LOADER, VALUE_ERRORS
 
-_PLAIN_FULL = re.compile(_PLAIN)
+_PLAIN_FULL = re.compile(PLAIN)
 # What YAML cannot hold raw in a quoted scalar, or would read as a line break.
 _UNPRINTABLE = (
     "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff"
@@ -20,7 +20,7 @@ _DQ_ESCAPE = re.compile(f'[{_UNPRINTABLE}\t\n\r\x85"\\\\]')
 _SHORT_ESCAPES = {"\0": "\\0", "\t": "\\t", "\n": "\\n", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 
 
-def _render(value: bool | int | float | str | None, style: bytes) -> bytes:
+def render_value(value: bool | int | float | str | None, style: bytes) -> bytes:
     """A YAML scalar for value; a str keeps the old quote style (b'"', b"'", b"" plain)."""
     if value is None:
         return b"null"
@@ -74,10 +74,10 @@ def _double_quoted(value: str) -> bytes:
     return ('"' + _DQ_ESCAPE.sub(escape, value) + '"').encode()
 
 
-def _render_key(key: str) -> bytes:
+def render_key(key: str) -> bytes:
     if _plain_ok(key):
         raw = key.encode()
-        m = _KEY.fullmatch(raw + b":")
+        m = KEY.fullmatch(raw + b":")
         if m and m["plain"] == raw:
             try:
                 if yaml.load(raw + b": 0", Loader=LOADER) == {key: 0}:
