@@ -9,150 +9,19 @@ from __future__ import annotations
 
 import fcntl
 import functools
-import os
 import secrets
 import subprocess
 import tempfile
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from storage.controls import escape_controls
 from storage.credentials import scrub
-
-
-class GitError(RuntimeError):
-    """A git command failed; the message never contains credentials (git quotes the remote's
-    URL, and a file name may hold anything: each message passes :func:`scrub`). ``stderr``
-    is what git said, scrubbed too."""
-
-    def __init__(self, message: str, stderr: str = "") -> None:
-        super().__init__(message)
-        self.stderr = stderr
-
-
-class RemoteError(GitError):
-    """The content repo's remote could not be fetched from or pushed to: one line naming
-    the remote, git's reason and what to check (see :func:`remote_error`)."""
-
-
-# Lines git adds around its reason: advice, and the generic last words of a failure.
-_NOT_A_REASON = (
-    "hint:", "To ", "Could not read from remote repository", "Please make sure",
-    "failed to push some refs",
-)  # fmt: skip
-_PREFIXES = ("fatal: ", "error: ", "remote: ")
-_REASON_MAX = 160  # a job's detail keeps 300 characters: the fix must survive the cut
-
-
-def git_reason(stderr: str) -> str:
-    """The first line of git's stderr that says what went wrong, without its ``fatal:``."""
-    for line in stderr.splitlines():
-        line = line.strip()
-        for prefix in _PREFIXES:
-            line = line.removeprefix(prefix)
-        if line and not line.startswith(_NOT_A_REASON):
-            return line
-    return stderr.strip().splitlines()[0] if stderr.strip() else "no reason given"
-
-
-# What was tried, by git command.
-_TRIED = {"fetch": "fetch {} from", "push": "push {} to", "ls-remote": "find branch {} at"}
-
-
-def remote_error(command: str, remote: str, branch: str, stderr: str) -> RemoteError:
-    """One line for a ``git fetch``, ``push`` or ``ls-remote`` of ``remote`` that failed: the
-    remote (its credentials scrubbed), git's reason (its first meaningful line) and the fix."""
-    said = git_reason(stderr)
-    for quoted in _quoted(remote):  # git names the remote again: once is enough
-        said = said.replace(quoted, "it")
-    said = scrub(said)  # scrubbed before it is cut: no half secret survives
-    said = escape_controls(said if len(said) <= _REASON_MAX else said[: _REASON_MAX - 1] + "…")
-    if f"couldn't find remote ref refs/heads/{branch}" in stderr:
-        fix = "check content.branch"
-    else:
-        fix = "check content.remote and content.branch, the network and git's credentials"
-    where = escape_controls(scrub(remote))
-    return RemoteError(
-        f"cannot {_TRIED[command].format(branch)} {where} ({said}): {fix}; "
-        "'curator doctor' checks every part",
-        scrub(stderr),
-    )
-
-
-def _quoted(remote: str) -> list[str]:
-    """How git quotes ``remote`` in a message: as given, or (a URL) with a slash added and
-    without its user name and password."""
-    parts = urlsplit(remote)
-    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-    return [f"'{form}'" for url in {remote, bare} for form in (url, url.rstrip("/") + "/")]
-
-
-def check_remote(remote: str, branch: str) -> None:
-    """Whether ``remote`` answers and has ``branch``; RemoteError saying why not."""
-    proc = subprocess.run(
-        ["git", "ls-remote", "--exit-code", "--heads", remote, f"refs/heads/{branch}"],
-        capture_output=True, env=git_env(), check=False,
-    )  # fmt: skip
-    if proc.returncode == 2:  # it answered, without that branch
-        raise remote_error(
-            "ls-remote", remote, branch, f"couldn't find remote ref refs/heads/{branch}"
-        )
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
-        raise remote_error("ls-remote", remote, branch, err)
-
-
-# Keep git from prompting for credentials on a terminal nobody watches, and its messages
-# in one language so errors read the same on every machine.
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-
-
-def git_env(git_dir: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment every git subprocess of ours runs with."""
-    env = {**os.environ, **_GIT_ENV}
-    if git_dir is not None:
-        env["GIT_DIR"] = str(git_dir)
-    return {**env, **(extra or {})}
-
-
-def run_git(
-    args: Sequence[str],
-    *,
-    git_dir: Path | None = None,
-    input: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-) -> bytes:
-    """Run ``git ARGS`` and return stdout; raise GitError with stderr (scrubbed) on failure.
-
-    ``env`` adds variables (a temporary index, a commit identity) to the usual ones.
-    """
-    proc = subprocess.run(
-        ["git", *args], input=input, capture_output=True, env=git_env(git_dir, env), check=False
-    )
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
-        raise GitError(scrub(f"git {args[0]}: {err}"), scrub(err))
-    return proc.stdout
-
-
-@dataclass(frozen=True)
-class Change:
-    """One entry of ``git diff-tree``: status A/M/D/T and the new blob sha (None if deleted).
-
-    ``kind`` is what the path now is: "file", or "symlink" or "submodule" (never articles,
-    but the scan lists them as skipped, so none vanishes without a word).
-    """
-
-    status: str
-    path: str
-    sha: str | None
-    kind: str = "file"
-
+from storage.git_command import GitError, _Run, git_env, run_git
+from storage.git_diff import Change, _change, kind_of
+from storage.git_remote import remote_error
 
 # How far down, and to how many directories, a diff is split so it can stream (see
 # ContentRepo.iter_diff_tree).
@@ -165,40 +34,6 @@ _FETCH_TRIES = 5
 
 def _zeros(sha: bytes) -> bytes:
     return b"0" * len(sha)
-
-
-_KINDS = {b"120000": "symlink", b"160000": "submodule", b"commit": "submodule"}
-
-
-def kind_of(mode: bytes) -> str:
-    """ "file", "symlink" or "submodule", from a git mode (or ls-tree's object type)."""
-    return _KINDS.get(mode, "file")
-
-
-def _change(meta: bytes, path: bytes) -> Change:
-    """A ``diff-tree -z`` record."""
-    _, new_mode, _, new_sha, status = meta.lstrip(b":").split(b" ")
-    sha = None if status == b"D" else new_sha.decode()
-    return Change(status.decode(), path.decode("utf-8", "surrogateescape"), sha, kind_of(new_mode))
-
-
-class _Run:
-    """A streaming git process (see ``ContentRepo._streaming``)."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self.proc = proc
-        self.returncode: int | None = None
-        self.err = ""
-
-    def fields(self) -> Iterator[bytes]:
-        """The NUL-separated fields of stdout as they arrive (a torn field waits)."""
-        assert self.proc.stdout
-        rest = b""
-        while block := self.proc.stdout.read1(1 << 16):
-            *done, rest = (rest + block).split(b"\0")
-            yield from done
-        if rest:
-            yield rest
 
 
 class ContentRepo:

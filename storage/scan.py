@@ -33,7 +33,9 @@ from sqlalchemy.engine import Engine
 
 from storage.extract import ArticleData, extract, extract_change, reader_id
 from storage.fields import FieldMap
-from storage.gitrepo import BlobReader, Change, ContentRepo, GitError
+from storage.git_command import GitError
+from storage.git_diff import Change
+from storage.gitrepo import BlobReader, ContentRepo
 from storage.lifeline import follow
 from storage.locks import run_lock
 from storage.models import Article, ArticleTopic, ScanState, as_utc, utcnow

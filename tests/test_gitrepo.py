@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+import storage.git_diff
 import storage.gitrepo
-from storage.gitrepo import Change, ContentRepo, GitError
+from storage.git_command import GitError
+from storage.git_diff import Change
+from storage.gitrepo import ContentRepo
 from storage.pathfilter import PathFilter
 from tests.helpers import Newsroom
 
@@ -74,7 +77,7 @@ def test_a_split_diff_lists_what_one_diff_tree_does(
     def one_diff_tree(old: str, new: str) -> list[Change]:
         out = content_repo.git("diff-tree", "-r", "-z", "--no-renames", old, new).split(b"\0")
         pairs = zip(out[0:-1:2], out[1::2], strict=True)
-        return sorted((storage.gitrepo._change(m, p) for m, p in pairs), key=str)
+        return sorted((storage.git_diff._change(m, p) for m, p in pairs), key=str)
 
     forward = one_diff_tree(first, second)
     assert len(forward) == 14

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from storage import scan as scan_module
 from storage.extract import PUBLISHED_COLUMNS, extract
 from storage.fields import FieldMap
-from storage.gitrepo import ContentRepo, GitError
+from storage.git_command import GitError
+from storage.gitrepo import ContentRepo
 from storage.models import Article, ArticleTopic, as_utc
 from storage.pathfilter import PathFilter
 from storage.queries import unpublished_pool
