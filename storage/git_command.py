@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from storage.credentials import scrub
@@ -57,8 +59,8 @@ def run_git(
     return proc.stdout
 
 
-class _Run:
-    """A streaming git process (see ``ContentRepo._streaming``)."""
+class GitStream:
+    """A git process whose output is being read (see :func:`stream_git`)."""
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
@@ -74,3 +76,29 @@ class _Run:
             yield from done
         if rest:
             yield rest
+
+
+@contextmanager
+def stream_git(
+    args: list[str], *, git_dir: Path, stdin: bytes | None = None
+) -> Iterator[GitStream]:
+    """A git process whose ``-z`` output is read as it comes; killed if the reader stops
+    early. ``returncode`` and ``err`` are set once the block ends."""
+    with tempfile.TemporaryFile() as stdin_file, tempfile.TemporaryFile() as stderr:
+        # Files, not pipes: neither side can fill up while we read the other.
+        if stdin is not None:
+            stdin_file.write(stdin)
+            stdin_file.seek(0)
+        proc = subprocess.Popen(
+            ["git", *args], stdin=stdin_file if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=stderr, env=git_env(git_dir),
+        )  # fmt: skip
+        run = GitStream(proc)
+        try:
+            yield run
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            run.returncode = proc.wait()
+            stderr.seek(0)
+            run.err = stderr.read().decode("utf-8", "replace").strip()
