@@ -8,6 +8,10 @@ and the self-check. Only blobs whose sha the database has not seen at that path 
 the columns whose value changed. Symlinks, submodules and file names the terminal could not
 show safely are recorded as skipped, with the reason (storage.skipped); an unpublished
 article without a usable date is aged by the commit that added it (one ``git log``).
+
+:func:`scan` runs the parts in turn: ``plan`` finds the blobs to read, ``parser`` reads
+them, ``write`` stores the rows, ``age`` dates the undated; ``records`` holds what they
+pass along.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
 from storage.models import Article, ScanState, utcnow
 from storage.pathfilter import PathFilter
-from storage.scan.age import _age_from_git
-from storage.scan.parser import _Parser
-from storage.scan.plan import _diff_plan, _full_plan
+from storage.scan.age import age_from_git
+from storage.scan.parser import Parser
+from storage.scan.plan import diff_plan, full_plan
 from storage.scan.records import Progress, ScanResult
-from storage.scan.write import _apply
+from storage.scan.write import apply_changes
 
 #: How long a scan waits for another one to finish (scans are quick) before it says so.
 SCAN_WAIT = 120.0
@@ -93,18 +97,18 @@ def _scan(
         with engine.begin() as conn:
             finish(conn)
         return result
-    with _Parser(repo.git_dir, fields, workers) as parser:
+    with Parser(repo.git_dir, fields, workers) as parser:
         # Blobs go to the parser as they are found, so the workers start on the first ones
         # while git is still comparing trees.
         if diff:
             assert last is not None
-            todo, gone = _diff_plan(engine, repo, last, commit, paths, result, parser)
+            todo, gone = diff_plan(engine, repo, last, commit, paths, result, parser)
         else:
-            todo, gone = _full_plan(engine, repo, commit, paths, result, parser, reread)
-        undated = _apply(engine, parser, todo, gone, result, progress, finish)
+            todo, gone = full_plan(engine, repo, commit, paths, result, parser, reread)
+        undated = apply_changes(engine, parser, todo, gone, result, progress, finish)
     # A full scan (the self-check) looks at every article still undated, so one that git
     # could not be asked about before gets its age; a diff scan only at what it wrote.
-    _age_from_git(engine, repo, commit, None if mode == "full" else undated)
+    age_from_git(engine, repo, commit, None if mode == "full" else undated)
     return result
 
 

@@ -21,7 +21,7 @@ ARTICLE = Article.__table__
 UNKNOWN_AGE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _age_from_git(engine: Engine, repo: ContentRepo, commit: str, ids: list[int] | None) -> None:
+def age_from_git(engine: Engine, repo: ContentRepo, commit: str, ids: list[int] | None) -> None:
     """Unpublished articles without a usable date take their age from the commit that added
     the file (never from when the bot first saw it, which would make an old article look
     new): one ``git log`` for all of ``ids`` (None: every article) that have none yet.

@@ -15,7 +15,7 @@ from storage.extract import ArticleData, extract, extract_change
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader
 from storage.lifeline import follow
-from storage.scan.records import _Todo
+from storage.scan.records import Todo
 
 # Below this many blobs, starting worker processes costs more than it saves (a forkserver
 # must start, and its workers connect back to it; a forked worker starts in milliseconds).
@@ -29,19 +29,19 @@ CHUNK = 500
 _Item = tuple[str, str, str | None, str | None]
 
 
-def _base(todo: _Todo) -> str | None:
+def _base(todo: Todo) -> str | None:
     known = todo.known
     whole = known is not None and known.whole and not known.removed and todo.skip is None
     return known.sha if whole else None
 
 
-def _chunk_size(count: int, workers: int) -> int:
+def chunk_size(count: int, workers: int) -> int:
     # Several chunks per worker, so the workers share the work evenly and the first results
     # reach the database while the rest are still being parsed.
     return max(50, min(CHUNK, -(-count // (workers * 4))))
 
 
-class _Parser:
+class Parser:
     """Blobs to parse, handed over as they are found; results come back in that order.
 
     A few are parsed in this process, once all are known. Once there are enough to pay for
@@ -61,7 +61,7 @@ class _Parser:
         self._futures: collections.deque[Future[list[ArticleData]]] = collections.deque()
         self._count = 0
 
-    def add(self, todo: Sequence[_Todo], *, size: int) -> None:
+    def add(self, todo: Sequence[Todo], *, size: int) -> None:
         items = [(t.path, t.sha, _base(t), t.skip) for t in todo]
         if self._chunks and len(self._chunks[-1]) < size:  # top up a chunk left short
             room = size - len(self._chunks[-1])
@@ -100,7 +100,7 @@ class _Parser:
         while self._futures:  # let go of each result once it is handed over
             yield self._futures.popleft().result()
 
-    def __enter__(self) -> _Parser:
+    def __enter__(self) -> Parser:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,8 +14,8 @@ from storage.git_diff import Change
 from storage.gitrepo import ContentRepo
 from storage.models import Article, utcnow
 from storage.pathfilter import PathFilter
-from storage.scan.parser import _chunk_size, _Parser
-from storage.scan.records import ScanResult, _Known, _Todo
+from storage.scan.parser import Parser, chunk_size
+from storage.scan.records import Known, ScanResult, Todo
 from storage.skipped import skip_reason, stored_path
 
 # A rescan asks the database about changed paths, and hands blobs to the workers, this many
@@ -26,15 +26,15 @@ STREAM_CHUNK = 100
 ARTICLE = Article.__table__
 
 
-def _full_plan(
+def full_plan(
     engine: Engine,
     repo: ContentRepo,
     commit: str,
     paths: PathFilter,
     result: ScanResult,
-    parser: _Parser,
+    parser: Parser,
     reread: bool,
-) -> tuple[list[_Todo], list[int]]:
+) -> tuple[list[Todo], list[int]]:
     tree: dict[str, tuple[str, str | None]] = {}
     for path, sha, kind in repo.tree_entries(commit):
         if not paths.matches(path):
@@ -49,36 +49,36 @@ def _full_plan(
     for path, (sha, skip) in tree.items():
         row = known.get(path)
         if reread and row is not None:
-            todo.append(_Todo(path, sha, dataclasses.replace(row, whole=False), skip))
+            todo.append(Todo(path, sha, dataclasses.replace(row, whole=False), skip))
         elif row is None or row.sha != sha:
-            todo.append(_Todo(path, sha, row, skip))
+            todo.append(Todo(path, sha, row, skip))
         elif row.removed:
             restored.append(row.id)
     gone = [row.id for path, row in known.items() if path not in tree and not row.removed]
     _restore(engine, restored, result)
-    parser.add(todo, size=_chunk_size(len(todo), parser.workers))
+    parser.add(todo, size=chunk_size(len(todo), parser.workers))
     return todo, gone
 
 
-def _diff_plan(
+def diff_plan(
     engine: Engine,
     repo: ContentRepo,
     old: str,
     new: str,
     paths: PathFilter,
     result: ScanResult,
-    parser: _Parser,
-) -> tuple[list[_Todo], list[int]]:
+    parser: Parser,
+) -> tuple[list[Todo], list[int]]:
     # closing(): a failed database call must not leave git waiting on a full pipe.
     with contextlib.closing(repo.iter_diff_tree(old, new)) as diff:
         return _plan_changes(engine, (c for c in diff if paths.matches(c.path)), result, parser)
 
 
 def _plan_changes(
-    engine: Engine, changes: Iterator[Change], result: ScanResult, parser: _Parser
-) -> tuple[list[_Todo], list[int]]:
+    engine: Engine, changes: Iterator[Change], result: ScanResult, parser: Parser
+) -> tuple[list[Todo], list[int]]:
     """Look the changes up STREAM_BATCH at a time; hand what must be read to the parser."""
-    todo: list[_Todo] = []
+    todo: list[Todo] = []
     gone: list[int] = []
     while batch := list(itertools.islice(changes, STREAM_BATCH)):
         stored = [stored_path(c.path) for c in batch]
@@ -92,7 +92,7 @@ def _plan_changes(
                     gone.append(row.id)
             elif row is None or row.sha != change.sha:
                 skip = skip_reason(change.path, change.kind)
-                found.append(_Todo(path, change.sha, row, skip))
+                found.append(Todo(path, change.sha, row, skip))
             elif row.removed:
                 restored.append(row.id)
         _restore(engine, restored, result)
@@ -101,7 +101,7 @@ def _plan_changes(
     return todo, gone
 
 
-def _known(conn: Connection, paths: Sequence[str] | None) -> dict[str, _Known]:
+def _known(conn: Connection, paths: Sequence[str] | None) -> dict[str, Known]:
     """Articles the database has, all of them or just those at ``paths``."""
     cols = select(
         ARTICLE.c.path, ARTICLE.c.id, ARTICLE.c.blob_sha, ARTICLE.c.removed_at,
@@ -113,7 +113,7 @@ def _known(conn: Connection, paths: Sequence[str] | None) -> dict[str, _Known]:
         rows = []
         for i in range(0, len(paths), 500):  # stay under bound-parameter limits
             rows.extend(conn.execute(cols.where(ARTICLE.c.path.in_(paths[i : i + 500]))))
-    return {r.path: _Known(r.id, r.blob_sha, r.removed_at is not None, bool(r.whole)) for r in rows}
+    return {r.path: Known(r.id, r.blob_sha, r.removed_at is not None, bool(r.whole)) for r in rows}
 
 
 def _restore(engine: Engine, ids: list[int], result: ScanResult) -> None:

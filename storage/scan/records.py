@@ -28,7 +28,9 @@ class ScanResult:
 
 
 @dataclass(frozen=True)
-class _Known:
+class Known:
+    """An article the database has: its row, the blob it was read from, whether removed."""
+
     id: int
     sha: str
     removed: bool
@@ -38,7 +40,7 @@ class _Known:
 
 
 @dataclass
-class _Todo:
+class Todo:
     """A blob to read: an article that is new, changed, or came back.
 
     ``skip`` says why it is recorded as an error without being read (a symlink, a file
@@ -47,5 +49,5 @@ class _Todo:
 
     path: str
     sha: str
-    known: _Known | None
+    known: Known | None
     skip: str | None = None

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 
 from storage.extract import ArticleData
 from storage.models import Article, ArticleTopic, as_utc, utcnow
-from storage.scan.parser import _Parser
-from storage.scan.records import Progress, ScanResult, _Known, _Todo
+from storage.scan.parser import Parser
+from storage.scan.records import Known, Progress, ScanResult, Todo
 
 WRITE_BATCH = 250
 
@@ -20,10 +20,10 @@ ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
 
 
-def _apply(
+def apply_changes(
     engine: Engine,
-    parser: _Parser,
-    todo: list[_Todo],
+    parser: Parser,
+    todo: list[Todo],
     gone: list[int],
     result: ScanResult,
     progress: Progress | None,
@@ -31,7 +31,7 @@ def _apply(
 ) -> list[int]:
     """Write what the parser returns; ``finish`` runs in the transaction of the last rows.
 
-    Returns the ids of the candidates written without a date (see _age_from_git).
+    Returns the ids of the candidates written without a date (see age_from_git).
     """
     undated: list[int] = []
     if gone:
@@ -68,7 +68,7 @@ def _apply(
 
 
 def _write(
-    conn: Connection, batch: list[ArticleData], by_path: dict[str, _Todo], result: ScanResult
+    conn: Connection, batch: list[ArticleData], by_path: dict[str, Todo], result: ScanResult
 ) -> list[int]:
     """Insert and update a batch; return the ids of unpublished ones read without a date."""
     now = utcnow()
@@ -117,7 +117,7 @@ def _write(
     return undated
 
 
-def _update(conn: Connection, updates: list[tuple[_Known, ArticleData]], now: datetime) -> set[int]:
+def _update(conn: Connection, updates: list[tuple[Known, ArticleData]], now: datetime) -> set[int]:
     """Set only the columns whose value changed; return the ids whose topics must be rewritten.
 
     An UPDATE rewrites the entry of every index on a column it sets, even to the same value,
