@@ -36,7 +36,7 @@ from bot.config import ConfigError
 from bot.runtime import SchemaError
 from storage.credentials import scrub
 from storage.db import DatabaseURLError, normalize_url
-from storage.gitrepo import GitError
+from storage.git_command import GitError
 
 DOCTOR = "'curator doctor' checks every part"
 

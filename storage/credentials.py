@@ -3,7 +3,7 @@
 The config's secret scan (:func:`find_credentials`) and the scrubber (:func:`scrub`) read the
 same shapes, so a token the config would refuse is also one the output never shows. The scrubber
 is the only one: behind the logs and every line the command prints (:class:`Scrubber`), in
-Slack text (``bot.slack.text``), in git's error messages (``storage.gitrepo``) and wherever a
+Slack text (``bot.slack.text``), in git's error messages (``storage.git_command``) and wherever a
 database URL is shown (``storage.db.redacted``). It lives in ``storage/`` so that storage can
 use it too. The shapes follow the vendors' documented prefixes; a secret without a
 recognisable shape (Slack's signing secret is 32 hex digits) is scrubbed by its value, taken

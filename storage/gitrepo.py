@@ -8,197 +8,21 @@ checked out. ``git`` always runs with an argument list, never through a shell.
 from __future__ import annotations
 
 import fcntl
-import functools
-import os
 import secrets
 import subprocess
-import tempfile
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from storage.controls import escape_controls
 from storage.credentials import scrub
+from storage.git_command import GitError, git_env, run_git, stream_git
+from storage.git_diff import Change, TreeDiff, kind_of
+from storage.git_remote import remote_error
 
-
-class GitError(RuntimeError):
-    """A git command failed; the message never contains credentials (git quotes the remote's
-    URL, and a file name may hold anything: each message passes :func:`scrub`). ``stderr``
-    is what git said, scrubbed too."""
-
-    def __init__(self, message: str, stderr: str = "") -> None:
-        super().__init__(message)
-        self.stderr = stderr
-
-
-class RemoteError(GitError):
-    """The content repo's remote could not be fetched from or pushed to: one line naming
-    the remote, git's reason and what to check (see :func:`remote_error`)."""
-
-
-# Lines git adds around its reason: advice, and the generic last words of a failure.
-_NOT_A_REASON = (
-    "hint:", "To ", "Could not read from remote repository", "Please make sure",
-    "failed to push some refs",
-)  # fmt: skip
-_PREFIXES = ("fatal: ", "error: ", "remote: ")
-_REASON_MAX = 160  # a job's detail keeps 300 characters: the fix must survive the cut
-
-
-def git_reason(stderr: str) -> str:
-    """The first line of git's stderr that says what went wrong, without its ``fatal:``."""
-    for line in stderr.splitlines():
-        line = line.strip()
-        for prefix in _PREFIXES:
-            line = line.removeprefix(prefix)
-        if line and not line.startswith(_NOT_A_REASON):
-            return line
-    return stderr.strip().splitlines()[0] if stderr.strip() else "no reason given"
-
-
-# What was tried, by git command.
-_TRIED = {"fetch": "fetch {} from", "push": "push {} to", "ls-remote": "find branch {} at"}
-
-
-def remote_error(command: str, remote: str, branch: str, stderr: str) -> RemoteError:
-    """One line for a ``git fetch``, ``push`` or ``ls-remote`` of ``remote`` that failed: the
-    remote (its credentials scrubbed), git's reason (its first meaningful line) and the fix."""
-    said = git_reason(stderr)
-    for quoted in _quoted(remote):  # git names the remote again: once is enough
-        said = said.replace(quoted, "it")
-    said = scrub(said)  # scrubbed before it is cut: no half secret survives
-    said = escape_controls(said if len(said) <= _REASON_MAX else said[: _REASON_MAX - 1] + "…")
-    if f"couldn't find remote ref refs/heads/{branch}" in stderr:
-        fix = "check content.branch"
-    else:
-        fix = "check content.remote and content.branch, the network and git's credentials"
-    where = escape_controls(scrub(remote))
-    return RemoteError(
-        f"cannot {_TRIED[command].format(branch)} {where} ({said}): {fix}; "
-        "'curator doctor' checks every part",
-        scrub(stderr),
-    )
-
-
-def _quoted(remote: str) -> list[str]:
-    """How git quotes ``remote`` in a message: as given, or (a URL) with a slash added and
-    without its user name and password."""
-    parts = urlsplit(remote)
-    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-    return [f"'{form}'" for url in {remote, bare} for form in (url, url.rstrip("/") + "/")]
-
-
-def check_remote(remote: str, branch: str) -> None:
-    """Whether ``remote`` answers and has ``branch``; RemoteError saying why not."""
-    proc = subprocess.run(
-        ["git", "ls-remote", "--exit-code", "--heads", remote, f"refs/heads/{branch}"],
-        capture_output=True, env=git_env(), check=False,
-    )  # fmt: skip
-    if proc.returncode == 2:  # it answered, without that branch
-        raise remote_error(
-            "ls-remote", remote, branch, f"couldn't find remote ref refs/heads/{branch}"
-        )
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
-        raise remote_error("ls-remote", remote, branch, err)
-
-
-# Keep git from prompting for credentials on a terminal nobody watches, and its messages
-# in one language so errors read the same on every machine.
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
-
-
-def git_env(git_dir: Path | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment every git subprocess of ours runs with."""
-    env = {**os.environ, **_GIT_ENV}
-    if git_dir is not None:
-        env["GIT_DIR"] = str(git_dir)
-    return {**env, **(extra or {})}
-
-
-def run_git(
-    args: Sequence[str],
-    *,
-    git_dir: Path | None = None,
-    input: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-) -> bytes:
-    """Run ``git ARGS`` and return stdout; raise GitError with stderr (scrubbed) on failure.
-
-    ``env`` adds variables (a temporary index, a commit identity) to the usual ones.
-    """
-    proc = subprocess.run(
-        ["git", *args], input=input, capture_output=True, env=git_env(git_dir, env), check=False
-    )
-    if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
-        raise GitError(scrub(f"git {args[0]}: {err}"), scrub(err))
-    return proc.stdout
-
-
-@dataclass(frozen=True)
-class Change:
-    """One entry of ``git diff-tree``: status A/M/D/T and the new blob sha (None if deleted).
-
-    ``kind`` is what the path now is: "file", or "symlink" or "submodule" (never articles,
-    but the scan lists them as skipped, so none vanishes without a word).
-    """
-
-    status: str
-    path: str
-    sha: str | None
-    kind: str = "file"
-
-
-# How far down, and to how many directories, a diff is split so it can stream (see
-# ContentRepo.iter_diff_tree).
-_SPLIT_DEPTH = 3
-_SPLIT_WIDTH = 8
-_TREE, _NONE = b"040000", b"000000"
 # Fetches tried while git says another process holds the tracking ref (about 3 s in all).
 _FETCH_TRIES = 5
-
-
-def _zeros(sha: bytes) -> bytes:
-    return b"0" * len(sha)
-
-
-_KINDS = {b"120000": "symlink", b"160000": "submodule", b"commit": "submodule"}
-
-
-def kind_of(mode: bytes) -> str:
-    """ "file", "symlink" or "submodule", from a git mode (or ls-tree's object type)."""
-    return _KINDS.get(mode, "file")
-
-
-def _change(meta: bytes, path: bytes) -> Change:
-    """A ``diff-tree -z`` record."""
-    _, new_mode, _, new_sha, status = meta.lstrip(b":").split(b" ")
-    sha = None if status == b"D" else new_sha.decode()
-    return Change(status.decode(), path.decode("utf-8", "surrogateescape"), sha, kind_of(new_mode))
-
-
-class _Run:
-    """A streaming git process (see ``ContentRepo._streaming``)."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self.proc = proc
-        self.returncode: int | None = None
-        self.err = ""
-
-    def fields(self) -> Iterator[bytes]:
-        """The NUL-separated fields of stdout as they arrive (a torn field waits)."""
-        assert self.proc.stdout
-        rest = b""
-        while block := self.proc.stdout.read1(1 << 16):
-            *done, rest = (rest + block).split(b"\0")
-            yield from done
-        if rest:
-            yield rest
 
 
 class ContentRepo:
@@ -208,6 +32,7 @@ class ContentRepo:
         self.git_dir = Path(git_dir)
         self.remote = remote
         self.branch = branch
+        self._tree_diff = TreeDiff(self.git_dir)
 
     @property
     def tracking_ref(self) -> str:
@@ -292,83 +117,8 @@ class ContentRepo:
         return list(self.iter_diff_tree(old, new))
 
     def iter_diff_tree(self, old: str, new: str) -> Iterator[Change]:
-        """:meth:`diff_tree` as git finds the changes, so a caller can start on the first
-        ones while git is still comparing trees (a third of a big rescan).
-
-        git prints a diff only when it has compared the whole pair of trees. So the top
-        levels are compared one at a time, and the changed directories below them are
-        handed to one ``diff-tree --stdin``, which prints each directory's changes as soon
-        as it has them.
-        """
-        level = [(b"", meta, name) for meta, name in self._diff_records([old, new])]
-        for depth in range(_SPLIT_DEPTH + 1):
-            pairs: list[tuple[bytes, str, str]] = []
-            for prefix, meta, name in level:
-                old_mode, new_mode, old_sha, new_sha, _ = meta.lstrip(b":").split(b" ")
-                if old_mode != _TREE and new_mode != _TREE:
-                    yield _change(meta, prefix + name)
-                    continue
-                # A directory on either side: compare what is under it (against nothing,
-                # when it was added or removed); a file that was or became one is a change.
-                old_tree = old_sha.decode() if old_mode == _TREE else self.empty_tree
-                new_tree = new_sha.decode() if new_mode == _TREE else self.empty_tree
-                pairs.append((prefix + name + b"/", old_tree, new_tree))
-                if old_mode not in (_TREE, _NONE):
-                    yield Change("D", (prefix + name).decode("utf-8", "surrogateescape"), None)
-                if new_mode not in (_TREE, _NONE):
-                    added = b":000000 %s %s %s A" % (new_mode, _zeros(new_sha), new_sha)
-                    yield _change(added, prefix + name)
-            if not pairs:
-                return
-            if len(pairs) >= _SPLIT_WIDTH or depth == _SPLIT_DEPTH:
-                for prefix, meta, name in self._diff_pairs(pairs, recursive=True):
-                    yield _change(meta, prefix + name)
-                return
-            level = list(self._diff_pairs(pairs, recursive=False))
-
-    @functools.cached_property
-    def empty_tree(self) -> str:
-        """The id of the empty tree in this repo's hash (git knows it without storing it)."""
-        return self.git("hash-object", "-t", "tree", "--stdin", input=b"").decode().strip()
-
-    def _diff_records(self, args: list[str]) -> Iterator[tuple[bytes, bytes]]:
-        """(meta, path) of one top-level ``diff-tree -z`` of two commits or trees."""
-        for _, meta, name in self._stream_diff(["diff-tree", "-z", "--no-renames", *args], []):
-            yield meta, name
-
-    def _diff_pairs(
-        self, pairs: list[tuple[bytes, str, str]], *, recursive: bool
-    ) -> Iterator[tuple[bytes, bytes, bytes]]:
-        """(prefix, meta, path under prefix) for each pair of trees, in order, as they come."""
-        lines = [b"%s %s" % (a.encode(), b.encode()) for _, a, b in pairs]
-        args = ["diff-tree", "--stdin", "-z", "--no-renames", *(["-r"] if recursive else [])]
-        for pair, meta, name in self._stream_diff(args, lines):
-            yield pairs[pair][0], meta, name
-
-    def _stream_diff(
-        self, args: list[str], lines: list[bytes]
-    ) -> Iterator[tuple[int, bytes, bytes]]:
-        """Records of a ``diff-tree -z`` as they arrive: (index of the input line, meta, path).
-
-        With ``--stdin`` git echoes each input line before its diff; every echo is checked,
-        because git reports a pair it cannot read on stderr, skips it, and exits 0.
-        """
-        with self._streaming(args, stdin=b"".join(line + b"\n" for line in lines)) as run:
-            echoed, meta = 0, None
-            for field in run.fields():
-                if meta is not None:
-                    yield echoed - 1, meta, field
-                    meta = None
-                    continue
-                *headers, field = field.split(b"\n")
-                for header in headers:
-                    if echoed >= len(lines) or header != lines[echoed]:
-                        raise GitError(f"git diff-tree: unexpected {header[:100]!r}")
-                    echoed += 1
-                meta = field or None
-        if run.returncode != 0 or run.err or echoed != len(lines):
-            message = run.err or f"exit {run.returncode}, {echoed} of {len(lines)} pairs compared"
-            raise GitError(scrub(f"git diff-tree: {message}"))
+        """:meth:`diff_tree` as git finds the changes (see :meth:`TreeDiff.changes`)."""
+        return self._tree_diff.changes(old, new)
 
     def added_times(self, commit: str, paths: Collection[str]) -> dict[str, datetime]:
         """When each path was added: the author time of the newest commit reachable from
@@ -391,7 +141,7 @@ class ContentRepo:
             "log", "-z", "-M", "--diff-filter=ACR", "--name-status", "--no-show-signature",
             f"--format={mark.decode()}%at", commit,
         ]  # fmt: skip
-        with self._streaming(args) as run:
+        with stream_git(args, git_dir=self.git_dir) as run:
             when: datetime | None = None
             fields = run.fields()
             for field in fields:
@@ -416,29 +166,6 @@ class ContentRepo:
             raise GitError(scrub(f"git log: {run.err or f'exit {run.returncode}'}"))
         return found
 
-    @contextmanager
-    def _streaming(self, args: list[str], stdin: bytes | None = None) -> Iterator[_Run]:
-        """A git process whose ``-z`` output is read as it comes; killed if the reader stops
-        early. ``returncode`` and ``err`` are set once the block ends."""
-        with tempfile.TemporaryFile() as stdin_file, tempfile.TemporaryFile() as stderr:
-            # Files, not pipes: neither side can fill up while we read the other.
-            if stdin is not None:
-                stdin_file.write(stdin)
-                stdin_file.seek(0)
-            proc = subprocess.Popen(
-                ["git", *args], stdin=stdin_file if stdin is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=stderr, env=git_env(self.git_dir),
-            )  # fmt: skip
-            run = _Run(proc)
-            try:
-                yield run
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                run.returncode = proc.wait()
-                stderr.seek(0)
-                run.err = stderr.read().decode("utf-8", "replace").strip()
-
     def is_ancestor(self, old: str, new: str) -> bool:
         try:
             self.git("merge-base", "--is-ancestor", old, new)
@@ -452,14 +179,6 @@ class ContentRepo:
         except GitError:
             return False
         return True
-
-    def read_blobs(self, shas: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-        """Stream blobs through one ``git cat-file --batch`` process."""
-        shas = list(shas)
-        with BlobReader(self.git_dir) as reader:
-            for i in range(0, len(shas), BlobReader.CHUNK):
-                chunk = shas[i : i + BlobReader.CHUNK]
-                yield from zip(chunk, reader.read_many(chunk), strict=True)
 
 
 class BlobReader:

@@ -26,7 +26,7 @@ def stored_path(path: str) -> str:
 def skip_reason(path: str, kind: str) -> str | None:
     """Why the scan does not read this entry (one line), or None for an article file.
 
-    ``path`` as git gave it (surrogateescape), ``kind`` as ``storage.gitrepo.kind_of`` says.
+    ``path`` as git gave it (surrogateescape), ``kind`` as ``storage.git_diff.kind_of`` says.
     """
     if kind == "file" and path.isascii() and path.isprintable():
         return None  # nearly every path: C0 and DEL are the only ASCII controls

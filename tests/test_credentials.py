@@ -251,7 +251,8 @@ def test_git_errors_and_database_urls_hide_every_shape_the_scrubber_hides(sample
     """Issue 9 review: storage had weaker hiders of its own (URL userinfo only), so a git
     error quoting a path with a token, or ``?password=`` in a database URL, showed it."""
     from storage.db import redacted
-    from storage.gitrepo import ContentRepo, GitError
+    from storage.git_command import GitError
+    from storage.gitrepo import ContentRepo
 
     assert _leaks(sample) and not _leaks(scrub(sample))
     repo = ContentRepo(tmp_path / "c.git", f"file://{tmp_path}/gone/{sample}", "main")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from storage import frontmatter
 from storage.extract import extract
 from storage.fields import FieldMap
+from storage.frontmatter import fast_path
 from tests.conftest import SAMPLE, SHARED
 from tests.helpers import article
 
@@ -19,8 +19,8 @@ HUGO_FIELDS = FieldMap(flag="draft", flag_style="draft", date="date", excerpt="s
 @pytest.fixture(autouse=True)
 def always_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Take the fast path even for small documents, where it would normally step aside."""
-    monkeypatch.setattr(frontmatter, "_FAST_PATH_MIN_BYTES", 0)
-    monkeypatch.setattr(frontmatter, "_FAST_PATH_MAX_SHARE", 1.0)
+    monkeypatch.setattr(fast_path, "MIN_BYTES", 0)
+    monkeypatch.setattr(fast_path, "MAX_SHARE", 1.0)
 
 
 def sample_variants() -> list[tuple[str, bytes]]:

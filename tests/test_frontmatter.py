@@ -17,8 +17,11 @@ from storage import frontmatter
 from storage.frontmatter import (
     EditError,
     FrontmatterError,
+    edit,
+    fast_path,
     parse,
     parse_keys,
+    read,
     set_keys,
     split,
 )
@@ -30,7 +33,7 @@ LISTING = frozenset(
     | {"publishedDateTime", "images"}
 )
 BOM = b"\xef\xbb\xbf"
-REAL_THRESHOLDS = (frontmatter._FAST_PATH_MIN_BYTES, frontmatter._FAST_PATH_MAX_SHARE)
+REAL_THRESHOLDS = (fast_path.MIN_BYTES, fast_path.MAX_SHARE)
 
 
 def doc(
@@ -63,21 +66,21 @@ def restricted(data: bytes, keys: frozenset[str] | set[str]) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def always_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let parse_keys take its fast path on documents of any size, to test the scanner."""
-    monkeypatch.setattr(frontmatter, "_FAST_PATH_MIN_BYTES", 0)
-    monkeypatch.setattr(frontmatter, "_FAST_PATH_MAX_SHARE", 1.0)
+    monkeypatch.setattr(fast_path, "MIN_BYTES", 0)
+    monkeypatch.setattr(fast_path, "MAX_SHARE", 1.0)
 
 
 @pytest.fixture
 def load_spy(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
     """Records each full parse, to tell the fast path of parse_keys from its fallback."""
     calls: list[bytes] = []
-    real = frontmatter._load_mapping
+    real = fast_path.load_mapping
 
     def spy(data: bytes, where: frontmatter.Split, unique: Any = ()) -> dict[str, Any]:
         calls.append(data)
         return real(data, where, unique)
 
-    monkeypatch.setattr(frontmatter, "_load_mapping", spy)
+    monkeypatch.setattr(fast_path, "load_mapping", spy)
     return calls
 
 
@@ -263,8 +266,8 @@ def test_fast_path_is_taken_only_when_safe(
 def test_small_documents_and_big_shares_get_a_full_parse(
     monkeypatch: pytest.MonkeyPatch, load_spy: list[bytes]
 ) -> None:
-    monkeypatch.setattr(frontmatter, "_FAST_PATH_MIN_BYTES", REAL_THRESHOLDS[0])
-    monkeypatch.setattr(frontmatter, "_FAST_PATH_MAX_SHARE", REAL_THRESHOLDS[1])
+    monkeypatch.setattr(fast_path, "MIN_BYTES", REAL_THRESHOLDS[0])
+    monkeypatch.setattr(fast_path, "MAX_SHARE", REAL_THRESHOLDS[1])
     small = doc("title: t\nrelated:\n  - x\n")
     assert parse_keys(small, {"title"}) == {"title": "t"}
     assert len(load_spy) == 1  # a full parse costs about what the scanner does
@@ -495,17 +498,17 @@ def test_safety_net_catches_a_wrong_location(monkeypatch: pytest.MonkeyPatch) ->
     data = doc('summary: "a\npublished: no\nb"\n')
     text = data[4:]
     pos = text.index(b"published")
-    monkeypatch.setattr(frontmatter, "_blocks", lambda _t: {"published": [(pos, pos + 14)]})
+    monkeypatch.setattr(edit, "key_blocks", lambda _t: {"published": [(pos, pos + 14)]})
     with pytest.raises(EditError, match=r"refusing to set 'published': the result reads"):
         set_keys(data, {"published": True})
 
 
 def test_safety_net_catches_a_wrong_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(frontmatter, "_render", lambda value, style: b"yes please")
+    monkeypatch.setattr(edit, "render_value", lambda value, style: b"yes please")
     with pytest.raises(EditError, match="reads 'published' as 'yes please'"):
         set_keys(doc("published: false\n"), {"published": True})
     with pytest.raises(EditError, match="would not parse"):
-        monkeypatch.setattr(frontmatter, "_render", lambda value, style: b"[")
+        monkeypatch.setattr(edit, "render_value", lambda value, style: b"[")
         set_keys(doc("published: false\n"), {"published": True})
 
 
@@ -594,7 +597,7 @@ def test_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
     small = doc("title: t\n")
     with pytest.raises(FrontmatterError, match=rf"too large \({len(small)} bytes > 10 bytes limit"):
         split(small, max_bytes=10)
-    monkeypatch.setattr(frontmatter, "MAX_BYTES", 10)
+    monkeypatch.setattr(read, "MAX_BYTES", 10)
     for call in (parse, lambda d: parse_keys(d, {"title"}), lambda d: set_keys(d, {"a": 1})):
         with pytest.raises(FrontmatterError, match="too large"):
             call(small)
@@ -657,7 +660,7 @@ def test_tab_after_a_list_item_depends_on_the_loader(monkeypatch: pytest.MonkeyP
     data = doc("title: t\nauthors:\n- melody\t\t\ntags:\n- x\n")
     if frontmatter.LOADER is not yaml.SafeLoader:
         assert parse(data)["authors"] == ["melody"]
-    monkeypatch.setattr(frontmatter, "LOADER", yaml.SafeLoader)
+    monkeypatch.setattr(read, "LOADER", yaml.SafeLoader)
     with pytest.raises(FrontmatterError) as raised:
         parse(data)
     assert raised.value.reason == (
@@ -703,12 +706,12 @@ def test_a_repeated_key_that_is_read_is_refused_with_its_lines(
     reason = (
         f"duplicate key 'published' on lines {lines}: keep one (YAML would silently use the last)"
     )
-    for read in (
+    for reading in (
         lambda: parse(data, unique={"published"}),
         lambda: parse_keys(data, {"published"}),
     ):
         with pytest.raises(FrontmatterError) as raised:
-            read()
+            reading()
         assert raised.value.reason == reason
         assert raised.value.line == int(lines.split()[0].rstrip(","))
     # Keys nobody asked about may repeat, as PyYAML has it.

@@ -14,7 +14,15 @@ import pytest
 import yaml
 
 from storage import frontmatter
-from storage.frontmatter import EditError, FrontmatterError, parse, parse_keys, set_keys, split
+from storage.frontmatter import (
+    EditError,
+    FrontmatterError,
+    fast_path,
+    parse,
+    parse_keys,
+    set_keys,
+    split,
+)
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 FILES = sorted(p.relative_to(CORPORA).as_posix() for p in CORPORA.glob("*/**/*.md"))
@@ -50,8 +58,8 @@ HIDDEN_KEY_FILE = "digitalgov/events/2024/10/2024-10-17-uswds-monthly-call-octob
 def always_fast() -> Iterator[None]:
     """Let parse_keys take its fast path on these small files, to test the scanner on them."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(frontmatter, "_FAST_PATH_MIN_BYTES", 0)
-        patch.setattr(frontmatter, "_FAST_PATH_MAX_SHARE", 1.0)
+        patch.setattr(fast_path, "MIN_BYTES", 0)
+        patch.setattr(fast_path, "MAX_SHARE", 1.0)
         yield
 
 
@@ -95,7 +103,7 @@ def check(rel: str) -> Outcome:
 
     for keys in (KEYS, frozenset({"date", "draft", "published", "topics"})):
         assert parse_keys(data, keys) == _restricted(full, keys)
-    with mock.patch.object(frontmatter, "_load_mapping", wraps=frontmatter._load_mapping) as spy:
+    with mock.patch.object(fast_path, "load_mapping", wraps=fast_path.load_mapping) as spy:
         assert parse_keys(data, {"title"}) == _restricted(full, frozenset({"title"}))
     fast = spy.call_count == 0
 
@@ -168,7 +176,7 @@ def test_hidden_key_file() -> None:
     assert b"\nevent_organizer: Digital.gov" in data
     assert "event_organizer" not in parse(data)
     assert parse(data)["summary"].endswith("event_organizer: Digital.gov")
-    with mock.patch.object(frontmatter, "_load_mapping", wraps=frontmatter._load_mapping) as spy:
+    with mock.patch.object(fast_path, "load_mapping", wraps=fast_path.load_mapping) as spy:
         assert parse_keys(data, {"event_organizer"}) == {}
     assert spy.call_count == 1  # the scanner saw the string run on, and gave up
     assert parse_keys(data, {"event_organizer", "summary"}) == {"summary": parse(data)["summary"]}

@@ -11,8 +11,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from storage import frontmatter
-from storage.frontmatter import EditError, FrontmatterError, parse, parse_keys, set_keys
+from storage.frontmatter import EditError, FrontmatterError, fast_path, parse, parse_keys, set_keys
 from tests.helpers import same
 
 
@@ -20,8 +19,8 @@ from tests.helpers import same
 def always_fast() -> Iterator[None]:
     """Let parse_keys take its fast path on these small documents, to test the scanner."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(frontmatter, "_FAST_PATH_MIN_BYTES", 0)
-        patch.setattr(frontmatter, "_FAST_PATH_MAX_SHARE", 1.0)
+        patch.setattr(fast_path, "MIN_BYTES", 0)
+        patch.setattr(fast_path, "MAX_SHARE", 1.0)
         yield
 
 

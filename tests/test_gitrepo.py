@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import storage.gitrepo
-from storage.gitrepo import Change, ContentRepo, GitError
+import storage.git_diff
+from storage.git_command import GitError
+from storage.git_diff import Change, TreeDiff
+from storage.gitrepo import BlobReader, ContentRepo
 from storage.pathfilter import PathFilter
 from tests.helpers import Newsroom
 
@@ -17,10 +19,8 @@ def test_fetch_list_diff_and_read(newsroom: Newsroom, content_repo: ContentRepo)
     assert content_repo.fetch() == first
     tree = dict(content_repo.ls_tree(first))
     assert set(tree) == {"a.md", "dir with space/é.md"}
-    assert dict(content_repo.read_blobs(tree.values())) == {
-        tree["a.md"]: b"one",
-        tree["dir with space/é.md"]: b"two",
-    }
+    with BlobReader(content_repo.git_dir) as reader:
+        assert reader.read_many([tree["a.md"], tree["dir with space/é.md"]]) == [b"one", b"two"]
 
     newsroom.write("a.md", "one, edited")
     newsroom.remove("dir with space/é.md")
@@ -43,8 +43,8 @@ def test_a_split_diff_lists_what_one_diff_tree_does(
 ):
     """The streamed diff compares directories level by level, then hands the changed ones
     to one `diff-tree --stdin`: every way a path can change comes out as one diff-tree."""
-    monkeypatch.setattr(storage.gitrepo, "_SPLIT_WIDTH", width)
-    monkeypatch.setattr(storage.gitrepo, "_SPLIT_DEPTH", depth)
+    monkeypatch.setattr(storage.git_diff, "_SPLIT_WIDTH", width)
+    monkeypatch.setattr(storage.git_diff, "_SPLIT_DEPTH", depth)
     layout = {
         "top.md": "1", "gone.md": "1", "news/2024/01/a.md": "1", "news/2024/01/b.md": "1",
         "news/2024/02/c.md": "1", "news/2025/01/d.md": "1", "news/2025/01/deep/e/f/g.md": "1",
@@ -74,7 +74,7 @@ def test_a_split_diff_lists_what_one_diff_tree_does(
     def one_diff_tree(old: str, new: str) -> list[Change]:
         out = content_repo.git("diff-tree", "-r", "-z", "--no-renames", old, new).split(b"\0")
         pairs = zip(out[0:-1:2], out[1::2], strict=True)
-        return sorted((storage.gitrepo._change(m, p) for m, p in pairs), key=str)
+        return sorted((storage.git_diff._change(m, p) for m, p in pairs), key=str)
 
     forward = one_diff_tree(first, second)
     assert len(forward) == 14
@@ -91,8 +91,9 @@ def test_a_split_diff_lists_what_one_diff_tree_does(
     news = [content_repo.git("rev-parse", f"{c}:news").decode().strip() for c in (first, second)]
     pairs = [(b"a/", *news), (b"zz/", "1" * 40, "2" * 40), (b"b/", *news)]
     with pytest.raises(GitError, match="git diff-tree: "):
-        list(content_repo._diff_pairs(pairs, recursive=True))
-    assert {p for p, _, _ in content_repo._diff_pairs(pairs[:1] * 2, recursive=True)} == {b"a/"}
+        list(TreeDiff(content_repo.git_dir)._diff_pairs(pairs, recursive=True))
+    twice = TreeDiff(content_repo.git_dir)._diff_pairs(pairs[:1] * 2, recursive=True)
+    assert {p for p, _, _ in twice} == {b"a/"}
 
 
 def test_fetch_follows_force_pushes(newsroom: Newsroom, content_repo: ContentRepo):

@@ -20,7 +20,8 @@ from bot.config import Config, ContentConfig, SlackConfig
 from bot.publishing import PublishReport, check_templates, publish_approved
 from storage import frontmatter
 from storage.fields import FieldMap
-from storage.gitrepo import ContentRepo, GitError
+from storage.git_command import GitError
+from storage.gitrepo import ContentRepo
 from storage.models import (
     Article,
     Decision,

@@ -16,7 +16,8 @@ from bot.cli.main import cli
 from bot.config import config_from_mapping
 from bot.slack.client import make_client
 from storage.fields import FieldMap
-from storage.gitrepo import ContentRepo, GitError
+from storage.git_command import GitError
+from storage.gitrepo import ContentRepo
 from storage.pathfilter import PathFilter
 from storage.publish import Author, Edit, publish
 from storage.schedule_state import last_run

@@ -9,14 +9,16 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
-from storage import scan as scan_module
+from storage import scan as scan_package
 from storage.extract import PUBLISHED_COLUMNS, extract
 from storage.fields import FieldMap
-from storage.gitrepo import ContentRepo, GitError
+from storage.git_command import GitError
+from storage.gitrepo import ContentRepo
 from storage.models import Article, ArticleTopic, as_utc
 from storage.pathfilter import PathFilter
 from storage.queries import unpublished_pool
-from storage.scan import FULL_COLUMNS, scan
+from storage.scan import age, parser, plan, scan, write
+from storage.scan.write import FULL_COLUMNS
 from tests.conftest import SAMPLE
 from tests.helpers import Newsroom, article, git
 
@@ -207,8 +209,6 @@ def test_parallel_scan_equals_serial(
     in-process path store the same rows."""
     import multiprocessing
 
-    import storage.scan as scan_module
-
     sample = SAMPLE.read_text()
     for i in range(60):
         body = sample if i % 3 else sample.replace("published: false", "published: true")
@@ -217,11 +217,11 @@ def test_parallel_scan_equals_serial(
     newsroom.commit()
     repo = ContentRepo(tmp_path / "clone.git", str(newsroom.remote), "main")
     repo.fetch()
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN", 10)
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FORKSERVER", 10)
+    monkeypatch.setattr(parser, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(parser, "PARALLEL_MIN_FORKSERVER", 10)
     context = multiprocessing.get_context(start_method)
-    monkeypatch.setattr(scan_module, "_pool_context", lambda: context)
-    monkeypatch.setattr(scan_module, "CHUNK", 7)
+    monkeypatch.setattr(parser, "_pool_context", lambda: context)
+    monkeypatch.setattr(parser, "CHUNK", 7)
     scan(engine, repo, FIELDS, ALL_MD, workers=2)
     parallel = {p: _comparable(r) for p, r in rows(engine).items()}
     with engine.begin() as conn:
@@ -255,21 +255,21 @@ def test_a_streamed_rescan_equals_a_serial_full_scan(
     newsroom.write("n/new.md", article("New one"))
     newsroom.commit()
     repo.fetch()
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN", 10)
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_FORKSERVER", 10)
-    monkeypatch.setattr(scan_module, "STREAM_BATCH", 4)
-    monkeypatch.setattr(scan_module, "STREAM_CHUNK", 3)
-    monkeypatch.setattr(scan_module, "WRITE_BATCH", 5)
+    monkeypatch.setattr(parser, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(parser, "PARALLEL_MIN_FORKSERVER", 10)
+    monkeypatch.setattr(plan, "STREAM_BATCH", 4)
+    monkeypatch.setattr(plan, "STREAM_CHUNK", 3)
+    monkeypatch.setattr(write, "WRITE_BATCH", 5)
     context = multiprocessing.get_context(start_method)
-    monkeypatch.setattr(scan_module, "_pool_context", lambda: context)
+    monkeypatch.setattr(parser, "_pool_context", lambda: context)
     started: list[int] = []
-    real_pool = scan_module.ProcessPoolExecutor
+    real_pool = parser.ProcessPoolExecutor
 
     def pool(*args: object, **kwargs: object) -> object:
         started.append(1)
         return real_pool(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(scan_module, "ProcessPoolExecutor", pool)
+    monkeypatch.setattr(parser, "ProcessPoolExecutor", pool)
     result = scan(engine, repo, FIELDS, ALL_MD, workers=2)
     assert (result.mode, result.changed, result.new, result.deleted) == ("diff", 20, 1, 3)
     assert started == [1]
@@ -360,7 +360,7 @@ def test_a_candidate_refreshed_in_place_is_read_from_the_lines_that_changed(
     newsroom.write("retitle.md", retitled)
     newsroom.commit()
     read_from_change: list[str] = []
-    real = scan_module.extract_change
+    real = parser.extract_change
 
     def spy(path: str, *args: object) -> object:
         got = real(path, *args)  # type: ignore[arg-type]
@@ -368,7 +368,7 @@ def test_a_candidate_refreshed_in_place_is_read_from_the_lines_that_changed(
             read_from_change.append(path)
         return got
 
-    monkeypatch.setattr(scan_module, "extract_change", spy)
+    monkeypatch.setattr(parser, "extract_change", spy)
     assert do_scan(engine, content_repo).changed == 4
     # The topic list is a block: that file is read whole. The rest come from their lines.
     assert sorted(read_from_change) == ["flip.md", "retitle.md", "scores.md"]
@@ -580,7 +580,7 @@ def test_an_undated_article_git_cannot_date_counts_as_old(
     newsroom.commit()
     monkeypatch.setattr(ContentRepo, "added_times", lambda self, commit, paths: {})
     do_scan(engine, content_repo)
-    assert as_utc(rows(engine)["a.md"].added_at) == scan_module.UNKNOWN_AGE
+    assert as_utc(rows(engine)["a.md"].added_at) == age.UNKNOWN_AGE
 
 
 # --- two scans at once (issue 9, item 16) ----------------------------------------------------
@@ -643,7 +643,7 @@ def test_a_scan_waits_for_the_running_one_then_says_so(
     config = tmp_path / "curator.yml"
     config.write_text(f'content:\n  remote: {newsroom.remote}\nslack:\n  channel: "#c"\n')
     monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setattr(scan_module, "SCAN_WAIT", 0.2)
+    monkeypatch.setattr(scan_package, "SCAN_WAIT", 0.2)
     other = make_engine(db_url)  # another process's scan, as far as the lock can tell
     runner = CliRunner()
     try:
@@ -655,7 +655,7 @@ def test_a_scan_waits_for_the_running_one_then_says_so(
         assert rows(engine) == {}
 
         # Within the wait, the scan simply runs after the other one.
-        monkeypatch.setattr(scan_module, "SCAN_WAIT", 30)
+        monkeypatch.setattr(scan_package, "SCAN_WAIT", 30)
         held, release = threading.Event(), threading.Event()
 
         def other_scan() -> None:

@@ -28,7 +28,7 @@ from bot.runtime import build_runtime
 from bot.slack import posting
 from bot.slack.digest import DigestQuery, answer_digest, parse_digest_query
 from bot.slack.summary import build_summary, summary_message
-from storage.gitrepo import run_git
+from storage.git_command import run_git
 from storage.models import Article, Post, PostStatus, PublishCommit
 from storage.queries import scan_problems
 from storage.scan import ScanResult, scan

@@ -21,7 +21,8 @@ from bot.slack.manifest import manifest_scopes
 from bot.slack.posting import candidate_rules, resolve_channel
 from storage import migrate
 from storage.db import open_kept, redacted
-from storage.gitrepo import GitError, check_remote
+from storage.git_command import GitError
+from storage.git_remote import check_remote
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from bot.clock.jobs import publish_and_tell
 from bot.publishing import PUBLISH_WAIT, publish_approved
 from bot.slack.client import api_url, make_client
 from storage.controls import escape_controls
-from storage.gitrepo import GitError
+from storage.git_command import GitError
 from storage.locks import Busy
 
 log = logging.getLogger(__name__)

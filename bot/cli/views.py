@@ -114,7 +114,7 @@ def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> dateti
 def demo(ctx: Context, directory: Path | None) -> None:
     """See the bot without Slack: a sample repo, today's cards, a /digest and a summary."""
     from bot.cli.demo import build_demo, demo_report
-    from storage.gitrepo import GitError
+    from storage.git_command import GitError
 
     del ctx  # the demo writes and uses its own curator.yml
     target = directory or Path(tempfile.mkdtemp(prefix="curator-demo-"))

@@ -1,0 +1,182 @@
+"""Writing what the parser read: only new rows, and only the columns whose value changed."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy.engine import Engine
+
+from storage.extract import ArticleData
+from storage.models import Article, ArticleTopic, as_utc, utcnow
+from storage.scan.parser import Parser
+from storage.scan.records import Known, Progress, ScanResult, Todo
+
+WRITE_BATCH = 250
+
+ARTICLE = Article.__table__
+TOPIC = ArticleTopic.__table__
+
+
+def apply_changes(
+    engine: Engine,
+    parser: Parser,
+    todo: list[Todo],
+    gone: list[int],
+    result: ScanResult,
+    progress: Progress | None,
+    finish: Callable[[Connection], None],
+) -> list[int]:
+    """Write what the parser returns; ``finish`` runs in the transaction of the last rows.
+
+    Returns the ids of the candidates written without a date (see age_from_git).
+    """
+    undated: list[int] = []
+    if gone:
+        with engine.begin() as conn:
+            for i in range(0, len(gone), 500):
+                conn.execute(
+                    update(ARTICLE)
+                    .where(ARTICLE.c.id.in_(gone[i : i + 500]))
+                    .values(removed_at=utcnow())
+                )
+        result.deleted = len(gone)
+    by_path = {t.path: t for t in todo}
+    done, pending = 0, []
+    if progress:
+        progress(0, len(todo))
+    for batch in parser.results():
+        pending.extend(batch)
+        done += len(batch)
+        if len(pending) >= WRITE_BATCH or done == len(todo):
+            # A transaction per few hundred rows: the main process writes while the workers
+            # parse what follows, an interrupted scan keeps what it wrote (the rerun skips
+            # blobs whose sha is recorded), and no transaction outgrows SQLite's page cache.
+            with engine.begin() as conn:
+                undated += _write(conn, pending, by_path, result)
+                if done == len(todo):
+                    finish(conn)
+            pending = []
+        if progress:
+            progress(done, len(todo))
+    if not todo:
+        with engine.begin() as conn:
+            finish(conn)
+    return undated
+
+
+def _write(
+    conn: Connection, batch: list[ArticleData], by_path: dict[str, Todo], result: ScanResult
+) -> list[int]:
+    """Insert and update a batch; return the ids of unpublished ones read without a date."""
+    now = utcnow()
+    inserts, updates = [], []
+    for data in batch:
+        known = by_path[data.path].known
+        if known is None:
+            row = {name: getattr(data, name) for name in FULL_COLUMNS}
+            inserts.append({**row, "first_seen_at": now, "updated_at": now})
+            result.new += 1
+        else:
+            updates.append((known, data))
+            if known.removed:
+                result.new += 1
+            else:
+                result.changed += 1
+    ids: dict[str, int] = {}
+    if inserts:
+        # RETURNING names the path, so rows need not come back in order: SQLAlchemy can then
+        # send the whole batch as a few multi-row INSERTs instead of one per row.
+        stmt = insert(ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.path)
+        ids.update({r.path: r.id for r in conn.execute(stmt, inserts)})
+    retopic = _update(conn, updates, now) if updates else set()
+    for i in range(0, len(retopic), 500):
+        conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_(sorted(retopic)[i : i + 500])))
+    # A live article's topics were not read: it keeps the ones it had. So does an updated
+    # one whose topics did not change.
+    topics = []
+    for data in batch:
+        article_id = ids.get(data.path)
+        if article_id is None and (known := by_path[data.path].known) and known.id in retopic:
+            article_id = known.id
+        if article_id is not None and data.columns is None:
+            topics.extend(
+                {"article_id": article_id, "key": t.casefold(), "topic": t} for t in data.topics
+            )
+    if topics:
+        conn.execute(insert(TOPIC), topics)
+    undated = []
+    for data in batch:
+        result.warnings += data.warning is not None
+        read_date = data.columns is None or "dated" in data.columns
+        if data.published is False and data.error is None and data.dated is None and read_date:
+            known = by_path[data.path].known
+            undated.append(ids[data.path] if known is None else known.id)
+    return undated
+
+
+def _update(conn: Connection, updates: list[tuple[Known, ArticleData]], now: datetime) -> set[int]:
+    """Set only the columns whose value changed; return the ids whose topics must be rewritten.
+
+    An UPDATE rewrites the entry of every index on a column it sets, even to the same value,
+    and each such entry is a page SQLite writes to its log. Most changed files change one or
+    two columns (a refreshed score, a flipped flag), so this keeps a rescan's writes small.
+    """
+    current = _current(conn, [known.id for known, _ in updates])
+    full_ids = [known.id for known, data in updates if data.columns is None]
+    had_topics = _current_topics(conn, full_ids) if full_ids else {}
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    retopic: set[int] = set()
+    for known, data in updates:
+        row = current[known.id]
+        columns = FULL_COLUMNS if data.columns is None else data.columns
+        values: dict[str, object] = {
+            name: value
+            for name in columns
+            if name != "path" and not _stored(row, name, value := getattr(data, name))
+        }
+        if known.removed:
+            values["removed_at"] = None
+            values["added_at"] = None  # added again: its age is that of the new add
+        if data.columns is None and had_topics.get(known.id, frozenset()) != set(data.topics):
+            retopic.add(known.id)
+        values["updated_at"] = now
+        # executemany by primary key; "b_id" because "id" would name the SET column.
+        groups.setdefault(tuple(values), []).append({**values, "b_id": known.id})
+    for names, rows in groups.items():
+        stmt = update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id"))
+        conn.execute(stmt.values({name: bindparam(name) for name in names}), rows)
+    return retopic
+
+
+FULL_COLUMNS = tuple(
+    f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "columns")
+)
+_COMPARED = [ARTICLE.c[name] for name in FULL_COLUMNS if name != "path"]
+
+
+def _current(conn: Connection, ids: list[int]) -> dict[int, Row]:
+    rows: dict[int, Row] = {}
+    for i in range(0, len(ids), 500):  # stay under bound-parameter limits
+        query = select(ARTICLE.c.id, *_COMPARED).where(ARTICLE.c.id.in_(ids[i : i + 500]))
+        rows.update({row.id: row for row in conn.execute(query)})
+    return rows
+
+
+def _current_topics(conn: Connection, ids: list[int]) -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = {}
+    for i in range(0, len(ids), 500):
+        query = select(TOPIC.c.article_id, TOPIC.c.topic).where(
+            TOPIC.c.article_id.in_(ids[i : i + 500])
+        )
+        for article_id, topic in conn.execute(query):
+            found.setdefault(article_id, set()).add(topic)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def _stored(row: Row, name: str, value: object) -> bool:
+    """Whether the row already holds ``value`` in column ``name``."""
+    old = getattr(row, name)
+    return (as_utc(old) if isinstance(old, datetime) else old) == value
