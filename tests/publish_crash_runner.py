@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import bot.publishing
 import storage.publish.attempt
 import storage.publish.planning
+import storage.publish_log
 from bot.config import Config, ContentConfig, SlackConfig
 from bot.publishing import publish_approved
 from storage.db import make_engine
@@ -43,7 +43,7 @@ def die() -> None:
 def arm(stage: str) -> None:
     """Wrap the function at ``stage`` so that the process dies there."""
     push_commit = storage.publish.attempt.push_commit
-    mark_published = bot.publishing._mark_published
+    mark_published = storage.publish_log._mark_published
 
     def killed(*args: Any, **kwargs: Any) -> Any:
         die()
@@ -64,7 +64,7 @@ def arm(stage: str) -> None:
     elif stage == "after-push":
         storage.publish.attempt.push_commit = push_then_die
     elif stage == "mid-record":
-        bot.publishing._mark_published = record_then_die
+        storage.publish_log._mark_published = record_then_die
     elif stage == "parallel":
         edit_all = storage.publish.planning.edit_all
         storage.publish.planning.edit_all = lambda items, fields, workers: edit_all(

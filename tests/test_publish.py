@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,10 +37,14 @@ from storage.publish import (
     Author,
     Edit,
     Outcome,
+    PublishResult,
     PushRejected,
     edit_all,
     find_pushed,
+    next_tip,
+    prepare,
     publish,
+    push,
 )
 from tests.conftest import SAMPLE
 from tests.helpers import Newsroom, article, git
@@ -165,11 +169,34 @@ def message_of(results: Sequence[object]) -> str:
     return f"Publish {len(edited)} articles\n\nCurator-Batch: test\n"
 
 
-def pub(repo: ContentRepo, paths: Sequence[str], **kw: object):
-    return publish(
-        repo, [Edit(p) for p in paths], fields=FIELDS, author=AUTHOR, message=message_of,
-        backoff=0, **kw,  # type: ignore[arg-type]
-    )  # fmt: skip
+def pub(
+    repo: ContentRepo,
+    paths: Sequence[str],
+    *,
+    before_push: Callable[[str, str], None] | None = None,
+    attempts: int = 5,
+    **kw: object,
+) -> PublishResult:
+    """storage's publish; with ``before_push``, its steps taken in the bot's order, the hook
+    called with (commit, base) where the bot writes its batch ahead of each push."""
+    edits = [Edit(p) for p in paths]
+    if before_push is None:
+        return publish(
+            repo, edits, fields=FIELDS, author=AUTHOR, message=message_of, backoff=0,
+            attempts=attempts, **kw,  # type: ignore[arg-type]
+        )  # fmt: skip
+    result = prepare(
+        repo, edits, tip=repo.fetch(), fields=FIELDS, author=AUTHOR, message=message_of
+    )
+    while result.commit is not None:
+        before_push(result.commit, result.base)
+        if push(repo, result):
+            break
+        result = prepare(
+            repo, edits, tip=next_tip(repo, result, attempts=attempts, backoff=0),
+            attempt=result.attempts + 1, fields=FIELDS, author=AUTHOR, message=message_of,
+        )  # fmt: skip
+    return result
 
 
 # ------------------------------------------------------------------------ the commit itself

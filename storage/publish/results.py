@@ -52,8 +52,9 @@ class ArticleResult:
 
 @dataclass(frozen=True)
 class PublishResult:
-    """What one publish did: ``commit`` is the pushed commit, None when nothing was edited
-    or on a dry run; ``base`` is the tip the last attempt was built on."""
+    """What one attempt did: ``commit`` is the commit made on top of ``base`` (pushed once
+    :func:`storage.publish.push` said so), None when nothing was edited or on a dry run;
+    ``attempts`` counts this one."""
 
     articles: tuple[ArticleResult, ...]
     base: str
