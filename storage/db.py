@@ -162,3 +162,22 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+#: One transaction, as bot/ holds it to pass on to several storage functions: bot/ never
+#: runs a statement on it.
+Transaction = Connection
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Transaction]:
+    """One transaction, committed when the block ends, rolled back on an error."""
+    with engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Transaction]:
+    """A connection for reads only: nothing done on it is committed."""
+    with engine.connect() as conn:
+        yield conn

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.slack.digest import (
     DigestError,
@@ -18,6 +17,7 @@ from bot.slack.digest import (
 )
 from bot.slack.limits import message_problems
 from bot.slack.text import escape
+from storage.db_errors import DatabaseError
 
 if TYPE_CHECKING:
     from bot.slack.app import Curator
@@ -49,7 +49,7 @@ def register(app: App, curator: Curator) -> None:
         ack()
         try:
             text, blocks = answer_digest(curator.engine, curator.config, query, now=now)
-        except SQLAlchemyError:
+        except DatabaseError:
             sorry = ":warning: The digest could not be read from the database; try again soon."
             respond(response_type="ephemeral", text=sorry)
             raise  # logged with its traceback by the app's error handler
