@@ -288,6 +288,17 @@ def block_cause(conn: Connection, *, post_id: int) -> str | None:
     )
 
 
+def add_commit(
+    conn: Connection, *, sha: str, article_count: int, message: str, pushed_at: datetime
+) -> None:
+    """A commit pushed to the content repo (for a replay, such as ``curator demo``'s)."""
+    conn.execute(
+        insert(COMMIT).values(
+            sha=sha, article_count=article_count, message=message, pushed_at=pushed_at
+        )
+    )
+
+
 def last_commit(conn: Connection) -> Row | None:
     """The commit publishing pushed last (for ``curator status``)."""
     return conn.execute(select(COMMIT).order_by(COMMIT.c.pushed_at.desc())).first()
