@@ -1,5 +1,6 @@
 """storage/ owns every database statement (issue 10, point 1): bot/ passes an engine, or a
-storage.db transaction, on to storage functions, and never builds or runs a statement."""
+storage.db transaction, on to storage functions, and never builds or runs a statement, nor
+opens a connection itself."""
 
 from __future__ import annotations
 
@@ -16,10 +17,17 @@ DATABASE_PACKAGES = ("sqlalchemy", "sqlmodel")
 BUILDERS = {"select", "insert", "update", "delete", "text"}
 # Methods that run a statement (``conn.execute(...)``) or build one off a table.
 RUNNERS = {"execute", "scalar", "scalars", "exec_driver_sql", "select"}
+# An engine's own ways in: bot/ uses storage.db.transaction and reading instead.
+OPENERS = {"connect", "begin"}
 
 
 def _is_database(module: str) -> bool:
     return module.split(".")[0] in DATABASE_PACKAGES
+
+
+def _names_engine(node: ast.expr) -> bool:
+    name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", "")
+    return name.endswith("engine")
 
 
 def violations(source: str) -> list[str]:
@@ -48,6 +56,12 @@ def violations(source: str) -> list[str]:
                 )
                 if not on_super:  # a class calling its base's method of the same name
                     found.append(f"{where}: .{func.attr}(...)")
+            elif (
+                isinstance(func, ast.Attribute)
+                and func.attr in OPENERS
+                and _names_engine(func.value)
+            ):
+                found.append(f"{where}: engine.{func.attr}()")
     return found
 
 
@@ -80,6 +94,9 @@ def test_bot_runs_no_statement_of_its_own(path: Path) -> None:
         "n = conn.scalar(query)",
         "ids = conn.scalars(query).all()",
         "q = table.select()",
+        "with engine.connect() as conn: pass",
+        "with rt.engine.begin() as conn: pass",
+        "with self.engine.connect() as conn: pass",
     ],
 )
 def test_each_kind_of_violation_is_found(source: str) -> None:
@@ -95,6 +112,8 @@ def test_each_kind_of_violation_is_found(source: str) -> None:
         "blocks.insert(0, block)",
         "value = check.text(raw, 'content')",
         "super().execute()",
+        "handler.connect()",
+        "with reading(rt.engine) as tx: pass",
     ],
 )
 def test_what_bot_may_do_passes(source: str) -> None:

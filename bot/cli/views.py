@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.cli.terminal import json_safe, render_blocks
 from storage.controls import escape_controls
+from storage.db import reading
 
 if TYPE_CHECKING:
     from bot.cli.context import Context
@@ -70,7 +71,7 @@ def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) 
     now = datetime.now(UTC)
     since = _summary_since(rt, since_text, now)
     if dry_run or as_json:
-        with rt.engine.connect() as conn:
+        with reading(rt.engine) as conn:
             built = build_summary(conn, rt.config, since=since, now=now)
         _show(*summary_message(built, rt.config), as_json)
         return
@@ -98,7 +99,7 @@ def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> dateti
             raise click.BadParameter(
                 str(exc).removeprefix("since: "), param_hint="--since"
             ) from None
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         last = last_run(conn, "summary", outcome="ok")
     return as_utc(last.slot) if last is not None else now - timedelta(hours=24)
 
