@@ -113,7 +113,7 @@ def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
             "slack scopes",
             False,
             f"missing {', '.join(sorted(missing))}: "
-            "update the app from manifests/slack-app.yml and reinstall it",
+            "update the app from `curator manifest` and reinstall it",
         )
     else:
         yield Check("slack scopes", True, "every scope in the manifest is granted")
