@@ -18,11 +18,12 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.house_rules import vote_rules
 from bot.rules.digest_query import DEFAULT_LIMIT, MAX_LIMIT, STATUS_WORDS, DigestQuery, scope
 from bot.rules.tally import Tally, tally
 from bot.slack.cards import md, quality_text, title_of, who
 from bot.slack.limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, length
-from bot.slack.messages import next_publish_run, vote_rules
+from bot.slack.messages import next_publish_run
 from bot.slack.text import cut, escape, link, mrkdwn, shown_items
 from storage.digest_queries import PostView, find_posts, holds_for, reactions_for
 from storage.models import PostStatus
