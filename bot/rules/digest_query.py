@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from storage.models import PostStatus
+from bot.rules.states import APPROVED, BLOCKED, EXPIRED, OPEN, PUBLISHED, REJECTED
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -22,11 +22,11 @@ MAX_SINCE = timedelta(days=3650)
 # What an editor types after status:, and the post states each one covers. A blocked post
 # is approved; only publishing refused it for now (PublishHold says why).
 STATUS_WORDS: dict[str, tuple[str, ...]] = {
-    "pending": (PostStatus.OPEN,),
-    "approved": (PostStatus.APPROVED, PostStatus.BLOCKED),
-    "published": (PostStatus.PUBLISHED,),
-    "rejected": (PostStatus.REJECTED,),
-    "expired": (PostStatus.EXPIRED,),
+    "pending": (OPEN,),
+    "approved": (APPROVED, BLOCKED),
+    "published": (PUBLISHED,),
+    "rejected": (REJECTED,),
+    "expired": (EXPIRED,),
 }
 _STATUS_ALIASES = {"open": "pending", "waiting": "pending", "blocked": "approved"}
 _KEYS = {
