@@ -12,3 +12,6 @@ REJECTED = "rejected"
 PUBLISHED = "published"
 EXPIRED = "expired"  # no decision within the voting window
 BLOCKED = "blocked"  # approved, but publishing could not edit the file for now
+
+# Where votes no longer move a post.
+FINAL = (PUBLISHED, EXPIRED)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from bot.rules.states import APPROVED, BLOCKED, EXPIRED, OPEN, PUBLISHED, REJECTED
+from bot.rules.states import APPROVED, BLOCKED, FINAL, OPEN, REJECTED
 
 PUBLISH, REJECT = "publish", "reject"
 
@@ -91,7 +91,7 @@ def decide(t: Tally, quorum: int) -> str:
 
 def next_status(current: str, t: Tally, quorum: int) -> str:
     """Votes move a post between open, approved and rejected until it is published or expired."""
-    if current in (PUBLISHED, EXPIRED):
+    if current in FINAL:
         return current
     decided = decide(t, quorum)
     if current == BLOCKED and decided == APPROVED:
