@@ -32,6 +32,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.house_rules import vote_rules
 from bot.publish_message import (
     Candidate,
     check_templates,
@@ -41,7 +42,6 @@ from bot.publish_message import (
 )
 from bot.publish_report import ALREADY, MISSING, PUBLISHED, REFUSED, PostReport, PublishReport
 from bot.rules.tally import VoteRules, tally
-from bot.slack.messages import vote_rules
 from storage import publish as git_publish
 from storage import publish_log
 from storage.gitrepo import ContentRepo

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, create_engine
+from sqlmodel import create_engine
 
 from storage.credentials import scrub
 
@@ -150,18 +150,6 @@ def redacted(url: str) -> str:
     the logs use, so a '?password=' (libpq reads it too) or a token anywhere is hidden, and
     the user name stays ('curator:***@')."""
     return scrub(normalize_url(url.strip()))
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 #: One transaction, as bot/ holds it to pass on to several storage functions: bot/ never

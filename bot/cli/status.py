@@ -9,9 +9,10 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import census
 from bot.clock.clockwork import LEASE_NAME
 from bot.config import Config
+from bot.house_rules import candidate_rules
 from bot.rules.candidates import describe
 from bot.rules.slots import next_slot
-from bot.slack.posting import candidate_rules, posting_day
+from bot.slack.posting import posting_day
 from storage import posts, publish_log
 from storage.db import Transaction, reading
 from storage.models import PostStatus, as_utc
