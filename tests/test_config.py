@@ -837,7 +837,7 @@ def test_example_values_are_the_defaults(tmp_path: Path) -> None:
 
 
 def _schema_keys() -> list[str]:
-    from bot import config as module
+    from bot.config import checker as module
 
     keys = [f"{section}.{key}" for section, names in module._SECTIONS.items() for key in names]
     return keys + [key for key in module._TOP_LEVEL if key not in module._SECTIONS]

@@ -1,0 +1,35 @@
+"""Read and validate ``curator.yml`` into frozen settings objects (see :mod:`bot.config.loading`).
+
+The package's modules: ``settings`` (what the bot runs on), ``loading`` (read the file, collect
+every problem), ``errors`` (the error and how bad values are shown), ``example`` (the file
+``curator init`` writes).
+"""
+
+from bot.config.errors import ConfigError
+from bot.config.example import example_config, example_path, write_example
+from bot.config.loading import config_from_mapping, load_config
+from bot.config.settings import (
+    JOBS,
+    CandidatesConfig,
+    Config,
+    ContentConfig,
+    ScheduleConfig,
+    SlackConfig,
+    VotesConfig,
+)
+
+__all__ = [
+    "JOBS",
+    "CandidatesConfig",
+    "Config",
+    "ConfigError",
+    "ContentConfig",
+    "ScheduleConfig",
+    "SlackConfig",
+    "VotesConfig",
+    "config_from_mapping",
+    "example_config",
+    "example_path",
+    "load_config",
+    "write_example",
+]
