@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot.clock.clockwork import Clockwork, JobContext, JobSpec
-from bot.rules.slots import WallClockCronTrigger, latest_slot, next_slot, slots_between
+from bot.rules.schedule import WallClockCronTrigger, latest_slot, next_slot, slots_between
 from storage.models import JobRun
 
 NY = ZoneInfo("America/New_York")

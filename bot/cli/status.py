@@ -11,7 +11,7 @@ from bot.candidate_pool import census
 from bot.clock.clockwork import LEASE_NAME
 from bot.config import Config
 from bot.rules.candidates import describe
-from bot.rules.slots import next_slot
+from bot.rules.schedule import next_slot
 from bot.slack.posting import candidate_rules, posting_day
 from storage.models import Article, Decision, Post, PostStatus, PublishCommit, as_utc
 from storage.schedule_state import last_run, lease_state

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from bot.outages import explain
-from bot.rules.slots import latest_slot, next_slot
+from bot.rules.schedule import latest_slot, next_slot
 from bot.slack.text import mrkdwn
 from storage.credentials import scrub as scrub_shapes
 from storage.locks import Busy

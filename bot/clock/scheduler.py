@@ -15,7 +15,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock.clockwork import Clockwork
-from bot.rules.slots import WallClockCronTrigger
+from bot.rules.schedule import WallClockCronTrigger
 
 log = logging.getLogger(__name__)
 

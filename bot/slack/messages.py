@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import Connection, select
 
 from bot.config import Config
-from bot.rules.slots import next_slot
+from bot.rules.schedule import next_slot
 from bot.rules.tally import VoteRules, tally
 from bot.slack.cards import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
