@@ -11,7 +11,7 @@ from bot.candidate_pool import census
 from bot.clock.clockwork import LEASE_NAME
 from bot.config import Config
 from bot.rules.candidates import describe
-from bot.rules.schedule import next_slot
+from bot.rules.schedule import next_run
 from bot.slack.posting import candidate_rules, posting_day
 from storage.models import Article, Decision, Post, PostStatus, PublishCommit, as_utc
 from storage.schedule_state import last_run, lease_state
@@ -34,7 +34,7 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
                 last = f"last {local(run.slot)} {run.outcome}"
                 if run.detail:
                     last += f" ({run.detail})"
-            lines.append(f"  {job:<10} {cron:<16} {last}; next {local(next_slot(cron, tz, now))}")
+            lines.append(f"  {job:<10} {cron:<16} {last}; next {local(next_run(cron, now, tz))}")
         lease = lease_state(conn, LEASE_NAME)
         if lease is None:
             lines.append("leader: none yet (no scheduler has run)")

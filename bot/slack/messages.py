@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import Connection, select
 
 from bot.config import Config
-from bot.rules.schedule import next_slot
+from bot.rules.schedule import next_run
 from bot.rules.tally import VoteRules, tally
 from bot.slack.cards import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
@@ -34,7 +34,7 @@ def emoji(config: Config) -> Emoji:
 def next_publish_run(config: Config, now: datetime) -> datetime | None:
     if not config.schedule.publish:
         return None
-    return next_slot(config.schedule.publish, config.zone, now)
+    return next_run(config.schedule.publish, now, config.zone)
 
 
 def render_post(
