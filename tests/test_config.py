@@ -837,10 +837,13 @@ def test_example_values_are_the_defaults(tmp_path: Path) -> None:
 
 
 def _schema_keys() -> list[str]:
-    from bot.config import checker as module
+    from bot.config.models import schema_keys
 
-    keys = [f"{section}.{key}" for section, names in module._SECTIONS.items() for key in names]
-    return keys + [key for key in module._TOP_LEVEL if key not in module._SECTIONS]
+    keys = schema_keys()
+    top = keys.pop("")
+    return [f"{section}.{key}" for section, names in keys.items() for key in names] + [
+        key for key in top if key not in keys
+    ]
 
 
 @pytest.mark.parametrize("dotted", _schema_keys())

@@ -1,8 +1,10 @@
 """Read and validate ``curator.yml`` into frozen settings objects (see :mod:`bot.config.loading`).
 
-The package's modules: ``settings`` (what the bot runs on), ``loading`` (read the file, collect
-every problem), ``errors`` (the error and how bad values are shown), ``example`` (the file
-``curator init`` writes).
+The package's modules, in the order a file goes through them: ``reading`` (the file and its
+YAML), ``secrets`` (credentials refused anywhere), ``models`` with ``values`` and ``cron`` (the
+file's shape in pydantic), ``explain`` (pydantic's errors in the file's words), ``errors`` (the
+error and how bad values are shown), ``loading`` (all of it, into the frozen ``settings`` the
+bot runs on); ``example`` is the file ``curator init`` writes.
 """
 
 from bot.config.errors import ConfigError

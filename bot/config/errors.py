@@ -1,13 +1,17 @@
-"""The error raised for an unusable config file, and how bad values are shown in it."""
+"""How a problem in curator.yml is told: the error, the bad value as shown, and the two kinds
+of error the file's validators raise (both become ``file: key: message`` lines)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from storage.credentials import (
-    find_credential,
-    scrub,
-)
+from pydantic_core import PydanticCustomError
+
+from storage.credentials import find_credential, scrub
+
+# The error type of our validators' messages: said as written, where pydantic's own errors
+# (wrong type, out of range, unknown key) are put in words by ``bot.config.explain``.
+TOLD = "curator_config"
 
 
 class ConfigError(Exception):
@@ -22,10 +26,7 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.errors))
 
 
-# ---------------------------------------------------------------------------------- checking
-
-
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
     """A short, YAML-flavoured rendering of a bad value for an error message."""
     if value is None:
         return "nothing (null)"
@@ -41,3 +42,15 @@ def _describe(value: object) -> str:
     if isinstance(value, list | tuple):
         return f"a list {text}"
     return text
+
+
+def problem(message: str, *, at: str | None = None) -> PydanticCustomError:
+    """A validator's error, said as written after ``file: key:``. ``at`` (a dotted key from the
+    top) names the key the message is about when a check across keys raises it elsewhere."""
+    # The message goes in the context, not the template: templates read "{sha}" as a field.
+    return PydanticCustomError(TOLD, "{message}", {"message": message, "at": at})
+
+
+def expected(what: str, got: object, hint: str = "") -> PydanticCustomError:
+    """``expected <what>, got <the value>``, the shape of most messages."""
+    return problem(f"expected {what}, got {describe(got)}{hint}")

@@ -10,8 +10,6 @@ from types import MappingProxyType
 
 from storage.fields import FieldMap
 
-# --------------------------------------------------------------------------- settings objects
-
 
 @dataclass(frozen=True, kw_only=True)
 class ContentConfig:
@@ -81,7 +79,7 @@ class CandidatesConfig:
 
 
 JOBS = ("refresh", "post", "publish", "summary", "reconcile", "expire")
-_DEFAULT_GRACE = {
+DEFAULT_GRACE = {
     "refresh": 10,
     "post": 180,
     "publish": 45,
@@ -95,9 +93,9 @@ _DEFAULT_GRACE = {
 class ScheduleConfig:
     """Five-field crontab lines per job, in the configured time zone; None disables a job.
 
-    Weekday numbers follow crontab (0 and 7 are Sunday). APScheduler 3 counts from Monday, so
-    the loader rewrites numeric weekdays into names (``1-5`` -> ``mon-fri``): every stored line
-    means the same to ``CronTrigger.from_crontab(line, timezone=...)`` as it does to cron.
+    Weekday numbers follow crontab (0 and 7 are Sunday): the loader stores each line as
+    :func:`bot.rules.schedule.crontab_line` writes it (``1-5`` -> ``mon-fri``), and every next
+    run comes from :func:`bot.rules.schedule.next_run`.
     """
 
     refresh: str | None = "*/15 * * * *"
@@ -109,7 +107,7 @@ class ScheduleConfig:
     # How late a slot missed while the bot was down may still run, in minutes: the day's
     # post at 09:30 after a 09:00 outage is useful, at 17:00 it is noise.
     grace: Mapping[str, int] = field(
-        default_factory=lambda: MappingProxyType(dict(_DEFAULT_GRACE)), hash=False
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_GRACE)), hash=False
     )
     # With several replicas, the one holding the lease runs the jobs; others take over
     # within this many seconds after it stops renewing.
@@ -120,7 +118,7 @@ class ScheduleConfig:
         return {name: getattr(self, name) for name in JOBS if getattr(self, name) is not None}
 
     def grace_minutes(self, job: str) -> int:
-        return self.grace.get(job, _DEFAULT_GRACE[job])
+        return self.grace.get(job, DEFAULT_GRACE[job])
 
 
 @dataclass(frozen=True, kw_only=True)
