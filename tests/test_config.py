@@ -912,3 +912,15 @@ def test_write_example_force_overwrites(tmp_path: Path) -> None:
 def test_write_example_refuses_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
         write_example(tmp_path, force=True)
+
+
+def test_every_section_model_refuses_unknown_keys_and_is_frozen() -> None:
+    from bot.config import models
+
+    sections = [
+        m for m in vars(models).values() if isinstance(m, type) and issubclass(m, models.Section)
+    ]
+    assert len(sections) >= 8
+    for model in sections:
+        assert model.model_config.get("extra") == "forbid", model
+        assert model.model_config.get("frozen") and model.model_config.get("strict"), model
