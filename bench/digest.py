@@ -41,7 +41,8 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench.articles`` import
 
 from bench.articles import PROVIDERS, TOPICS, WORDS  # noqa: E402
 from bot.config import Config, config_from_mapping  # noqa: E402
-from bot.slack.digest import answer_digest, parse_digest_query  # noqa: E402
+from bot.rules.digest_query import parse_digest_query  # noqa: E402
+from bot.slack.digest import answer_digest  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Article, ArticleTopic, Post, PublishHold, Vote  # noqa: E402

@@ -126,7 +126,11 @@ def baseline_floor(repo: ContentRepo, commit: str) -> tuple[Timing, int, int]:
     """
     paths = PathFilter(GLOBS)
     with measure() as timing:
-        shas = [sha for path, sha in repo.ls_tree(commit) if paths.matches(path)]
+        shas = [
+            sha
+            for path, sha, kind in repo.tree_entries(commit)
+            if kind == "file" and paths.matches(path)
+        ]
         size = 0
         with BlobReader(repo.git_dir) as reader:
             for i in range(0, len(shas), BlobReader.CHUNK):  # bounded memory at 100,000

@@ -71,7 +71,7 @@ SLACK_CODES = {
     ),
     "account_inactive": SlackCode(TOKEN, "the app was removed or deactivated: reinstall it"),
     "missing_scope": SlackCode(
-        SETUP, "add the scope to the app (manifests/slack-app.yml) and reinstall it"
+        SETUP, "add the scope to the app (`curator manifest` prints them) and reinstall it"
     ),
     "not_in_channel": SlackCode(SETUP, "invite the bot to the channel (/invite @Newsroom Curator)"),
     "channel_not_found": SlackCode(SETUP, "check slack.channel and invite the bot to it"),

@@ -32,8 +32,8 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.house_rules import vote_rules
 from bot.rules.tally import VoteRules, tally
-from bot.slack.messages import vote_rules
 from storage import publish as git_publish
 from storage.commit_text import one_line
 from storage.controls import escape_controls

@@ -91,12 +91,6 @@ class ContentRepo:
         """The commit of the tracked branch as last fetched."""
         return self.git("rev-parse", "--verify", f"{self.tracking_ref}^{{commit}}").decode().strip()
 
-    def ls_tree(self, commit: str) -> Iterator[tuple[str, str]]:
-        """Every file in ``commit`` as (path, blob sha), in one git call."""
-        for path, sha, kind in self.tree_entries(commit):
-            if kind == "file":
-                yield path, sha
-
     def tree_entries(self, commit: str) -> Iterator[tuple[str, str, str]]:
         """Every file, symlink and submodule in ``commit`` as (path, sha, kind), in one git
         call; kind as :func:`kind_of` says. Paths that are not UTF-8 keep their bytes as

@@ -17,7 +17,7 @@ def test_fetch_list_diff_and_read(newsroom: Newsroom, content_repo: ContentRepo)
     newsroom.write("dir with space/é.md", "two")
     first = newsroom.commit()
     assert content_repo.fetch() == first
-    tree = dict(content_repo.ls_tree(first))
+    tree = {path: sha for path, sha, _ in content_repo.tree_entries(first)}
     assert set(tree) == {"a.md", "dir with space/é.md"}
     with BlobReader(content_repo.git_dir) as reader:
         assert reader.read_many([tree["a.md"], tree["dir with space/é.md"]]) == [b"one", b"two"]

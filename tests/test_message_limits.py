@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from bot.config import Config, config_from_mapping
+from bot.rules.digest_query import DigestQuery
 from bot.rules.tally import Tally
 from bot.slack.cards import CardState, Emoji, candidate_card
-from bot.slack.digest import DigestEntry, DigestQuery, DigestResult, digest_message
+from bot.slack.digest import DigestEntry, DigestResult, digest_message
 from bot.slack.limits import message_problems
 from bot.slack.summary import Summary, group_by_topic, summary_message
 from storage.digest_queries import PostView

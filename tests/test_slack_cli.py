@@ -59,7 +59,7 @@ def test_run_without_tokens_says_what_to_set(monkeypatch, tmp_path: Path):
     monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
     out = invoke("-c", str(tmp_path / "x.yml"), "run", code=1).output
     assert "SLACK_BOT_TOKEN, SLACK_APP_TOKEN" in out
-    assert "manifests/slack-app.yml" in out
+    assert "`curator manifest`" in out
     assert "Traceback" not in out
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Config, config_from_mapping
 from bot.slack import posting
 from bot.slack.client import make_client
-from bot.slack.editors import Editors
+from bot.slack.editors import editors_from
 from bot.slack.voting import expire_posts, reconcile
 from storage.fields import FieldMap
 from storage.models import Decision, Post, Vote
@@ -269,7 +269,7 @@ def test_reconcile_counts_votes_cast_while_down(day, config, engine, standin):
     standin.react(CH, card, "white_check_mark", "UALICE")
     standin.react(CH, card, "white_check_mark", GROUP_MEMBER)
     standin.react(CH, card, "white_check_mark", OUTSIDER)  # not an editor: ignored
-    editors = Editors(config.slack.editors, config.slack.editor_group)
+    editors = editors_from(config)
     report = reconcile(engine, client(standin), config, NOW, bot_user=BOT_USER, editors=editors)
     assert (report.checked, report.changed) == (3, 1)
     assert posts(engine)[card].status == "approved"
@@ -311,7 +311,7 @@ def test_published_cards_show_their_commit(day, config, engine, standin, newsroo
     standin.users.update({"UALICE": "Alice", "UBOB": "Bob"})
     for user in ("UALICE", "UBOB"):
         standin.react(CH, card, "white_check_mark", user)
-    editors = Editors(config.slack.editors, config.slack.editor_group)
+    editors = editors_from(config)
     reconcile(engine, client(standin), config, NOW, bot_user=BOT_USER, editors=editors)
     assert posts(engine)[card].status == "approved"
 

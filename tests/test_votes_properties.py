@@ -13,8 +13,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
+from bot.house_rules import vote_rules
 from bot.rules.tally import decide, tally
-from bot.slack.messages import vote_rules
 from bot.slack.voting import apply_reaction
 from storage import migrate
 from storage.db import make_engine

@@ -57,7 +57,7 @@ def post(ctx: Context, dry_run: bool) -> None:
 @click.pass_obj
 def reconcile(ctx: Context) -> None:
     """Re-read reactions on open cards, so votes cast while the bot was down count."""
-    from bot.slack.editors import Editors
+    from bot.slack.editors import editors_from
     from bot.slack.voting import reconcile as run_reconcile
 
     rt = ctx.runtime()
@@ -67,7 +67,7 @@ def reconcile(ctx: Context) -> None:
         bot_user = client.auth_test()["user_id"]
     except SlackApiError as exc:
         raise click.ClickException(_slack_error(exc)) from None
-    editors = Editors(rt.config.slack.editors, rt.config.slack.editor_group)
+    editors = editors_from(rt.config)
     report = run_reconcile(
         rt.engine, client, rt.config, datetime.now(UTC), bot_user=bot_user, editors=editors
     )

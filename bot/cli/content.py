@@ -105,7 +105,7 @@ class _progress:
 @click.pass_obj
 def candidates(ctx: Context, limit: int | None, as_json: bool) -> None:
     """List what would be posted today, best first; when none qualify, say why."""
-    from bot.slack.posting import candidate_rules
+    from bot.house_rules import candidate_rules
 
     rt = ctx.runtime()
     rules = candidate_rules(rt.config)

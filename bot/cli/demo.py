@@ -24,9 +24,10 @@ from sqlalchemy.engine import Engine
 
 from bot.cli.terminal import RULE, render_blocks
 from bot.config import Config, load_config
+from bot.rules.digest_query import DigestQuery, parse_digest_query
 from bot.runtime import build_runtime
 from bot.slack import posting
-from bot.slack.digest import DigestQuery, answer_digest, parse_digest_query
+from bot.slack.digest import answer_digest
 from bot.slack.summary import build_summary, summary_message
 from storage.git_command import run_git
 from storage.models import Article, Post, PostStatus, PublishCommit

@@ -14,11 +14,12 @@ from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census
 from bot.config import Config, ConfigError, load_config
+from bot.house_rules import candidate_rules
 from bot.outages import DOCTOR, explain, not_slack, not_slack_problem, slack_unreachable
 from bot.rules.candidates import describe
 from bot.slack.client import api_url, make_client
 from bot.slack.manifest import manifest_scopes
-from bot.slack.posting import candidate_rules, resolve_channel
+from bot.slack.posting import resolve_channel
 from storage import migrate
 from storage.db import open_kept, redacted
 from storage.git_command import GitError
@@ -113,7 +114,7 @@ def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
             "slack scopes",
             False,
             f"missing {', '.join(sorted(missing))}: "
-            "update the app from manifests/slack-app.yml and reinstall it",
+            "update the app from `curator manifest` and reinstall it",
         )
     else:
         yield Check("slack scopes", True, "every scope in the manifest is granted")

@@ -10,9 +10,10 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import census
 from bot.clock.clockwork import LEASE_NAME
 from bot.config import Config
+from bot.house_rules import candidate_rules
 from bot.rules.candidates import describe
 from bot.rules.schedule import next_run
-from bot.slack.posting import candidate_rules, posting_day
+from bot.slack.posting import posting_day
 from storage.models import Article, Decision, Post, PostStatus, PublishCommit, as_utc
 from storage.schedule_state import last_run, lease_state
 

@@ -39,7 +39,8 @@ def _show(text: str, blocks: list[Block], as_json: bool) -> None:
 @click.pass_obj
 def digest(ctx: Context, query: tuple[str, ...], as_json: bool) -> None:
     """What /digest answers, here: curator digest "topic:AI since:7d" (or "help")."""
-    from bot.slack.digest import DigestError, answer_digest, parse_digest_query
+    from bot.rules.digest_query import DigestError, parse_digest_query
+    from bot.slack.digest import answer_digest
 
     rt = ctx.runtime()
     now = datetime.now(UTC)
@@ -87,7 +88,7 @@ def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) 
 
 
 def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> datetime:
-    from bot.slack.digest import DigestError, parse_since
+    from bot.rules.digest_query import DigestError, parse_since
     from storage.models import as_utc
     from storage.schedule_state import last_run
 

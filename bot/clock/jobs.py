@@ -11,7 +11,7 @@ from bot.clock.clockwork import Clockwork, JobContext, JobSpec
 from bot.publishing import PUBLISH_WAIT, PublishReport, publish_approved
 from bot.runtime import Runtime
 from bot.slack import posting
-from bot.slack.editors import DisplayNames, Editors
+from bot.slack.editors import DisplayNames, editors_from
 from bot.slack.summary import post_summary
 from bot.slack.voting import expire_posts, reconcile, refresh_card
 from storage.credentials import scrub as scrub_shapes
@@ -21,7 +21,7 @@ from storage.scan import scan
 def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[JobSpec]:
     """Every enabled job with its schedule and grace from config."""
     config = rt.config
-    editors = Editors(config.slack.editors, config.slack.editor_group)
+    editors = editors_from(config)
 
     def refresh(ctx: JobContext) -> str:
         """Fetch the content repo and scan what changed."""

@@ -18,8 +18,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
-from storage.queries import ArticleView
+
+class Article(Protocol):
+    """What the rules read of an unpublished article (``storage.queries.ArticleView`` is one)."""
+
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def quality(self) -> float | None: ...
+    @property
+    def heat(self) -> float | None: ...
+    @property
+    def dated(self) -> datetime | None: ...
+    @property
+    def added_at(self) -> datetime | None: ...  # when the commit that added the file was written
+    @property
+    def topics(self) -> tuple[str, ...]: ...
+    @property
+    def taken(self) -> str | None: ...  # "posted" or "same story" when no longer on offer
+
+
+A = TypeVar("A", bound=Article)  # the caller's own article type comes back out
 
 
 @dataclass(frozen=True)
@@ -31,13 +52,13 @@ class CandidateRules:
     require_score: bool = False  # True: an unscored article is never offered
 
 
-def age_of(article: ArticleView) -> datetime | None:
+def age_of(article: Article) -> datetime | None:
     """When the article dates from: its own date, else when its file was added to the repo
     (never when the bot first saw it: a 2020 article scanned today is not today's news)."""
     return article.dated or article.added_at
 
 
-def is_fresh(article: ArticleView, *, now: datetime, max_age_days: int) -> bool:
+def is_fresh(article: Article, *, now: datetime, max_age_days: int) -> bool:
     when = age_of(article)
     return when is not None and when >= now - timedelta(days=max_age_days)
 
@@ -49,12 +70,12 @@ def passes_quality(quality: float | None, rules: CandidateRules) -> bool:
     return rules.min_quality is None or quality >= rules.min_quality
 
 
-def matches_topics(article: ArticleView, topics: Iterable[str]) -> bool:
+def matches_topics(article: Article, topics: Iterable[str]) -> bool:
     wanted = {t.casefold() for t in topics}
     return not wanted or any(t.casefold() in wanted for t in article.topics)
 
 
-def rank_key(article: ArticleView) -> tuple[int, float, float, float]:
+def rank_key(article: Article) -> tuple[int, float, float, float]:
     """Scored articles first, best quality first; ties go to the hotter, then the newer one.
     Unscored articles follow every scored one, hottest then newest first."""
     when = age_of(article)
@@ -63,7 +84,7 @@ def rank_key(article: ArticleView) -> tuple[int, float, float, float]:
     return (int(unscored), -(article.quality or 0.0), -(article.heat or 0.0), -newest)
 
 
-def refusal(article: ArticleView, rules: CandidateRules, *, now: datetime) -> str | None:
+def refusal(article: Article, rules: CandidateRules, *, now: datetime) -> str | None:
     """The first rule the article fails (a :class:`Census` field name), or None."""
     if article.taken is not None:
         return "posted" if article.taken == "posted" else "same_story"
@@ -81,11 +102,11 @@ def refusal(article: ArticleView, rules: CandidateRules, *, now: datetime) -> st
 
 
 def select_candidates(
-    pool: Iterable[ArticleView], rules: CandidateRules, *, now: datetime, limit: int | None = None
-) -> list[ArticleView]:
+    pool: Iterable[A], rules: CandidateRules, *, now: datetime, limit: int | None = None
+) -> list[A]:
     """The day's candidates: fresh, good enough, on topic, best first, one per story (URL)."""
     eligible = sorted((a for a in pool if refusal(a, rules, now=now) is None), key=rank_key)
-    chosen: list[ArticleView] = []
+    chosen: list[A] = []
     seen_urls: set[str] = set()
     for article in eligible:
         if article.url and article.url in seen_urls:
@@ -117,7 +138,7 @@ class Census:
 
 
 def take_census(
-    pool: Iterable[ArticleView],
+    pool: Iterable[Article],
     rules: CandidateRules,
     *,
     now: datetime,

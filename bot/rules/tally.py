@@ -5,11 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
-from storage.models import PostStatus
-from storage.votes import Reaction
+from bot.rules.states import APPROVED, BLOCKED, FINAL, OPEN, REJECTED
 
 PUBLISH, REJECT = "publish", "reject"
+
+
+class Reaction(Protocol):
+    """One editor's one emoji on a card, as last seen (``storage.votes.Reaction`` is one)."""
+
+    @property
+    def user(self) -> str: ...
+    @property
+    def reaction(self) -> str: ...
+    @property
+    def present(self) -> bool: ...  # False once the editor took it off again
+    @property
+    def event_ts(self) -> str: ...  # Slack's timestamp of the add or remove
 
 
 @dataclass(frozen=True)
@@ -66,21 +79,21 @@ def tally(reactions: Iterable[Reaction], rules: VoteRules) -> Tally:
     )
 
 
-def decide(t: Tally, quorum: int) -> PostStatus:
+def decide(t: Tally, quorum: int) -> str:
     """Approved when publish votes reach quorum and outnumber rejects; rejected when rejects
     reach quorum and are not outnumbered; open otherwise."""
     if len(t.publish) >= quorum and len(t.publish) > len(t.reject):
-        return PostStatus.APPROVED
+        return APPROVED
     if len(t.reject) >= quorum and len(t.reject) >= len(t.publish):
-        return PostStatus.REJECTED
-    return PostStatus.OPEN
+        return REJECTED
+    return OPEN
 
 
-def next_status(current: str, t: Tally, quorum: int) -> PostStatus:
+def next_status(current: str, t: Tally, quorum: int) -> str:
     """Votes move a post between open, approved and rejected until it is published or expired."""
-    if current in (PostStatus.PUBLISHED, PostStatus.EXPIRED):
-        return PostStatus(current)
+    if current in FINAL:
+        return current
     decided = decide(t, quorum)
-    if current == PostStatus.BLOCKED and decided == PostStatus.APPROVED:
-        return PostStatus.BLOCKED  # still approved; publishing waits for the file to change
+    if current == BLOCKED and decided == APPROVED:
+        return BLOCKED  # still approved; publishing waits for the file to change
     return decided

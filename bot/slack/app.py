@@ -21,7 +21,7 @@ from bot.config import Config
 from bot.outages import outage
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.client import make_client
-from bot.slack.editors import Editors
+from bot.slack.editors import Editors, editors_from
 from bot.slack.listeners import register_listeners
 from bot.slack.voting import refresh_card
 
@@ -60,7 +60,7 @@ def build_app(
     curator = Curator(
         config,
         engine,
-        Editors(config.slack.editors, config.slack.editor_group),
+        editors_from(config),
         CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
     )
     app = App(

@@ -9,6 +9,8 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.config import Config
+
 log = logging.getLogger(__name__)
 
 
@@ -39,6 +41,13 @@ class Editors:
                     # Keep the last known members: a Slack hiccup must not drop votes.
                     log.warning("could not list user group %s: %s", self._group, exc)
             return self._members
+
+
+def editors_from(config: Config) -> Editors:
+    """Who may vote, as the config names them: the one place an :class:`Editors` is built.
+
+    Not a rule in ``bot.rules``: the user group's members are asked of Slack."""
+    return Editors(config.slack.editors, config.slack.editor_group)
 
 
 class DisplayNames:

@@ -31,10 +31,11 @@ def slack_env(*, need: tuple[str, ...], env: Mapping[str, str] | None = None) ->
     missing = [name for name in need if not env.get(name)]
     if missing:
         raise MissingSecrets(
-            f"set {', '.join(missing)} in the environment. Create the Slack app from "
-            f"{MANIFEST} (see the README, 'Create the Slack app'), install it to your "
-            "workspace, then copy the bot token (xoxb-...), the app-level token with "
-            "connections:write (xapp-..., Socket Mode) or the signing secret (HTTP mode)."
+            f"set {', '.join(missing)} in the environment. Create the Slack app from the "
+            "manifest `curator manifest` prints (see the README, 'Create the Slack app'), "
+            "install it to your workspace, then copy the bot token (xoxb-...), the app-level "
+            "token with connections:write (xapp-..., Socket Mode) or the signing secret "
+            "(HTTP mode)."
         )
     return SlackEnv(
         bot_token=env.get("SLACK_BOT_TOKEN", ""),

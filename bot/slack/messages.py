@@ -11,8 +11,9 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import Connection, select
 
 from bot.config import Config
+from bot.house_rules import vote_rules
 from bot.rules.schedule import next_run
-from bot.rules.tally import VoteRules, tally
+from bot.rules.tally import tally
 from bot.slack.cards import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
 from storage.models import Decision, Post, PostStatus, as_utc
@@ -20,11 +21,6 @@ from storage.queries import article_view
 from storage.votes import reactions_of
 
 log = logging.getLogger(__name__)
-
-
-def vote_rules(config: Config) -> VoteRules:
-    v = config.votes
-    return VoteRules(frozenset(v.publish), frozenset(v.reject), v.quorum)
 
 
 def emoji(config: Config) -> Emoji:

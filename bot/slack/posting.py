@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.candidate_pool import todays_candidates, why_none
 from bot.config import Config
+from bot.house_rules import candidate_rules
 from bot.outages import from_slack, slack_api_problem, slack_unreachable
-from bot.rules.candidates import CandidateRules
 from bot.slack.cards import CardState, candidate_card
 from bot.slack.client import without_resend
 from bot.slack.limits import ensure_fits
@@ -65,14 +65,6 @@ class CardError(Exception):
 
 def posting_day(config: Config, now: datetime) -> str:
     return now.astimezone(config.zone).date().isoformat()
-
-
-def candidate_rules(config: Config) -> CandidateRules:
-    c = config.candidates
-    return CandidateRules(
-        per_day=c.per_day, min_quality=c.min_quality, max_age_days=c.max_age_days,
-        topics=tuple(c.topics), require_score=c.require_score,
-    )  # fmt: skip
 
 
 def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tuple[list[int], bool]:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import todays_candidates
 from bot.config import Config
+from bot.house_rules import candidate_rules
 from bot.rules.schedule import next_run
 from bot.slack.cards import md, quality_text, title_of
 from bot.slack.digest import (
@@ -46,7 +47,7 @@ from bot.slack.limits import (
     text_length,
 )
 from bot.slack.messages import next_publish_run
-from bot.slack.posting import candidate_rules, posting_day, resolve_channel
+from bot.slack.posting import posting_day, resolve_channel
 from bot.slack.text import escape, join_fitting, link, mrkdwn
 from storage.digest_queries import Order, find_posts, posted_on
 from storage.models import PostStatus

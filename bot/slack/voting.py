@@ -13,15 +13,16 @@ from sqlalchemy import Connection, Row, select
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from bot.house_rules import vote_rules
+from bot.rules.states import FINAL
 from bot.rules.tally import next_status, normalize_reaction, tally
 from bot.slack.editors import Editors
-from bot.slack.messages import render_post, update_message, vote_rules
+from bot.slack.messages import render_post, update_message
 from storage.models import Post, PostStatus
 from storage.votes import find_post, reactions_of, record_reaction, set_status
 
 log = logging.getLogger(__name__)
 POST = Post.__table__
-FINAL = (PostStatus.PUBLISHED, PostStatus.EXPIRED)
 
 
 @dataclass(frozen=True)

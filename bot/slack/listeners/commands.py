@@ -9,13 +9,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.slack.digest import (
-    DigestError,
-    answer_digest,
-    from_slack,
-    help_message,
-    parse_digest_query,
-)
+from bot.rules.digest_query import DigestError, parse_digest_query
+from bot.slack.digest import answer_digest, from_slack, help_message
 from bot.slack.limits import message_problems
 from bot.slack.text import escape
 

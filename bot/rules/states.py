@@ -1,0 +1,17 @@
+"""The states a candidate post moves through, as the rules name them.
+
+Plain words, so the rules need nothing from storage: ``storage.models.PostStatus`` stores the
+same words, and ``tests/test_layout_rules.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+OPEN = "open"  # being voted on
+APPROVED = "approved"  # waiting to be published
+REJECTED = "rejected"
+PUBLISHED = "published"
+EXPIRED = "expired"  # no decision within the voting window
+BLOCKED = "blocked"  # approved, but publishing could not edit the file for now
+
+# Where votes no longer move a post.
+FINAL = (PUBLISHED, EXPIRED)
