@@ -837,10 +837,13 @@ def test_example_values_are_the_defaults(tmp_path: Path) -> None:
 
 
 def _schema_keys() -> list[str]:
-    from bot import config as module
+    from bot.config.models import schema_keys
 
-    keys = [f"{section}.{key}" for section, names in module._SECTIONS.items() for key in names]
-    return keys + [key for key in module._TOP_LEVEL if key not in module._SECTIONS]
+    keys = schema_keys()
+    top = keys.pop("")
+    return [f"{section}.{key}" for section, names in keys.items() for key in names] + [
+        key for key in top if key not in keys
+    ]
 
 
 @pytest.mark.parametrize("dotted", _schema_keys())
@@ -909,3 +912,15 @@ def test_write_example_force_overwrites(tmp_path: Path) -> None:
 def test_write_example_refuses_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
         write_example(tmp_path, force=True)
+
+
+def test_every_section_model_refuses_unknown_keys_and_is_frozen() -> None:
+    from bot.config import models
+
+    sections = [
+        m for m in vars(models).values() if isinstance(m, type) and issubclass(m, models.Section)
+    ]
+    assert len(sections) >= 8
+    for model in sections:
+        assert model.model_config.get("extra") == "forbid", model
+        assert model.model_config.get("frozen") and model.model_config.get("strict"), model
