@@ -924,3 +924,24 @@ def test_every_section_model_refuses_unknown_keys_and_is_frozen() -> None:
     for model in sections:
         assert model.model_config.get("extra") == "forbid", model
         assert model.model_config.get("frozen") and model.model_config.get("strict"), model
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("content.remote", "~no-such-user-here/content", "'~no-such-user-here' names no user"),
+        ("content.remote", "content\x00", "must not contain a NUL byte"),
+        ("content.checkout", "~no-such-user-here/clone", "'~no-such-user-here' names no user"),
+        ("content.checkout", "clone\x00", "must not contain a NUL byte"),
+        ("database", "sqlite:///~no-such-user-here/c.db", "'~no-such-user-here' names no user"),
+        ("database", "sqlite:///c\x00.db", "must not contain a NUL byte"),
+    ],
+)
+def test_a_path_the_loader_cannot_make_absolute_is_a_config_error(
+    tmp_path: Path, key: str, value: str, says: str
+) -> None:
+    """Found by Hypothesis: these raised RuntimeError / ValueError out of Path.expanduser and
+    Path.resolve instead of naming the key."""
+    error = one_error(tmp_path, merged({key: value}))
+    assert error.startswith(f"{tmp_path / 'curator.yml'}: {key}: "), error
+    assert says in error

@@ -34,12 +34,11 @@ from bot.config.settings import (
     SlackConfig,
     VotesConfig,
 )
-from bot.config.values import AUTHOR
+from bot.config.values import AUTHOR, SCP_LIKE
 from storage.credentials import scrub
 from storage.fields import FieldMap
 
 _DEFAULT_CHECKOUT = Path(".curator") / "content"
-_SCP_LIKE = re.compile(r"^[^/]*:")  # git's rule: a colon before any slash means host:path
 _SQLITE_URL = re.compile(r"^(?P<scheme>sqlite(?:\+\w+)?):///(?P<path>.*)$")
 
 
@@ -166,7 +165,7 @@ def _warnings(file: File) -> list[tuple[str, str]]:
 
 def _remote(remote: str, base: Path) -> str:
     """Keep URLs and ``host:path`` remotes as they are; make local paths absolute."""
-    if "://" in remote or _SCP_LIKE.match(remote):
+    if "://" in remote or SCP_LIKE.match(remote):
         return remote  # user@host:path is git's scp-like syntax
     return str(_resolve(base, remote))
 

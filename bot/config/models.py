@@ -32,6 +32,7 @@ from bot.config.values import (
     emoji_name,
     git_author,
     git_remote,
+    local_path,
     publish_template,
     slack_channel,
     slack_group_id,
@@ -70,7 +71,8 @@ def _not_the_flag_key(key: str, info: ValidationInfo) -> str:
 class ContentSection(Section):
     remote: checked(git_remote) = setting(what="the content repo's git URL or local path")
     branch: checked(branch_name) = setting("main", what="a git branch name")
-    checkout: Text = setting(None, what="a directory path")  # None: the default clone
+    # None: the default clone beside the config
+    checkout: checked(local_path) | None = setting(None, what="a directory path")
     include: texts() = setting(("**/*.md",), what="a list of glob patterns", each="a glob pattern")
     exclude: texts() = setting((), what="a list of glob patterns", each="a glob pattern")
     author: checked(git_author) = setting(DEFAULT_AUTHOR, what=AUTHOR_FORMAT)

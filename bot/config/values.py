@@ -11,6 +11,7 @@ import difflib
 import re
 import string
 import zoneinfo
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ _COMMAND = re.compile(r"^/[\w.-]{1,31}$")
 _EMOJI = re.compile(r"^[a-z0-9_+-]+$")
 _SKIN_TONE = re.compile(r"::skin-tone-[2-6]$")
 AUTHOR = re.compile(r"^(?P<name>[^<>\n]*?)\s*<(?P<email>[^<>\s]+@[^<>\s]+)>$")
+SCP_LIKE = re.compile(r"^[^/]*:")  # git's rule: a colon before any slash means host:path
 _BAD_REF = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$")
 
 CHANNEL = "a channel ID like 'C0123ABCD' or a quoted '#name'"
@@ -123,7 +125,21 @@ def git_remote(value: str) -> str:
             urlsplit(value)
         except ValueError:
             raise problem("is not a valid URL") from None
+    elif not SCP_LIKE.match(value):
+        local_path(value)
     return value  # a password in it is refused with the other credentials
+
+
+def local_path(value: str) -> str:
+    """A path the loader can make absolute: no NUL byte, and a ``~user`` that exists."""
+    if "\x00" in value:
+        raise problem("must not contain a NUL byte")
+    try:
+        Path(value).expanduser()
+    except RuntimeError:  # ~name of no user on this machine, or no home directory at all
+        user = value.split("/", 1)[0]
+        raise problem(f"{user!r} names no user with a home here: write the whole path") from None
+    return value
 
 
 def git_author(value: str) -> str:
@@ -180,4 +196,6 @@ def database_url(value: Any) -> str | None:
         check_url(value.strip())
     except DatabaseURLError as exc:
         raise problem(exc.problem) from None
+    if value.startswith("sqlite"):
+        local_path(value.split(":///", 1)[-1])  # the loader makes the file's path absolute
     return value.strip()
