@@ -62,6 +62,15 @@ def test_help_imports_no_command(tmp_path: Path):
     }  # fmt: skip
 
 
+@pytest.mark.parametrize("command", ["init", "db", "status", "digest"])
+def test_a_commands_own_help_imports_only_its_module(tmp_path: Path, command: str):
+    """Asking a command for its options loads its module, not what it runs: a usage error or
+    ``--help`` goes out as click says it, without the outage rules (SQLAlchemy, slack_sdk)."""
+    modules = loaded_by(tmp_path, command, "--help")
+    assert packages(modules, *HEAVY) == set()
+    assert "bot.outages" not in modules
+
+
 def test_status_imports_neither_bolt_nor_the_scheduler(tmp_path: Path):
     """``status`` needs the config, the database and the cron arithmetic; not Bolt, not a
     running scheduler, not Alembic once the schema is current, not another database's

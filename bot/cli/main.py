@@ -70,6 +70,8 @@ class _Curator(LazyGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own (a usage error, --help, Ctrl-C): never an outage
         except Exception as exc:
             # Imported here: telling outages apart needs SQLAlchemy and slack_sdk, which a
             # command that never touches them should not pay for.
