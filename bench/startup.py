@@ -10,6 +10,8 @@ small machine. Each command here imports what it needs and no more (``bot.cli.la
 this measures what that leaves:
 
 - ``python -c pass``: the interpreter alone, the floor everything else stands on;
+- ``import storage.models``: the tables alone (SQLAlchemy, SQLModel, pydantic), which every
+  command that opens the database needs: the floor under ``status``;
 - ``curator --help``: the command list, which imports no command at all;
 - ``curator status``: a config, the database and the schedule, on SQLite;
 - ``curator digest help``: the same plus the digest's rendering.
@@ -56,6 +58,7 @@ def curator(src: Path | None) -> list[str]:
 def commands(cli: list[str], config: Path) -> dict[str, list[str]]:
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
+        "import storage.models": [sys.executable, "-c", "import storage.models"],
         "curator --help": [*cli, "--help"],
         "curator status": [*cli, "-c", str(config), "status"],
         "curator digest help": [*cli, "-c", str(config), "digest", "help"],
