@@ -14,17 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from slack_sdk.models.blocks import Block
 
-from bot.cli.terminal import json_safe, render_blocks
 from storage.controls import escape_controls
 
 if TYPE_CHECKING:
+    from slack_sdk.models.blocks import Block
+
     from bot.cli.context import Context
     from bot.runtime import Runtime
 
 
 def _show(text: str, blocks: list[Block], as_json: bool) -> None:
+    from bot.cli.terminal import json_safe, render_blocks
+
     if as_json:
         payload = {"text": text, "blocks": [b.to_dict() for b in blocks]}
         click.echo(json_safe(json.dumps(payload, indent=2, ensure_ascii=False)))

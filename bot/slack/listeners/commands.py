@@ -15,7 +15,7 @@ from bot.slack.limits import message_problems
 from bot.slack.text import escape
 
 if TYPE_CHECKING:
-    from bot.slack.app import Curator
+    from bot.slack.curator import Curator
 
 log = logging.getLogger(__name__)
 
