@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
-from storage import migrate
 from storage.db import open_kept, redacted
 from storage.db_errors import place_of
 from storage.gitrepo import ContentRepo
 from storage.pathfilter import PathFilter
+from storage.schema_version import schema_is_current
 
 
 class SchemaError(RuntimeError):
@@ -38,6 +38,10 @@ def build_runtime(config: Config) -> Runtime:
 def ensure_schema(engine: Engine, url: str) -> None:
     """SQLite is upgraded in place; a shared PostgreSQL is upgraded by the release step
     (``curator db upgrade``) so replicas never race each other's migrations."""
+    if schema_is_current(engine):
+        return  # the usual case, told without loading Alembic
+    from storage import migrate
+
     current, head = migrate.current_revision(engine), migrate.head_revision()
     if current == head:
         return

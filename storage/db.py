@@ -5,18 +5,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, event
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import Insert as PgInsert
-from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
 from storage.credentials import scrub
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 
 SUPPORTED = "sqlite:///path/to/curator.db or postgresql://user@host:5432/dbname"
 # The drivers each backend is run with; anything else would import a module we never test.
@@ -141,8 +142,13 @@ def prober(engine: Engine, seconds: float, statement: str = "SELECT 1") -> Calla
 
 def dialect_insert(conn: Connection, table: Table) -> PgInsert | SqliteInsert:
     """An INSERT with ``on_conflict_do_*`` for the connection's database (both have it)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    # Imported on first use: a SQLite deployment never loads PostgreSQL's dialect, nor the
+    # modules of its four drivers that come with it.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def redacted(url: str) -> str:

@@ -837,10 +837,13 @@ def test_example_values_are_the_defaults(tmp_path: Path) -> None:
 
 
 def _schema_keys() -> list[str]:
-    from bot import config as module
+    from bot.config.models import schema_keys
 
-    keys = [f"{section}.{key}" for section, names in module._SECTIONS.items() for key in names]
-    return keys + [key for key in module._TOP_LEVEL if key not in module._SECTIONS]
+    keys = schema_keys()
+    top = keys.pop("")
+    return [f"{section}.{key}" for section, names in keys.items() for key in names] + [
+        key for key in top if key not in keys
+    ]
 
 
 @pytest.mark.parametrize("dotted", _schema_keys())
@@ -909,3 +912,36 @@ def test_write_example_force_overwrites(tmp_path: Path) -> None:
 def test_write_example_refuses_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
         write_example(tmp_path, force=True)
+
+
+def test_every_section_model_refuses_unknown_keys_and_is_frozen() -> None:
+    from bot.config import models
+
+    sections = [
+        m for m in vars(models).values() if isinstance(m, type) and issubclass(m, models.Section)
+    ]
+    assert len(sections) >= 8
+    for model in sections:
+        assert model.model_config.get("extra") == "forbid", model
+        assert model.model_config.get("frozen") and model.model_config.get("strict"), model
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("content.remote", "~no-such-user-here/content", "'~no-such-user-here' names no user"),
+        ("content.remote", "content\x00", "must not contain a NUL byte"),
+        ("content.checkout", "~no-such-user-here/clone", "'~no-such-user-here' names no user"),
+        ("content.checkout", "clone\x00", "must not contain a NUL byte"),
+        ("database", "sqlite:///~no-such-user-here/c.db", "'~no-such-user-here' names no user"),
+        ("database", "sqlite:///c\x00.db", "must not contain a NUL byte"),
+    ],
+)
+def test_a_path_the_loader_cannot_make_absolute_is_a_config_error(
+    tmp_path: Path, key: str, value: str, says: str
+) -> None:
+    """Found by Hypothesis: these raised RuntimeError / ValueError out of Path.expanduser and
+    Path.resolve instead of naming the key."""
+    error = one_error(tmp_path, merged({key: value}))
+    assert error.startswith(f"{tmp_path / 'curator.yml'}: {key}: "), error
+    assert says in error

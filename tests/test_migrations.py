@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 from storage import migrate
 from storage.db import make_engine
+from storage.schema_version import newest_revision, recorded_revisions, schema_is_current
 
 
 def test_upgrade_matches_models(db_url: str):
@@ -19,6 +20,22 @@ def test_upgrade_matches_models(db_url: str):
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == [], f"models and migrations disagree; write a migration: {diff}"
     migrate.upgrade(engine)  # a second upgrade is a no-op
+    engine.dispose()
+
+
+def test_schema_version_agrees_with_alembic(db_url: str):
+    """The check every command makes before it opens the database, without Alembic: current
+    only when Alembic would say so."""
+    assert newest_revision() == migrate.head_revision()
+    engine = make_engine(db_url)
+    assert recorded_revisions(engine) == []
+    assert not schema_is_current(engine)
+    migrate.upgrade(engine, "0006")  # one behind
+    assert recorded_revisions(engine) == [migrate.current_revision(engine)] == ["0006"]
+    assert not schema_is_current(engine)
+    migrate.upgrade(engine)
+    assert recorded_revisions(engine) == [migrate.head_revision()]
+    assert schema_is_current(engine)
     engine.dispose()
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot.clock.clockwork import Clockwork, JobContext, JobSpec
-from bot.rules.slots import WallClockCronTrigger, latest_slot, next_slot, slots_between
+from bot.clock.scheduler import WallClockCronTrigger
+from bot.rules.schedule import latest_slot, next_run, slots_between
 from storage.models import JobRun
 
 NY = ZoneInfo("America/New_York")
@@ -116,7 +117,7 @@ def test_next_and_latest_slot():
     now = at("2026-11-26T09:10")
     assert latest_slot("0 9 * * *", NY, now, timedelta(hours=1)) == at("2026-11-26T09:00")
     assert latest_slot("0 9 * * *", NY, now, timedelta(minutes=5)) is None
-    assert next_slot("0 9 * * *", NY, now) == at("2026-11-27T09:00")
+    assert next_run("0 9 * * *", now, NY) == at("2026-11-27T09:00")
 
 
 # --- running slots ---------------------------------------------------------------------------

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.config import Config, ConfigError, load_config
-from bot.runtime import Runtime, SchemaError, build_runtime
-from bot.slack.env import MissingSecrets, SlackEnv, slack_env
 from storage.credentials import Scrubber
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.runtime import Runtime
+    from bot.slack.env import SlackEnv
 
 
 class Context:
@@ -24,13 +27,19 @@ class Context:
         self.scrub = scrub or Scrubber(os.environ)
         self.database_url: str | None = None  # once known, for naming it in an outage
 
+    # The config, the database and Slack are imported when a command asks for them, not
+    # before: ``curator --help`` needs none of them.
     def config(self) -> Config:
+        from bot.config import ConfigError, load_config
+
         try:
             return load_config(self.config_path)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
 
     def runtime(self) -> Runtime:
+        from bot.runtime import SchemaError, build_runtime
+
         config = self.config()
         self.database_url = config.database_url
         try:
@@ -41,6 +50,8 @@ class Context:
 
 def slack_secrets(need: tuple[str, ...]) -> SlackEnv:
     """The Slack secrets a command needs, or one line naming the ones that are missing."""
+    from bot.slack.env import MissingSecrets, slack_env
+
     try:
         return slack_env(need=need)
     except MissingSecrets as exc:

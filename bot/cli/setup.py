@@ -7,10 +7,7 @@ import os
 import click
 
 from bot.cli.context import Context
-from bot.config import ConfigError, write_example
-from storage import migrate
 from storage.controls import escape_controls
-from storage.db import open_kept, redacted
 
 
 @click.command()
@@ -18,6 +15,8 @@ from storage.db import open_kept, redacted
 @click.pass_obj
 def init(ctx: Context, force: bool) -> None:
     """Write a commented example curator.yml to edit."""
+    from bot.config import ConfigError, write_example
+
     try:
         path = write_example(ctx.config_path, force=force)
     except ConfigError as exc:
@@ -34,6 +33,9 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(ctx: Context) -> None:
     """Create or upgrade the schema to the newest migration (the Procfile's release step)."""
+    from storage import migrate
+    from storage.db import open_kept, redacted
+
     url = ctx.database_url = _database_url(ctx)
     engine = open_kept(url)
     before = migrate.current_revision(engine)

@@ -11,7 +11,7 @@ from bot.clock.clockwork import LEASE_NAME
 from bot.config import Config
 from bot.house_rules import candidate_rules
 from bot.rules.candidates import describe
-from bot.rules.slots import next_slot
+from bot.rules.schedule import next_run
 from bot.slack.posting import posting_day
 from storage import posts, publish_log
 from storage.db import Transaction, reading
@@ -36,7 +36,7 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
                 last = f"last {local(run.slot)} {run.outcome}"
                 if run.detail:
                     last += f" ({run.detail})"
-            lines.append(f"  {job:<10} {cron:<16} {last}; next {local(next_slot(cron, tz, now))}")
+            lines.append(f"  {job:<10} {cron:<16} {last}; next {local(next_run(cron, now, tz))}")
         lease = lease_state(conn, LEASE_NAME)
         if lease is None:
             lines.append("leader: none yet (no scheduler has run)")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from slack_sdk.models.blocks import Block
+from typing import TYPE_CHECKING, Any
 
 from storage.controls import CONTROLS, escape_controls
+
+if TYPE_CHECKING:
+    from slack_sdk.models.blocks import Block
 
 # The emoji the bot itself writes; others stay as :name:, which a reader understands.
 EMOJI = {
@@ -71,7 +72,8 @@ def render_blocks(
     them (a list of sections reads better apart, a card's parts together)."""
     parts: list[str] = []
     for block in blocks:
-        data = block.to_dict() if isinstance(block, Block) else dict(block)
+        # A mapping is a block already as JSON; anything else is slack_sdk's, which says it.
+        data = dict(block) if isinstance(block, Mapping) else block.to_dict()
         parts.append("\n".join(_block(data, color)))
     return ("\n\n" if spaced else "\n").join(parts)
 

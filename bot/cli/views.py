@@ -14,18 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from slack_sdk.models.blocks import Block
 
-from bot.cli.terminal import json_safe, render_blocks
 from storage.controls import escape_controls
-from storage.db import reading
 
 if TYPE_CHECKING:
+    from slack_sdk.models.blocks import Block
+
     from bot.cli.context import Context
     from bot.runtime import Runtime
 
 
 def _show(text: str, blocks: list[Block], as_json: bool) -> None:
+    from bot.cli.terminal import json_safe, render_blocks
+
     if as_json:
         payload = {"text": text, "blocks": [b.to_dict() for b in blocks]}
         click.echo(json_safe(json.dumps(payload, indent=2, ensure_ascii=False)))
@@ -67,6 +68,7 @@ def digest(ctx: Context, query: tuple[str, ...], as_json: bool) -> None:
 def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) -> None:
     """Post the morning summary: published, rejected, waiting for votes, today's candidates."""
     from bot.slack.summary import build_summary, post_summary, summary_message
+    from storage.db import reading
 
     rt = ctx.runtime()
     now = datetime.now(UTC)
@@ -90,6 +92,7 @@ def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) 
 
 def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> datetime:
     from bot.rules.digest_query import DigestError, parse_since
+    from storage.db import reading
     from storage.models import as_utc
     from storage.schedule_state import last_run
 

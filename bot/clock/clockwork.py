@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from bot.outages import explain
-from bot.rules.slots import latest_slot, next_slot
+from bot.rules.schedule import latest_slot, next_run
 from bot.slack.text import mrkdwn
 from storage.credentials import scrub as scrub_shapes
 from storage.db import reading
@@ -190,7 +190,7 @@ class Clockwork:
             before = previous_outcome(conn, spec.name, run_id)
         if before == "failed" or self.notify is None:
             return
-        retry = next_slot(spec.cron, self.tz, now)
+        retry = next_run(spec.cron, now, self.tz)
         when = f" It will try again at {retry.astimezone(self.tz):%a %H:%M}." if retry else ""
         # The reason quotes others (git, Slack, a file name): inert text, like an article's.
         shown = mrkdwn(reason.rstrip("."), REASON_MAX)

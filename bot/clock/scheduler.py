@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -14,7 +15,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock.clockwork import Clockwork
-from bot.rules.slots import WallClockCronTrigger
+from bot.rules.schedule import next_run
 from storage.db_errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -104,3 +105,22 @@ def _heartbeat(clockwork: Clockwork, every: float) -> Callable[[], None]:
         down = False
 
     return beat
+
+
+class WallClockCronTrigger(BaseTrigger):
+    """Fires a crontab line at :func:`bot.rules.schedule.next_run`, so the scheduler fires
+    what status and Slack show, and what the clockwork keys its slots by."""
+
+    def __init__(self, cron: str, tz: ZoneInfo) -> None:
+        self.cron, self.tz = cron, tz
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        after = now - timedelta(microseconds=1)
+        if previous_fire_time is not None:
+            after = max(after, previous_fire_time)
+        return next_run(self.cron, after, self.tz)
+
+    def __str__(self) -> str:
+        return f"cron[{self.cron} {self.tz.key}]"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,21 +20,12 @@ from bot.config import Config
 from bot.outages import outage
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.client import make_client
-from bot.slack.editors import Editors, editors_from
+from bot.slack.curator import Curator
+from bot.slack.editors import editors_from
 from bot.slack.listeners import register_listeners
 from bot.slack.voting import refresh_card
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Curator:
-    """What the listeners need: settings, database, who may vote, the cards to refresh."""
-
-    config: Config
-    engine: Engine
-    editors: Editors
-    cards: CardRefresher
 
 
 def _now() -> datetime:

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.config import Config
 from bot.house_rules import vote_rules
-from bot.rules.slots import next_slot
+from bot.rules.schedule import next_run
 from bot.rules.tally import tally
 from bot.slack.cards import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
@@ -31,7 +31,7 @@ def emoji(config: Config) -> Emoji:
 def next_publish_run(config: Config, now: datetime) -> datetime | None:
     if not config.schedule.publish:
         return None
-    return next_slot(config.schedule.publish, config.zone, now)
+    return next_run(config.schedule.publish, now, config.zone)
 
 
 def render_post(

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from apscheduler.triggers.cron import CronTrigger
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import (
     Block,
@@ -25,6 +24,7 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import todays_candidates
 from bot.config import Config
 from bot.house_rules import candidate_rules
+from bot.rules.schedule import next_run
 from bot.slack.cards import md, quality_text, title_of
 from bot.slack.digest import (
     HOLD_MAX,
@@ -276,11 +276,11 @@ def _candidates(summary: Summary, config: Config, sections: Sections) -> list[Bl
 
 
 def _next_post(config: Config, now: datetime) -> datetime | None:
-    """When the post job runs next, if it is scheduled."""
+    """When the post job runs next, if it is scheduled, in the newsroom's time zone."""
     if not config.schedule.post:
         return None
-    trigger = CronTrigger.from_crontab(config.schedule.post, timezone=config.zone)
-    return trigger.get_next_fire_time(None, now)
+    at = next_run(config.schedule.post, now, config.zone)
+    return None if at is None else at.astimezone(config.zone)
 
 
 def _line(e: DigestEntry, rest: str) -> str:

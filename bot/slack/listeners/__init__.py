@@ -9,7 +9,7 @@ from slack_bolt import App
 from bot.slack.listeners import commands, reactions
 
 if TYPE_CHECKING:
-    from bot.slack.app import Curator
+    from bot.slack.curator import Curator
 
 
 def register_listeners(app: App, curator: Curator) -> None:

@@ -15,7 +15,7 @@ from bot.slack.text import escape
 from storage.db_errors import DatabaseError
 
 if TYPE_CHECKING:
-    from bot.slack.app import Curator
+    from bot.slack.curator import Curator
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.slack.voting import apply_reaction
 
 if TYPE_CHECKING:
-    from bot.slack.app import Curator
+    from bot.slack.curator import Curator
 
 
 def register(app: App, curator: Curator) -> None:

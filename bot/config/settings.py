@@ -1,0 +1,146 @@
+"""The validated settings the bot runs on: frozen objects, built by the loader."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from storage.fields import FieldMap
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContentConfig:
+    """Where the articles live and how the bot commits to them.
+
+    ``checkout`` is the bot's private clone: it is hard-reset before every publish, so nobody
+    should work in it. ``set_on_publish`` maps extra frontmatter keys to value templates (e.g.
+    ``"{approvers}"``) that the publisher fills in; it is read-only and left out of the hash.
+    """
+
+    remote: str
+    checkout: Path
+    branch: str = "main"
+    include: tuple[str, ...] = ("**/*.md",)
+    exclude: tuple[str, ...] = ()
+    author_name: str = "Newsroom Curator"
+    author_email: str = "curator@localhost"
+    commit_url: str | None = None
+    set_on_publish: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+
+    def commit_link(self, sha: str) -> str | None:
+        """The web link for a commit, or None when no ``commit_url`` is configured."""
+        return None if self.commit_url is None else self.commit_url.format(sha=sha)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlackConfig:
+    """Where candidates are posted and whose reactions count as votes.
+
+    Votes count from ``editors`` (user IDs) and from members of ``editor_group`` (a user group
+    ID); with neither, nobody's votes count (``Config.warnings`` says so).
+    """
+
+    channel: str
+    editors: tuple[str, ...] = ()
+    editor_group: str | None = None
+    command: str = "/digest"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VotesConfig:
+    """Which reactions are votes, and how many decide a candidate.
+
+    Emoji names are stored without colons, as Slack's reaction events spell them; the two sets
+    never overlap, so one reaction can never mean both.
+    """
+
+    publish: tuple[str, ...] = ("white_check_mark",)
+    reject: tuple[str, ...] = ("x",)
+    quorum: int = 2
+    window_days: int = 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class CandidatesConfig:
+    """Which articles are offered each day (the rule is ``bot.rules.candidates``); ``topics`` empty
+    means every topic, ``min_quality`` None no minimum. An article without a quality score
+    is offered (after every scored one) unless ``require_score``."""
+
+    per_day: int = 10
+    min_quality: float | None = None
+    require_score: bool = False
+    max_age_days: int = 7
+    topics: tuple[str, ...] = ()
+
+
+JOBS = ("refresh", "post", "publish", "summary", "reconcile", "expire")
+DEFAULT_GRACE = {
+    "refresh": 10,
+    "post": 180,
+    "publish": 45,
+    "summary": 180,
+    "reconcile": 5,
+    "expire": 720,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleConfig:
+    """Five-field crontab lines per job, in the configured time zone; None disables a job.
+
+    Weekday numbers follow crontab (0 and 7 are Sunday): the loader stores each line as
+    :func:`bot.rules.schedule.crontab_line` writes it (``1-5`` -> ``mon-fri``), and every next
+    run comes from :func:`bot.rules.schedule.next_run`.
+    """
+
+    refresh: str | None = "*/15 * * * *"
+    post: str | None = "0 9 * * mon-fri"
+    publish: str | None = "0 * * * *"
+    summary: str | None = "30 8 * * *"
+    reconcile: str | None = "*/10 * * * *"
+    expire: str | None = "5 0 * * *"
+    # How late a slot missed while the bot was down may still run, in minutes: the day's
+    # post at 09:30 after a 09:00 outage is useful, at 17:00 it is noise.
+    grace: Mapping[str, int] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_GRACE)), hash=False
+    )
+    # With several replicas, the one holding the lease runs the jobs; others take over
+    # within this many seconds after it stops renewing.
+    lease_seconds: int = 60
+
+    def enabled(self) -> dict[str, str]:
+        """Job name -> crontab line for every job that is not switched off, in job order."""
+        return {name: getattr(self, name) for name in JOBS if getattr(self, name) is not None}
+
+    def grace_minutes(self, job: str) -> int:
+        return self.grace.get(job, DEFAULT_GRACE[job])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Everything the bot needs that is not a secret, validated.
+
+    Build it with :func:`load_config` or :func:`config_from_mapping`; constructing it directly
+    skips validation (handy in tests). ``warnings`` lists legal but probably unintended choices.
+    """
+
+    path: Path | None = None
+    timezone: str = "UTC"
+    content: ContentConfig
+    slack: SlackConfig
+    votes: VotesConfig = field(default_factory=VotesConfig)
+    candidates: CandidatesConfig = field(default_factory=CandidatesConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    fields: FieldMap = field(default_factory=FieldMap)
+    database_url: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The time zone as a tzinfo, for the scheduler and for "today"."""
+        return zoneinfo.ZoneInfo(self.timezone)

@@ -1,0 +1,25 @@
+"""What every listener is handed: the bot's settings, database, editors and card refresher.
+
+Its own module so the app that builds it and the listeners that use it both import it, and
+neither imports the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from bot.config import Config
+from bot.slack.card_refresher import CardRefresher
+from bot.slack.editors import Editors
+
+
+@dataclass
+class Curator:
+    """What the listeners need: settings, database, who may vote, the cards to refresh."""
+
+    config: Config
+    engine: Engine
+    editors: Editors
+    cards: CardRefresher
