@@ -42,6 +42,8 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench.articles`` import
 
 import bot.publishing  # noqa: E402
 import storage.publish  # noqa: E402
+import storage.publish.attempt  # noqa: E402
+import storage.publish.planning  # noqa: E402
 from bench.articles import BRANCH, checkout, generate_repo  # noqa: E402
 from bot.config import Config, ContentConfig, SlackConfig  # noqa: E402
 from storage.db import make_engine  # noqa: E402
@@ -194,8 +196,13 @@ class Steps:
 
     def __init__(self) -> None:
         self.seconds: dict[str, list[float]] = defaultdict(list)
+        # Wrapped wherever the name is looked up: the package (for bot/) and its own modules.
+        modules = (storage.publish, storage.publish.attempt, storage.publish.planning)
         for name in self.NAMES:
-            setattr(storage.publish, name, self._timed(name, getattr(storage.publish, name)))
+            timed = self._timed(name, getattr(storage.publish, name))
+            for module in modules:
+                if hasattr(module, name):
+                    setattr(module, name, timed)
 
     def _timed(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:

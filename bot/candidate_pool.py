@@ -6,30 +6,29 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import Connection
-
 from bot.rules.candidates import CandidateRules, Census, describe, select_candidates, take_census
+from storage.db import Transaction
 from storage.queries import ArticleView, article_counts, unpublished_pool
 
 log = logging.getLogger(__name__)
 
 
 def todays_candidates(
-    conn: Connection, rules: CandidateRules, *, now: datetime, limit: int | None = None
+    tx: Transaction, rules: CandidateRules, *, now: datetime, limit: int | None = None
 ) -> list[ArticleView]:
     """The day's candidates, best first."""
-    pool = unpublished_pool(conn, min_quality=rules.min_quality, require_score=rules.require_score)
+    pool = unpublished_pool(tx, min_quality=rules.min_quality, require_score=rules.require_score)
     return select_candidates(pool, rules, now=now, limit=limit)
 
 
-def census(conn: Connection, rules: CandidateRules, *, now: datetime) -> Census:
+def census(tx: Transaction, rules: CandidateRules, *, now: datetime) -> Census:
     """Every unpublished article counted by the first rule it fails (reads the whole pool:
     for when nothing qualifies, or a status line, not for every post)."""
-    scanned, unreadable = article_counts(conn)
-    pool = unpublished_pool(conn, taken=True)
+    scanned, unreadable = article_counts(tx)
+    pool = unpublished_pool(tx, taken=True)
     return take_census(pool, rules, now=now, scanned=scanned, unreadable=unreadable)
 
 
-def why_none(conn: Connection, rules: CandidateRules, *, now: datetime) -> str:
+def why_none(tx: Transaction, rules: CandidateRules, *, now: datetime) -> str:
     """``no candidates today: 2,417 unpublished; 2,390 older than 7 days, ...``"""
-    return describe(census(conn, rules, now=now), rules)
+    return describe(census(tx, rules, now=now), rules)

@@ -29,13 +29,12 @@ from urllib.error import URLError
 from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DatabaseError, DBAPIError, InterfaceError, OperationalError
 
 from bot.config import ConfigError
 from bot.runtime import SchemaError
 from storage.credentials import scrub
-from storage.db import DatabaseURLError, normalize_url
+from storage.db import DatabaseURLError
+from storage.db_errors import place_of, unreachable
 from storage.git_command import GitError
 
 DOCTOR = "'curator doctor' checks every part"
@@ -90,9 +89,7 @@ _DISK_ERRNOS = {
 }  # fmt: skip
 
 
-def explain(
-    exc: BaseException, *, database_url: str | URL | None, slack_api_url: str | None
-) -> str | None:
+def explain(exc: BaseException, *, database_url: object, slack_api_url: str | None) -> str | None:
     """One line for a known failure, or None for anything else (a bug: keep the traceback)."""
     line = outage(exc, database_url=database_url, slack_api_url=slack_api_url)
     if line is not None:
@@ -112,7 +109,7 @@ def explain(
 
 
 def outage(
-    exc: BaseException, *, database_url: str | URL | None = None, slack_api_url: str | None = None
+    exc: BaseException, *, database_url: object = None, slack_api_url: str | None = None
 ) -> str | None:
     """One line when ``exc`` means Slack or the database did not answer, or Slack said a "no"
     it has a code for; None for anything else, which keeps its traceback."""
@@ -122,9 +119,8 @@ def outage(
         return slack_api_problem(exc) if known else None
     if from_slack(exc):
         return slack_unreachable(exc, slack_api_url)
-    if isinstance(exc, DBAPIError):
-        return database_problem(exc, database_url)
-    return None
+    cause = unreachable(exc)  # None for a statement's own error (a bug)
+    return None if cause is None else database_problem(cause, database_url)
 
 
 def from_slack(exc: BaseException) -> bool:
@@ -219,19 +215,11 @@ def network_reason(exc: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
-def database_problem(exc: DBAPIError, url: str | URL | None) -> str | None:
-    """What the database said and where; None for a statement's own error (a bug)."""
-    # Not IntegrityError, ProgrammingError and the like: those are the statement's fault,
-    # unless the driver says the connection died under it.
-    if not (
-        isinstance(exc, OperationalError | InterfaceError)
-        or type(exc) is DatabaseError
-        or exc.connection_invalidated
-    ):
-        return None
-    said = first_line(exc.orig or exc)
-    parsed = _parse(url)
-    if parsed is not None and parsed.get_backend_name() == "sqlite":
+def database_problem(cause: BaseException, url: object) -> str:
+    """What the database said (``cause``, the driver's error) and where."""
+    said = first_line(cause)
+    parsed = place_of(url)
+    if parsed is not None and parsed.backend == "sqlite":
         path = parsed.database or ":memory:"
         folder = path.rsplit("/", 1)[0] or "/"
         if "unable to open" in said or "readonly" in said:
@@ -323,14 +311,3 @@ def slack_code(exc: SlackApiError) -> str:
     data = exc.response.data
     code = data.get("error") if isinstance(data, dict) else None
     return code if isinstance(code, str) and not code.startswith(_NOT_JSON) else ""
-
-
-def _parse(url: str | URL | None) -> URL | None:
-    if isinstance(url, URL):
-        return url
-    if not url:
-        return None
-    try:
-        return make_url(normalize_url(url.strip()))
-    except Exception:
-        return None

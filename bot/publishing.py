@@ -4,7 +4,8 @@ Nothing lost, nothing twice, even when the job is killed at any point:
 
 1. Right before each push, a ``PublishBatch`` row (state "pending") records the commit, the
    tip it was built on and the batch token that the commit carries as a ``Curator-Batch:``
-   trailer.
+   trailer. This job takes storage's steps in that order itself: prepare the commit, write
+   the batch ahead (storage/publish_log.py), push.
 2. After the push, one transaction marks the posts published, records their decisions and
    the ``PublishCommit``, and closes the batch as "pushed".
 3. Every run holds the publish lock (storage/locks.py), so a batch still pending when a run
@@ -25,142 +26,46 @@ import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.house_rules import vote_rules
+from bot.publish_message import (
+    Candidate,
+    check_templates,
+    commit_message,
+    display_name,
+    set_on_publish,
+)
+from bot.publish_report import ALREADY, MISSING, PUBLISHED, REFUSED, PostReport, PublishReport
 from bot.rules.tally import VoteRules, tally
 from storage import publish as git_publish
-from storage.commit_text import one_line
-from storage.controls import escape_controls
-from storage.digest_queries import reactions_for
+from storage import publish_log
 from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
-from storage.models import (
-    Article,
-    Decision,
-    Post,
-    PostStatus,
-    PublishBatch,
-    PublishCommit,
-    PublishHold,
-)
-from storage.publish import ArticleResult, Author, Edit, Outcome, PushRejected
+from storage.models import PostStatus
+from storage.publish import ArticleResult, Author, Edit, Outcome, PublishResult, PushRejected
+from storage.publish_log import PostChange
 
 log = logging.getLogger(__name__)
 
-ARTICLE = Article.__table__
-POST = Post.__table__
-DECISION = Decision.__table__
-BATCH = PublishBatch.__table__
-HOLD = PublishHold.__table__
-COMMIT = PublishCommit.__table__
+__all__ = [
+    "PUBLISH_WAIT", "PostReport", "PublishReport", "check_templates", "commit_message",
+    "load_candidates", "publish_approved", "recover", "set_on_publish",
+]  # fmt: skip
 
-#: Placeholders ``content.set_on_publish`` templates may use.
-TEMPLATE_FIELDS = ("approvers", "approver_ids", "date", "datetime", "permalink", "channel")
-
-# What the report calls each outcome; "published" means this job's commit did it.
-PUBLISHED, ALREADY, MISSING, REFUSED = "published", "already", "missing", "refused"
-_REPORTED = {
-    Outcome.EDITED: PUBLISHED,
-    Outcome.ALREADY: ALREADY,
-    Outcome.MISSING: MISSING,
-    Outcome.REFUSED: REFUSED,
-}
-_CHUNK = 500  # bound-parameter limits
 #: How long a publish waits for another one to finish before it says so and stops.
 PUBLISH_WAIT = 10.0
-
-
-@dataclass(frozen=True)
-class PostReport:
-    """What happened to one post, for updating its Slack message.
-
-    ``outcome`` is "published" (by this job's commit, ``recovered`` when an interrupted run
-    pushed it), "already" (published on the remote by someone else), "missing" or "refused"
-    (the post is now "blocked"; ``reason`` says why in one line).
-    """
-
-    post_id: int
-    article_id: int
-    path: str
-    title: str | None
-    channel: str
-    ts: str | None
-    permalink: str | None
-    outcome: str
-    status: str
-    commit_sha: str | None = None
-    commit_url: str | None = None
-    reason: str | None = None
-    approvers: tuple[str, ...] = ()
-    recovered: bool = False
-
-    @property
-    def short_sha(self) -> str | None:
-        return self.commit_sha[:7] if self.commit_sha else None
-
-
-@dataclass(frozen=True)
-class PublishReport:
-    """Everything one run did: the posts, and the commit it pushed (None if it pushed none)."""
-
-    dry_run: bool
-    posts: tuple[PostReport, ...] = ()
-    commit_sha: str | None = None
-    commit_url: str | None = None
-    message: str = ""
-    diff: str = ""
-    attempts: int = 0
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for p in self.posts if p.outcome == outcome)
-
-    def summary(self) -> str:
-        """One line: published N, already published M, missing K, refused R, commit sha;
-        a dry run says what it would publish, and that it changed nothing."""
-        others = (
-            f"already published {self.count(ALREADY)}, missing {self.count(MISSING)}, "
-            f"refused {self.count(REFUSED)}"
-        )
-        if self.dry_run:
-            n = self.count(PUBLISHED)
-            would = f"would publish {n}{' in one commit' if n else ''}"
-            return f"dry run: {would}, {others}; nothing changed"
-        published = f"published {self.count(PUBLISHED)}"
-        recovered = sum(1 for p in self.posts if p.recovered)
-        if recovered:
-            published += f" ({recovered} recorded from an interrupted run)"
-        commit = f"commit {self.commit_sha[:12]}" if self.commit_sha else "no commit"
-        return f"{published}, {others}, {commit}"
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    """An approved (or blocked) post with what the commit and the report need."""
-
-    post_id: int
-    article_id: int
-    path: str
-    title: str | None
-    channel: str
-    ts: str | None
-    permalink: str | None
-    status: str
-    held: bool = False
-    hold_blob: str | None = None
-    approvers: tuple[tuple[str, str], ...] = field(default=())  # (user id, display name)
 
 
 @dataclass(frozen=True)
 class _Verdict:
     """The database change for one post: its new state and the decision's cause."""
 
-    candidate: _Candidate
+    candidate: Candidate
     outcome: str
     status: str
     cause: str
@@ -168,6 +73,14 @@ class _Verdict:
     reason: str | None = None
     hold_blob: str | None = None
     recovered: bool = False
+
+    def change(self) -> PostChange:
+        c = self.candidate
+        return PostChange(
+            post_id=c.post_id, article_id=c.article_id, from_status=c.status,
+            status=self.status, cause=self.cause, commit_sha=self.commit_sha,
+            hold_blob=self.hold_blob,
+        )  # fmt: skip
 
 
 def publish_approved(
@@ -226,18 +139,26 @@ def _publish(
         edited = [by_path[r.path] for r in results if r.outcome is Outcome.EDITED]
         return commit_message(edited, token)
 
-    def before_push(commit: str, base: str) -> None:
-        _write_ahead(engine, token=token, commit=commit, base=base, now=now)
+    def prepare(at: str, attempt: int) -> PublishResult:
+        return git_publish.prepare(
+            repo, edits, tip=at, fields=config.fields, author=_author(config), message=message,
+            attempt=attempt, dry_run=dry_run,
+        )  # fmt: skip
 
     try:
-        result = git_publish.publish(
-            repo, edits, fields=config.fields, author=_author(config), message=message,
-            tip=tip, dry_run=dry_run, attempts=attempts, backoff=backoff,
-            before_push=None if dry_run else before_push,
-        )  # fmt: skip
+        result = prepare(tip, 1)
+        while result.commit is not None:  # never on a dry run
+            # Durably, before the push: what an interrupted run's successor settles.
+            publish_log.write_ahead(
+                engine, token=token, commit=result.commit, base=result.base, now=now
+            )
+            if git_publish.push(repo, result):
+                break
+            tip = git_publish.next_tip(repo, result, attempts=attempts, backoff=backoff)
+            result = prepare(tip, result.attempts + 1)
     except PushRejected as exc:
         # Definitely not on the remote: close the batch, the posts stay approved.
-        _close_batch(engine, token, "failed", str(exc), now)
+        publish_log.close_batch(engine, token=token, state="failed", detail=str(exc), at=now)
         raise
     # Any other error leaves a pending batch (if any) for the next run to settle: a push
     # that failed on the network may still have reached the remote.
@@ -251,9 +172,10 @@ def _publish(
         # nothing left to edit (someone published it all meanwhile): that batch never
         # reached the remote.
         unpushed = None if result.commit else _nothing_left(config.content.branch)
-        _record(
-            engine, verdicts, commit=result.commit, message=result.message, article_count=edited,
-            token=token, now=now, unpushed=unpushed,
+        publish_log.record(
+            engine, [v.change() for v in verdicts], commit=result.commit,
+            message=result.message, article_count=edited, token=token, now=now,
+            unpushed=unpushed,
         )  # fmt: skip
     commit_url = config.content.commit_link(result.commit) if result.commit else None
     report = PublishReport(
@@ -278,7 +200,7 @@ def _author(config: Config) -> Author:
 
 def _due(
     engine: Engine, repo: ContentRepo, tip: str, names: Mapping[str, str], rules: VoteRules
-) -> list[_Candidate]:
+) -> list[Candidate]:
     """Approved posts, plus blocked ones whose file changed since it was refused."""
     candidates = load_candidates(engine, names=names, rules=rules)
     blocked = [c for c in candidates if c.status == PostStatus.BLOCKED]
@@ -299,132 +221,28 @@ def load_candidates(
     rules: VoteRules,
     paths: Sequence[str] | None = None,
     statuses: Iterable[str] = (PostStatus.APPROVED, PostStatus.BLOCKED),
-) -> list[_Candidate]:
-    """Posts in ``statuses`` (optionally only those at ``paths``), by path, with approvers."""
-    query = (
-        select(
-            POST.c.id, POST.c.article_id, POST.c.channel, POST.c.ts, POST.c.permalink,
-            POST.c.status, ARTICLE.c.path, ARTICLE.c.title,
-            HOLD.c.post_id.label("held"), HOLD.c.blob_sha.label("hold_blob"),
-        )
-        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
-        .outerjoin(HOLD, HOLD.c.post_id == POST.c.id)
-        .where(POST.c.status.in_([str(s) for s in statuses]))
-    )  # fmt: skip
-    with engine.connect() as conn:
-        if paths is None:
-            rows = list(conn.execute(query))
-        else:
-            rows = []
-            for i in range(0, len(paths), _CHUNK):
-                chunk = list(paths[i : i + _CHUNK])
-                rows.extend(conn.execute(query.where(ARTICLE.c.path.in_(chunk))))
-        approvers = _approvers(conn, [r.id for r in rows], rules)
-    out = [
-        _Candidate(
-            post_id=r.id,
-            article_id=r.article_id,
-            path=r.path,
-            title=r.title,
-            channel=r.channel,
-            ts=r.ts,
-            permalink=r.permalink,
-            status=r.status,
-            held=r.held is not None,
-            hold_blob=r.hold_blob,
-            approvers=tuple((u, _display(names.get(u), u)) for u in approvers.get(r.id, ())),
-        )
-        for r in rows
-    ]
+) -> list[Candidate]:
+    """Posts in ``statuses`` (optionally only those at ``paths``), by path, with approvers:
+    the editors whose current vote is "publish", as the card counts them."""
+    out = []
+    for q in publish_log.queued_posts(engine, statuses=statuses, paths=paths):
+        approvers = tally(list(q.reactions), rules).publish
+        out.append(
+            Candidate(
+                post_id=q.post_id, article_id=q.article_id, path=q.path, title=q.title,
+                channel=q.channel, ts=q.ts, permalink=q.permalink, status=q.status,
+                held=q.held, hold_blob=q.hold_blob,
+                approvers=tuple((u, display_name(names.get(u), u)) for u in approvers),
+            )
+        )  # fmt: skip
     return sorted(out, key=lambda c: c.path)
 
 
-def _approvers(
-    conn: Connection, post_ids: Sequence[int], rules: VoteRules
-) -> dict[int, tuple[str, ...]]:
-    """Per post, the editors whose current vote is "publish", as the card counts them."""
-    return {pid: tally(r, rules).publish for pid, r in reactions_for(conn, post_ids).items()}
-
-
-def _display(name: str | None, user_id: str) -> str:
-    """A name safe in a trailer: one line, no angle brackets, no control characters; the
-    user id when empty."""
-    return one_line((name or "").replace("<", "").replace(">", "")) or one_line(user_id)
-
-
-# ---------------------------------------------------------------------- message + templates
-
-
-def commit_message(posts: Sequence[_Candidate], token: str) -> str:
-    """Subject with the count, a body line per article, and trailers a reviewer can grep:
-    ``Approved-by: Name <U123>`` per editor, ``Slack-Thread: <permalink>`` per post, and the
-    ``Curator-Batch:`` token that lets an interrupted run be finished.
-
-    Paths, titles, names and links are escaped (storage/commit_text.py): a newline in any
-    of them must never start a line, such as a forged ``Approved-by:``.
-    """
-    n = len(posts)
-    lines = [f"Publish {n} article{'' if n == 1 else 's'} approved in Slack", ""]
-    for c in posts:
-        title, path = one_line(c.title or "")[:120], escape_controls(c.path)
-        lines.append(f"- {title}" if title else f"- {path}")
-        if title:
-            lines.append(f"  {path}")
-        if c.approvers:
-            lines.append(f"  approved by {', '.join(name for _, name in c.approvers)}")
-    lines.append("")
-    seen: set[str] = set()
-    for c in posts:
-        for user, name in c.approvers:
-            if user not in seen:
-                seen.add(user)
-                lines.append(f"Approved-by: {name} <{one_line(user)}>")
-    lines += [f"Slack-Thread: {one_line(c.permalink)}" for c in posts if c.permalink]
-    lines.append(f"{git_publish.BATCH_TRAILER}: {token}")
-    return "\n".join(lines) + "\n"
-
-
-def check_templates(templates: Mapping[str, str]) -> None:
-    """Raise ValueError naming the key when a set_on_publish template cannot be filled."""
-    sample = dict.fromkeys(TEMPLATE_FIELDS, "")
-    known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
-    for key, template in templates.items():
-        try:
-            template.format_map(sample)
-        except KeyError as exc:
-            problem = f"unknown placeholder {{{exc.args[0]}}}"
-        except (ValueError, AttributeError, IndexError) as exc:
-            problem = str(exc)
-        else:
-            continue
-        raise ValueError(
-            f"content.set_on_publish.{key}: cannot fill {template!r}: {problem}; "
-            f"the placeholders are {known}"
-        )
-
-
-def set_on_publish(config: Config, post: _Candidate, now: datetime) -> dict[str, str]:
-    """The extra frontmatter keys of one article, from the config's templates."""
-    templates = config.content.set_on_publish
-    if not templates:
-        return {}
-    local = now.astimezone(config.zone)
-    values = {
-        "approvers": ", ".join(name for _, name in post.approvers),
-        "approver_ids": ", ".join(user for user, _ in post.approvers),
-        "date": local.date().isoformat(),
-        "datetime": local.isoformat(timespec="seconds"),
-        "permalink": post.permalink or "",
-        "channel": post.channel,
-    }
-    return {key: template.format_map(values) for key, template in templates.items()}
-
-
-# -------------------------------------------------------------------------- verdict + record
+# ---------------------------------------------------------------------------------- verdicts
 
 
 def _verdict(
-    c: _Candidate,
+    c: Candidate,
     r: ArticleResult,
     commit: str | None,
     repo: ContentRepo,
@@ -464,162 +282,11 @@ def _report(v: _Verdict, config: Config) -> PostReport:
     )  # fmt: skip
 
 
-def _write_ahead(engine: Engine, *, token: str, commit: str, base: str, now: datetime) -> None:
-    """Record, durably and before the push, the commit the batch is about to push."""
-    with engine.begin() as conn:
-        moved = conn.execute(
-            update(BATCH).where(BATCH.c.token == token).values(commit_sha=commit, base_sha=base)
-        )
-        if moved.rowcount == 0:
-            conn.execute(
-                insert(BATCH).values(
-                    token=token, state="pending", commit_sha=commit, base_sha=base, created_at=now
-                )
-            )
-
-
-def _close_batch(engine: Engine, token: str, state: str, detail: str | None, at: datetime) -> None:
-    """Close a batch still pending; one another run recorded meanwhile stays as it is."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(BATCH)
-            .where(BATCH.c.token == token, BATCH.c.state == "pending")
-            .values(state=state, detail=detail, finished_at=at)
-        )
-
-
 def _nothing_left(branch: str) -> str:
     return (
         f"not pushed: nothing was left to commit after {branch} moved on (the articles were "
         f"published on {branch} meanwhile, or removed, or cannot be edited)"
     )
-
-
-def _record(
-    engine: Engine,
-    verdicts: Sequence[_Verdict],
-    *,
-    commit: str | None,
-    message: str,
-    article_count: int,
-    token: str | None,
-    now: datetime,
-    unpushed: str | None = None,
-) -> bool:
-    """One transaction: the pushed commit, its batch closed, every post's new state.
-
-    The batch moves to "pushed" only from another state, and everything else is written in
-    the same transaction: so a batch is recorded once, whoever gets there first, and the
-    one that comes second writes nothing and gets False. ``unpushed`` closes a batch this
-    run wrote for a commit it never pushed (the detail says why).
-    """
-    with engine.begin() as conn:
-        if token is not None and commit is not None:
-            closed = conn.execute(
-                update(BATCH)
-                .where(BATCH.c.token == token, BATCH.c.state != "pushed")
-                .values(state="pushed", commit_sha=commit, finished_at=now)
-            )
-            if closed.rowcount == 0:
-                log.info("publish batch %s was recorded by another run", token)
-                return False
-        elif token is not None and unpushed is not None:
-            conn.execute(
-                update(BATCH)
-                .where(BATCH.c.token == token, BATCH.c.state == "pending")
-                .values(state="failed", detail=unpushed, finished_at=now)
-            )
-        if commit is not None:
-            known = conn.execute(select(COMMIT.c.id).where(COMMIT.c.sha == commit)).first()
-            if known is None:
-                conn.execute(
-                    insert(COMMIT).values(
-                        sha=commit, article_count=article_count, message=message, pushed_at=now
-                    )
-                )
-        done = [v for v in verdicts if v.status == PostStatus.PUBLISHED]
-        blocked = [v for v in verdicts if v.status == PostStatus.BLOCKED]
-        _mark_published(conn, done, now)
-        _mark_blocked(conn, blocked, now)
-    return True
-
-
-def _mark_published(conn: Connection, verdicts: Sequence[_Verdict], now: datetime) -> None:
-    if not verdicts:
-        return
-    # The remote is the truth: a post the commit published is published, whatever the votes
-    # did meanwhile; only a post already recorded as published is left as it is, and gets
-    # no second decision (another run may have recorded it a moment ago).
-    by_sha: dict[str | None, list[int]] = {}
-    for v in verdicts:
-        by_sha.setdefault(v.commit_sha, []).append(v.candidate.post_id)
-    changed: set[int] = set()
-    for sha, ids in by_sha.items():
-        for i in range(0, len(ids), _CHUNK):
-            stmt = (
-                update(POST)
-                .where(POST.c.id.in_(ids[i : i + _CHUNK]), POST.c.status != PostStatus.PUBLISHED)
-                .values(status=PostStatus.PUBLISHED, commit_sha=sha, status_changed_at=now)
-                .returning(POST.c.id)
-            )
-            changed.update(conn.execute(stmt).scalars())
-    verdicts = [v for v in verdicts if v.candidate.post_id in changed]
-    if not verdicts:
-        return
-    _decide(conn, verdicts, now)
-    conn.execute(
-        update(ARTICLE).where(ARTICLE.c.id == bindparam("b_id")).values(published=True),
-        [{"b_id": v.candidate.article_id} for v in verdicts],
-    )
-    _clear_holds(conn, [v.candidate.post_id for v in verdicts])
-
-
-def _mark_blocked(conn: Connection, verdicts: Sequence[_Verdict], now: datetime) -> None:
-    block = (
-        update(POST)
-        .where(
-            POST.c.id == bindparam("b_id"),
-            POST.c.status.in_([PostStatus.APPROVED, PostStatus.BLOCKED]),
-        )
-        .values(status=PostStatus.BLOCKED, status_changed_at=now)
-    )
-    # Only posts still approved: a vote may have moved one while the push ran, and then
-    # neither a decision nor a hold belongs to it.
-    verdicts = [
-        v for v in verdicts if conn.execute(block, {"b_id": v.candidate.post_id}).rowcount == 1
-    ]
-    if not verdicts:
-        return
-    _decide(conn, verdicts, now)
-    _clear_holds(conn, [v.candidate.post_id for v in verdicts])
-    conn.execute(
-        insert(HOLD),
-        [
-            {"post_id": v.candidate.post_id, "blob_sha": v.hold_blob, "reason": v.cause, "at": now}
-            for v in verdicts
-        ],
-    )
-
-
-def _decide(conn: Connection, verdicts: Sequence[_Verdict], now: datetime) -> None:
-    conn.execute(
-        insert(DECISION),
-        [
-            {
-                "post_id": v.candidate.post_id,
-                "from_status": v.candidate.status,
-                "to_status": v.status,
-                "cause": v.cause,
-                "at": now,
-            }
-            for v in verdicts
-        ],
-    )
-
-
-def _clear_holds(conn: Connection, post_ids: Sequence[int]) -> None:
-    for i in range(0, len(post_ids), _CHUNK):
-        conn.execute(delete(HOLD).where(HOLD.c.post_id.in_(post_ids[i : i + _CHUNK])))
 
 
 # ---------------------------------------------------------------------------------- recovery
@@ -640,19 +307,17 @@ def recover(
     commit, without a second edit); one that never got there is closed as failed, and its
     posts, still approved, are published by the run that called this.
     """
-    with engine.connect() as conn:
-        pending = list(
-            conn.execute(select(BATCH).where(BATCH.c.state == "pending").order_by(BATCH.c.id))
-        )
     reports: list[PostReport] = []
-    for batch in pending:
+    for batch in publish_log.pending_batches(engine):
         found = git_publish.find_pushed(
             repo, tip, commit=batch.commit_sha, base=batch.base_sha, token=batch.token
         )
         if found is None:
             detail = f"not on {repo.branch} at {tip[:12]}: the run stopped before its push"
             log.warning("publish batch %s: %s; its posts are retried", batch.token, detail)
-            _close_batch(engine, batch.token, "failed", detail, now)
+            publish_log.close_batch(
+                engine, token=batch.token, state="failed", detail=detail, at=now
+            )
             continue
         paths = git_publish.changed_paths(repo, found)
         statuses = [s for s in PostStatus if s != PostStatus.PUBLISHED]
@@ -665,9 +330,9 @@ def recover(
             for c in posts
         ]
         message = git_publish.commit_message(repo, found)
-        if _record(
-            engine, verdicts, commit=found, message=message, article_count=len(paths),
-            token=batch.token, now=now,
+        if publish_log.record(
+            engine, [v.change() for v in verdicts], commit=found, message=message,
+            article_count=len(paths), token=batch.token, now=now,
         ):  # fmt: skip
             log.warning(
                 "publish batch %s was pushed as %s by an interrupted run: recorded %d post(s)",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from bot.config import Config
-from storage.db import normalize_url, open_kept, redacted
+from storage.db import open_kept, redacted
+from storage.db_errors import place_of
 from storage.gitrepo import ContentRepo
 from storage.pathfilter import PathFilter
 from storage.schema_version import schema_is_current
@@ -44,7 +45,8 @@ def ensure_schema(engine: Engine, url: str) -> None:
     current, head = migrate.current_revision(engine), migrate.head_revision()
     if current == head:
         return
-    if make_url(normalize_url(url)).get_backend_name() == "sqlite":
+    place = place_of(url)
+    if place is not None and place.backend == "sqlite":
         migrate.upgrade(engine)
         return
     raise SchemaError(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, event
@@ -155,3 +156,22 @@ def redacted(url: str) -> str:
     the logs use, so a '?password=' (libpq reads it too) or a token anywhere is hidden, and
     the user name stays ('curator:***@')."""
     return scrub(normalize_url(url.strip()))
+
+
+#: One transaction, as bot/ holds it to pass on to several storage functions: bot/ never
+#: runs a statement on it.
+Transaction = Connection
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Transaction]:
+    """One transaction, committed when the block ends, rolled back on an error."""
+    with engine.begin() as conn:
+        yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Transaction]:
+    """A connection for reads only: nothing done on it is committed."""
+    with engine.connect() as conn:
+        yield conn

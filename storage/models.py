@@ -184,7 +184,7 @@ class ScanState(SQLModel, table=True):
     reader: str | None = Field(default=None, max_length=64)
 
 
-# --- publishing (storage/publish.py, bot/publishing.py) ------------------------------------
+# --- publishing (storage/publish/, storage/publish_log.py, bot/publishing.py) -------------
 # Migration 0002. PublishBatch is the write-ahead record of a push: written before the push
 # and closed in the same transaction that marks its posts published, so a run killed in
 # between is finished by the next one. PublishHold keeps blocked posts out of the batch.

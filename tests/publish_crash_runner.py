@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import bot.publishing
-import storage.publish
+import storage.publish.attempt
+import storage.publish.planning
+import storage.publish_log
 from bot.config import Config, ContentConfig, SlackConfig
 from bot.publishing import publish_approved
 from storage.db import make_engine
@@ -41,8 +42,8 @@ def die() -> None:
 
 def arm(stage: str) -> None:
     """Wrap the function at ``stage`` so that the process dies there."""
-    push_commit = storage.publish.push_commit
-    mark_published = bot.publishing._mark_published
+    push_commit = storage.publish.attempt.push_commit
+    mark_published = storage.publish_log._mark_published
 
     def killed(*args: Any, **kwargs: Any) -> Any:
         die()
@@ -57,16 +58,18 @@ def arm(stage: str) -> None:
         die()
 
     if stage == "before-commit":
-        storage.publish.write_commit = killed
+        storage.publish.attempt.write_commit = killed
     elif stage == "before-push":
-        storage.publish.push_commit = killed
+        storage.publish.attempt.push_commit = killed
     elif stage == "after-push":
-        storage.publish.push_commit = push_then_die
+        storage.publish.attempt.push_commit = push_then_die
     elif stage == "mid-record":
-        bot.publishing._mark_published = record_then_die
+        storage.publish_log._mark_published = record_then_die
     elif stage == "parallel":
-        edit_all = storage.publish.edit_all
-        storage.publish.edit_all = lambda items, fields, workers: edit_all(items, fields, 2)
+        edit_all = storage.publish.planning.edit_all
+        storage.publish.planning.edit_all = lambda items, fields, workers: edit_all(
+            items, fields, 2
+        )
     elif stage != "none":
         raise SystemExit(f"unknown stage {stage!r}; one of {', '.join(STAGES)}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
-import storage.publish
+import storage.publish.attempt
+import storage.publish.planning
 from bot.cli.context import Context
 from bot.cli.publish import publish as publish_command
 from bot.config import Config, ContentConfig, SlackConfig
@@ -36,10 +37,14 @@ from storage.publish import (
     Author,
     Edit,
     Outcome,
+    PublishResult,
     PushRejected,
     edit_all,
     find_pushed,
+    next_tip,
+    prepare,
     publish,
+    push,
 )
 from tests.conftest import SAMPLE
 from tests.helpers import Newsroom, article, git
@@ -164,11 +169,34 @@ def message_of(results: Sequence[object]) -> str:
     return f"Publish {len(edited)} articles\n\nCurator-Batch: test\n"
 
 
-def pub(repo: ContentRepo, paths: Sequence[str], **kw: object):
-    return publish(
-        repo, [Edit(p) for p in paths], fields=FIELDS, author=AUTHOR, message=message_of,
-        backoff=0, **kw,  # type: ignore[arg-type]
-    )  # fmt: skip
+def pub(
+    repo: ContentRepo,
+    paths: Sequence[str],
+    *,
+    before_push: Callable[[str, str], None] | None = None,
+    attempts: int = 5,
+    **kw: object,
+) -> PublishResult:
+    """storage's publish; with ``before_push``, its steps taken in the bot's order, the hook
+    called with (commit, base) where the bot writes its batch ahead of each push."""
+    edits = [Edit(p) for p in paths]
+    if before_push is None:
+        return publish(
+            repo, edits, fields=FIELDS, author=AUTHOR, message=message_of, backoff=0,
+            attempts=attempts, **kw,  # type: ignore[arg-type]
+        )  # fmt: skip
+    result = prepare(
+        repo, edits, tip=repo.fetch(), fields=FIELDS, author=AUTHOR, message=message_of
+    )
+    while result.commit is not None:
+        before_push(result.commit, result.base)
+        if push(repo, result):
+            break
+        result = prepare(
+            repo, edits, tip=next_tip(repo, result, attempts=attempts, backoff=0),
+            attempt=result.attempts + 1, fields=FIELDS, author=AUTHOR, message=message_of,
+        )  # fmt: skip
+    return result
 
 
 # ------------------------------------------------------------------------ the commit itself
@@ -410,13 +438,13 @@ def test_gives_up_after_bounded_attempts(
     assert curator_commits(newsroom) == []
 
     # The job closes its batch as failed and keeps the post approved for the next run.
-    real_push = storage.publish.push_commit
+    real_push = storage.publish.attempt.push_commit
 
     def push_after_the_writer(repo: ContentRepo, commit: str) -> bool:
         always_moving(commit, "")
         return real_push(repo, commit)
 
-    monkeypatch.setattr(storage.publish, "push_commit", push_after_the_writer)
+    monkeypatch.setattr(storage.publish.attempt, "push_commit", push_after_the_writer)
     with pytest.raises(PushRejected):
         run_job(engine, content_repo, config, attempts=2)
     monkeypatch.undo()
@@ -632,7 +660,7 @@ def test_large_batches_are_edited_on_every_core(monkeypatch: pytest.MonkeyPatch)
     ]
     serial = edit_all(items, FIELDS, workers=1)
     assert [o for o, _, _ in serial] == [Outcome.EDITED] * 6 + [Outcome.ALREADY, Outcome.REFUSED]
-    monkeypatch.setattr(storage.publish, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(storage.publish.planning, "PARALLEL_MIN", 1)
     assert edit_all(items, FIELDS, workers=2) == serial
 
 
@@ -648,7 +676,7 @@ def test_everything_published_by_someone_else_before_our_push(
     approve(engine, "news/a.md")
     approve(engine, "news/b.md")
     config = make_config(newsroom, content_repo.git_dir)
-    real_push = storage.publish.push_commit
+    real_push = storage.publish.attempt.push_commit
     outside: list[str] = []
 
     def editor_publishes_first(repo: ContentRepo, commit: str) -> bool:
@@ -659,7 +687,7 @@ def test_everything_published_by_someone_else_before_our_push(
             outside.append(newsroom.commit("publish a and b by hand"))
         return real_push(repo, commit)
 
-    monkeypatch.setattr(storage.publish, "push_commit", editor_publishes_first)
+    monkeypatch.setattr(storage.publish.attempt, "push_commit", editor_publishes_first)
     report = run_job(engine, content_repo, config)
 
     [by_hand] = outside

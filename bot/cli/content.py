@@ -14,6 +14,7 @@ from bot.candidate_pool import todays_candidates, why_none
 from bot.cli.context import Context
 from bot.cli.terminal import json_safe
 from storage.controls import escape_controls
+from storage.db import reading
 from storage.git_command import GitError
 from storage.locks import Busy
 from storage.queries import ArticleView, scan_problems
@@ -64,7 +65,7 @@ def scan(ctx: Context, full: bool, show_errors: bool, no_fetch: bool) -> None:
 def _print_errors(engine: Engine) -> None:
     """Files not read (skipped ones too), then files read with a warning; a file name or a
     value may hold ESC sequences or newlines, so every line goes through escape_controls()."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         errors = list(scan_problems(conn, "error"))
         warnings = list(scan_problems(conn, "warning"))
     for path, reason in errors:
@@ -110,7 +111,7 @@ def candidates(ctx: Context, limit: int | None, as_json: bool) -> None:
     rt = ctx.runtime()
     rules = candidate_rules(rt.config)
     now = datetime.now(UTC)
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         chosen = todays_candidates(conn, rules, now=now, limit=limit)
         why = why_none(conn, rules, now=now) if not chosen else None
     if as_json:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
 
 from bot.cli.terminal import RULE, render_blocks
@@ -29,8 +28,10 @@ from bot.runtime import build_runtime
 from bot.slack import posting
 from bot.slack.digest import answer_digest
 from bot.slack.summary import build_summary, summary_message
+from storage import articles, posts, publish_log
+from storage.db import reading, transaction
 from storage.git_command import run_git
-from storage.models import Article, Post, PostStatus, PublishCommit
+from storage.models import PostStatus
 from storage.queries import scan_problems
 from storage.scan import ScanResult, scan
 from storage.votes import record_reaction, set_status
@@ -180,7 +181,7 @@ def build_demo(directory: Path, *, now: datetime) -> Demo:
     commit = rt.repo.fetch()
     result = scan(rt.engine, rt.repo, config.fields, rt.paths, commit=commit, workers=1)
     last_summary = _replay(rt.engine, config, now, sha, message)
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         errors = list(scan_problems(conn, "error"))
     return Demo(directory, config, rt.engine, result, now, last_summary, errors)
 
@@ -252,7 +253,7 @@ def _replay(engine: Engine, config: Config, now: datetime, sha: str, message: st
     def at(days_back: int, hour: int, minute: int = 0) -> datetime:
         return datetime.combine(today - timedelta(days=days_back), time(hour, minute), tz)
 
-    ids = _article_ids(engine)
+    ids = articles.ids_by_path(engine)
     anna, ben, yes = *EDITORS, "white_check_mark"
     # (path, posted, [(editor, emoji, when)], final status, when it got there)
     plan: list[tuple[str, datetime, list[tuple[str, str, datetime]], str, datetime]] = []
@@ -272,22 +273,15 @@ def _replay(engine: Engine, config: Config, now: datetime, sha: str, message: st
     sample_votes = [(ben, yes, at(1, 9, 20))]
     plan.append((f"articles/{SAMPLE_NAME}", at(1, 9), sample_votes, PostStatus.OPEN, at(1, 9)))
 
-    post = Post.__table__
-    with engine.begin() as conn:
-        conn.execute(
-            insert(PublishCommit.__table__).values(
-                sha=sha, article_count=1, message=message, pushed_at=at(1, 15)
-            )
-        )
+    with transaction(engine) as conn:
+        publish_log.add_commit(conn, sha=sha, article_count=1, message=message, pushed_at=at(1, 15))
         for n, (path, posted, votes, status, changed) in enumerate(plan, 1):
             ts = f"{int(posted.timestamp()) + n}.000100"
             permalink = f"https://newsroom.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}"
-            values = dict(
-                article_id=ids[path], channel=CHANNEL, ts=ts, day=posted.date().isoformat(),
-                permalink=permalink, status=PostStatus.OPEN, created_at=posted,
-                status_changed_at=posted,
+            post_id = posts.add_post(
+                conn, article_id=ids[path], channel=CHANNEL, day=posted.date().isoformat(),
+                now=posted, ts=ts, permalink=permalink,
             )  # fmt: skip
-            post_id = conn.execute(insert(post).values(**values)).inserted_primary_key[0]
             set_status(conn, post_id=post_id, old=None, new="open", cause="posted", at=posted)
             for user, emoji, when in votes:
                 choice = "publish" if emoji == "white_check_mark" else "reject"
@@ -307,21 +301,13 @@ def _replay(engine: Engine, config: Config, now: datetime, sha: str, message: st
                     conn, post_id=post_id, old="approved", new=status,
                     cause=f"published in {sha[:12]}", at=changed,
                 )  # fmt: skip
-                conn.execute(update(post).where(post.c.id == post_id).values(commit_sha=sha))
+                posts.set_commit(conn, post_id=post_id, sha=sha)
             else:
                 set_status(
                     conn, post_id=post_id, old="open", new=status, cause=f"vote by {voter}",
                     at=changed,
                 )  # fmt: skip
     return at(1, 8, 30)  # yesterday's morning summary
-
-
-def _article_ids(engine: Engine) -> dict[str, int]:
-    a = Article.__table__
-    with engine.connect() as conn:
-        return {
-            path: id_ for id_, path in conn.execute(a.select().with_only_columns(a.c.id, a.c.path))
-        }
 
 
 def demo_report(demo: Demo, *, color: bool = False) -> str:
@@ -360,7 +346,7 @@ def demo_report(demo: Demo, *, color: bool = False) -> str:
         out.append(render_blocks(blocks, color=color, spaced=True))
 
     title(f"Morning summary: posted to {config.slack.channel} once a day")
-    with demo.engine.connect() as conn:
+    with reading(demo.engine) as conn:
         summary = build_summary(conn, config, since=demo.last_summary, now=now)
     out.append(render_blocks(summary_message(summary, config)[1], color=color, spaced=True))
 

@@ -21,7 +21,7 @@ from bot.slack.client import api_url, make_client
 from bot.slack.manifest import manifest_scopes
 from bot.slack.posting import resolve_channel
 from storage import migrate
-from storage.db import open_kept, redacted
+from storage.db import open_kept, reading, redacted
 from storage.git_command import GitError
 from storage.git_remote import check_remote
 
@@ -79,7 +79,7 @@ def run_checks(config_path: Path) -> Iterator[Check]:
 def _candidates_check(engine: Engine, config: Config) -> Check:
     """Whether the current rules leave any candidate today, and if not, why."""
     rules = candidate_rules(config)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         counts = census(conn, rules, now=datetime.now(UTC))
     line = describe(counts, rules)
     if counts.qualify:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census
@@ -14,7 +13,9 @@ from bot.house_rules import candidate_rules
 from bot.rules.candidates import describe
 from bot.rules.schedule import next_run
 from bot.slack.posting import posting_day
-from storage.models import Article, Decision, Post, PostStatus, PublishCommit, as_utc
+from storage import posts, publish_log
+from storage.db import Transaction, reading
+from storage.models import PostStatus, as_utc
 from storage.schedule_state import last_run, lease_state
 
 WAITING = (PostStatus.OPEN, PostStatus.APPROVED)
@@ -27,7 +28,7 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
     tz = config.zone
     local = lambda at: f"{as_utc(at).astimezone(tz):%a %d %b %H:%M}" if at else "—"  # noqa: E731
     lines = [f"jobs ({tz.key}):"]
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for job, cron in config.schedule.enabled().items():
             run = last_run(conn, job)
             last = "never run"
@@ -45,9 +46,7 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
             lines.append(
                 f"leader: none (last was {lease.holder}, lease ran out {local(lease.expires_at)})"
             )
-        commit = conn.execute(
-            select(PublishCommit.__table__).order_by(PublishCommit.__table__.c.pushed_at.desc())
-        ).first()
+        commit = publish_log.last_commit(conn)
         if commit is None:
             lines.append("last publish: none yet")
         else:
@@ -56,18 +55,8 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
                 f"last publish: {commit.article_count} article(s) in {link} "
                 f"at {local(commit.pushed_at)}"
             )
-        p, a = Post.__table__, Article.__table__
-        rows = conn.execute(
-            select(p.c.status, p.c.created_at, p.c.permalink, a.c.title, a.c.path)
-            .join(a, a.c.id == p.c.article_id)
-            .where(p.c.status.in_(WAITING), p.c.ts.is_not(None))
-            .order_by(p.c.created_at)
-        ).all()
-        unposted = conn.scalar(
-            select(func.count())
-            .select_from(p)
-            .where(p.c.ts.is_(None), p.c.status != PostStatus.SKIPPED)
-        )
+        rows = posts.waiting_posts(conn, statuses=WAITING)
+        unposted = posts.count_unposted(conn)
         skipped = _skipped_today(conn, posting_day(config, now))
         rules = candidate_rules(config)
         counts = describe(census(conn, rules, now=now), rules)
@@ -88,15 +77,8 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
     return lines
 
 
-def _skipped_today(conn: Connection, day: str) -> list[tuple[str, str]]:
+def _skipped_today(conn: Transaction, day: str) -> list[tuple[str, str]]:
     """(path, reason) of the day's cards that could not be built or that Slack refused."""
-    p, a, d = Post.__table__, Article.__table__, Decision.__table__
-    rows = conn.execute(
-        select(a.c.path, d.c.cause)
-        .join(p, p.c.article_id == a.c.id)
-        .join(d, (d.c.post_id == p.c.id) & (d.c.to_status == PostStatus.SKIPPED))
-        .where(p.c.day == day, p.c.status == PostStatus.SKIPPED)
-        .order_by(p.c.id, d.c.id)
-    ).all()
+    rows = posts.skipped_on(conn, day=day)
     reasons = {path: cause.removeprefix("skipped: ") for path, cause in rows}  # latest wins
     return list(reasons.items())

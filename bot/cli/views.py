@@ -68,12 +68,13 @@ def digest(ctx: Context, query: tuple[str, ...], as_json: bool) -> None:
 def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) -> None:
     """Post the morning summary: published, rejected, waiting for votes, today's candidates."""
     from bot.slack.summary import build_summary, post_summary, summary_message
+    from storage.db import reading
 
     rt = ctx.runtime()
     now = datetime.now(UTC)
     since = _summary_since(rt, since_text, now)
     if dry_run or as_json:
-        with rt.engine.connect() as conn:
+        with reading(rt.engine) as conn:
             built = build_summary(conn, rt.config, since=since, now=now)
         _show(*summary_message(built, rt.config), as_json)
         return
@@ -91,6 +92,7 @@ def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) 
 
 def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> datetime:
     from bot.rules.digest_query import DigestError, parse_since
+    from storage.db import reading
     from storage.models import as_utc
     from storage.schedule_state import last_run
 
@@ -101,7 +103,7 @@ def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> dateti
             raise click.BadParameter(
                 str(exc).removeprefix("since: "), param_hint="--since"
             ) from None
-    with rt.engine.connect() as conn:
+    with reading(rt.engine) as conn:
         last = last_run(conn, "summary", outcome="ok")
     return as_utc(last.slot) if last is not None else now - timedelta(hours=24)
 

@@ -23,6 +23,7 @@ from bot.outages import explain
 from bot.rules.schedule import latest_slot, next_run
 from bot.slack.text import mrkdwn
 from storage.credentials import scrub as scrub_shapes
+from storage.db import reading
 from storage.locks import Busy
 from storage.schedule_state import (
     claim_slot,
@@ -149,7 +150,7 @@ class Clockwork:
 
     def run_slot(self, spec: JobSpec, slot: datetime, now: datetime) -> str | None:
         """Claim and run one slot; the outcome, or None when it was already claimed."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             ok = last_run(conn, spec.name, outcome="ok")
         run_id = claim_slot(self.engine, job=spec.name, slot=slot, now=now)
         if run_id is None:
@@ -185,7 +186,7 @@ class Clockwork:
 
     def _tell_failure(self, spec: JobSpec, run_id: int, reason: str, now: datetime) -> None:
         """Say it once: only the first failure of a streak reaches the channel."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             before = previous_outcome(conn, spec.name, run_id)
         if before == "failed" or self.notify is None:
             return
@@ -196,7 +197,7 @@ class Clockwork:
         self._say(f":warning: The {spec.name} job failed: {shown}.{when}")
 
     def _tell_recovery(self, spec: JobSpec, run_id: int) -> None:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             before = previous_outcome(conn, spec.name, run_id)
         if before == "failed" and self.notify is not None:
             self._say(f"The {spec.name} job works again.")

@@ -13,10 +13,10 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock.clockwork import Clockwork
 from bot.rules.schedule import next_run
+from storage.db_errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _heartbeat(clockwork: Clockwork, every: float) -> Callable[[], None]:
         nonlocal down
         try:
             clockwork.heartbeat()
-        except SQLAlchemyError as exc:
+        except DatabaseError as exc:
             log.debug("lease heartbeat failed", exc_info=True)
             if not down:
                 reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]

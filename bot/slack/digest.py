@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
-from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
@@ -25,6 +24,7 @@ from bot.slack.cards import md, quality_text, title_of, who
 from bot.slack.limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, length
 from bot.slack.messages import next_publish_run
 from bot.slack.text import cut, escape, link, mrkdwn, shown_items
+from storage.db import Transaction, reading
 from storage.digest_queries import PostView, find_posts, holds_for, reactions_for
 from storage.models import PostStatus
 
@@ -56,7 +56,7 @@ class DigestResult:
 
 
 def run_digest(
-    conn: Connection, config: Config, query: DigestQuery, *, now: datetime
+    conn: Transaction, config: Config, query: DigestQuery, *, now: datetime
 ) -> DigestResult:
     """The cards matching ``query``, best first, with their current tallies."""
     statuses, published_since = scope(query, now)
@@ -68,7 +68,7 @@ def run_digest(
     return DigestResult(query, entries_for(conn, config, page.posts), page.total)
 
 
-def entries_for(conn: Connection, config: Config, posts: Sequence[PostView]) -> list[DigestEntry]:
+def entries_for(conn: Transaction, config: Config, posts: Sequence[PostView]) -> list[DigestEntry]:
     """Cards with their tallies and holds, read in two queries whatever their number."""
     reactions = reactions_for(conn, [p.post_id for p in posts])
     holds = holds_for(conn, [p.post_id for p in posts if p.status == PostStatus.BLOCKED])
@@ -82,7 +82,7 @@ def answer_digest(
     """What ``/digest`` answers (fallback text, blocks); the listener and the CLI both call it."""
     if query.help:
         return help_message(config.slack.command)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         result = run_digest(conn, config, query, now=now)
     return digest_message(result, config, now=now)
 

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
-from sqlalchemy import Connection, select
 
 from bot.config import Config
 from bot.house_rules import vote_rules
@@ -16,7 +15,9 @@ from bot.rules.schedule import next_run
 from bot.rules.tally import tally
 from bot.slack.cards import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
-from storage.models import Decision, Post, PostStatus, as_utc
+from storage import posts, publish_log
+from storage.db import Transaction
+from storage.models import PostStatus, as_utc
 from storage.queries import article_view
 from storage.votes import reactions_of
 
@@ -34,38 +35,32 @@ def next_publish_run(config: Config, now: datetime) -> datetime | None:
 
 
 def render_post(
-    conn: Connection, post_id: int, config: Config, now: datetime
+    tx: Transaction, post_id: int, config: Config, now: datetime
 ) -> tuple[str, list[Block]]:
     """(fallback text, blocks) for a post as it stands."""
-    post = conn.execute(select(Post.__table__).where(Post.__table__.c.id == post_id)).one()
-    article = article_view(conn, post.article_id)
+    post = posts.post_by_id(tx, post_id=post_id)
+    article = article_view(tx, post.article_id)
     assert article is not None, f"post {post_id} has no article"
     created = as_utc(post.created_at)
     assert created is not None
     state = CardState(
         status=post.status,
-        tally=tally(reactions_of(conn, post_id), vote_rules(config)),
+        tally=tally(reactions_of(tx, post_id), vote_rules(config)),
         quorum=config.votes.quorum,
         closes_at=created + timedelta(days=config.votes.window_days),
         publish_at=next_publish_run(config, now),
         commit_sha=post.commit_sha,
         commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,
-        note=_latest_note(conn, post_id, post.status),
+        note=_latest_note(tx, post_id, post.status),
     )
     return candidate_card(article, state, emoji(config), config.zone)
 
 
-def _latest_note(conn: Connection, post_id: int, status: str) -> str | None:
+def _latest_note(tx: Transaction, post_id: int, status: str) -> str | None:
     """Why a blocked post was not published: the cause of its move to ``blocked``."""
     if status != PostStatus.BLOCKED:
         return None
-    d = Decision.__table__
-    return conn.scalar(
-        select(d.c.cause)
-        .where(d.c.post_id == post_id, d.c.to_status == PostStatus.BLOCKED)
-        .order_by(d.c.id.desc())
-        .limit(1)
-    )
+    return publish_log.block_cause(tx, post_id=post_id)
 
 
 def update_message(

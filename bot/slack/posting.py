@@ -12,9 +12,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
-from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.candidate_pool import todays_candidates, why_none
 from bot.config import Config
@@ -24,21 +22,17 @@ from bot.slack.cards import CardState, candidate_card
 from bot.slack.client import without_resend
 from bot.slack.limits import ensure_fits
 from bot.slack.messages import emoji, render_post
+from storage import posts
+from storage.db import reading, transaction
+from storage.db_errors import DatabaseError, DuplicateError
 from storage.installation import installation_id
-from storage.models import Article, Post, PostStatus
-from storage.votes import set_status
 
 log = logging.getLogger(__name__)
-POST = Post.__table__
-ARTICLE = Article.__table__
 # Slack's answers that refuse this one message for what it holds, not Slack being down: the
 # card is skipped and the day goes on (anything else stops the run, and the next resumes).
 REFUSED = frozenset(
     {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "msg_blocks_too_long", "no_text"}
 )
-# A card to post: not in Slack yet, and not skipped.
-UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
-
 # Slack message metadata marks our cards, so a resumed run can find what it already posted:
 # the post id, its article and this database's installation id (storage/installation.py).
 METADATA_TYPE = "curator_candidate"
@@ -71,26 +65,17 @@ def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tup
     """The day's post ids, choosing them on the first call; (ids, chosen_now)."""
     day = posting_day(config, now)
     try:
-        with engine.begin() as conn:
-            existing = _day_posts(conn, day)
+        with transaction(engine) as tx:
+            existing = posts.day_post_ids(tx, day=day)
             if existing:
                 return existing, False
-            for article in todays_candidates(conn, candidate_rules(config), now=now):
-                conn.execute(
-                    insert(POST).values(
-                        article_id=article.id, channel=channel, day=day,
-                        status=PostStatus.OPEN, created_at=now, status_changed_at=now,
-                    )
-                )  # fmt: skip
-            return _day_posts(conn, day), True
-    except IntegrityError:
+            for article in todays_candidates(tx, candidate_rules(config), now=now):
+                posts.add_post(tx, article_id=article.id, channel=channel, day=day, now=now)
+            return posts.day_post_ids(tx, day=day), True
+    except DuplicateError:
         # Another process planned the same articles at the same moment; use its plan.
-        with engine.connect() as conn:
-            return _day_posts(conn, day), False
-
-
-def _day_posts(conn: Connection, day: str) -> list[int]:
-    return list(conn.scalars(select(POST.c.id).where(POST.c.day == day).order_by(POST.c.id)))
+        with reading(engine) as tx:
+            return posts.day_post_ids(tx, day=day), False
 
 
 def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> PostReport:
@@ -106,8 +91,8 @@ def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -
 
 def why_none_today(engine: Engine, config: Config, now: datetime) -> str:
     """The counts behind a day without candidates (for the job's log line, the CLI)."""
-    with engine.connect() as conn:
-        return why_none(conn, candidate_rules(config), now=now)
+    with reading(engine) as tx:
+        return why_none(tx, candidate_rules(config), now=now)
 
 
 def _release_earlier(
@@ -120,43 +105,28 @@ def _release_earlier(
     article changes in the content repo: then the article goes back to the pool too.
     """
     _release_changed_skips(engine, day)
-    with engine.connect() as conn:
-        stale = list(conn.scalars(select(POST.c.id).where(POST.c.day < day, *UNPOSTED)))
+    stale = posts.unposted_before(engine, day=day)
     if not stale:
         return
     _adopt_posted(engine, client, channel, stale, now, days=7)
-    with engine.begin() as conn:
-        dropped = conn.execute(delete(POST).where(POST.c.id.in_(stale), *UNPOSTED)).rowcount
+    dropped = posts.drop_unposted(engine, post_ids=stale)
     if dropped:
         log.info("%d planned cards of earlier days never reached Slack; back in the pool", dropped)
 
 
 def _release_changed_skips(engine: Engine, day: str) -> None:
-    changed = (
-        select(ARTICLE.c.id)
-        .where(ARTICLE.c.id == POST.c.article_id, ARTICLE.c.updated_at > POST.c.status_changed_at)
-        .exists()
-    )
-    with engine.begin() as conn:
-        released = conn.execute(
-            delete(POST).where(
-                POST.c.day < day, POST.c.status == PostStatus.SKIPPED, POST.c.ts.is_(None), changed
-            )
-        ).rowcount
+    released = posts.release_changed_skips(engine, before_day=day)
     if released:
         log.info("%d skipped cards' articles changed since; back in the pool", released)
 
 
 def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:
     """Post what today's plan still lacks (after a crash or Slack trouble); never plans."""
-    with engine.connect() as conn:
-        ids = _day_posts(conn, posting_day(config, now))
-        if (
-            not ids
-            or conn.scalar(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED).limit(1)) is None
-        ):
+    with reading(engine) as tx:
+        ids = posts.day_post_ids(tx, day=posting_day(config, now))
+        if not ids or not posts.any_unposted(tx, post_ids=ids):
             return 0
-        channel = conn.scalar(select(POST.c.channel).where(POST.c.id == ids[0]))
+        channel = posts.channel_of(tx, post_id=ids[0])
     assert channel is not None
     return _post_pending(engine, client, config, now, channel, ids, fresh=False).posted
 
@@ -166,18 +136,16 @@ def _post_pending(
     ids: list[int], *, fresh: bool,
 ) -> PostReport:  # fmt: skip
     report = PostReport(posting_day(config, now), planned=len(ids), posts=ids)
-    with engine.connect() as conn:
-        pending = list(conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED)))
-        report.skipped = conn.scalar(
-            select(func.count()).where(POST.c.id.in_(ids), POST.c.status == PostStatus.SKIPPED)
-        )
+    with reading(engine) as tx:
+        pending = posts.unposted_among(tx, post_ids=ids)
+        report.skipped = posts.count_skipped(tx, post_ids=ids)
     report.already = len(ids) - len(pending) - report.skipped
     if pending and not fresh:
         # A run of this day stopped early: it may have posted a card and died before saving
         # its ts. Slack remembers: adopt those messages instead of posting them again.
         report.already += _adopt_posted(engine, client, channel, pending, now)
-        with engine.connect() as conn:
-            pending = list(conn.scalars(select(POST.c.id).where(POST.c.id.in_(ids), *UNPOSTED)))
+        with reading(engine) as tx:
+            pending = posts.unposted_among(tx, post_ids=ids)
     for i, post_id in enumerate(pending):
         try:
             _post_one(engine, client, config, channel, post_id, now)
@@ -212,15 +180,13 @@ def _post_one(
     """Post one card; CardError when it cannot be built or Slack refuses what it holds."""
 
     def render() -> tuple[str, list[Block]]:
-        with engine.connect() as conn:
-            return render_post(conn, post_id, config, now)
+        with reading(engine) as tx:
+            return render_post(tx, post_id, config, now)
 
     text, blocks = build_card(render)
-    with engine.connect() as conn:
-        article_id = conn.scalar(select(POST.c.article_id).where(POST.c.id == post_id))
     payload = {
         "post_id": post_id,
-        "article_id": article_id,
+        "article_id": posts.article_of(engine, post_id=post_id),
         "installation": installation_id(engine),
     }
     try:
@@ -238,9 +204,7 @@ def _post_one(
             raise CardError(f"Slack refused the card: {error}") from None
         raise
     ts = response["ts"]
-    with engine.begin() as conn:
-        conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))
-        set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
+    posts.mark_posted(engine, post_id=post_id, ts=ts, now=now)
     _finish(engine, client, config, channel, post_id, ts)
 
 
@@ -250,7 +214,7 @@ def build_card(render: Callable[[], tuple[str, list[Block]]]) -> tuple[str, list
     try:
         text, blocks = render()
         ensure_fits(text, blocks, posted=True)
-    except SQLAlchemyError:
+    except DatabaseError:
         raise  # the database, not the card: the run stops and the next one resumes
     except Exception as exc:  # anything this one article causes must not stop the day
         log.debug("a card could not be built", exc_info=True)
@@ -261,16 +225,7 @@ def build_card(render: Callable[[], tuple[str, list[Block]]]) -> tuple[str, list
 
 def _skip(engine: Engine, post_id: int, reason: str, now: datetime) -> None:
     """Record the skip (``curator status`` lists it) and say it once in the log."""
-    with engine.begin() as conn:
-        set_status(
-            conn, post_id=post_id, old=None, new=PostStatus.SKIPPED, cause=f"skipped: {reason}",
-            at=now,
-        )  # fmt: skip
-        path = conn.scalar(
-            select(ARTICLE.c.path)
-            .join(POST, POST.c.article_id == ARTICLE.c.id)
-            .where(POST.c.id == post_id)
-        )
+    path = posts.mark_skipped(engine, post_id=post_id, reason=reason, now=now)
     log.warning("card for %s skipped: %s; the other cards are posted", path, reason)
 
 
@@ -280,8 +235,7 @@ def _finish(
     """Permalink and the bot's one-click reactions; neither is worth failing the post over."""
     try:
         permalink = client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-        with engine.begin() as conn:
-            conn.execute(update(POST).where(POST.c.id == post_id).values(permalink=permalink))
+        posts.set_permalink(engine, post_id=post_id, permalink=permalink)
     except SlackApiError as exc:
         log.warning("no permalink for post %s: %s", post_id, exc.response.get("error"))
     marks = emoji(config)
@@ -308,9 +262,7 @@ def _adopt_posted(
     """
     start = datetime.combine(now.date(), time()).timestamp() - 86_400 * days
     me = installation_id(engine)
-    with engine.connect() as conn:
-        query = select(POST.c.id, POST.c.article_id).where(POST.c.id.in_(pending))
-        articles = {post_id: article_id for post_id, article_id in conn.execute(query)}
+    articles = posts.articles_of(engine, post_ids=pending)
     found: dict[int, str] = {}
     foreign = 0
     cursor = None
@@ -341,9 +293,7 @@ def _adopt_posted(
             foreign, channel,
         )  # fmt: skip
     for post_id, ts in found.items():
-        with engine.begin() as conn:
-            conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))
-            set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
+        posts.mark_posted(engine, post_id=post_id, ts=ts, now=now)
         log.info("post %s was already in Slack (ts %s); not posting it again", post_id, ts)
     return len(found)
 
@@ -390,8 +340,8 @@ def dry_run(engine: Engine, config: Config, now: datetime) -> list[dict]:
     """The Block Kit the day's post would send, without writing or sending anything; a card
     that would be skipped is ``{"path": ..., "skipped": reason}``."""
 
-    with engine.connect() as conn:
-        chosen = todays_candidates(conn, candidate_rules(config), now=now)
+    with reading(engine) as tx:
+        chosen = todays_candidates(tx, candidate_rules(config), now=now)
     state = CardState(quorum=config.votes.quorum)
     out: list[dict] = []
     for article in chosen:

@@ -19,7 +19,6 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
 )
-from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import todays_candidates
@@ -49,6 +48,7 @@ from bot.slack.limits import (
 from bot.slack.messages import next_publish_run
 from bot.slack.posting import posting_day, resolve_channel
 from bot.slack.text import escape, join_fitting, link, mrkdwn
+from storage.db import Transaction, reading
 from storage.digest_queries import Order, find_posts, posted_on
 from storage.models import PostStatus
 from storage.queries import ArticleView
@@ -86,7 +86,7 @@ class Summary:
         )
 
 
-def build_summary(conn: Connection, config: Config, *, since: datetime, now: datetime) -> Summary:
+def build_summary(conn: Transaction, config: Config, *, since: datetime, now: datetime) -> Summary:
     """Read what the summary reports: decisions since ``since``, open cards, today's picks."""
 
     def cards(
@@ -321,7 +321,7 @@ def post_summary(
     The scheduler passes the slot of the previous summary as ``since``; running it twice for
     one slot is the scheduler's to prevent (its job-run key), not this function's.
     """
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         summary = build_summary(conn, config, since=since, now=now)
     text, blocks = summary_message(summary, config)
     ensure_fits(text, blocks, posted=True)  # built to fit; this is the last look before it leaves

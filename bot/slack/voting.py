@@ -9,7 +9,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Connection, Row, select
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
@@ -18,11 +17,12 @@ from bot.rules.states import FINAL
 from bot.rules.tally import next_status, normalize_reaction, tally
 from bot.slack.editors import Editors
 from bot.slack.messages import render_post, update_message
-from storage.models import Post, PostStatus
+from storage import posts
+from storage.db import Transaction, reading, transaction
+from storage.models import PostStatus
 from storage.votes import find_post, reactions_of, record_reaction, set_status
 
 log = logging.getLogger(__name__)
-POST = Post.__table__
 
 
 @dataclass(frozen=True)
@@ -57,34 +57,35 @@ def apply_reaction(
     event_ts = str(event.get("event_ts") or "")
     if not event_ts:
         return None
-    with engine.begin() as conn:
-        post = find_post(conn, channel=item["channel"], ts=item["ts"], lock=True)
+    with transaction(engine) as tx:
+        post = find_post(tx, channel=item["channel"], ts=item["ts"], lock=True)
         if post is None or post.status in FINAL:
             return None
         changed = record_reaction(
-            conn, post_id=post.id, user=user, reaction=normalize_reaction(reaction),
+            tx, post_id=post.id, user=user, reaction=normalize_reaction(reaction),
             choice=choice, present=present, event_ts=event_ts,
         )  # fmt: skip
         if not changed:
             return None  # a duplicate, or older than what we know
-        new = _retally(conn, post, config, cause=f"vote by {user}")
+        new = _retally(tx, post, config, cause=f"vote by {user}")
     return VoteChange(post.id, post.channel, post.ts, post.status, new)
 
 
-def _retally(conn: Connection, post: Row, config: Config, *, cause: str) -> str:
-    t = tally(reactions_of(conn, post.id), vote_rules(config))
+def _retally(tx: Transaction, post: Any, config: Config, *, cause: str) -> str:
+    """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
+    t = tally(reactions_of(tx, post.id), vote_rules(config))
     new = next_status(post.status, t, config.votes.quorum)
     if new != post.status:
-        set_status(conn, post_id=post.id, old=post.status, new=new, cause=cause)
+        set_status(tx, post_id=post.id, old=post.status, new=new, cause=cause)
     return str(new)
 
 
 def refresh_card(
     engine: Engine, client: WebClient, config: Config, post_id: int, now: datetime
 ) -> bool:
-    with engine.connect() as conn:
-        post = conn.execute(select(POST).where(POST.c.id == post_id)).one()
-        text, blocks = render_post(conn, post_id, config, now)
+    with reading(engine) as tx:
+        post = posts.post_by_id(tx, post_id=post_id)
+        text, blocks = render_post(tx, post_id, config, now)
     return update_message(client, channel=post.channel, ts=post.ts, text=text, blocks=blocks)
 
 
@@ -110,13 +111,10 @@ def reconcile(
 
     report = ReconcileReport()
     open_states = (PostStatus.OPEN, PostStatus.APPROVED, PostStatus.REJECTED, PostStatus.BLOCKED)
-    with engine.connect() as conn:
-        posts = list(
-            conn.execute(select(POST).where(POST.c.status.in_(open_states), POST.c.ts.is_not(None)))
-        )
+    voted = posts.being_voted(engine, statuses=open_states)
     rules = vote_rules(config)
     now_ts = f"{now.timestamp():.6f}"
-    for post in posts:
+    for post in voted:
         report.checked += 1
         try:
             message = client.reactions_get(channel=post.channel, timestamp=post.ts, full=True)
@@ -130,22 +128,22 @@ def reconcile(
             for user in r.get("users", [])
             if user != bot_user and rules.choice(r["name"]) and editors.contains(user, client)
         }
-        with engine.begin() as conn:
-            locked = find_post(conn, channel=post.channel, ts=post.ts, lock=True)
+        with transaction(engine) as tx:
+            locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)
             if locked is None or locked.status in FINAL:
                 continue
-            known = {(r.user, r.reaction): r for r in reactions_of(conn, post.id)}
+            known = {(r.user, r.reaction): r for r in reactions_of(tx, post.id)}
             changed = False
             for key in in_slack | {k for k, r in known.items() if r.present}:
                 present = key in in_slack
                 if key in known and known[key].present == present:
                     continue
                 changed |= record_reaction(
-                    conn, post_id=post.id, user=key[0], reaction=key[1],
+                    tx, post_id=post.id, user=key[0], reaction=key[1],
                     choice=rules.choice(key[1]) or "", present=present, event_ts=now_ts,
                 )  # fmt: skip
             if changed:
-                _retally(conn, locked, config, cause="reconciled with Slack")
+                _retally(tx, locked, config, cause="reconciled with Slack")
         if changed:
             report.changed += 1
             refresh_card(engine, client, config, post.id, now)
@@ -155,20 +153,18 @@ def reconcile(
 def expire_posts(engine: Engine, client: WebClient | None, config: Config, now: datetime) -> int:
     """Open posts past their voting window become ``expired``."""
     cutoff = now - timedelta(days=config.votes.window_days)
-    with engine.begin() as conn:
-        due = conn.scalars(
-            select(POST.c.id).where(POST.c.status == PostStatus.OPEN, POST.c.created_at < cutoff)
-        ).all()
+    with transaction(engine) as tx:
+        due = posts.open_since_before(tx, cutoff=cutoff)
         # Only those still open: a vote may approve one between the select and the update.
-        expired = [post_id for post_id in due if _expire(conn, post_id, config, now)]
+        expired = [post_id for post_id in due if _expire(tx, post_id, config, now)]
     if client is not None:
         for post_id in expired:
             refresh_card(engine, client, config, post_id, now)
     return len(expired)
 
 
-def _expire(conn: Connection, post_id: int, config: Config, now: datetime) -> bool:
+def _expire(tx: Transaction, post_id: int, config: Config, now: datetime) -> bool:
     cause = f"no decision within {config.votes.window_days} days"
     return set_status(
-        conn, post_id=post_id, old=PostStatus.OPEN, new=PostStatus.EXPIRED, cause=cause, at=now
+        tx, post_id=post_id, old=PostStatus.OPEN, new=PostStatus.EXPIRED, cause=cause, at=now
     )

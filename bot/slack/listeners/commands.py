@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.rules.digest_query import DigestError, parse_digest_query
 from bot.slack.digest import answer_digest, from_slack, help_message
 from bot.slack.limits import message_problems
 from bot.slack.text import escape
+from storage.db_errors import DatabaseError
 
 if TYPE_CHECKING:
     from bot.slack.curator import Curator
@@ -44,7 +44,7 @@ def register(app: App, curator: Curator) -> None:
         ack()
         try:
             text, blocks = answer_digest(curator.engine, curator.config, query, now=now)
-        except SQLAlchemyError:
+        except DatabaseError:
             sorry = ":warning: The digest could not be read from the database; try again soon."
             respond(response_type="ephemeral", text=sorry)
             raise  # logged with its traceback by the app's error handler

@@ -1,0 +1,107 @@
+"""The commit message and the frontmatter templates of a publish, from the posts it publishes.
+
+Paths, titles, names and links come from others: each is escaped (storage/commit_text.py)
+so that nothing can start a line of its own, such as a forged trailer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.config import Config
+from storage.commit_text import one_line
+from storage.controls import escape_controls
+from storage.publish import BATCH_TRAILER
+
+#: Placeholders ``content.set_on_publish`` templates may use.
+TEMPLATE_FIELDS = ("approvers", "approver_ids", "date", "datetime", "permalink", "channel")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An approved (or blocked) post with what the commit and the report need."""
+
+    post_id: int
+    article_id: int
+    path: str
+    title: str | None
+    channel: str
+    ts: str | None
+    permalink: str | None
+    status: str
+    held: bool = False
+    hold_blob: str | None = None
+    approvers: tuple[tuple[str, str], ...] = field(default=())  # (user id, display name)
+
+
+def display_name(name: str | None, user_id: str) -> str:
+    """A name safe in a trailer: one line, no angle brackets, no control characters; the
+    user id when empty."""
+    return one_line((name or "").replace("<", "").replace(">", "")) or one_line(user_id)
+
+
+def commit_message(posts: Sequence[Candidate], token: str) -> str:
+    """Subject with the count, a body line per article, and trailers a reviewer can grep:
+    ``Approved-by: Name <U123>`` per editor, ``Slack-Thread: <permalink>`` per post, and the
+    ``Curator-Batch:`` token that lets an interrupted run be finished.
+
+    Paths, titles, names and links are escaped (storage/commit_text.py): a newline in any
+    of them must never start a line, such as a forged ``Approved-by:``.
+    """
+    n = len(posts)
+    lines = [f"Publish {n} article{'' if n == 1 else 's'} approved in Slack", ""]
+    for c in posts:
+        title, path = one_line(c.title or "")[:120], escape_controls(c.path)
+        lines.append(f"- {title}" if title else f"- {path}")
+        if title:
+            lines.append(f"  {path}")
+        if c.approvers:
+            lines.append(f"  approved by {', '.join(name for _, name in c.approvers)}")
+    lines.append("")
+    seen: set[str] = set()
+    for c in posts:
+        for user, name in c.approvers:
+            if user not in seen:
+                seen.add(user)
+                lines.append(f"Approved-by: {name} <{one_line(user)}>")
+    lines += [f"Slack-Thread: {one_line(c.permalink)}" for c in posts if c.permalink]
+    lines.append(f"{BATCH_TRAILER}: {token}")
+    return "\n".join(lines) + "\n"
+
+
+def check_templates(templates: Mapping[str, str]) -> None:
+    """Raise ValueError naming the key when a set_on_publish template cannot be filled."""
+    sample = dict.fromkeys(TEMPLATE_FIELDS, "")
+    known = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+    for key, template in templates.items():
+        try:
+            template.format_map(sample)
+        except KeyError as exc:
+            problem = f"unknown placeholder {{{exc.args[0]}}}"
+        except (ValueError, AttributeError, IndexError) as exc:
+            problem = str(exc)
+        else:
+            continue
+        raise ValueError(
+            f"content.set_on_publish.{key}: cannot fill {template!r}: {problem}; "
+            f"the placeholders are {known}"
+        )
+
+
+def set_on_publish(config: Config, post: Candidate, now: datetime) -> dict[str, str]:
+    """The extra frontmatter keys of one article, from the config's templates."""
+    templates = config.content.set_on_publish
+    if not templates:
+        return {}
+    local = now.astimezone(config.zone)
+    values = {
+        "approvers": ", ".join(name for _, name in post.approvers),
+        "approver_ids": ", ".join(user for user, _ in post.approvers),
+        "date": local.date().isoformat(),
+        "datetime": local.isoformat(timespec="seconds"),
+        "permalink": post.permalink or "",
+        "channel": post.channel,
+    }
+    return {key: template.format_map(values) for key, template in templates.items()}

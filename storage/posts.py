@@ -1,0 +1,207 @@
+"""Posts: the cards of a day, planned, posted to Slack (or skipped), voted on and expired.
+
+A function that takes a connection runs inside the caller's transaction (bot/ opens it
+with storage.db.transaction or reading and passes it on); one that takes the engine opens
+its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from storage.models import Article, Decision, Post, PostStatus
+from storage.votes import set_status
+
+POST = Post.__table__
+ARTICLE = Article.__table__
+DECISION = Decision.__table__
+# A card to post: not in Slack yet, and not skipped.
+UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
+
+
+# ------------------------------------------------------------------------------ the day's plan
+
+
+def day_post_ids(conn: Connection, *, day: str) -> list[int]:
+    """The posts planned for ``day`` (YYYY-MM-DD), in the order they were planned."""
+    return list(conn.scalars(select(POST.c.id).where(POST.c.day == day).order_by(POST.c.id)))
+
+
+def add_post(
+    conn: Connection,
+    *,
+    article_id: int,
+    channel: str,
+    day: str,
+    now: datetime,
+    ts: str | None = None,
+    permalink: str | None = None,
+) -> int:
+    """A new open post of ``article_id``; its id. Two plans of the same article on the same
+    day break a unique constraint (storage.db_errors.DuplicateError)."""
+    values = dict(
+        article_id=article_id, channel=channel, day=day, ts=ts, permalink=permalink,
+        status=PostStatus.OPEN, created_at=now, status_changed_at=now,
+    )  # fmt: skip
+    return int(conn.execute(insert(POST).values(**values)).inserted_primary_key[0])
+
+
+def unposted_before(engine: Engine, *, day: str) -> list[int]:
+    """Cards of days before ``day`` that never reached Slack (and were not skipped)."""
+    with engine.connect() as conn:
+        return list(conn.scalars(select(POST.c.id).where(POST.c.day < day, *UNPOSTED)))
+
+
+def drop_unposted(engine: Engine, *, post_ids: Sequence[int]) -> int:
+    """Delete those of ``post_ids`` still not in Slack; how many."""
+    with engine.begin() as conn:
+        return conn.execute(delete(POST).where(POST.c.id.in_(post_ids), *UNPOSTED)).rowcount
+
+
+def release_changed_skips(engine: Engine, *, before_day: str) -> int:
+    """Delete the skipped cards of earlier days whose article changed since: the article
+    goes back to the pool. How many."""
+    changed = (
+        select(ARTICLE.c.id)
+        .where(ARTICLE.c.id == POST.c.article_id, ARTICLE.c.updated_at > POST.c.status_changed_at)
+        .exists()
+    )
+    with engine.begin() as conn:
+        return conn.execute(
+            delete(POST).where(
+                POST.c.day < before_day,
+                POST.c.status == PostStatus.SKIPPED,
+                POST.c.ts.is_(None),
+                changed,
+            )
+        ).rowcount
+
+
+def unposted_among(conn: Connection, *, post_ids: Collection[int]) -> list[int]:
+    """Those of ``post_ids`` still to post."""
+    return list(conn.scalars(select(POST.c.id).where(POST.c.id.in_(post_ids), *UNPOSTED)))
+
+
+def any_unposted(conn: Connection, *, post_ids: Collection[int]) -> bool:
+    """Whether one of ``post_ids`` is still to post."""
+    first = select(POST.c.id).where(POST.c.id.in_(post_ids), *UNPOSTED).limit(1)
+    return conn.scalar(first) is not None
+
+
+def count_skipped(conn: Connection, *, post_ids: Collection[int]) -> int:
+    query = select(func.count()).where(POST.c.id.in_(post_ids), POST.c.status == PostStatus.SKIPPED)
+    return int(conn.scalar(query) or 0)
+
+
+def count_unposted(conn: Connection) -> int:
+    """Cards planned, any day, not yet in Slack (and not skipped)."""
+    return int(conn.scalar(select(func.count()).select_from(POST).where(*UNPOSTED)) or 0)
+
+
+# ------------------------------------------------------------------------- one post, posting
+
+
+def post_by_id(conn: Connection, *, post_id: int) -> Row:
+    """The post row (NoResultFound when there is none)."""
+    return conn.execute(select(POST).where(POST.c.id == post_id)).one()
+
+
+def channel_of(conn: Connection, *, post_id: int) -> str | None:
+    return conn.scalar(select(POST.c.channel).where(POST.c.id == post_id))
+
+
+def article_of(engine: Engine, *, post_id: int) -> int | None:
+    with engine.connect() as conn:
+        return conn.scalar(select(POST.c.article_id).where(POST.c.id == post_id))
+
+
+def articles_of(engine: Engine, *, post_ids: Collection[int]) -> dict[int, int]:
+    """The article of each of ``post_ids``."""
+    query = select(POST.c.id, POST.c.article_id).where(POST.c.id.in_(post_ids))
+    with engine.connect() as conn:
+        return {post_id: article_id for post_id, article_id in conn.execute(query)}
+
+
+def mark_posted(engine: Engine, *, post_id: int, ts: str, now: datetime) -> None:
+    """The card is in Slack at ``ts``: keep it, with the "posted" decision."""
+    with engine.begin() as conn:
+        conn.execute(update(POST).where(POST.c.id == post_id).values(ts=ts))
+        set_status(conn, post_id=post_id, old=None, new=PostStatus.OPEN, cause="posted", at=now)
+
+
+def mark_skipped(engine: Engine, *, post_id: int, reason: str, now: datetime) -> str | None:
+    """The card could not be posted: the post is skipped, ``reason`` its decision's cause.
+    The path of its article, for the log."""
+    with engine.begin() as conn:
+        set_status(
+            conn, post_id=post_id, old=None, new=PostStatus.SKIPPED, cause=f"skipped: {reason}",
+            at=now,
+        )  # fmt: skip
+        return conn.scalar(
+            select(ARTICLE.c.path)
+            .join(POST, POST.c.article_id == ARTICLE.c.id)
+            .where(POST.c.id == post_id)
+        )
+
+
+def set_permalink(engine: Engine, *, post_id: int, permalink: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(POST).where(POST.c.id == post_id).values(permalink=permalink))
+
+
+def set_commit(conn: Connection, *, post_id: int, sha: str) -> None:
+    """The commit that published the post's article."""
+    conn.execute(update(POST).where(POST.c.id == post_id).values(commit_sha=sha))
+
+
+# ----------------------------------------------------------------------------------- voting
+
+
+def being_voted(engine: Engine, *, statuses: Collection[str]) -> list[Row]:
+    """Posts in Slack whose status is one of ``statuses``."""
+    query = select(POST).where(POST.c.status.in_(statuses), POST.c.ts.is_not(None))
+    with engine.connect() as conn:
+        return list(conn.execute(query))
+
+
+def open_since_before(conn: Connection, *, cutoff: datetime) -> list[int]:
+    """Open posts created before ``cutoff``."""
+    query = select(POST.c.id).where(POST.c.status == PostStatus.OPEN, POST.c.created_at < cutoff)
+    return list(conn.scalars(query).all())
+
+
+# ----------------------------------------------------------------------------------- status
+
+
+def waiting_posts(conn: Connection, *, statuses: Collection[str]) -> list[Row]:
+    """Posts in Slack in ``statuses``, oldest first: status, created_at, permalink and their
+    article's title and path."""
+    columns = (POST.c.status, POST.c.created_at, POST.c.permalink)
+    query = (
+        select(*columns, ARTICLE.c.title, ARTICLE.c.path)
+        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
+        .where(POST.c.status.in_(statuses), POST.c.ts.is_not(None))
+        .order_by(POST.c.created_at)
+    )
+    return list(conn.execute(query).all())
+
+
+def skipped_on(conn: Connection, *, day: str) -> list[tuple[str, str]]:
+    """(path, cause) of each skip decision of ``day``'s skipped cards, oldest first."""
+    return [
+        (path, cause)
+        for path, cause in conn.execute(
+            select(ARTICLE.c.path, DECISION.c.cause)
+            .join(POST, POST.c.article_id == ARTICLE.c.id)
+            .join(
+                DECISION,
+                (DECISION.c.post_id == POST.c.id) & (DECISION.c.to_status == PostStatus.SKIPPED),
+            )
+            .where(POST.c.day == day, POST.c.status == PostStatus.SKIPPED)
+            .order_by(POST.c.id, DECISION.c.id)
+        )
+    ]

@@ -1,0 +1,66 @@
+"""Publish articles in one commit on top of the remote tip, without a working tree.
+
+For each article the blob at the tip is read, re-checked (still unpublished, still editable)
+and rewritten byte-minimally by :func:`storage.frontmatter.set_keys`. The new blobs go into
+the object store, a temporary index read from the tip takes them, and ``commit-tree`` makes
+one commit whose parent is the tip. The push is a fast-forward or nothing: when someone
+pushed in between, the edits are redone on the new tip, every article re-checked, a bounded
+number of times. ``git`` runs with argument lists, never a shell, and its errors are scrubbed
+of credentials (:func:`storage.credentials.scrub`).
+
+The caller takes the steps (:func:`prepare`, :func:`push`, :func:`next_tip`) and records what
+it must between them; :func:`publish` takes them all for a caller that records nothing.
+"""
+
+from storage.publish.attempt import MessageFn, next_tip, prepare, publish, push
+from storage.publish.history import changed_paths, commit_message, find_publisher, find_pushed
+from storage.publish.planning import (
+    PARALLEL_MIN,
+    Edited,
+    edit_all,
+    edit_article,
+    plan,
+    tree_entries,
+    unified_diff,
+)
+from storage.publish.results import (
+    BATCH_TRAILER,
+    ArticleResult,
+    Author,
+    Edit,
+    Outcome,
+    PublishResult,
+    PushRejected,
+    Scalar,
+)
+from storage.publish.write import push_commit, write_blobs, write_commit
+
+__all__ = [
+    "BATCH_TRAILER",
+    "PARALLEL_MIN",
+    "ArticleResult",
+    "Author",
+    "Edit",
+    "Edited",
+    "MessageFn",
+    "Outcome",
+    "PublishResult",
+    "PushRejected",
+    "Scalar",
+    "changed_paths",
+    "commit_message",
+    "edit_all",
+    "edit_article",
+    "find_publisher",
+    "find_pushed",
+    "next_tip",
+    "plan",
+    "prepare",
+    "publish",
+    "push",
+    "push_commit",
+    "tree_entries",
+    "unified_diff",
+    "write_blobs",
+    "write_commit",
+]  # fmt: skip

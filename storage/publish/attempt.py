@@ -1,0 +1,146 @@
+"""One publish: plan the edits at the tip, commit, push; redo it all on a remote that moved on."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+
+from storage.fields import FieldMap
+from storage.gitrepo import ContentRepo
+from storage.publish.planning import plan, unified_diff
+from storage.publish.results import (
+    ArticleResult,
+    Author,
+    Edit,
+    Outcome,
+    Planned,
+    PublishResult,
+    PushRejected,
+)
+from storage.publish.write import push_commit, write_blobs, write_commit
+
+log = logging.getLogger(__name__)
+
+#: Builds the commit message from the outcomes of an attempt (the EDITED ones go in).
+MessageFn = Callable[[Sequence[ArticleResult]], str]
+
+# The steps, in the order a caller takes them: prepare (the commit in the bot's clone), push
+# (a fast-forward or nothing), and on a refusal next_tip then prepare again. Whatever must
+# be recorded before a push (bot/publishing.py writes its batch ahead) goes between prepare
+# and push: nothing here calls back.
+
+
+def prepare(
+    repo: ContentRepo,
+    edits: Sequence[Edit],
+    *,
+    tip: str,
+    fields: FieldMap,
+    author: Author,
+    message: MessageFn,
+    attempt: int = 1,
+    dry_run: bool = False,
+    workers: int | None = None,
+) -> PublishResult:
+    """Attempt ``attempt`` at ``tip``: every article read, re-checked and edited, and the
+    commit written to the bot's clone, not pushed (``commit`` is None when nothing was
+    edited). A dry run reads and edits in memory only and returns the diff and the message:
+    nothing is written anywhere. ``workers`` bounds the processes that edit a large batch
+    (default: one per core).
+    """
+    paths = [e.path for e in edits]
+    if len(set(paths)) != len(paths):
+        raise ValueError("each article may be published once per commit")
+    planned = plan(repo, tip, edits, fields, workers)
+    text = message([p.result for p in planned])
+    edited = [p for p in planned if p.result.outcome is Outcome.EDITED]
+    if dry_run or not edited:
+        diff = unified_diff(edited) if dry_run else ""
+        return PublishResult(_results(planned), tip, None, text, attempt, diff)
+    results, entries = _stored(repo, planned)
+    commit = write_commit(repo, tip, entries, text, author)
+    return PublishResult(results, tip, commit, text, attempt)
+
+
+def push(repo: ContentRepo, prepared: PublishResult) -> bool:
+    """Fast-forward the branch to the commit ``prepare`` made; False when the remote moved
+    on (then :func:`next_tip`, and prepare again)."""
+    assert prepared.commit is not None, "nothing to push"
+    if not push_commit(repo, prepared.commit):
+        return False
+    edited = len(prepared.with_outcome(Outcome.EDITED))
+    log.info("pushed %s to %s: %d article(s)", prepared.commit[:12], repo.branch, edited)
+    return True
+
+
+def next_tip(repo: ContentRepo, rejected: PublishResult, *, attempts: int, backoff: float) -> str:
+    """After a refused push: the remote's new tip, after a pause that grows with each attempt
+    (jittered); PushRejected when ``rejected`` was the last of ``attempts``."""
+    attempt = rejected.attempts
+    if attempt >= attempts:
+        raise PushRejected(
+            f"git push: {repo.branch} moved on before each of {attempts} attempts; try again later"
+        )
+    pause = backoff * 2 ** (attempt - 1) * random.uniform(0.5, 1.0)
+    log.warning(
+        "push of %s rejected: %s moved on; redoing the edits on the new tip in %.1fs",
+        (rejected.commit or "")[:12], repo.branch, pause,
+    )  # fmt: skip
+    time.sleep(pause)
+    return repo.fetch()
+
+
+def publish(
+    repo: ContentRepo,
+    edits: Sequence[Edit],
+    *,
+    fields: FieldMap,
+    author: Author,
+    message: MessageFn,
+    tip: str | None = None,
+    dry_run: bool = False,
+    attempts: int = 5,
+    backoff: float = 0.5,
+    workers: int | None = None,
+) -> PublishResult:
+    """Publish ``edits`` in one commit pushed to the branch, or say why an article was not:
+    the steps in order, for a caller that records nothing between them.
+
+    ``tip`` is the remote tip to start from (default: fetch it). On a non-fast-forward push
+    the remote is fetched again and everything is redone on the new tip, up to ``attempts``
+    pushes with a growing, jittered pause; then PushRejected.
+    """
+
+    def attempt(at: str, n: int) -> PublishResult:
+        return prepare(
+            repo, edits, tip=at, fields=fields, author=author, message=message, attempt=n,
+            dry_run=dry_run, workers=workers,
+        )  # fmt: skip
+
+    prepared = attempt(tip or repo.fetch(), 1)
+    while prepared.commit is not None and not push(repo, prepared):
+        tip = next_tip(repo, prepared, attempts=attempts, backoff=backoff)
+        prepared = attempt(tip, prepared.attempts + 1)
+    return prepared
+
+
+def _results(planned: Iterable[Planned]) -> tuple[ArticleResult, ...]:
+    return tuple(p.result for p in planned)
+
+
+def _stored(
+    repo: ContentRepo, planned: Sequence[Planned]
+) -> tuple[tuple[ArticleResult, ...], list[tuple[str, str, str]]]:
+    """Write the edited blobs: the results with their new blob ids, and the index entries."""
+    edited = [p for p in planned if p.new is not None]
+    ids = write_blobs(repo, [p.new for p in edited if p.new is not None])
+    shas = dict(zip((p.result.path for p in edited), ids, strict=True))
+    results = tuple(
+        replace(p.result, new_blob=shas[p.result.path]) if p.result.path in shas else p.result
+        for p in planned
+    )
+    entries = [(p.mode or "100644", shas[p.result.path], p.result.path) for p in edited]
+    return results, entries
