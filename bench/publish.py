@@ -5,7 +5,7 @@
 
 On one generated repo (``bench/articles.py``), each repetition starting from fresh copies:
 
-(a) the bot: ``bot.publishing.publish_approved`` end to end: read the approved posts and
+(a) the bot: ``bot.publishing.job.publish_approved`` end to end: read the approved posts and
     their votes from SQLite, fetch, read and re-check every article at the tip, edit each
     with ``set_keys``, write the blobs, build the commit on a temporary index, push to a
     bare remote, then record posts, decisions and the commit in the database;
@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``bench.articles`` importable
     sys.path.insert(0, str(ROOT))
 
-import bot.publishing  # noqa: E402
-import storage.publish  # noqa: E402
-import storage.publish.attempt  # noqa: E402
-import storage.publish.planning  # noqa: E402
+import bot.publishing.job  # noqa: E402
+import storage.publish_commit  # noqa: E402
+import storage.publish_commit.attempt  # noqa: E402
+import storage.publish_commit.planning  # noqa: E402
 from bench.articles import BRANCH, checkout, generate_repo  # noqa: E402
 from bot.config import Config, ContentConfig, SlackConfig  # noqa: E402
 from storage.db import make_engine  # noqa: E402
@@ -162,7 +162,7 @@ def run_bot(root: Path) -> tuple[float, str]:
     with engine.connect():
         pass  # open the pool outside the timing, as a running bot has it open
     t = time.perf_counter()
-    report = bot.publishing.publish_approved(engine, repo, cfg, now=datetime.now(UTC))
+    report = bot.publishing.job.publish_approved(engine, repo, cfg, now=datetime.now(UTC))
     elapsed = time.perf_counter() - t
     engine.dispose()
     if report.commit_sha is None:
@@ -197,9 +197,13 @@ class Steps:
     def __init__(self) -> None:
         self.seconds: dict[str, list[float]] = defaultdict(list)
         # Wrapped wherever the name is looked up: the package (for bot/) and its own modules.
-        modules = (storage.publish, storage.publish.attempt, storage.publish.planning)
+        modules = (
+            storage.publish_commit,
+            storage.publish_commit.attempt,
+            storage.publish_commit.planning,
+        )
         for name in self.NAMES:
-            timed = self._timed(name, getattr(storage.publish, name))
+            timed = self._timed(name, getattr(storage.publish_commit, name))
             for module in modules:
                 if hasattr(module, name):
                     setattr(module, name, timed)

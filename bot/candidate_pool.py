@@ -7,8 +7,8 @@ import logging
 from datetime import datetime
 
 from bot.rules.candidates import CandidateRules, Census, describe, select_candidates, take_census
+from storage.articles import ArticleView, article_counts, unpublished_pool
 from storage.db import Transaction
-from storage.queries import ArticleView, article_counts, unpublished_pool
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,165 @@
-"""Articles as the scan keeps them: the lookups other parts need besides the candidate pool
-(storage/queries.py reads the pool and the article views)."""
+"""Articles as the scan keeps them, read: the candidate pool, an article's view, counts,
+scan problems and ids by path."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import dataclasses
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, and_, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
-from storage.models import Article
+from storage.models import Article, ArticleTopic, Post, as_utc
 
 ARTICLE = Article.__table__
+TOPIC = ArticleTopic.__table__
+POST = Post.__table__
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """An article as the bot shows it: a card, a digest line, a CLI row."""
+
+    id: int
+    path: str
+    title: str | None
+    excerpt: str | None
+    url: str | None
+    quality: float | None
+    heat: float | None
+    dated: datetime | None
+    first_seen_at: datetime
+    provider_name: str | None
+    provider_domain: str | None
+    image_url: str | None
+    topics: tuple[str, ...]
+    related: tuple[dict[str, Any], ...]
+    # When the commit that added the file was written: the age of an article without a
+    # usable date (set by the scan only for those).
+    added_at: datetime | None = None
+    # Why it can no longer be offered, in a pool read with ``taken=True``: "posted" (it
+    # has a card) or "same story" (a copy, same URL, of a story published or posted).
+    taken: str | None = None
+
+
+def unpublished_pool(
+    conn: Connection,
+    *,
+    min_quality: float | None = None,
+    require_score: bool = False,
+    taken: bool = False,
+) -> list[ArticleView]:
+    """Articles that could become candidates: readable, in the repo, unpublished, never posted,
+    and not a copy (same URL) of a story already published or posted.
+
+    ``min_quality`` and ``require_score`` leave out early, in SQL, what the quality rule of
+    ``bot.rules.candidates.passes_quality`` would refuse (the two must agree: a test holds them to
+    it): an unscored article stays unless scores are required. The other rules (freshness,
+    topics, ranking) are pure functions there. ``taken=True`` keeps posted articles and
+    copies too, each marked with why (``ArticleView.taken``), so the rules can count them.
+    """
+    a = ARTICLE
+    other = ARTICLE.alias("other")
+    same_story_done = exists().where(
+        a.c.url.is_not(None),
+        other.c.url == a.c.url,
+        other.c.id != a.c.id,
+        or_(
+            other.c.published.is_(True),
+            exists().where(POST.c.article_id == other.c.id),
+        ),
+    )
+    posted = exists().where(POST.c.article_id == a.c.id)
+    query = select(a).where(
+        a.c.published.is_(False),
+        a.c.error.is_(None),
+        a.c.removed_at.is_(None),
+    )
+    if taken:
+        query = query.add_columns(posted.label("posted"), same_story_done.label("same_story"))
+    else:
+        query = query.where(~posted, ~same_story_done)
+    scored = a.c.quality.is_not(None)
+    if min_quality is not None:
+        high_enough = and_(scored, a.c.quality >= min_quality)
+        query = query.where(high_enough if require_score else or_(~scored, high_enough))
+    elif require_score:
+        query = query.where(scored)
+    rows = conn.execute(query).all()
+    topics = _topics_of(conn, [r.id for r in rows])
+    views = [_view(r, topics.get(r.id, ())) for r in rows]
+    if taken:
+        views = [
+            dataclasses.replace(v, taken="posted" if r.posted else "same story")
+            if r.posted or r.same_story
+            else v
+            for v, r in zip(views, rows, strict=True)
+        ]
+    return views
+
+
+def article_counts(conn: Connection) -> tuple[int, int]:
+    """(articles in the repo, how many of them could not be read)."""
+    return tuple(  # type: ignore[return-value]
+        conn.execute(
+            select(func.count(), func.count(ARTICLE.c.error)).where(ARTICLE.c.removed_at.is_(None))
+        ).one()
+    )
+
+
+def _topics_of(conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    for i in range(0, len(ids), 500):
+        q = select(TOPIC.c.article_id, TOPIC.c.topic).where(
+            TOPIC.c.article_id.in_(ids[i : i + 500])
+        )
+        for article_id, topic in conn.execute(q):
+            found.setdefault(article_id, []).append(topic)
+    return {k: tuple(sorted(v, key=str.casefold)) for k, v in found.items()}
+
+
+def _view(row: Any, topics: tuple[str, ...]) -> ArticleView:
+    return ArticleView(
+        id=row.id,
+        path=row.path,
+        title=row.title,
+        excerpt=row.excerpt,
+        url=row.url,
+        quality=row.quality,
+        heat=row.heat,
+        dated=as_utc(row.dated),
+        first_seen_at=as_utc(row.first_seen_at),
+        added_at=as_utc(row.added_at),
+        provider_name=row.provider_name,
+        provider_domain=row.provider_domain,
+        image_url=row.image_url,
+        topics=topics,
+        related=tuple(json.loads(row.related_json)) if row.related_json else (),
+    )
+
+
+def scan_problems(conn: Connection, kind: Literal["error", "warning"]) -> Iterator[tuple[str, str]]:
+    """(path, what) of every article in the repo the scan could not read (``"error"``) or
+    read with a warning (``"warning"``), by path."""
+    column = ARTICLE.c[kind]
+    q = (
+        select(ARTICLE.c.path, column)
+        .where(column.is_not(None), ARTICLE.c.removed_at.is_(None))
+        .order_by(ARTICLE.c.path)
+    )
+    for path, what in conn.execute(q):
+        yield str(path), str(what)
+
+
+def article_view(conn: Connection, article_id: int) -> ArticleView | None:
+    row = conn.execute(select(ARTICLE).where(ARTICLE.c.id == article_id)).first()
+    if row is None:
+        return None
+    return _view(row, _topics_of(conn, [article_id]).get(article_id, ()))
 
 
 def ids_by_path(engine: Engine) -> dict[str, int]:

@@ -82,10 +82,10 @@ class PostStatus(StrEnum):
     REJECTED = "rejected"
     PUBLISHED = "published"
     EXPIRED = "expired"
-    # Publishing (bot/publishing.py): approved, but the file was missing or could not be
+    # Publishing (bot/publishing/job.py): approved, but the file was missing or could not be
     # edited; PublishHold says why. Back to approved once the file changes on the remote.
     BLOCKED = "blocked"
-    # Posting (bot/posting.py): the card could not be built or Slack refused it; the
+    # Posting (bot/slack/daily_post.py): the card could not be built or Slack refused it; the
     # Decision's cause says why. Never in Slack; offered again once the article changes.
     SKIPPED = "skipped"
 
@@ -184,7 +184,7 @@ class ScanState(SQLModel, table=True):
     reader: str | None = Field(default=None, max_length=64)
 
 
-# --- publishing (storage/publish/, storage/publish_log.py, bot/publishing.py) -------------
+# --- publishing (storage/publish_commit/, storage/publish_log.py, bot/publishing/) ---------------
 # Migration 0002. PublishBatch is the write-ahead record of a push: written before the push
 # and closed in the same transaction that marks its posts published, so a run killed in
 # between is finished by the next one. PublishHold keeps blocked posts out of the batch.

@@ -1,7 +1,7 @@
 """What publishing keeps in the database: the batch written ahead of each push, the commits
 pushed, and the posts they published or blocked, with their decisions and holds.
 
-The order that makes a publish safe to kill at any point (bot/publishing.py says it whole):
+The order that makes a publish safe to kill at any point (bot/publishing/job.py says it whole):
 :func:`write_ahead` before each push, then one :func:`record` transaction after it; a batch
 still pending when a run starts is settled against the remote (:func:`pending_batches`).
 """
@@ -16,7 +16,6 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 
-from storage.digest_queries import reactions_for
 from storage.models import (
     Article,
     Decision,
@@ -26,6 +25,7 @@ from storage.models import (
     PublishCommit,
     PublishHold,
 )
+from storage.post_views import reactions_for
 from storage.votes import Reaction
 
 log = logging.getLogger(__name__)

@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import storage.publish.attempt
-import storage.publish.planning
+import storage.publish_commit.attempt
+import storage.publish_commit.planning
 import storage.publish_log
 from bot.config import Config, ContentConfig, SlackConfig
-from bot.publishing import publish_approved
+from bot.publishing.job import publish_approved
 from storage.db import make_engine
 from storage.gitrepo import ContentRepo
 
@@ -42,7 +42,7 @@ def die() -> None:
 
 def arm(stage: str) -> None:
     """Wrap the function at ``stage`` so that the process dies there."""
-    push_commit = storage.publish.attempt.push_commit
+    push_commit = storage.publish_commit.attempt.push_commit
     mark_published = storage.publish_log._mark_published
 
     def killed(*args: Any, **kwargs: Any) -> Any:
@@ -58,16 +58,16 @@ def arm(stage: str) -> None:
         die()
 
     if stage == "before-commit":
-        storage.publish.attempt.write_commit = killed
+        storage.publish_commit.attempt.write_commit = killed
     elif stage == "before-push":
-        storage.publish.attempt.push_commit = killed
+        storage.publish_commit.attempt.push_commit = killed
     elif stage == "after-push":
-        storage.publish.attempt.push_commit = push_then_die
+        storage.publish_commit.attempt.push_commit = push_then_die
     elif stage == "mid-record":
         storage.publish_log._mark_published = record_then_die
     elif stage == "parallel":
-        edit_all = storage.publish.planning.edit_all
-        storage.publish.planning.edit_all = lambda items, fields, workers: edit_all(
+        edit_all = storage.publish_commit.planning.edit_all
+        storage.publish_commit.planning.edit_all = lambda items, fields, workers: edit_all(
             items, fields, 2
         )
     elif stage != "none":

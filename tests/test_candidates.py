@@ -15,10 +15,10 @@ from bot.rules.candidates import (
     select_candidates,
     take_census,
 )
+from storage.articles import ArticleView, unpublished_pool
 from storage.fields import FieldMap
 from storage.models import Post
 from storage.pathfilter import PathFilter
-from storage.queries import ArticleView, unpublished_pool
 from storage.scan import scan
 from tests.helpers import article
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from bot.cli.main import cli
 from bot.cli.terminal import mrkdwn_to_text, render_blocks
-from bot.slack.cards import CardState, Emoji, candidate_card
-from storage.queries import ArticleView
+from bot.slack.card_blocks import CardState, Emoji, candidate_card
+from storage.articles import ArticleView
 from tests.conftest import SAMPLE
 from tests.test_digest import NOW, UTC_ZONE
 

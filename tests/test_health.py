@@ -281,13 +281,13 @@ def test_the_scheduler_outlives_a_database_that_stops_answering(caplog):
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from bot.clock.clockwork import Clockwork
     from bot.clock.scheduler import start_scheduler
+    from bot.clock.slot_runner import SlotRunner
 
     caplog.set_level(logging.INFO)
     down = make_engine(f"postgresql://postgres@127.0.0.1:{closed_port()}/nothing")
-    clockwork = Clockwork(down, [], ZoneInfo("UTC"), lease_ttl=timedelta(seconds=3))
-    scheduler = start_scheduler(clockwork)
+    slot_runner = SlotRunner(down, [], ZoneInfo("UTC"), lease_ttl=timedelta(seconds=3))
+    scheduler = start_scheduler(slot_runner)
     try:
         time.sleep(1.3)  # a second beat, a second after the first
     finally:

@@ -20,13 +20,13 @@ from sqlalchemy.engine import Engine
 from bot.cli.main import cli
 from bot.cli.status import status_lines
 from bot.config import Config, config_from_mapping
-from bot.slack import posting
-from bot.slack.cards import CardState, Emoji, candidate_card
+from bot.slack import daily_post
+from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.client import make_client
+from storage.articles import ArticleView
 from storage.fields import FieldMap
 from storage.models import Decision, Post
 from storage.pathfilter import PathFilter
-from storage.queries import ArticleView
 from storage.scan import scan
 from tests.helpers import Newsroom, article
 from tests.slack_standin import SlackStandIn, over_limits
@@ -125,7 +125,7 @@ def test_every_hostile_article_is_posted_within_slacks_limits(
         newsroom.write(path, text)
     scan_all(engine, newsroom, content_repo)
 
-    report = posting.post_day(engine, client(standin), config, NOW)
+    report = daily_post.post_day(engine, client(standin), config, NOW)
 
     assert (report.planned, report.posted, report.skipped, report.error) == (7, 7, 0, None)
     messages = list(standin.messages.values())
@@ -151,7 +151,7 @@ def test_every_hostile_article_is_posted_within_slacks_limits(
 def test_article_formatting_shows_as_typed(engine, config, newsroom, content_repo, standin):
     newsroom.write("markup.md", CASES["markup.md"])
     scan_all(engine, newsroom, content_repo)
-    posting.post_day(engine, client(standin), config, NOW)
+    daily_post.post_day(engine, client(standin), config, NOW)
 
     (message,) = standin.messages.values()
     head, excerpt = message["blocks"][0]["text"], message["blocks"][1]["text"]
@@ -232,7 +232,7 @@ def test_a_card_slack_refuses_is_skipped_and_the_rest_are_posted(
     # The real clock: whether the article changed since the skip compares the scan's time.
     now = datetime.now(UTC)
 
-    report = posting.post_day(engine, client(standin), config, now)
+    report = daily_post.post_day(engine, client(standin), config, now)
 
     assert (report.planned, report.posted, report.skipped, report.error) == (3, 2, 1, None)
     posts = post_ids(engine)
@@ -252,10 +252,10 @@ def test_a_card_slack_refuses_is_skipped_and_the_rest_are_posted(
 
     # A rerun, the reconcile's resume and the next day do not try the same card again.
     calls = len(standin.called("chat.postMessage"))
-    again = posting.post_day(engine, client(standin), config, now + timedelta(hours=1))
+    again = daily_post.post_day(engine, client(standin), config, now + timedelta(hours=1))
     assert (again.posted, again.already, again.skipped) == (0, 2, 1)
-    assert posting.resume_day(engine, client(standin), config, now + timedelta(hours=2)) == 0
-    tomorrow = posting.post_day(engine, client(standin), config, now + timedelta(days=1))
+    assert daily_post.resume_day(engine, client(standin), config, now + timedelta(hours=2)) == 0
+    tomorrow = daily_post.post_day(engine, client(standin), config, now + timedelta(days=1))
     assert tomorrow.planned == 0 and len(standin.called("chat.postMessage")) == calls
     assert "skipped today" not in "\n".join(status_lines(engine, config, now + timedelta(days=1)))
 
@@ -263,7 +263,7 @@ def test_a_card_slack_refuses_is_skipped_and_the_rest_are_posted(
     standin.refusals.clear()
     newsroom.write("b.md", article("Beta, corrected", quality=80))
     scan_all(engine, newsroom, content_repo)
-    later = posting.post_day(engine, client(standin), config, now + timedelta(days=2))
+    later = daily_post.post_day(engine, client(standin), config, now + timedelta(days=2))
     assert (later.planned, later.posted) == (1, 1)
     assert post_ids(engine)["b.md"].status == "open"
 
@@ -277,7 +277,7 @@ def test_a_card_that_cannot_be_built_is_skipped(
     scan_all(engine, newsroom, content_repo)
     beta = post_ids(engine).get("b.md")
     assert beta is None  # not planned yet
-    render = posting.render_post
+    render = daily_post.render_post
 
     def failing(conn, post_id, config, now):
         text, blocks = render(conn, post_id, config, now)
@@ -285,8 +285,8 @@ def test_a_card_that_cannot_be_built_is_skipped(
             raise ValueError("something in this article\nbroke the card")
         return text, blocks
 
-    monkeypatch.setattr(posting, "render_post", failing)
-    report = posting.post_day(engine, client(standin), config, NOW)
+    monkeypatch.setattr(daily_post, "render_post", failing)
+    report = daily_post.post_day(engine, client(standin), config, NOW)
     assert (report.posted, report.skipped) == (2, 1)
     lines = status_lines(engine, config, NOW)
     assert "  b.md: something in this article broke the card" in lines
@@ -355,14 +355,14 @@ def test_status_shows_paths_and_titles_as_scan_errors_does(cli_env, newsroom, st
 
 
 def test_post_dry_run_prints_a_skip_instead_of_dying(cli_env, standin, monkeypatch):
-    card = posting.candidate_card
+    card = daily_post.candidate_card
 
     def failing(article, *args):
         if article.path == "a.md":
             raise ValueError("cannot build")
         return card(article, *args)
 
-    monkeypatch.setattr(posting, "candidate_card", failing)
+    monkeypatch.setattr(daily_post, "candidate_card", failing)
     result = CliRunner().invoke(cli, ["post", "--dry-run"])
     assert result.exit_code == 0, result.output
     cards = json.loads(result.stdout)  # the JSON on stdout, the log line on stderr

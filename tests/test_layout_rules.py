@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.rules import candidates, states, tally
+from storage.articles import ArticleView
 from storage.models import PostStatus
-from storage.queries import ArticleView
 from storage.votes import Reaction
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,8 +71,8 @@ def test_rules_import_nothing_else_from_bot_and_nothing_from_storage(path: Path)
         "from bot.config import Config",
         "from bot import config",
         "from .. import publishing",
-        "def f():\n    from bot.slack.messages import vote_rules",
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from storage.queries import A",
+        "def f():\n    from bot.slack.card_message import vote_rules",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from storage.articles import A",
     ],
 )
 def test_the_check_catches_every_kind_of_import(source: str) -> None:

@@ -18,13 +18,13 @@ from slack_sdk.models.blocks import Block
 from bot.config import Config, config_from_mapping
 from bot.rules.digest_query import DigestQuery
 from bot.rules.tally import Tally
-from bot.slack.cards import CardState, Emoji, candidate_card
+from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.digest import DigestEntry, DigestResult, digest_message
 from bot.slack.limits import message_problems
 from bot.slack.summary import Summary, group_by_topic, summary_message
-from storage.digest_queries import PostView
+from storage.articles import ArticleView
 from storage.models import PostStatus
-from storage.queries import ArticleView
+from storage.post_views import PostView
 from tests.slack_standin import over_limits, too_much_text
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

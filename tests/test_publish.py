@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
-import storage.publish.attempt
-import storage.publish.planning
+import storage.publish_commit.attempt
+import storage.publish_commit.planning
 from bot.cli.context import Context
 from bot.cli.publish import publish as publish_command
 from bot.config import Config, ContentConfig, SlackConfig
-from bot.publishing import PublishReport, check_templates, publish_approved
+from bot.publishing.job import PublishReport, check_templates, publish_approved
 from storage import frontmatter
 from storage.fields import FieldMap
 from storage.git_command import GitError
@@ -33,7 +33,7 @@ from storage.models import (
     PublishHold,
     Vote,
 )
-from storage.publish import (
+from storage.publish_commit import (
     Author,
     Edit,
     Outcome,
@@ -438,13 +438,13 @@ def test_gives_up_after_bounded_attempts(
     assert curator_commits(newsroom) == []
 
     # The job closes its batch as failed and keeps the post approved for the next run.
-    real_push = storage.publish.attempt.push_commit
+    real_push = storage.publish_commit.attempt.push_commit
 
     def push_after_the_writer(repo: ContentRepo, commit: str) -> bool:
         always_moving(commit, "")
         return real_push(repo, commit)
 
-    monkeypatch.setattr(storage.publish.attempt, "push_commit", push_after_the_writer)
+    monkeypatch.setattr(storage.publish_commit.attempt, "push_commit", push_after_the_writer)
     with pytest.raises(PushRejected):
         run_job(engine, content_repo, config, attempts=2)
     monkeypatch.undo()
@@ -660,7 +660,7 @@ def test_large_batches_are_edited_on_every_core(monkeypatch: pytest.MonkeyPatch)
     ]
     serial = edit_all(items, FIELDS, workers=1)
     assert [o for o, _, _ in serial] == [Outcome.EDITED] * 6 + [Outcome.ALREADY, Outcome.REFUSED]
-    monkeypatch.setattr(storage.publish.planning, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(storage.publish_commit.planning, "PARALLEL_MIN", 1)
     assert edit_all(items, FIELDS, workers=2) == serial
 
 
@@ -676,7 +676,7 @@ def test_everything_published_by_someone_else_before_our_push(
     approve(engine, "news/a.md")
     approve(engine, "news/b.md")
     config = make_config(newsroom, content_repo.git_dir)
-    real_push = storage.publish.attempt.push_commit
+    real_push = storage.publish_commit.attempt.push_commit
     outside: list[str] = []
 
     def editor_publishes_first(repo: ContentRepo, commit: str) -> bool:
@@ -687,7 +687,7 @@ def test_everything_published_by_someone_else_before_our_push(
             outside.append(newsroom.commit("publish a and b by hand"))
         return real_push(repo, commit)
 
-    monkeypatch.setattr(storage.publish.attempt, "push_commit", editor_publishes_first)
+    monkeypatch.setattr(storage.publish_commit.attempt, "push_commit", editor_publishes_first)
     report = run_job(engine, content_repo, config)
 
     [by_hand] = outside

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.publishing import publish_approved
+from bot.publishing.job import publish_approved
 from storage import frontmatter
 from storage.gitrepo import ContentRepo
 from storage.models import Decision, PostStatus, PublishBatch, PublishCommit
@@ -121,8 +121,8 @@ def test_two_recoveries_at_once_record_a_batch_once(
     pending batch at once, the batch is recorded once, with one decision per post."""
     import threading
 
-    import storage.publish
-    from bot.publishing import recover
+    import storage.publish_commit
+    from bot.publishing.job import recover
 
     for path in PATHS:
         newsroom.write(path, article(path))
@@ -136,13 +136,13 @@ def test_two_recoveries_at_once_record_a_batch_once(
     tip_now = repo.fetch()
 
     both_read = threading.Barrier(2, timeout=30)
-    find_pushed = storage.publish.find_pushed
+    find_pushed = storage.publish_commit.find_pushed
 
     def after_both_have_read(*args, **kwargs):
         both_read.wait()  # each run has its list of pending batches
         return find_pushed(*args, **kwargs)
 
-    monkeypatch.setattr(storage.publish, "find_pushed", after_both_have_read)
+    monkeypatch.setattr(storage.publish_commit, "find_pushed", after_both_have_read)
     reports: list[list[object]] = []
 
     def settle() -> None:

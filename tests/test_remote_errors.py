@@ -19,7 +19,7 @@ from storage.fields import FieldMap
 from storage.git_command import GitError
 from storage.gitrepo import ContentRepo
 from storage.pathfilter import PathFilter
-from storage.publish import Author, Edit, publish
+from storage.publish_commit import Author, Edit, publish
 from storage.schedule_state import last_run
 from tests.helpers import Newsroom, article
 
@@ -102,8 +102,8 @@ def test_the_refresh_job_keeps_the_one_line(
     import logging
 
     caplog.set_level(logging.INFO)
-    from bot.clock.clockwork import Clockwork
     from bot.clock.jobs import build_jobs
+    from bot.clock.slot_runner import SlotRunner
     from bot.runtime import Runtime
 
     start_at = datetime(2026, 11, 26, 9, tzinfo=UTC)
@@ -121,7 +121,7 @@ def test_the_refresh_job_keeps_the_one_line(
         client = make_client("xoxb-not-used", f"http://127.0.0.1:{_closed_port()}/api/")
         (refresh,) = [s for s in build_jobs(runtime, client, bot_user=None) if s.name == "refresh"]
         told: list[str] = []
-        cw = Clockwork(
+        cw = SlotRunner(
             engine, [refresh], config.zone, lease_ttl=timedelta(seconds=60), notify=told.append,
             clock=lambda at=slot: at,
         )  # fmt: skip

@@ -10,13 +10,13 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
 from storage import scan as scan_package
+from storage.articles import unpublished_pool
 from storage.extract import PUBLISHED_COLUMNS, extract
 from storage.fields import FieldMap
 from storage.git_command import GitError
 from storage.gitrepo import ContentRepo
 from storage.models import Article, ArticleTopic, as_utc
 from storage.pathfilter import PathFilter
-from storage.queries import unpublished_pool
 from storage.scan import age, parser, plan, scan, write
 from storage.scan.write import FULL_COLUMNS
 from tests.conftest import SAMPLE

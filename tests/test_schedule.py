@@ -22,11 +22,11 @@ from bot.clock.scheduler import WallClockCronTrigger
 from bot.config import Config, ContentConfig, ScheduleConfig, SlackConfig, config_from_mapping
 from bot.rules.schedule import crontab_line, next_run
 from bot.rules.tally import Tally
-from bot.slack.cards import CardState, Emoji, candidate_card
-from bot.slack.messages import next_publish_run
+from bot.slack.card_blocks import CardState, Emoji, candidate_card
+from bot.slack.card_message import next_publish_run
 from bot.slack.summary import _next_post
+from storage.articles import ArticleView
 from storage.models import PostStatus
-from storage.queries import ArticleView
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

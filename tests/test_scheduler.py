@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.clock.clockwork import Clockwork, JobContext, JobSpec
 from bot.clock.scheduler import WallClockCronTrigger
+from bot.clock.slot_runner import JobContext, JobSpec, SlotRunner
 from bot.rules.schedule import latest_slot, next_run, slots_between
 from storage.models import JobRun
 
@@ -45,14 +45,14 @@ class Recorder:
         return "done"
 
 
-def clockwork(
+def slot_runner(
     engine: Engine, clock: Clock, cron: str, *, grace_min: int = 180, tz: ZoneInfo = NY,
     holder: str = "replica-a", told: list[str] | None = None,
-) -> tuple[Clockwork, Recorder]:  # fmt: skip
+) -> tuple[SlotRunner, Recorder]:  # fmt: skip
     job = Recorder()
     spec = JobSpec("post", cron, timedelta(minutes=grace_min), job)
     notify = told.append if told is not None else None
-    cw = Clockwork(
+    cw = SlotRunner(
         engine, [spec], tz, lease_ttl=timedelta(seconds=60), holder=holder, notify=notify,
         clock=clock,
     )  # fmt: skip
@@ -125,12 +125,12 @@ def test_next_and_latest_slot():
 
 def test_slot_runs_once_across_a_restart(engine):
     clock = Clock(at("2026-11-26T09:00"))
-    first, job = clockwork(engine, clock, "0 9 * * *")
+    first, job = slot_runner(engine, clock, "0 9 * * *")
     assert first.heartbeat()  # becoming leader at 09:00 runs the 09:00 slot
     assert first.fire("post") is None  # the scheduler waking for the same slot: nothing
     # Restart inside the slot: a new process catches up once the old lease has run out.
     clock.now = at("2026-11-26T09:00:30")
-    second, job2 = clockwork(engine, clock, "0 9 * * *", holder="replica-a-restarted")
+    second, job2 = slot_runner(engine, clock, "0 9 * * *", holder="replica-a-restarted")
     assert not second.heartbeat()  # the old process's lease still runs
     clock.now = at("2026-11-26T09:05")
     assert second.heartbeat()
@@ -140,7 +140,7 @@ def test_slot_runs_once_across_a_restart(engine):
 
 def test_missed_slot_within_grace_runs_once_on_start(engine):
     clock = Clock(at("2026-11-26T09:30"))  # down from 08:55 to 09:30
-    cw, job = clockwork(engine, clock, "0 9 * * *", grace_min=60)
+    cw, job = slot_runner(engine, clock, "0 9 * * *", grace_min=60)
     cw.heartbeat()
     cw.heartbeat()
     clock.now += timedelta(minutes=1)
@@ -150,7 +150,7 @@ def test_missed_slot_within_grace_runs_once_on_start(engine):
 
 def test_missed_slot_past_grace_is_skipped_and_logged(engine, caplog):
     clock = Clock(at("2026-11-26T13:00"))
-    cw, job = clockwork(engine, clock, "0 9 * * *", grace_min=180)
+    cw, job = slot_runner(engine, clock, "0 9 * * *", grace_min=180)
     with caplog.at_level(logging.WARNING):
         cw.heartbeat()
     assert job.slots == []
@@ -162,7 +162,7 @@ def test_missed_slot_past_grace_is_skipped_and_logged(engine, caplog):
 
 def test_dst_fall_back_runs_the_repeated_hour_once(engine):
     clock = Clock(datetime(2026, 11, 1, 5, 30, tzinfo=UTC))  # 01:30 EDT
-    cw, job = clockwork(engine, clock, "30 1 * * *", grace_min=30)
+    cw, job = slot_runner(engine, clock, "30 1 * * *", grace_min=30)
     assert cw.heartbeat() and job.slots
     clock.now = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST, the hour repeats
     assert cw.fire("post") is None
@@ -171,7 +171,7 @@ def test_dst_fall_back_runs_the_repeated_hour_once(engine):
 
 def test_weekday_schedule_over_a_week(engine):
     clock = Clock(at("2026-11-23T00:00", BERLIN))
-    cw, job = clockwork(engine, clock, "0 9 * * mon-fri", tz=BERLIN)
+    cw, job = slot_runner(engine, clock, "0 9 * * mon-fri", tz=BERLIN)
     while clock.now < at("2026-11-30T00:00", BERLIN):
         cw.fire("post")
         clock.now += timedelta(minutes=30)
@@ -182,8 +182,8 @@ def test_weekday_schedule_over_a_week(engine):
 
 def test_only_the_lease_holder_runs_jobs(engine):
     clock = Clock(at("2026-11-26T09:00"))
-    a, job_a = clockwork(engine, clock, "0 9 * * *", holder="a")
-    b, job_b = clockwork(engine, clock, "0 9 * * *", holder="b")
+    a, job_a = slot_runner(engine, clock, "0 9 * * *", holder="a")
+    b, job_b = slot_runner(engine, clock, "0 9 * * *", holder="b")
     assert a.heartbeat() and not b.heartbeat()
     assert b.fire("post") is None and a.fire("post") is None  # a ran it on taking the lease
     # a stops renewing (killed): b takes over once the lease has run out.
@@ -197,7 +197,7 @@ def test_only_the_lease_holder_runs_jobs(engine):
 def test_a_failing_job_says_so_once(engine):
     told: list[str] = []
     clock = Clock(at("2026-11-26T09:00"))
-    cw, job = clockwork(engine, clock, "0 * * * *", grace_min=30, told=told)
+    cw, job = slot_runner(engine, clock, "0 * * * *", grace_min=30, told=told)
     cw.leader = True  # fire() itself, not the catch-up on taking the lease, runs each slot
     job.fail = True
     for hour in range(3):
@@ -226,7 +226,7 @@ def test_a_job_whose_work_is_already_running_is_skipped_not_failed(engine):
             return "published"
 
     spec = JobSpec("publish", "0 * * * *", timedelta(minutes=30), publish)
-    cw = Clockwork(
+    cw = SlotRunner(
         engine, [spec], NY, lease_ttl=timedelta(seconds=60), notify=told.append, clock=clock
     )
     cw.leader = True
@@ -255,15 +255,15 @@ def test_shutting_down_while_catching_up_never_kills_the_scheduler_thread(engine
     threading.excepthook = lambda args: died.append(args.exc_value)
     try:
         for _ in range(40):
-            clockwork = Clockwork(engine, [], NY, lease_ttl=timedelta(seconds=3))
-            scheduler = start_scheduler(clockwork)  # takes the lease: it leads
-            assert clockwork.leader
+            slot_runner = SlotRunner(engine, [], NY, lease_ttl=timedelta(seconds=3))
+            scheduler = start_scheduler(slot_runner)  # takes the lease: it leads
+            assert slot_runner.leader
 
             def wake(on_lead) -> None:
                 for _ in range(300):
                     on_lead()  # as every beat does
 
-            waker = threading.Thread(target=wake, args=(clockwork.on_lead,), daemon=True)
+            waker = threading.Thread(target=wake, args=(slot_runner.on_lead,), daemon=True)
             waker.start()
             time.sleep(0.002)
             assert scheduler.get_job("catch-up") is not None  # kept after its runs
@@ -272,7 +272,7 @@ def test_shutting_down_while_catching_up_never_kills_the_scheduler_thread(engine
             waker.join(10)
             thread.join(10)
             assert not thread.is_alive()
-            clockwork.stop()
+            slot_runner.stop()
     finally:
         threading.excepthook = old_hook
     assert died == []

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
-from bot.slack import posting
+from bot.slack import daily_post
 from bot.slack.client import make_client
 from bot.slack.editors import editors_from
 from bot.slack.voting import expire_posts, reconcile
@@ -126,7 +126,7 @@ def client(standin: SlackStandIn) -> WebClient:
 
 
 def test_a_day_of_curation(day, config, engine, standin, endpoint):
-    report = posting.post_day(engine, client(standin), config, NOW)
+    report = daily_post.post_day(engine, client(standin), config, NOW)
     assert (report.planned, report.posted, report.remaining) == (3, 3, 0)
     sent = standin.called("chat.postMessage")
     assert len(sent) == 3
@@ -207,7 +207,7 @@ def test_a_day_of_curation(day, config, engine, standin, endpoint):
 
 
 def test_forged_and_stale_requests_are_refused(day, config, engine, standin, endpoint):
-    posting.post_day(engine, client(standin), config, NOW)
+    daily_post.post_day(engine, client(standin), config, NOW)
     card = next(iter(posts(engine)))
     payload = reaction_event(
         "reaction_added", user="UALICE", reaction="white_check_mark", channel=CH, ts=card,
@@ -234,37 +234,37 @@ def test_healthz(endpoint):
 def test_rate_limit_mid_post_resumes_without_a_double(day, config, engine, standin):
     # One 429 (Retry-After: 1) on the second card: the client waits it out.
     standin.fail("chat.postMessage", status=429, retry_after=1, skip=1)
-    report = posting.post_day(engine, client(standin), config, NOW)
+    report = daily_post.post_day(engine, client(standin), config, NOW)
     assert (report.posted, report.remaining) == (3, 0)
     # Slack keeps failing on the third card: the run stops, a rerun resumes.
     with engine.begin() as conn:
         conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 3))
     standin.messages.clear()
     standin.fail("chat.postMessage", status=500, retry_after=None, times=10)
-    stopped = posting.post_day(engine, client(standin), config, NOW)
+    stopped = daily_post.post_day(engine, client(standin), config, NOW)
     assert (stopped.posted, stopped.remaining) == (0, 1) and stopped.error
     standin.failures.clear()
-    resumed = posting.post_day(engine, client(standin), config, NOW)
+    resumed = daily_post.post_day(engine, client(standin), config, NOW)
     assert (resumed.posted, resumed.already, resumed.remaining) == (1, 2, 0)
-    again = posting.post_day(engine, client(standin), config, NOW)
+    again = daily_post.post_day(engine, client(standin), config, NOW)
     assert (again.posted, again.already) == (0, 3)
 
 
 def test_crash_after_posting_adopts_the_message(day, config, engine, standin):
     """A run that posted a card but died before saving its ts: the rerun finds it in Slack."""
-    first = posting.post_day(engine, client(standin), config, NOW)
+    first = daily_post.post_day(engine, client(standin), config, NOW)
     assert first.posted == 3
     ts_before = set(posts(engine))
     with engine.begin() as conn:  # lose the record of the second card, as a crash would
         conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 2))
-    rerun = posting.post_day(engine, client(standin), config, NOW)
+    rerun = daily_post.post_day(engine, client(standin), config, NOW)
     assert (rerun.posted, rerun.already) == (0, 3)
     assert set(posts(engine)) == ts_before
     assert len(standin.called("chat.postMessage")) == 3
 
 
 def test_reconcile_counts_votes_cast_while_down(day, config, engine, standin):
-    posting.post_day(engine, client(standin), config, NOW)
+    daily_post.post_day(engine, client(standin), config, NOW)
     card = next(iter(posts(engine)))
     standin.react(CH, card, "white_check_mark", "UALICE")
     standin.react(CH, card, "white_check_mark", GROUP_MEMBER)
@@ -287,7 +287,7 @@ def test_reconcile_counts_votes_cast_while_down(day, config, engine, standin):
 
 
 def test_open_posts_expire_after_the_window(day, config, engine, standin):
-    posting.post_day(engine, client(standin), config, NOW)
+    daily_post.post_day(engine, client(standin), config, NOW)
     assert expire_posts(engine, client(standin), config, NOW + timedelta(days=2)) == 0
     assert expire_posts(engine, client(standin), config, NOW + timedelta(days=3, hours=1)) == 3
     assert {p.status for p in posts(engine).values()} == {"expired"}
@@ -306,7 +306,7 @@ def test_published_cards_show_their_commit(day, config, engine, standin, newsroo
         config,
         content=replace(config.content, commit_url="https://git.example/c/{sha}"),
     )
-    posting.post_day(engine, client(standin), config, NOW)
+    daily_post.post_day(engine, client(standin), config, NOW)
     card = next(iter(posts(engine)))
     standin.users.update({"UALICE": "Alice", "UBOB": "Bob"})
     for user in ("UALICE", "UBOB"):
@@ -331,8 +331,8 @@ def test_published_cards_show_their_commit(day, config, engine, standin, newsroo
 
 
 def test_a_failing_publish_tells_the_channel_once(day, config, engine, standin, tmp_path):
-    from bot.clock.clockwork import Clockwork
     from bot.clock.jobs import build_jobs
+    from bot.clock.slot_runner import SlotRunner
     from bot.runtime import Runtime
     from storage.gitrepo import ContentRepo
 
@@ -342,7 +342,7 @@ def test_a_failing_publish_tells_the_channel_once(day, config, engine, standin, 
         s for s in build_jobs(runtime, client(standin), bot_user=BOT_USER) if s.name == "publish"
     ]
     told: list[str] = []
-    cw = Clockwork(
+    cw = SlotRunner(
         engine, specs, config.zone, lease_ttl=timedelta(seconds=60), notify=told.append,
         clock=lambda: NOW,
     )  # fmt: skip
@@ -361,7 +361,7 @@ def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
     escaped: an environment secret, a token or a ``?password=`` that git quoted was posted,
     and ``*bold*`` or ``:x:`` rendered. The notice now passes the process's scrubber and
     ``slack_text.mrkdwn``, as does the reason kept for ``curator status``."""
-    from bot.clock.jobs import build_clockwork
+    from bot.clock.jobs import build_slot_runner
     from bot.runtime import Runtime
     from storage.credentials import Scrubber
     from storage.gitrepo import ContentRepo
@@ -372,7 +372,7 @@ def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
     remote = f"{gone}?password=hunter2x"
     runtime = Runtime(config, engine, ContentRepo(tmp_path / "c.git", remote, "main"), PathFilter())
     scrub = Scrubber({"SLACK_SIGNING_SECRET": signing})
-    cw = build_clockwork(runtime, client(standin), bot_user=BOT_USER, scrub=scrub)
+    cw = build_slot_runner(runtime, client(standin), bot_user=BOT_USER, scrub=scrub)
     cw.leader = True
 
     assert cw.run_slot(cw.specs["publish"], NOW, NOW) == "failed"
@@ -392,19 +392,19 @@ def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
 def test_a_5xx_on_posting_is_not_resent_in_the_same_run(day, config, engine, standin):
     """Slack may have posted the card before the 500: stop, and let the next run adopt it."""
     standin.fail("chat.postMessage", status=500, retry_after=None, skip=1, times=1)
-    first = posting.post_day(engine, client(standin), config, NOW)
+    first = daily_post.post_day(engine, client(standin), config, NOW)
     assert (first.posted, first.remaining) == (1, 2) and first.error
     assert len(standin.called("chat.postMessage")) == 2  # the failed one was sent once
-    later = posting.post_day(engine, client(standin), config, NOW)
+    later = daily_post.post_day(engine, client(standin), config, NOW)
     assert (later.posted, later.already, later.remaining) == (2, 1, 0)
 
 
 def test_cards_of_an_earlier_day_that_never_posted_return_to_the_pool(day, config, engine, standin):
     standin.fail("chat.postMessage", status=500, retry_after=None, times=10)
-    stopped = posting.post_day(engine, client(standin), config, NOW)
+    stopped = daily_post.post_day(engine, client(standin), config, NOW)
     assert stopped.posted == 0 and stopped.remaining == 3
     standin.failures.clear()
-    tomorrow = posting.post_day(engine, client(standin), config, NOW + timedelta(days=1))
+    tomorrow = daily_post.post_day(engine, client(standin), config, NOW + timedelta(days=1))
     assert tomorrow.posted == 3  # the same three stories, offered again the next day
     assert {p.day for p in posts(engine).values()} == {"2026-11-27"}
 
@@ -413,8 +413,8 @@ def test_a_day_without_candidates_says_why_in_the_post_job(day, config, engine, 
     """The post job's line (logged, and kept for `curator status`) gives the counts."""
     import dataclasses
 
-    from bot.clock.clockwork import Clockwork
     from bot.clock.jobs import build_jobs
+    from bot.clock.slot_runner import SlotRunner
     from bot.runtime import Runtime
     from storage.schedule_state import last_run
 
@@ -425,7 +425,7 @@ def test_a_day_without_candidates_says_why_in_the_post_job(day, config, engine, 
     (spec,) = [
         s for s in build_jobs(runtime, client(standin), bot_user=BOT_USER) if s.name == "post"
     ]
-    cw = Clockwork(
+    cw = SlotRunner(
         engine, [spec], strict.zone, lease_ttl=timedelta(seconds=60), notify=lambda _: None,
         clock=lambda: NOW,
     )  # fmt: skip
@@ -442,7 +442,7 @@ def test_a_resumed_post_adopts_only_its_own_cards(
     day, config, engine, standin, content_repo, tmp_path
 ):
     """Issue 9, item 12: staging posts its cards to the same channel first; production
-    planned its day (the same post ids) and stopped before posting. Its rerun must post its
+    planned its day (the same post ids) and stopped before daily_post. Its rerun must post its
     own cards, not bind its posts to staging's cards of the same ids."""
     from storage import migrate
     from storage.db import make_engine
@@ -450,13 +450,13 @@ def test_a_resumed_post_adopts_only_its_own_cards(
     staging = make_engine(f"sqlite:///{tmp_path / 'staging.db'}")
     migrate.upgrade(staging)
     scan(staging, content_repo, FieldMap(), PathFilter())
-    assert posting.post_day(staging, client(standin), config, NOW).posted == 3
+    assert daily_post.post_day(staging, client(standin), config, NOW).posted == 3
     staging_cards = {ts for (_, ts) in standin.messages}
 
-    channel = posting.resolve_channel(client(standin), config.slack.channel)
-    ids, fresh = posting.plan_day(engine, config, NOW, channel)
+    channel = daily_post.resolve_channel(client(standin), config.slack.channel)
+    ids, fresh = daily_post.plan_day(engine, config, NOW, channel)
     assert fresh and len(ids) == 3  # ... and the run dies here
-    rerun = posting.post_day(engine, client(standin), config, NOW)
+    rerun = daily_post.post_day(engine, client(standin), config, NOW)
     assert (rerun.posted, rerun.already) == (3, 0)
     assert set(posts(engine)).isdisjoint(staging_cards)
     assert len(standin.called("chat.postMessage")) == 6
@@ -466,13 +466,13 @@ def test_a_resumed_post_adopts_only_its_own_cards(
 def test_cards_without_an_installation_id_are_not_adopted(day, config, engine, standin):
     """A card posted by an older version carries only the post id: it may be another
     database's, so it is not adopted (the post gets a card of its own)."""
-    posting.post_day(engine, client(standin), config, NOW)
+    daily_post.post_day(engine, client(standin), config, NOW)
     with engine.begin() as conn:  # the run that posted post 2 died before saving its ts
         old_ts = conn.execute(select(Post.__table__.c.ts).where(Post.__table__.c.id == 2))
         old_ts = old_ts.scalar_one()
         conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 2))
     standin.messages[(CH, old_ts)]["metadata"]["event_payload"] = {"post_id": 2}
-    rerun = posting.post_day(engine, client(standin), config, NOW)
+    rerun = daily_post.post_day(engine, client(standin), config, NOW)
     assert (rerun.posted, rerun.already) == (1, 2)
     with engine.connect() as conn:
         new_ts = conn.scalar(select(Post.__table__.c.ts).where(Post.__table__.c.id == 2))
@@ -489,7 +489,7 @@ def test_slack_away_while_serving_costs_a_line_not_a_vote(
     import urllib.request
 
     caplog.set_level(logging.INFO)
-    posting.post_day(engine, client(standin), config, NOW)
+    daily_post.post_day(engine, client(standin), config, NOW)
     card = next(iter(posts(engine)))
     standin.stop()
     event = reaction_event(
@@ -513,7 +513,7 @@ def test_another_apps_message_is_never_adopted_nor_stops_the_post(day, config, e
     of one of our cards' metadata (installation id included) posted by someone else, is not
     ours. Before, a list as the post id stopped the resumed post with a TypeError, and a copy
     was adopted as the card."""
-    posting.post_day(engine, client(standin), config, NOW)
+    daily_post.post_day(engine, client(standin), config, NOW)
     with engine.begin() as conn:  # the run that posted post 1 died before saving its ts
         ts = conn.scalar(select(Post.__table__.c.ts).where(Post.__table__.c.id == 1))
         conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 1))
@@ -521,14 +521,14 @@ def test_another_apps_message_is_never_adopted_nor_stops_the_post(day, config, e
     forged = {**ours, "user": "UMALLORY", "bot_id": "BMALLORY", "ts": "1800000100.000100"}
     standin.messages[(CH, forged["ts"])] = forged
     for i, payload in enumerate([{"post_id": [1]}, "not json", ["post_id", 1], {"post_id": True}]):
-        odd = {"event_type": posting.METADATA_TYPE, "event_payload": payload}
+        odd = {"event_type": daily_post.METADATA_TYPE, "event_payload": payload}
         standin.messages[(CH, f"18000002{i:02}.000100")] = {
             "user": BOT_USER,
             "text": "odd",
             "ts": f"18000002{i:02}.000100",
             "metadata": odd,
         }
-    rerun = posting.post_day(engine, client(standin), config, NOW)
+    rerun = daily_post.post_day(engine, client(standin), config, NOW)
     assert (rerun.posted, rerun.already, rerun.error) == (1, 2, None)
     with engine.connect() as conn:
         new_ts = conn.scalar(select(Post.__table__.c.ts).where(Post.__table__.c.id == 1))
@@ -544,7 +544,7 @@ def test_a_page_that_is_not_slack_stops_the_post_in_one_line_naming_slack_api_ur
 
     by_id = dataclasses.replace(config, slack=dataclasses.replace(config.slack, channel=CH))
     standin.page = (200, b"<html><body>Our intranet</body></html>")
-    report = posting.post_day(engine, client(standin), by_id, NOW)
+    report = daily_post.post_day(engine, client(standin), by_id, NOW)
     assert (report.posted, report.remaining) == (0, 3)
     assert report.error is not None and report.error.endswith(
         "does not answer like Slack's Web API (chat.postMessage: HTTP 200, not JSON): "

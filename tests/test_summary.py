@@ -16,8 +16,8 @@ from bot.cli.terminal import render_blocks
 from bot.config import Config
 from bot.slack.client import make_client
 from bot.slack.summary import build_summary, group_by_topic, post_summary, summary_message
+from storage.articles import ArticleView
 from storage.models import JobRun
-from storage.queries import ArticleView
 from tests.slack_standin import Call, SlackStandIn
 from tests.test_digest import COMMIT, COMMIT_URL, HOSTILE, NO, YES, D, H, add_card, make_config
 

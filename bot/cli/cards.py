@@ -25,19 +25,19 @@ def _slack_error(exc: Exception) -> str:
 @click.pass_obj
 def post(ctx: Context, dry_run: bool) -> None:
     """Post today's candidates to the channel (once a day; a rerun resumes)."""
-    from bot.slack import posting
+    from bot.slack import daily_post
 
     rt = ctx.runtime()
     now = datetime.now(UTC)
     if dry_run:
-        cards = posting.dry_run(rt.engine, rt.config, now)
+        cards = daily_post.dry_run(rt.engine, rt.config, now)
         click.echo(json.dumps(cards, indent=2))
         if not cards:
-            click.echo(posting.why_none_today(rt.engine, rt.config, now), err=True)
+            click.echo(daily_post.why_none_today(rt.engine, rt.config, now), err=True)
         return
     env = slack_secrets(("SLACK_BOT_TOKEN",))
     try:
-        report = posting.post_day(
+        report = daily_post.post_day(
             rt.engine, make_client(env.bot_token, env.api_url), rt.config, now
         )
     except (SlackApiError, LookupError) as exc:

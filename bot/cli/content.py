@@ -13,11 +13,11 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import todays_candidates, why_none
 from bot.cli.context import Context
 from bot.cli.terminal import json_safe
+from storage.articles import ArticleView, scan_problems
 from storage.controls import escape_controls
 from storage.db import reading
 from storage.git_command import GitError
 from storage.locks import Busy
-from storage.queries import ArticleView, scan_problems
 from storage.scan import scan as run_scan
 
 

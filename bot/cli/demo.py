@@ -25,14 +25,14 @@ from bot.cli.terminal import RULE, render_blocks
 from bot.config import Config, load_config
 from bot.rules.digest_query import DigestQuery, parse_digest_query
 from bot.runtime import build_runtime
-from bot.slack import posting
+from bot.slack import daily_post
 from bot.slack.digest import answer_digest
 from bot.slack.summary import build_summary, summary_message
 from storage import articles, posts, publish_log
+from storage.articles import scan_problems
 from storage.db import reading, transaction
 from storage.git_command import run_git
 from storage.models import PostStatus
-from storage.queries import scan_problems
 from storage.scan import ScanResult, scan
 from storage.votes import record_reaction, set_status
 
@@ -326,7 +326,7 @@ def demo_report(demo: Demo, *, color: bool = False) -> str:
         out.append(f"  could not read {path}: {reason}  (the scan records it and moves on)")
     out.append("  replayed two days of curation: cards posted, editors' votes, one publish commit")
 
-    cards = posting.dry_run(demo.engine, config, now)
+    cards = daily_post.dry_run(demo.engine, config, now)
     title(f"Today's candidate cards: what the bot posts to {config.slack.channel} ({len(cards)})")
     for i, card in enumerate(cards):
         if i:

@@ -18,8 +18,8 @@ from bot.house_rules import candidate_rules
 from bot.outages import DOCTOR, explain, not_slack, not_slack_problem, slack_unreachable
 from bot.rules.candidates import describe
 from bot.slack.client import api_url, make_client
+from bot.slack.daily_post import resolve_channel
 from bot.slack.manifest import manifest_scopes
-from bot.slack.posting import resolve_channel
 from storage import migrate
 from storage.db import open_kept, reading, redacted
 from storage.git_command import GitError

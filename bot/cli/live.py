@@ -96,15 +96,15 @@ def _scheduler(
 ) -> Iterator[None]:
     """Run the scheduled jobs beside the listeners; the lease picks one replica to run them."""
 
-    from bot.clock.jobs import build_clockwork
+    from bot.clock.jobs import build_slot_runner
     from bot.clock.scheduler import start_scheduler
 
-    clockwork = build_clockwork(rt, client, bot_user=bot_user, scrub=scrub)
-    scheduler = start_scheduler(clockwork)
+    slot_runner = build_slot_runner(rt, client, bot_user=bot_user, scrub=scrub)
+    scheduler = start_scheduler(slot_runner)
     try:
         yield
     finally:
         # Let a running job finish and record its outcome before the lease is handed on;
         # otherwise another replica could start the same work beside it.
         scheduler.shutdown(wait=True)
-        clockwork.stop()
+        slot_runner.stop()

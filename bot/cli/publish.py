@@ -10,7 +10,7 @@ import click
 
 from bot.cli.context import Context
 from bot.clock.jobs import publish_and_tell
-from bot.publishing import PUBLISH_WAIT, publish_approved
+from bot.publishing.job import PUBLISH_WAIT, publish_approved
 from bot.slack.client import api_url, make_client
 from storage.controls import escape_controls
 from storage.git_command import GitError

@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census
-from bot.clock.clockwork import LEASE_NAME
+from bot.clock.slot_runner import LEASE_NAME
 from bot.config import Config
 from bot.house_rules import candidate_rules
 from bot.rules.candidates import describe
 from bot.rules.schedule import next_run
-from bot.slack.posting import posting_day
+from bot.slack.daily_post import posting_day
 from storage import posts, publish_log
 from storage.db import Transaction, reading
 from storage.models import PostStatus, as_utc

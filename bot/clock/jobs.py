@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
-from bot.clock.clockwork import Clockwork, JobContext, JobSpec
-from bot.publishing import PUBLISH_WAIT, PublishReport, publish_approved
+from bot.clock.slot_runner import JobContext, JobSpec, SlotRunner
+from bot.publishing.job import PUBLISH_WAIT, PublishReport, publish_approved
 from bot.runtime import Runtime
-from bot.slack import posting
+from bot.slack import daily_post
 from bot.slack.editors import DisplayNames, editors_from
 from bot.slack.summary import post_summary
 from bot.slack.voting import expire_posts, reconcile, refresh_card
@@ -31,7 +31,7 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
 
     def post(ctx: JobContext) -> str:
         """Post the day's candidates."""
-        report = posting.post_day(rt.engine, client, config, ctx.now)
+        report = daily_post.post_day(rt.engine, client, config, ctx.now)
         if report.error:
             raise RuntimeError(
                 f"{report.error} (after {report.posted} of {report.planned} cards; the rest "
@@ -44,7 +44,7 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
 
     def reconcile_votes(ctx: JobContext) -> str:
         """Count votes cast while the bot was down; finish an interrupted daily post."""
-        resumed = posting.resume_day(rt.engine, client, config, ctx.now)
+        resumed = daily_post.resume_day(rt.engine, client, config, ctx.now)
         report = reconcile(rt.engine, client, config, ctx.now, bot_user=bot_user, editors=editors)
         return f"{report.changed} of {report.checked} changed, {resumed} cards resumed"
 
@@ -92,13 +92,13 @@ def publish_and_tell(
     return report
 
 
-def build_clockwork(
+def build_slot_runner(
     rt: Runtime,
     client: WebClient,
     *,
     bot_user: str | None,
     scrub: Callable[[str], str] = scrub_shapes,
-) -> Clockwork:
+) -> SlotRunner:
     """The jobs on their schedules; a failure is told to the channel once, through
     ``scrub`` (the process's scrubber, which the logs and the command output use)."""
     config = rt.config
@@ -106,7 +106,7 @@ def build_clockwork(
     def notify(text: str) -> None:
         client.chat_postMessage(channel=config.slack.channel, text=text)
 
-    return Clockwork(
+    return SlotRunner(
         rt.engine,
         build_jobs(rt, client, bot_user=bot_user),
         config.zone,

@@ -3,7 +3,7 @@
 The rule, in one place (the README's "Candidates" says the same in words):
 
 - unpublished, readable, in the repo, never posted, and not a copy (same URL) of a story
-  already published or posted (the pool, ``storage.queries.unpublished_pool``);
+  already published or posted (the pool, ``storage.articles.unpublished_pool``);
 - fresh: dated within ``max_age_days``; an article without a usable date counts from the
   commit that added its file;
 - good enough: a scored article needs ``min_quality`` (when set); an unscored one passes
@@ -22,7 +22,7 @@ from typing import Protocol, TypeVar
 
 
 class Article(Protocol):
-    """What the rules read of an unpublished article (``storage.queries.ArticleView`` is one)."""
+    """What the rules read of an unpublished article (``storage.articles.ArticleView`` is one)."""
 
     @property
     def url(self) -> str | None: ...
@@ -64,7 +64,7 @@ def is_fresh(article: Article, *, now: datetime, max_age_days: int) -> bool:
 
 
 def passes_quality(quality: float | None, rules: CandidateRules) -> bool:
-    """The quality rule; ``storage.queries.unpublished_pool`` applies the same in SQL."""
+    """The quality rule; ``storage.articles.unpublished_pool`` applies the same in SQL."""
     if quality is None:
         return not rules.require_score
     return rules.min_quality is None or quality >= rules.min_quality

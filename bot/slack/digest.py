@@ -3,7 +3,7 @@
 ``/digest topic:AI since:7d`` lists the matching cards — awaiting votes (with the tally and a
 link to the card), approved and waiting to be published, published (with the commit) —
 best first. Reading the command text is a rule (``bot.rules.digest_query``); rendering the
-answer is pure; the only side effect is one read query (``storage.digest_queries.find_posts``)
+answer is pure; the only side effect is one read query (``storage.post_views.find_posts``)
 and the votes of the cards shown.
 """
 
@@ -20,13 +20,13 @@ from bot.config import Config
 from bot.house_rules import vote_rules
 from bot.rules.digest_query import DEFAULT_LIMIT, MAX_LIMIT, STATUS_WORDS, DigestQuery, scope
 from bot.rules.tally import Tally, tally
-from bot.slack.cards import md, quality_text, title_of, who
+from bot.slack.card_blocks import md, quality_text, title_of, who
+from bot.slack.card_message import next_publish_run
 from bot.slack.limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, length
-from bot.slack.messages import next_publish_run
 from bot.slack.text import cut, escape, link, mrkdwn, shown_items
 from storage.db import Transaction, reading
-from storage.digest_queries import PostView, find_posts, holds_for, reactions_for
 from storage.models import PostStatus
+from storage.post_views import PostView, find_posts, holds_for, reactions_for
 
 
 def from_slack(text: str) -> str:

@@ -25,7 +25,9 @@ from bot.candidate_pool import todays_candidates
 from bot.config import Config
 from bot.house_rules import candidate_rules
 from bot.rules.schedule import next_run
-from bot.slack.cards import md, quality_text, title_of
+from bot.slack.card_blocks import md, quality_text, title_of
+from bot.slack.card_message import next_publish_run
+from bot.slack.daily_post import posting_day, resolve_channel
 from bot.slack.digest import (
     HOLD_MAX,
     DigestEntry,
@@ -45,13 +47,11 @@ from bot.slack.limits import (
     length,
     text_length,
 )
-from bot.slack.messages import next_publish_run
-from bot.slack.posting import posting_day, resolve_channel
 from bot.slack.text import escape, join_fitting, link, mrkdwn
+from storage.articles import ArticleView
 from storage.db import Transaction, reading
-from storage.digest_queries import Order, find_posts, posted_on
 from storage.models import PostStatus
-from storage.queries import ArticleView
+from storage.post_views import Order, find_posts, posted_on
 
 SHOWN = 10  # per list; the rest is one /digest away
 OTHER = "Other topics"

@@ -15,8 +15,8 @@ from bot.config import Config
 from bot.house_rules import vote_rules
 from bot.rules.states import FINAL
 from bot.rules.tally import next_status, normalize_reaction, tally
+from bot.slack.card_message import render_post, update_message
 from bot.slack.editors import Editors
-from bot.slack.messages import render_post, update_message
 from storage import posts
 from storage.db import Transaction, reading, transaction
 from storage.models import PostStatus

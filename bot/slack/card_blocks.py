@@ -27,8 +27,8 @@ from slack_sdk.models.blocks import (
 from bot.rules.tally import Tally
 from bot.slack.limits import SECTION_TEXT_MAX, TEXT_OBJECT_MAX
 from bot.slack.text import image_target, join_fitting, link, mrkdwn, plain, shown_items
+from storage.articles import ArticleView
 from storage.models import PostStatus
-from storage.queries import ArticleView
 
 # What a card shows at most of each part, measured after escaping; the rest is cut with "…"
 # or "and N more". Small enough that a card reads at a glance, and far inside the limits.

@@ -64,7 +64,7 @@ def make_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-class Clockwork:
+class SlotRunner:
     def __init__(
         self,
         engine: Engine,

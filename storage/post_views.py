@@ -16,8 +16,8 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from storage.articles import ARTICLE, POST, TOPIC, ArticleView, _topics_of, _view
 from storage.models import PostStatus, PublishHold, Vote, as_utc
-from storage.queries import ARTICLE, POST, TOPIC, ArticleView, _topics_of, _view
 from storage.votes import Reaction
 
 VOTE = Vote.__table__

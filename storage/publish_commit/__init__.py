@@ -12,9 +12,14 @@ The caller takes the steps (:func:`prepare`, :func:`push`, :func:`next_tip`) and
 it must between them; :func:`publish` takes them all for a caller that records nothing.
 """
 
-from storage.publish.attempt import MessageFn, next_tip, prepare, publish, push
-from storage.publish.history import changed_paths, commit_message, find_publisher, find_pushed
-from storage.publish.planning import (
+from storage.publish_commit.attempt import MessageFn, next_tip, prepare, publish, push
+from storage.publish_commit.history import (
+    changed_paths,
+    commit_message,
+    find_publisher,
+    find_pushed,
+)
+from storage.publish_commit.planning import (
     PARALLEL_MIN,
     Edited,
     edit_all,
@@ -23,7 +28,7 @@ from storage.publish.planning import (
     tree_entries,
     unified_diff,
 )
-from storage.publish.results import (
+from storage.publish_commit.results import (
     BATCH_TRAILER,
     ArticleResult,
     Author,
@@ -33,7 +38,7 @@ from storage.publish.results import (
     PushRejected,
     Scalar,
 )
-from storage.publish.write import push_commit, write_blobs, write_commit
+from storage.publish_commit.write import push_commit, write_blobs, write_commit
 
 __all__ = [
     "BATCH_TRAILER",

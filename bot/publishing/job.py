@@ -33,21 +33,21 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.house_rules import vote_rules
-from bot.publish_message import (
+from bot.publishing.message import (
     Candidate,
     check_templates,
     commit_message,
     display_name,
     set_on_publish,
 )
-from bot.publish_report import ALREADY, MISSING, PUBLISHED, REFUSED, PostReport, PublishReport
+from bot.publishing.report import ALREADY, MISSING, PUBLISHED, REFUSED, PostReport, PublishReport
 from bot.rules.tally import VoteRules, tally
-from storage import publish as git_publish
+from storage import publish_commit as git_publish
 from storage import publish_log
 from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
 from storage.models import PostStatus
-from storage.publish import ArticleResult, Author, Edit, Outcome, PublishResult, PushRejected
+from storage.publish_commit import ArticleResult, Author, Edit, Outcome, PublishResult, PushRejected
 from storage.publish_log import PostChange
 
 log = logging.getLogger(__name__)

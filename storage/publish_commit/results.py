@@ -53,7 +53,7 @@ class ArticleResult:
 @dataclass(frozen=True)
 class PublishResult:
     """What one attempt did: ``commit`` is the commit made on top of ``base`` (pushed once
-    :func:`storage.publish.push` said so), None when nothing was edited or on a dry run;
+    :func:`storage.publish_commit.push` said so), None when nothing was edited or on a dry run;
     ``attempts`` counts this one."""
 
     articles: tuple[ArticleResult, ...]

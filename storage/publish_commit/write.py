@@ -10,7 +10,7 @@ from pathlib import Path
 
 from storage.commit_text import escape_message
 from storage.gitrepo import ContentRepo, GitError, git_env, remote_error
-from storage.publish.results import Author
+from storage.publish_commit.results import Author
 
 # The porcelain status of a push refused because the remote moved on (not a hook's "no").
 _NOT_FAST_FORWARD = re.compile(r"\[rejected\] \((?:fetch first|non-fast-forward)\)")

@@ -7,7 +7,7 @@ import re
 
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo
-from storage.publish.results import BATCH_TRAILER
+from storage.publish_commit.results import BATCH_TRAILER
 
 
 def find_pushed(repo: ContentRepo, tip: str, *, commit: str, base: str, token: str) -> str | None:

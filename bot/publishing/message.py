@@ -13,7 +13,7 @@ from datetime import datetime
 from bot.config import Config
 from storage.commit_text import one_line
 from storage.controls import escape_controls
-from storage.publish import BATCH_TRAILER
+from storage.publish_commit import BATCH_TRAILER
 
 #: Placeholders ``content.set_on_publish`` templates may use.
 TEMPLATE_FIELDS = ("approvers", "approver_ids", "date", "datetime", "permalink", "channel")

@@ -13,12 +13,12 @@ from bot.config import Config
 from bot.house_rules import vote_rules
 from bot.rules.schedule import next_run
 from bot.rules.tally import tally
-from bot.slack.cards import CardState, Emoji, candidate_card
+from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
 from storage import posts, publish_log
+from storage.articles import article_view
 from storage.db import Transaction
 from storage.models import PostStatus, as_utc
-from storage.queries import article_view
 from storage.votes import reactions_of
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from bot.candidate_pool import todays_candidates, why_none
 from bot.config import Config
 from bot.house_rules import candidate_rules
 from bot.outages import from_slack, slack_api_problem, slack_unreachable
-from bot.slack.cards import CardState, candidate_card
+from bot.slack.card_blocks import CardState, candidate_card
+from bot.slack.card_message import emoji, render_post
 from bot.slack.client import without_resend
 from bot.slack.limits import ensure_fits
-from bot.slack.messages import emoji, render_post
 from storage import posts
 from storage.db import reading, transaction
 from storage.db_errors import DatabaseError, DuplicateError

@@ -16,7 +16,7 @@ from storage.extract import FlagError, read_flag
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader, ContentRepo
 from storage.lifeline import follow
-from storage.publish.results import ArticleResult, Edit, Outcome, Planned, Scalar
+from storage.publish_commit.results import ArticleResult, Edit, Outcome, Planned, Scalar
 
 _REGULAR = ("100644", "100755")
 

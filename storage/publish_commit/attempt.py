@@ -10,8 +10,8 @@ from dataclasses import replace
 
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo
-from storage.publish.planning import plan, unified_diff
-from storage.publish.results import (
+from storage.publish_commit.planning import plan, unified_diff
+from storage.publish_commit.results import (
     ArticleResult,
     Author,
     Edit,
@@ -20,7 +20,7 @@ from storage.publish.results import (
     PublishResult,
     PushRejected,
 )
-from storage.publish.write import push_commit, write_blobs, write_commit
+from storage.publish_commit.write import push_commit, write_blobs, write_commit
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ MessageFn = Callable[[Sequence[ArticleResult]], str]
 
 # The steps, in the order a caller takes them: prepare (the commit in the bot's clone), push
 # (a fast-forward or nothing), and on a refusal next_tip then prepare again. Whatever must
-# be recorded before a push (bot/publishing.py writes its batch ahead) goes between prepare
+# be recorded before a push (bot/publishing/job.py writes its batch ahead) goes between prepare
 # and push: nothing here calls back.
 
 

@@ -1,0 +1,1 @@
+"""Publishing: the job, what it reports, and the commit message it writes."""
