@@ -110,6 +110,58 @@ def test_storage_never_imports_bot() -> None:
                 assert all(n.split(".")[0] != "bot" for n in named), f"{name} imports {named}"
 
 
+# The map in the README, top to bottom: a room imports its own modules and the rooms below
+# it, never one above it or beside it.
+LAYERS = (
+    ("bot", "bot.__main__"),
+    ("bot.cli",),
+    ("bot.clock",),
+    ("bot.slack", "bot.publishing"),
+    ("bot.candidate_pool", "bot.outages", "bot.house_rules"),
+    ("bot.runtime",),
+    ("bot.config",),
+    ("bot.rules", "storage"),
+)
+
+
+def _room(name: str) -> str:
+    """The room of a module: the longest name in LAYERS it is, or lies inside."""
+    rooms = [room for layer in LAYERS for room in layer]
+    return max((r for r in rooms if name == r or name.startswith(f"{r}.")), key=len)
+
+
+def _against_the_map(graph: dict[str, set[str]]) -> list[str]:
+    level = {room: n for n, layer in enumerate(LAYERS) for room in layer}
+    wrong = []
+    for name, imported in sorted(graph.items()):
+        here = _room(name)
+        for other in sorted(imported):
+            there = _room(other)
+            if there != here and level[there] <= level[here]:
+                wrong.append(f"{name} imports {other}: {there} is not below {here}")
+    return wrong
+
+
+def test_imports_run_down_the_map() -> None:
+    """Every module has a room on the README's map, and imports only rooms below its own."""
+    modules = _modules()
+    graph = {name: _imports(path, modules) - {name} for name, path in modules.items()}
+    assert _against_the_map(graph) == []
+
+
+def test_the_map_check_sees_an_import_up_or_sideways() -> None:
+    graph = {
+        "bot.rules.tally": {"bot.config.models"},  # up
+        "bot.slack.voting": {"bot.publishing.job", "bot.rules.tally"},  # sideways, down
+        "storage.posts": {"bot.clock.jobs"},  # up from the floor
+    }
+    assert _against_the_map(graph) == [
+        "bot.rules.tally imports bot.config.models: bot.config is not below bot.rules",
+        "bot.slack.voting imports bot.publishing.job: bot.publishing is not below bot.slack",
+        "storage.posts imports bot.clock.jobs: bot.clock is not below storage",
+    ]
+
+
 def test_the_circle_finder_finds_one() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"d"}, "e": set()}
     assert sorted(map(sorted, _circles(graph))) == [["a", "a", "b", "c"], ["d", "d"]]
@@ -123,16 +175,21 @@ def test_imports_anywhere_are_seen(tmp_path: Path) -> None:
     source = package / "app.py"
     source.write_text(
         "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n    from bot.slack.cards import Card\n"
+        "if TYPE_CHECKING:\n    from bot.slack.card_blocks import Card\n"
         "def build():\n    import bot.slack.voting\n"
         "from . import listeners\n"
     )
     modules = {
         name: package / f"{name.rsplit('.', 1)[-1]}.py"
-        for name in ("bot.slack.app", "bot.slack.cards", "bot.slack.voting", "bot.slack.listeners")
+        for name in (
+            "bot.slack.app",
+            "bot.slack.card_blocks",
+            "bot.slack.voting",
+            "bot.slack.listeners",
+        )
     }
     assert _imports(source, modules) == {
-        "bot.slack.cards", "bot.slack.voting", "bot.slack.listeners",
+        "bot.slack.card_blocks", "bot.slack.voting", "bot.slack.listeners",
     }  # fmt: skip
 
 
