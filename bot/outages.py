@@ -25,10 +25,9 @@ import socket
 import ssl
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeGuard
 from urllib.error import URLError
 from urllib.parse import urlsplit
-
-from slack_sdk.errors import SlackApiError
 
 from bot.config import ConfigError
 from bot.runtime import SchemaError
@@ -36,6 +35,9 @@ from storage.credentials import scrub
 from storage.db import DatabaseURLError
 from storage.db_errors import place_of, unreachable
 from storage.git_command import GitError
+
+if TYPE_CHECKING:
+    from slack_sdk.errors import SlackApiError
 
 DOCTOR = "'curator doctor' checks every part"
 
@@ -98,7 +100,7 @@ def explain(exc: BaseException, *, database_url: object, slack_api_url: str | No
         return str(exc)
     if isinstance(exc, DatabaseURLError):
         return f"{exc} (check DATABASE_URL, or database: in curator.yml)"
-    if isinstance(exc, SlackApiError):  # a code we have no fix for: still Slack's answer
+    if _slack_api_error(exc):  # a code we have no fix for: still Slack's answer
         return slack_api_problem(exc)
     if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS and exc.filename:
         return (
@@ -108,12 +110,19 @@ def explain(exc: BaseException, *, database_url: object, slack_api_url: str | No
     return None
 
 
+def _slack_api_error(exc: BaseException) -> TypeGuard[SlackApiError]:
+    """Whether Slack's Web API answered with an error. Without slack_sdk loaded nothing could
+    have called Slack, and a command that never does (status, scan) need not load it."""
+    errors = sys.modules.get("slack_sdk.errors")
+    return errors is not None and isinstance(exc, errors.SlackApiError)
+
+
 def outage(
     exc: BaseException, *, database_url: object = None, slack_api_url: str | None = None
 ) -> str | None:
     """One line when ``exc`` means Slack or the database did not answer, or Slack said a "no"
     it has a code for; None for anything else, which keeps its traceback."""
-    if isinstance(exc, SlackApiError):
+    if _slack_api_error(exc):
         status, code = _status_and_code(exc)
         known = status >= 500 or status == 429 or code in SLACK_CODES or not_slack(exc)
         return slack_api_problem(exc) if known else None

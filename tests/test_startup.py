@@ -72,9 +72,9 @@ def test_a_commands_own_help_imports_only_its_module(tmp_path: Path, command: st
 
 
 def test_status_imports_neither_bolt_nor_the_scheduler(tmp_path: Path):
-    """``status`` needs the config, the database and the cron arithmetic; not Bolt, not a
-    running scheduler, not Alembic once the schema is current, not another database's
-    dialect."""
+    """``status`` needs the config, the database and the cron arithmetic; not Slack's
+    libraries (it calls no Slack), not a running scheduler, not Alembic once the schema is
+    current, not another database's dialect."""
     config = tmp_path / "curator.yml"
     config.write_text(
         f"content:\n  remote: {tmp_path / 'remote'}\n"
@@ -84,7 +84,7 @@ def test_status_imports_neither_bolt_nor_the_scheduler(tmp_path: Path):
     loaded_by(tmp_path, "-c", str(config), "db", "upgrade", env=env)
     modules = loaded_by(tmp_path, "-c", str(config), "status", env=env)
     assert "bot.cli.status" in modules and "apscheduler.triggers.cron" in modules
-    assert packages(modules, "slack_bolt", "apscheduler.schedulers", "apscheduler.executors",
+    assert packages(modules, "slack_bolt", "slack_sdk", "apscheduler.schedulers", "apscheduler.executors",
                     "alembic", "mako", "sqlalchemy.dialects.postgresql") == set()  # fmt: skip
 
 

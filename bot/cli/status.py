@@ -11,8 +11,7 @@ from bot.clock.slot_runner import LEASE_NAME
 from bot.config import Config
 from bot.house_rules import candidate_rules
 from bot.rules.candidates import describe
-from bot.rules.schedule import next_run
-from bot.slack.daily_post import posting_day
+from bot.rules.schedule import next_run, posting_day
 from storage import posts, publish_log
 from storage.db import Transaction, reading
 from storage.models import PostStatus, as_utc
@@ -57,7 +56,7 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
             )
         rows = posts.waiting_posts(conn, statuses=WAITING)
         unposted = posts.count_unposted(conn)
-        skipped = _skipped_today(conn, posting_day(config, now))
+        skipped = _skipped_today(conn, posting_day(now, config.zone))
         rules = candidate_rules(config)
         counts = describe(census(conn, rules, now=now), rules)
     lines.append(counts)

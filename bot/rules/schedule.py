@@ -95,6 +95,12 @@ def latest_slot(cron: str, tz: ZoneInfo, now: datetime, lookback: timedelta) -> 
     return found[-1] if found else None
 
 
+def posting_day(now: datetime, tz: ZoneInfo) -> str:
+    """The newsroom's day of ``now``, YYYY-MM-DD in its time zone: the day a card is posted
+    for, and the day the summary and ``status`` speak of."""
+    return now.astimezone(tz).date().isoformat()
+
+
 def to_instant(wall: datetime, tz: ZoneInfo) -> datetime:
     """The real instant of a wall-clock time (fold=0: first occurrence / before the jump)."""
     return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)

@@ -18,6 +18,7 @@ from bot.candidate_pool import todays_candidates, why_none
 from bot.config import Config
 from bot.house_rules import candidate_rules
 from bot.outages import from_slack, slack_api_problem, slack_unreachable
+from bot.rules.schedule import posting_day
 from bot.slack.card_blocks import CardState, candidate_card
 from bot.slack.card_message import emoji, render_post
 from bot.slack.client import without_resend
@@ -57,13 +58,9 @@ class CardError(Exception):
     """A card that cannot be built or that Slack's limits refuse; the message says why."""
 
 
-def posting_day(config: Config, now: datetime) -> str:
-    return now.astimezone(config.zone).date().isoformat()
-
-
 def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tuple[list[int], bool]:
     """The day's post ids, choosing them on the first call; (ids, chosen_now)."""
-    day = posting_day(config, now)
+    day = posting_day(now, config.zone)
     try:
         with transaction(engine) as tx:
             existing = posts.day_post_ids(tx, day=day)
@@ -81,7 +78,7 @@ def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tup
 def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> PostReport:
     """Post the day's candidates; a rerun, a restart or a rate limit resumes where it stopped."""
     channel = resolve_channel(client, config.slack.channel)
-    _release_earlier(engine, client, channel, posting_day(config, now), now)
+    _release_earlier(engine, client, channel, posting_day(now, config.zone), now)
     ids, fresh = plan_day(engine, config, now, channel)
     report = _post_pending(engine, client, config, now, channel, ids, fresh=fresh)
     if not ids:
@@ -123,7 +120,7 @@ def _release_changed_skips(engine: Engine, day: str) -> None:
 def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:
     """Post what today's plan still lacks (after a crash or Slack trouble); never plans."""
     with reading(engine) as tx:
-        ids = posts.day_post_ids(tx, day=posting_day(config, now))
+        ids = posts.day_post_ids(tx, day=posting_day(now, config.zone))
         if not ids or not posts.any_unposted(tx, post_ids=ids):
             return 0
         channel = posts.channel_of(tx, post_id=ids[0])
@@ -135,7 +132,7 @@ def _post_pending(
     engine: Engine, client: WebClient, config: Config, now: datetime, channel: str,
     ids: list[int], *, fresh: bool,
 ) -> PostReport:  # fmt: skip
-    report = PostReport(posting_day(config, now), planned=len(ids), posts=ids)
+    report = PostReport(posting_day(now, config.zone), planned=len(ids), posts=ids)
     with reading(engine) as tx:
         pending = posts.unposted_among(tx, post_ids=ids)
         report.skipped = posts.count_skipped(tx, post_ids=ids)

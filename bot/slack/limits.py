@@ -23,10 +23,11 @@ however Slack counts (an emoji is one code point and two code units).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
+if TYPE_CHECKING:
+    from slack_sdk.models.blocks import Block
+
 
 MESSAGE_BLOCKS_MAX = 50
 MESSAGE_TEXT_MAX = 4_000  # recommended; Slack truncates at 40,000
@@ -66,6 +67,11 @@ def message_problems(
 
     ``posted``: sent with chat.postMessage or chat.update, where the blocks' text in all
     is limited too (``POSTED_TEXT_MAX``)."""
+    # here, not at the top: text.py measures with this module, and `status` or `scan` show
+    # text without loading the SDK
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
     problems: list[str] = []
     if not isinstance(text, str) or not text.strip():
         problems.append("text: the message needs a fallback text")

@@ -24,10 +24,10 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import todays_candidates
 from bot.config import Config
 from bot.house_rules import candidate_rules
-from bot.rules.schedule import next_run
+from bot.rules.schedule import next_run, posting_day
 from bot.slack.card_blocks import md, quality_text, title_of
 from bot.slack.card_message import next_publish_run
-from bot.slack.daily_post import posting_day, resolve_channel
+from bot.slack.daily_post import resolve_channel
 from bot.slack.digest import (
     HOLD_MAX,
     DigestEntry,
@@ -95,7 +95,7 @@ def build_summary(conn: Transaction, config: Config, *, since: datetime, now: da
         page = find_posts(conn, statuses=statuses, since=since, order=order)
         return entries_for(conn, config, page.posts)
 
-    day = posting_day(config, now)
+    day = posting_day(now, config.zone)
     posted = posted_on(conn, day)
     if posted:
         shown = [s for s in PostStatus if s != PostStatus.SKIPPED]  # skipped: never in Slack
