@@ -6,6 +6,8 @@ everything that needs a rule asks here, so a setting means the same everywhere i
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.config import Config
 from bot.rules.candidates import CandidateRules
 from bot.rules.tally import VoteRules
@@ -13,7 +15,9 @@ from bot.rules.tally import VoteRules
 
 def vote_rules(config: Config) -> VoteRules:
     v = config.votes
-    return VoteRules(frozenset(v.publish), frozenset(v.reject), v.quorum)
+    return VoteRules(
+        frozenset(v.publish), frozenset(v.reject), v.quorum, timedelta(days=v.window_days)
+    )
 
 
 def candidate_rules(config: Config) -> CandidateRules:

@@ -4,6 +4,7 @@ final set of reactions implies."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.house_rules import vote_rules
-from bot.rules.tally import decide, tally
+from bot.rules.tally import closed_if_posted_before, decide, tally, voting_closes
 from bot.slack.voting import apply_reaction
 from storage import migrate
 from storage.db import make_engine
@@ -145,3 +146,24 @@ def test_simultaneous_votes_tally_one_after_the_other(world, monkeypatch):
         status = conn.execute(select(Post.__table__.c.status)).scalar_one()
         assert tally(reactions_of(conn, 1), vote_rules(config)).publish == ()
     assert status == PostStatus.OPEN  # added, then withdrawn: not approved with no votes
+
+
+@given(
+    window_days=st.integers(min_value=1, max_value=30),
+    posted=st.datetimes(timezones=st.just(UTC)),
+    now=st.datetimes(timezones=st.just(UTC)),
+)
+def test_a_card_closes_when_expiry_says_it_has(
+    world: tuple[Engine, Config], window_days: int, posted: datetime, now: datetime
+) -> None:
+    """The card's "voting closes" line and the expire job read one window from the config:
+    a card is past its window exactly when the expire job's cutoff takes it."""
+    _, config = world
+    config = replace(config, votes=replace(config.votes, window_days=window_days))
+    rules = vote_rules(config)
+    assert rules.window == timedelta(days=window_days)
+    try:
+        closes, cutoff = voting_closes(posted, rules), closed_if_posted_before(now, rules)
+    except OverflowError:
+        return  # beyond datetime's years, no card is posted
+    assert (closes < now) == (posted < cutoff)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -30,6 +31,8 @@ class VoteRules:
     publish: frozenset[str]
     reject: frozenset[str]
     quorum: int
+    # How long a card takes votes: past it, an open card expires undecided.
+    window: timedelta
 
     def choice(self, reaction: str) -> str | None:
         """PUBLISH, REJECT, or None for an emoji that is not a vote."""
@@ -97,3 +100,13 @@ def next_status(current: str, t: Tally, quorum: int) -> str:
     if current == BLOCKED and decided == APPROVED:
         return BLOCKED  # still approved; publishing waits for the file to change
     return decided
+
+
+def voting_closes(posted_at: datetime, rules: VoteRules) -> datetime:
+    """When a card posted at ``posted_at`` stops taking votes."""
+    return posted_at + rules.window
+
+
+def closed_if_posted_before(now: datetime, rules: VoteRules) -> datetime:
+    """Open cards posted before this instant have had their whole window by ``now``."""
+    return now - rules.window

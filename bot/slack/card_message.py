@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import Block
 from bot.config import Config
 from bot.house_rules import vote_rules
 from bot.rules.schedule import next_run
-from bot.rules.tally import tally
+from bot.rules.tally import tally, voting_closes
 from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
 from storage import posts, publish_log
@@ -43,11 +43,12 @@ def render_post(
     assert article is not None, f"post {post_id} has no article"
     created = as_utc(post.created_at)
     assert created is not None
+    rules = vote_rules(config)
     state = CardState(
         status=post.status,
-        tally=tally(reactions_of(tx, post_id), vote_rules(config)),
+        tally=tally(reactions_of(tx, post_id), rules),
         quorum=config.votes.quorum,
-        closes_at=created + timedelta(days=config.votes.window_days),
+        closes_at=voting_closes(created, rules),
         publish_at=next_publish_run(config, now),
         commit_sha=post.commit_sha,
         commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Config
 from bot.house_rules import vote_rules
 from bot.rules.states import FINAL
-from bot.rules.tally import next_status, normalize_reaction, tally
+from bot.rules.tally import closed_if_posted_before, next_status, normalize_reaction, tally
 from bot.slack.card_message import render_post, update_message
 from bot.slack.editors import Editors
 from storage import posts
@@ -152,7 +152,7 @@ def reconcile(
 
 def expire_posts(engine: Engine, client: WebClient | None, config: Config, now: datetime) -> int:
     """Open posts past their voting window become ``expired``."""
-    cutoff = now - timedelta(days=config.votes.window_days)
+    cutoff = closed_if_posted_before(now, vote_rules(config))
     with transaction(engine) as tx:
         due = posts.open_since_before(tx, cutoff=cutoff)
         # Only those still open: a vote may approve one between the select and the update.
