@@ -84,8 +84,9 @@ def test_status_imports_neither_bolt_nor_the_scheduler(tmp_path: Path):
     loaded_by(tmp_path, "-c", str(config), "db", "upgrade", env=env)
     modules = loaded_by(tmp_path, "-c", str(config), "status", env=env)
     assert "bot.cli.status" in modules and "apscheduler.triggers.cron" in modules
-    assert packages(modules, "slack_bolt", "slack_sdk", "apscheduler.schedulers", "apscheduler.executors",
-                    "alembic", "mako", "sqlalchemy.dialects.postgresql") == set()  # fmt: skip
+    assert packages(modules, "slack_bolt", "slack_sdk", "apscheduler.schedulers",
+                    "apscheduler.executors", "alembic", "mako",
+                    "sqlalchemy.dialects.postgresql") == set()  # fmt: skip
 
 
 def test_lazy_table_names_each_command_with_its_own_help():
