@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import math
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from storage.fields import FieldMap
+from storage.gitrepo import ContentRepo
+from storage.publish_commit import Author, Edit, MessageFn, PublishResult, next_tip, prepare, push
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -103,3 +108,37 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
+
+
+def publish(
+    repo: ContentRepo,
+    edits: Sequence[Edit],
+    *,
+    fields: FieldMap,
+    author: Author,
+    message: MessageFn,
+    tip: str | None = None,
+    dry_run: bool = False,
+    attempts: int = 5,
+    backoff: float = 0.5,
+    workers: int | None = None,
+) -> PublishResult:
+    """storage's publish steps in order, for a test that records nothing between them: one
+    commit pushed to the branch, or why an article was not.
+
+    ``tip`` is the remote tip to start from (default: fetch it). On a non-fast-forward push
+    the remote is fetched again and everything is redone on the new tip, up to ``attempts``
+    pushes with a growing, jittered pause; then PushRejected.
+    """
+
+    def attempt(at: str, n: int) -> PublishResult:
+        return prepare(
+            repo, edits, tip=at, fields=fields, author=author, message=message, attempt=n,
+            dry_run=dry_run, workers=workers,
+        )  # fmt: skip
+
+    prepared = attempt(tip or repo.fetch(), 1)
+    while prepared.commit is not None and not push(repo, prepared):
+        tip = next_tip(repo, prepared, attempts=attempts, backoff=backoff)
+        prepared = attempt(tip, prepared.attempts + 1)
+    return prepared

@@ -43,11 +43,10 @@ from storage.publish_commit import (
     find_pushed,
     next_tip,
     prepare,
-    publish,
     push,
 )
 from tests.conftest import SAMPLE
-from tests.helpers import Newsroom, article, git
+from tests.helpers import Newsroom, article, git, publish
 
 NOW = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)
 AUTHOR = Author("Curator Bot", "curator@newsroom.example")

@@ -19,9 +19,9 @@ from storage.fields import FieldMap
 from storage.git_command import GitError
 from storage.gitrepo import ContentRepo
 from storage.pathfilter import PathFilter
-from storage.publish_commit import Author, Edit, publish
+from storage.publish_commit import Author, Edit
 from storage.schedule_state import last_run
-from tests.helpers import Newsroom, article
+from tests.helpers import Newsroom, article, publish
 
 FIX = "check content.remote and content.branch, the network and git's credentials"
 DOCTOR = "; 'curator doctor' checks every part"

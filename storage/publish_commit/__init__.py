@@ -9,10 +9,10 @@ number of times. ``git`` runs with argument lists, never a shell, and its errors
 of credentials (:func:`storage.credentials.scrub`).
 
 The caller takes the steps (:func:`prepare`, :func:`push`, :func:`next_tip`) and records what
-it must between them; :func:`publish` takes them all for a caller that records nothing.
+it must between them: bot/publishing/job.py writes its batch ahead of each push.
 """
 
-from storage.publish_commit.attempt import MessageFn, next_tip, prepare, publish, push
+from storage.publish_commit.attempt import MessageFn, next_tip, prepare, push
 from storage.publish_commit.history import (
     changed_paths,
     commit_message,
@@ -61,7 +61,6 @@ __all__ = [
     "next_tip",
     "plan",
     "prepare",
-    "publish",
     "push",
     "push_commit",
     "tree_entries",

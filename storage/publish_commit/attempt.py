@@ -93,40 +93,6 @@ def next_tip(repo: ContentRepo, rejected: PublishResult, *, attempts: int, backo
     return repo.fetch()
 
 
-def publish(
-    repo: ContentRepo,
-    edits: Sequence[Edit],
-    *,
-    fields: FieldMap,
-    author: Author,
-    message: MessageFn,
-    tip: str | None = None,
-    dry_run: bool = False,
-    attempts: int = 5,
-    backoff: float = 0.5,
-    workers: int | None = None,
-) -> PublishResult:
-    """Publish ``edits`` in one commit pushed to the branch, or say why an article was not:
-    the steps in order, for a caller that records nothing between them.
-
-    ``tip`` is the remote tip to start from (default: fetch it). On a non-fast-forward push
-    the remote is fetched again and everything is redone on the new tip, up to ``attempts``
-    pushes with a growing, jittered pause; then PushRejected.
-    """
-
-    def attempt(at: str, n: int) -> PublishResult:
-        return prepare(
-            repo, edits, tip=at, fields=fields, author=author, message=message, attempt=n,
-            dry_run=dry_run, workers=workers,
-        )  # fmt: skip
-
-    prepared = attempt(tip or repo.fetch(), 1)
-    while prepared.commit is not None and not push(repo, prepared):
-        tip = next_tip(repo, prepared, attempts=attempts, backoff=backoff)
-        prepared = attempt(tip, prepared.attempts + 1)
-    return prepared
-
-
 def _results(planned: Iterable[Planned]) -> tuple[ArticleResult, ...]:
     return tuple(p.result for p in planned)
 
