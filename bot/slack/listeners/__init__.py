@@ -1,4 +1,5 @@
-"""The whole wiring table: every Slack surface the bot listens to."""
+"""The whole wiring table: every Slack surface the bot listens to, a module per surface as
+in Bolt's own app template (events, commands; actions and views join them here)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from bot.slack.listeners import commands, reactions
+from bot.slack.listeners import commands, events
 
 if TYPE_CHECKING:
     from bot.slack.curator import Curator
 
 
 def register_listeners(app: App, curator: Curator) -> None:
-    reactions.register(app, curator)
+    events.register(app, curator)
     commands.register(app, curator)

@@ -1,4 +1,4 @@
-"""Editors vote by reacting to candidate cards."""
+"""Events API: editors vote by reacting to candidate cards."""
 
 from __future__ import annotations
 
