@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from bot.rules.candidates import CandidateRules, Census, describe, select_candidates, take_census
 from storage.articles import ArticleView, article_counts, unpublished_pool
 from storage.db import Transaction
-
-log = logging.getLogger(__name__)
 
 
 def todays_candidates(

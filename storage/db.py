@@ -1,4 +1,5 @@
-"""Database engine and sessions: SQLite (WAL) by default, PostgreSQL by URL."""
+"""The database engine, and the transactions bot/ passes on: SQLite (WAL) by default,
+PostgreSQL by URL."""
 
 from __future__ import annotations
 

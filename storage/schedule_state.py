@@ -13,6 +13,7 @@ from storage.models import JobRun, Lease, as_utc, utcnow
 
 JOB_RUN = JobRun.__table__
 LEASE = Lease.__table__
+LEASE_NAME = "scheduler"  # the one lease: whoever holds it runs the scheduled jobs
 
 
 def claim_slot(engine: Engine, *, job: str, slot: datetime, now: datetime) -> int | None:

@@ -18,7 +18,9 @@ import storage.publish_commit.planning
 from bot.cli.context import Context
 from bot.cli.publish import publish as publish_command
 from bot.config import Config, ContentConfig, SlackConfig
-from bot.publishing.job import PublishReport, check_templates, publish_approved
+from bot.publishing.job import publish_approved
+from bot.publishing.message import check_templates
+from bot.publishing.report import PublishReport
 from storage import frontmatter
 from storage.fields import FieldMap
 from storage.git_command import GitError
@@ -248,7 +250,7 @@ def test_one_commit_with_only_the_approved_files(
     for path in ("news/2021/04/nlc-facial-recognition.md", "news/b.md"):
         assert (got[path].status, got[path].commit_sha) == (PostStatus.PUBLISHED, sha)
     assert [p.outcome for p in report.posts] == ["published", "published"]
-    assert {p.short_sha for p in report.posts} == {sha[:7]}
+    assert {p.commit_sha for p in report.posts} == {sha}
     assert report.posts[1].approvers == ("Bob Desk", "U0CAROL")
     with engine.connect() as conn:
         decisions = conn.execute(select(Decision.__table__)).all()

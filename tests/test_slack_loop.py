@@ -360,7 +360,7 @@ def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
     """Issue 9 review: a job's failure went to Slack as ``str(exc)`` with only ``& < >``
     escaped: an environment secret, a token or a ``?password=`` that git quoted was posted,
     and ``*bold*`` or ``:x:`` rendered. The notice now passes the process's scrubber and
-    ``slack_text.mrkdwn``, as does the reason kept for ``curator status``."""
+    ``bot.slack.text.mrkdwn``, as does the reason kept for ``curator status``."""
     from bot.clock.jobs import build_slot_runner
     from bot.runtime import Runtime
     from storage.credentials import Scrubber
@@ -551,3 +551,24 @@ def test_a_page_that_is_not_slack_stops_the_post_in_one_line_naming_slack_api_ur
         "check SLACK_API_URL, or unset it to use Slack's own; 'curator doctor' checks every part"
     )
     assert "intranet" not in report.error
+
+
+@pytest.mark.parametrize("host_zone", ["UTC", "Pacific/Kiritimati", "America/Los_Angeles"])
+def test_a_resumed_post_looks_back_from_midnight_utc_whatever_the_host_zone(
+    day, config, engine, standin, monkeypatch, host_zone
+):
+    """The channel's history is read from the start of yesterday, UTC: the host's own time
+    zone (TZ) used to shift it by up to 14 hours."""
+    monkeypatch.setenv("TZ", host_zone)
+    time.tzset()
+    try:
+        daily_post.post_day(engine, client(standin), config, NOW)
+        with engine.begin() as conn:  # lose a card's ts: the rerun reads the history
+            conn.execute(Post.__table__.update().values(ts=None).where(Post.__table__.c.id == 2))
+        daily_post.post_day(engine, client(standin), config, NOW)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    yesterday = datetime(2026, 11, 25, tzinfo=UTC).timestamp()
+    oldest = {float(c.params["oldest"]) for c in standin.called("conversations.history")}
+    assert oldest == {yesterday}

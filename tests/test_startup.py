@@ -20,17 +20,19 @@ from bot.cli.lazy import load_command
 from bot.cli.main import COMMANDS, cli
 from tests.conftest import REPO_ROOT
 
-# Runs ``curator ARGS...`` as the console script does, then writes sys.modules to OUT.
+# Runs ``curator ARGS...`` as the console script does, then writes sys.modules and the
+# command's exit code to OUT.
 PROBE = """
 import json, sys
 out, sys.argv = sys.argv[1], ["curator", *sys.argv[2:]]
 from bot.cli.main import main
+code = 0
 try:
     main()
-except SystemExit:
-    pass
+except SystemExit as exit:
+    code = exit.code or 0
 with open(out, "w") as f:
-    json.dump(sorted(sys.modules), f)
+    json.dump({"code": code, "modules": sorted(sys.modules)}, f)
 """
 # What a command list needs none of: each takes from a tenth to half a second to import.
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "slack_bolt", "slack_sdk", "apscheduler",
@@ -45,7 +47,10 @@ def loaded_by(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> 
         cwd=REPO_ROOT, env={**clean, **(env or {})}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    return set(json.loads(out.read_text()))
+    seen = json.loads(out.read_text())
+    # a command that failed early would load little, and pass every check below
+    assert seen["code"] == 0, proc.stderr
+    return set(seen["modules"])
 
 
 def packages(modules: set[str], *names: str) -> set[str]:

@@ -17,8 +17,9 @@ from bot.config import Config, ConfigError, load_config
 from bot.house_rules import candidate_rules
 from bot.outages import DOCTOR, explain, not_slack, not_slack_problem, slack_unreachable
 from bot.rules.candidates import describe
-from bot.slack.client import api_url, make_client
+from bot.slack.client import make_client
 from bot.slack.daily_post import resolve_channel
+from bot.slack.env import api_url
 from bot.slack.manifest import manifest_scopes
 from storage import migrate
 from storage.db import open_kept, reading, redacted

@@ -73,10 +73,10 @@ class _Curator(LazyGroup):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click's own (a usage error, --help, Ctrl-C): never an outage
         except Exception as exc:
-            # Imported here: telling outages apart needs SQLAlchemy and slack_sdk, which a
-            # command that never touches them should not pay for.
+            # Imported here: telling outages apart needs the database's errors, which a
+            # command that never opens it should not pay for.
             from bot.outages import explain
-            from bot.slack.client import api_url
+            from bot.slack.env import api_url
 
             obj = ctx.obj if isinstance(ctx.obj, Context) else None
             line = explain(

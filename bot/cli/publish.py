@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import UTC, datetime
 
@@ -11,12 +10,11 @@ import click
 from bot.cli.context import Context
 from bot.clock.jobs import publish_and_tell
 from bot.publishing.job import PUBLISH_WAIT, publish_approved
-from bot.slack.client import api_url, make_client
+from bot.slack.client import make_client
+from bot.slack.env import api_url
 from storage.controls import escape_controls
 from storage.git_command import GitError
 from storage.locks import Busy
-
-log = logging.getLogger(__name__)
 
 
 @click.command()

@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census
-from bot.clock.slot_runner import LEASE_NAME
 from bot.config import Config
 from bot.house_rules import candidate_rules
 from bot.rules.candidates import describe
@@ -15,7 +14,7 @@ from bot.rules.schedule import next_run, posting_day
 from storage import posts, publish_log
 from storage.db import Transaction, reading
 from storage.models import PostStatus, as_utc
-from storage.schedule_state import last_run, lease_state
+from storage.schedule_state import LEASE_NAME, last_run, lease_state
 
 WAITING = (PostStatus.OPEN, PostStatus.APPROVED)
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.clock.slot_runner import JobContext, JobSpec, SlotRunner
-from bot.publishing.job import PUBLISH_WAIT, PublishReport, publish_approved
+from bot.publishing.job import PUBLISH_WAIT, publish_approved
+from bot.publishing.report import PublishReport
 from bot.runtime import Runtime
 from bot.slack import daily_post
 from bot.slack.editors import DisplayNames, editors_from

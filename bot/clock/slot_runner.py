@@ -26,6 +26,7 @@ from storage.credentials import scrub as scrub_shapes
 from storage.db import reading
 from storage.locks import Busy
 from storage.schedule_state import (
+    LEASE_NAME,
     claim_slot,
     finish_run,
     hold_lease,
@@ -36,7 +37,6 @@ from storage.schedule_state import (
 
 log = logging.getLogger(__name__)
 
-LEASE_NAME = "scheduler"
 # How far back to look for a missed slot to report as skipped (a weekly job's last slot).
 LOOKBACK = timedelta(days=8)
 REASON_MAX = 300  # a failure's reason, as kept for `curator status` and told to the channel

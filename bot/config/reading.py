@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from bot.config.errors import ConfigError
-from storage.frontmatter import VALUE_ERRORS
+from storage.frontmatter.read import VALUE_ERRORS
 
 
 def read_yaml(path: Path) -> Any:

@@ -52,10 +52,6 @@ from storage.publish_log import PostChange
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "PUBLISH_WAIT", "PostReport", "PublishReport", "check_templates", "commit_message",
-    "load_candidates", "publish_approved", "recover", "set_on_publish",
-]  # fmt: skip
 
 #: How long a publish waits for another one to finish before it says so and stops.
 PUBLISH_WAIT = 10.0

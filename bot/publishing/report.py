@@ -32,10 +32,6 @@ class PostReport:
     approvers: tuple[str, ...] = ()
     recovered: bool = False
 
-    @property
-    def short_sha(self) -> str | None:
-        return self.commit_sha[:7] if self.commit_sha else None
-
 
 @dataclass(frozen=True)
 class PublishReport:

@@ -82,9 +82,10 @@ def tally(reactions: Iterable[Reaction], rules: VoteRules) -> Tally:
     )
 
 
-def decide(t: Tally, quorum: int) -> str:
+def decide(t: Tally, rules: VoteRules) -> str:
     """Approved when publish votes reach quorum and outnumber rejects; rejected when rejects
     reach quorum and are not outnumbered; open otherwise."""
+    quorum = rules.quorum
     if len(t.publish) >= quorum and len(t.publish) > len(t.reject):
         return APPROVED
     if len(t.reject) >= quorum and len(t.reject) >= len(t.publish):
@@ -92,11 +93,11 @@ def decide(t: Tally, quorum: int) -> str:
     return OPEN
 
 
-def next_status(current: str, t: Tally, quorum: int) -> str:
+def next_status(current: str, t: Tally, rules: VoteRules) -> str:
     """Votes move a post between open, approved and rejected until it is published or expired."""
     if current in FINAL:
         return current
-    decided = decide(t, quorum)
+    decided = decide(t, rules)
     if current == BLOCKED and decided == APPROVED:
         return BLOCKED  # still approved; publishing waits for the file to change
     return decided

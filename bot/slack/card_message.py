@@ -47,7 +47,7 @@ def render_post(
     state = CardState(
         status=post.status,
         tally=tally(reactions_of(tx, post_id), rules),
-        quorum=config.votes.quorum,
+        quorum=rules.quorum,
         closes_at=voting_closes(created, rules),
         publish_at=next_publish_run(config, now),
         commit_sha=post.commit_sha,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -14,15 +12,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.handler import RetryHandler
 
+from bot.slack.env import DEFAULT_API_URL
 from bot.slack.health import SlackHealth
-
-DEFAULT_API_URL = "https://slack.com/api/"
-
-
-def api_url(env: Mapping[str, str] | None = None) -> str:
-    """``SLACK_API_URL`` lets a stand-in (tests, a proxy) replace Slack's Web API."""
-    url = (env if env is not None else os.environ).get("SLACK_API_URL") or DEFAULT_API_URL
-    return url if url.endswith("/") else url + "/"
 
 
 def make_client(

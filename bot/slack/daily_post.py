@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from slack_sdk import WebClient
@@ -257,7 +257,7 @@ def _adopt_posted(
     a post to another article's card would count its votes for the wrong article; the worst
     the other way is one card posted twice, by a run interrupted across the upgrade.
     """
-    start = datetime.combine(now.date(), time()).timestamp() - 86_400 * days
+    start = datetime.combine(now.date(), time(), tzinfo=UTC).timestamp() - 86_400 * days
     me = installation_id(engine)
     articles = posts.articles_of(engine, post_ids=pending)
     found: dict[int, str] = {}

@@ -7,10 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from bot.slack.client import api_url
-
 # manifests/slack-app.yml of the repo, shipped in the wheel as bot.manifests (pyproject.toml).
 MANIFEST = resources.files("bot.manifests") / "slack-app.yml"
+
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+def api_url(env: Mapping[str, str] | None = None) -> str:
+    """``SLACK_API_URL`` lets a stand-in (tests, a proxy) replace Slack's Web API."""
+    url = (env if env is not None else os.environ).get("SLACK_API_URL") or DEFAULT_API_URL
+    return url if url.endswith("/") else url + "/"
 
 
 class MissingSecrets(RuntimeError):

@@ -20,7 +20,7 @@ links, hold reasons) goes through these functions; nothing else puts article tex
    format. Where no link is needed, ``plain`` text (a ``plain_text`` object with
    ``emoji: false``) shows the text exactly as typed.
 3. Budgets are measured after escaping (``&`` costs five), in UTF-16 code units like
-   ``slack_limits.length``, and a cut never splits an entity, a ``<url|label>``, a
+   ``bot.slack.limits.length``, and a cut never splits an entity, a ``<url|label>``, a
    surrogate pair or a character from its combining marks, emoji modifiers or joiners.
 """
 

@@ -73,8 +73,8 @@ def apply_reaction(
 
 def _retally(tx: Transaction, post: Any, config: Config, *, cause: str) -> str:
     """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
-    t = tally(reactions_of(tx, post.id), vote_rules(config))
-    new = next_status(post.status, t, config.votes.quorum)
+    rules = vote_rules(config)
+    new = next_status(post.status, tally(reactions_of(tx, post.id), rules), rules)
     if new != post.status:
         set_status(tx, post_id=post.id, old=post.status, new=new, cause=cause)
     return str(new)
