@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import math
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo
-from storage.publish_commit import Author, Edit, MessageFn, PublishResult, next_tip, prepare, push
+from storage.publish_commit import (
+    ArticleResult,
+    Author,
+    Edit,
+    PublishResult,
+    next_tip,
+    plan_attempt,
+    prepare,
+    push,
+)
+
+# Writes a commit message from an attempt's outcomes, as bot/publishing does.
+MessageFn = Callable[[Sequence[ArticleResult]], str]
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -122,9 +134,11 @@ def publish(
     attempts: int = 5,
     backoff: float = 0.5,
     workers: int | None = None,
+    before_push: Callable[[str, str], None] | None = None,
 ) -> PublishResult:
-    """storage's publish steps in order, for a test that records nothing between them: one
-    commit pushed to the branch, or why an article was not.
+    """storage's publish steps in order, as the bot takes them: one commit pushed to the
+    branch, or why an article was not. ``before_push`` is called with (commit, base) where
+    the bot writes its batch ahead of each push.
 
     ``tip`` is the remote tip to start from (default: fetch it). On a non-fast-forward push
     the remote is fetched again and everything is redone on the new tip, up to ``attempts``
@@ -132,13 +146,17 @@ def publish(
     """
 
     def attempt(at: str, n: int) -> PublishResult:
+        planned = plan_attempt(repo, edits, tip=at, fields=fields, number=n, workers=workers)
         return prepare(
-            repo, edits, tip=at, fields=fields, author=author, message=message, attempt=n,
-            dry_run=dry_run, workers=workers,
-        )  # fmt: skip
+            repo, planned, message=message(planned.results), author=author, dry_run=dry_run
+        )
 
     prepared = attempt(tip or repo.fetch(), 1)
-    while prepared.commit is not None and not push(repo, prepared):
+    while prepared.commit is not None:
+        if before_push is not None:
+            before_push(prepared.commit, prepared.base)
+        if push(repo, prepared):
+            break
         tip = next_tip(repo, prepared, attempts=attempts, backoff=backoff)
         prepared = attempt(tip, prepared.attempts + 1)
     return prepared

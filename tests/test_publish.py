@@ -43,9 +43,6 @@ from storage.publish_commit import (
     PushRejected,
     edit_all,
     find_pushed,
-    next_tip,
-    prepare,
-    push,
 )
 from tests.conftest import SAMPLE
 from tests.helpers import Newsroom, article, git, publish
@@ -178,26 +175,11 @@ def pub(
     attempts: int = 5,
     **kw: object,
 ) -> PublishResult:
-    """storage's publish; with ``before_push``, its steps taken in the bot's order, the hook
-    called with (commit, base) where the bot writes its batch ahead of each push."""
-    edits = [Edit(p) for p in paths]
-    if before_push is None:
-        return publish(
-            repo, edits, fields=FIELDS, author=AUTHOR, message=message_of, backoff=0,
-            attempts=attempts, **kw,  # type: ignore[arg-type]
-        )  # fmt: skip
-    result = prepare(
-        repo, edits, tip=repo.fetch(), fields=FIELDS, author=AUTHOR, message=message_of
-    )
-    while result.commit is not None:
-        before_push(result.commit, result.base)
-        if push(repo, result):
-            break
-        result = prepare(
-            repo, edits, tip=next_tip(repo, result, attempts=attempts, backoff=0),
-            attempt=result.attempts + 1, fields=FIELDS, author=AUTHOR, message=message_of,
-        )  # fmt: skip
-    return result
+    """storage's publish, as the bot takes its steps (``before_push``: see helpers)."""
+    return publish(
+        repo, [Edit(p) for p in paths], fields=FIELDS, author=AUTHOR, message=message_of,
+        backoff=0, attempts=attempts, before_push=before_push, **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------------ the commit itself

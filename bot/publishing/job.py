@@ -131,14 +131,12 @@ def _publish(
     token = uuid.uuid4().hex
     edits = [Edit(c.path, set_on_publish(config, c, now)) for c in todo]
 
-    def message(results: Sequence[ArticleResult]) -> str:
-        edited = [by_path[r.path] for r in results if r.outcome is Outcome.EDITED]
-        return commit_message(edited, token)
-
-    def prepare(at: str, attempt: int) -> PublishResult:
+    def prepare(at: str, number: int) -> PublishResult:
+        attempt = git_publish.plan_attempt(repo, edits, tip=at, fields=config.fields, number=number)
+        edited = [by_path[r.path] for r in attempt.results if r.outcome is Outcome.EDITED]
         return git_publish.prepare(
-            repo, edits, tip=at, fields=config.fields, author=_author(config), message=message,
-            attempt=attempt, dry_run=dry_run,
+            repo, attempt, message=commit_message(edited, token), author=_author(config),
+            dry_run=dry_run,
         )  # fmt: skip
 
     try:

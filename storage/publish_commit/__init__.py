@@ -8,11 +8,12 @@ pushed in between, the edits are redone on the new tip, every article re-checked
 number of times. ``git`` runs with argument lists, never a shell, and its errors are scrubbed
 of credentials (:func:`storage.credentials.scrub`).
 
-The caller takes the steps (:func:`prepare`, :func:`push`, :func:`next_tip`) and records what
-it must between them: bot/publishing/job.py writes its batch ahead of each push.
+The caller takes the steps (:func:`plan_attempt`, :func:`prepare`, :func:`push`,
+:func:`next_tip`), writes the commit message from the plan and records what it must between
+them: bot/publishing/job.py writes its batch ahead of each push.
 """
 
-from storage.publish_commit.attempt import MessageFn, next_tip, prepare, push
+from storage.publish_commit.attempt import Attempt, next_tip, plan_attempt, prepare, push
 from storage.publish_commit.history import (
     changed_paths,
     commit_message,
@@ -44,10 +45,10 @@ __all__ = [
     "BATCH_TRAILER",
     "PARALLEL_MIN",
     "ArticleResult",
+    "Attempt",
     "Author",
     "Edit",
     "Edited",
-    "MessageFn",
     "Outcome",
     "PublishResult",
     "PushRejected",
@@ -60,6 +61,7 @@ __all__ = [
     "find_pushed",
     "next_tip",
     "plan",
+    "plan_attempt",
     "prepare",
     "push",
     "push_commit",

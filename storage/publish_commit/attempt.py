@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo
@@ -24,45 +24,58 @@ from storage.publish_commit.write import push_commit, write_blobs, write_commit
 
 log = logging.getLogger(__name__)
 
-#: Builds the commit message from the outcomes of an attempt (the EDITED ones go in).
-MessageFn = Callable[[Sequence[ArticleResult]], str]
+# The steps, in the order a caller takes them: plan_attempt (every article read, re-checked
+# and edited in memory at the tip), prepare (the commit in the bot's clone, with the message
+# the caller wrote from the plan's outcomes), push (a fast-forward or nothing), and on a
+# refusal next_tip, then plan again. Whatever must be recorded before a push
+# (bot/publishing/job.py writes its batch ahead) goes between prepare and push: nothing here
+# calls back.
 
-# The steps, in the order a caller takes them: prepare (the commit in the bot's clone), push
-# (a fast-forward or nothing), and on a refusal next_tip then prepare again. Whatever must
-# be recorded before a push (bot/publishing/job.py writes its batch ahead) goes between prepare
-# and push: nothing here calls back.
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt's edits, planned at ``tip`` in memory: nothing written yet."""
+
+    tip: str
+    number: int
+    planned: tuple[Planned, ...]
+
+    @property
+    def results(self) -> tuple[ArticleResult, ...]:
+        """Each article's outcome, for the commit message (the EDITED ones go in)."""
+        return tuple(p.result for p in self.planned)
 
 
-def prepare(
+def plan_attempt(
     repo: ContentRepo,
     edits: Sequence[Edit],
     *,
     tip: str,
     fields: FieldMap,
-    author: Author,
-    message: MessageFn,
-    attempt: int = 1,
-    dry_run: bool = False,
+    number: int = 1,
     workers: int | None = None,
-) -> PublishResult:
-    """Attempt ``attempt`` at ``tip``: every article read, re-checked and edited, and the
-    commit written to the bot's clone, not pushed (``commit`` is None when nothing was
-    edited). A dry run reads and edits in memory only and returns the diff and the message:
-    nothing is written anywhere. ``workers`` bounds the processes that edit a large batch
-    (default: one per core).
-    """
+) -> Attempt:
+    """Every article of ``edits`` read at ``tip``, re-checked and edited in memory.
+    ``workers`` bounds the processes that edit a large batch (default: one per core)."""
     paths = [e.path for e in edits]
     if len(set(paths)) != len(paths):
         raise ValueError("each article may be published once per commit")
-    planned = plan(repo, tip, edits, fields, workers)
-    text = message([p.result for p in planned])
-    edited = [p for p in planned if p.result.outcome is Outcome.EDITED]
+    return Attempt(tip, number, tuple(plan(repo, tip, edits, fields, workers)))
+
+
+def prepare(
+    repo: ContentRepo, attempt: Attempt, *, message: str, author: Author, dry_run: bool = False
+) -> PublishResult:
+    """The attempt's commit written to the bot's clone, not pushed (``commit`` is None when
+    nothing was edited). A dry run writes nothing anywhere and returns the diff and the
+    message."""
+    edited = [p for p in attempt.planned if p.result.outcome is Outcome.EDITED]
     if dry_run or not edited:
         diff = unified_diff(edited) if dry_run else ""
-        return PublishResult(_results(planned), tip, None, text, attempt, diff)
-    results, entries = _stored(repo, planned)
-    commit = write_commit(repo, tip, entries, text, author)
-    return PublishResult(results, tip, commit, text, attempt)
+        return PublishResult(attempt.results, attempt.tip, None, message, attempt.number, diff)
+    results, entries = _stored(repo, attempt.planned)
+    commit = write_commit(repo, attempt.tip, entries, message, author)
+    return PublishResult(results, attempt.tip, commit, message, attempt.number)
 
 
 def push(repo: ContentRepo, prepared: PublishResult) -> bool:
@@ -91,10 +104,6 @@ def next_tip(repo: ContentRepo, rejected: PublishResult, *, attempts: int, backo
     )  # fmt: skip
     time.sleep(pause)
     return repo.fetch()
-
-
-def _results(planned: Iterable[Planned]) -> tuple[ArticleResult, ...]:
-    return tuple(p.result for p in planned)
 
 
 def _stored(
