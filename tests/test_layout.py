@@ -5,6 +5,7 @@ TYPE_CHECKING), and storage/ never imports bot/."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -110,18 +111,27 @@ def test_storage_never_imports_bot() -> None:
                 assert all(n.split(".")[0] != "bot" for n in named), f"{name} imports {named}"
 
 
-# The map in the README, top to bottom: a room imports its own modules and the rooms below
-# it, never one above it or beside it.
-LAYERS = (
-    ("bot", "bot.__main__"),
-    ("bot.cli",),
-    ("bot.clock",),
-    ("bot.slack", "bot.publishing"),
-    ("bot.candidate_pool", "bot.outages", "bot.house_rules"),
-    ("bot.runtime",),
-    ("bot.config",),
-    ("bot.rules", "storage"),
-)
+def _map_rows() -> tuple[tuple[str, ...], ...]:
+    """The README's map ("How it works"), top to bottom: each row's places as module names
+    (``bot/cli/`` is ``bot.cli``, ``bot/runtime.py`` is ``bot.runtime``)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("### The map", 1)[1].split("\n\n| ", 1)[1].split("\n\n", 1)[0]
+    rows = []
+    for line in table.splitlines()[2:]:  # past the header and its rule
+        places = re.findall(r"`([^`]+)`", line.split(" | ", 1)[0])
+        rows.append(tuple(p.removesuffix(".py").strip("/").replace("/", ".") for p in places))
+    return tuple(rows)
+
+
+# A room imports its own modules and the rooms below it on the map, never one above it or
+# beside it in its row. The package ``bot`` itself is a docstring: it goes with the top row.
+MAP = _map_rows()
+LAYERS = ((*MAP[0], "bot"), *MAP[1:])
+
+
+def test_the_map_is_read() -> None:
+    assert LAYERS[0] == ("bot.__main__", "bot")
+    assert ("bot.rules", "storage") in LAYERS and len(LAYERS) >= 6
 
 
 def _room(name: str) -> str:
