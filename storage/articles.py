@@ -142,7 +142,9 @@ def _view(row: Any, topics: tuple[str, ...]) -> ArticleView:
     )
 
 
-def scan_problems(conn: Connection, kind: Literal["error", "warning"]) -> Iterator[tuple[str, str]]:
+def scan_problems(
+    conn: Connection, *, kind: Literal["error", "warning"]
+) -> Iterator[tuple[str, str]]:
     """(path, what) of every article in the repo the scan could not read (``"error"``) or
     read with a warning (``"warning"``), by path."""
     column = ARTICLE.c[kind]
@@ -155,7 +157,7 @@ def scan_problems(conn: Connection, kind: Literal["error", "warning"]) -> Iterat
         yield str(path), str(what)
 
 
-def article_view(conn: Connection, article_id: int) -> ArticleView | None:
+def article_view(conn: Connection, *, article_id: int) -> ArticleView | None:
     row = conn.execute(select(ARTICLE).where(ARTICLE.c.id == article_id)).first()
     if row is None:
         return None

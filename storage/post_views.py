@@ -184,7 +184,7 @@ def _utc(value: datetime) -> datetime:
     return moment
 
 
-def reactions_for(conn: Connection, post_ids: Collection[int]) -> dict[int, list[Reaction]]:
+def reactions_for(conn: Connection, *, post_ids: Collection[int]) -> dict[int, list[Reaction]]:
     """Every recorded reaction of each post, in one query (the tally is a pure rule)."""
     found: dict[int, list[Reaction]] = {pid: [] for pid in post_ids}
     ids = list(post_ids)
@@ -197,7 +197,7 @@ def reactions_for(conn: Connection, post_ids: Collection[int]) -> dict[int, list
     return found
 
 
-def holds_for(conn: Connection, post_ids: Collection[int]) -> dict[int, str]:
+def holds_for(conn: Connection, *, post_ids: Collection[int]) -> dict[int, str]:
     """Why each blocked post is held back from publishing."""
     if not post_ids:
         return {}
@@ -205,6 +205,6 @@ def holds_for(conn: Connection, post_ids: Collection[int]) -> dict[int, str]:
     return {post_id: reason for post_id, reason in conn.execute(q)}
 
 
-def posted_on(conn: Connection, day: str) -> bool:
+def posted_on(conn: Connection, *, day: str) -> bool:
     """Whether the cards of ``day`` (YYYY-MM-DD in the configured zone) were planned."""
     return conn.execute(select(exists().where(POST.c.day == day))).scalar_one()

@@ -103,7 +103,7 @@ def queued_posts(
             for i in range(0, len(paths), _CHUNK):
                 chunk = list(paths[i : i + _CHUNK])
                 rows.extend(conn.execute(query.where(ARTICLE.c.path.in_(chunk))))
-        reactions = reactions_for(conn, [r.id for r in rows])
+        reactions = reactions_for(conn, post_ids=[r.id for r in rows])
     return [
         QueuedPost(
             post_id=r.id, article_id=r.article_id, path=r.path, title=r.title,
@@ -152,8 +152,8 @@ def pending_batches(engine: Engine) -> list[PendingBatch]:
 
 def record(
     engine: Engine,
-    changes: Sequence[PostChange],
     *,
+    changes: Sequence[PostChange],
     commit: str | None,
     message: str,
     article_count: int,

@@ -33,7 +33,7 @@ def claim_slot(engine: Engine, *, job: str, slot: datetime, now: datetime) -> in
 
 
 def finish_run(
-    engine: Engine, run_id: int, *, outcome: str, detail: str | None, now: datetime
+    engine: Engine, *, run_id: int, outcome: str, detail: str | None, now: datetime
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -43,7 +43,7 @@ def finish_run(
         )
 
 
-def last_run(conn: Connection, job: str, *, outcome: str | None = None) -> Row | None:
+def last_run(conn: Connection, *, job: str, outcome: str | None = None) -> Row | None:
     """The newest finished run of ``job`` (with that outcome, if given)."""
     query = select(JOB_RUN).where(JOB_RUN.c.job == job, JOB_RUN.c.finished_at.is_not(None))
     if outcome:
@@ -51,7 +51,7 @@ def last_run(conn: Connection, job: str, *, outcome: str | None = None) -> Row |
     return conn.execute(query.order_by(JOB_RUN.c.slot.desc()).limit(1)).first()
 
 
-def previous_outcome(conn: Connection, job: str, before_id: int) -> str | None:
+def previous_outcome(conn: Connection, *, job: str, before_id: int) -> str | None:
     """The outcome of the run of ``job`` before run ``before_id`` (to say a failure once)."""
     row = conn.execute(
         select(JOB_RUN.c.outcome)
@@ -98,7 +98,7 @@ def release_lease(engine: Engine, *, name: str, holder: str) -> None:
         )
 
 
-def lease_state(conn: Connection, name: str) -> LeaseState | None:
+def lease_state(conn: Connection, *, name: str) -> LeaseState | None:
     row = conn.execute(select(LEASE).where(LEASE.c.name == name)).first()
     if row is None:
         return None

@@ -77,7 +77,7 @@ def _upsert(dialect: str) -> Insert:
     ).returning(VOTE.c.id)
 
 
-def reactions_of(conn: Connection, post_id: int) -> list[Reaction]:
+def reactions_of(conn: Connection, *, post_id: int) -> list[Reaction]:
     return [Reaction(*row) for row in conn.execute(_REACTIONS_OF, {"post_id": post_id})]
 
 

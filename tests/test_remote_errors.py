@@ -128,7 +128,7 @@ def test_the_refresh_job_keeps_the_one_line(
         cw.leader = True
         assert cw.run_slot(refresh, slot, slot) == "failed"
         with engine.connect() as conn:
-            detail = last_run(conn, "refresh").detail
+            detail = last_run(conn, job="refresh").detail
         start, end = _line("fetch", remote, f"{branch} from", reason, fix)
         assert detail.startswith(start) and detail.endswith(end), detail
         failed = [r for r in caplog.records if "refresh job for slot" in r.getMessage()]

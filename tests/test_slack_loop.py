@@ -384,7 +384,7 @@ def test_a_failing_job_tells_the_channel_without_secrets_or_markup(
         assert secret not in told
     assert "\u2217news\u2217 \u2236x: &lt;!here&gt;" in told  # shown, not rendered
     with engine.connect() as conn:
-        detail = last_run(conn, "publish").detail
+        detail = last_run(conn, job="publish").detail
     assert detail and "***" in detail
     assert not any(secret in detail for secret in (signing, "DoNotLeak", "hunter2x"))
 
@@ -432,7 +432,7 @@ def test_a_day_without_candidates_says_why_in_the_post_job(day, config, engine, 
     cw.leader = True
     assert cw.run_slot(spec, NOW, NOW) == "ok"
     with engine.connect() as conn:
-        run = last_run(conn, "post")
+        run = last_run(conn, job="post")
     assert run is not None
     assert run.detail == "no candidates today: 4 unpublished; 4 not on a listed topic"
     assert standin.called("chat.postMessage") == []

@@ -94,7 +94,7 @@ def test_tally_depends_only_on_the_final_reactions(world, history, data):
 
     rules = vote_rules(config)
     with engine.connect() as conn:
-        got = tally(reactions_of(conn, 1), rules)
+        got = tally(reactions_of(conn, post_id=1), rules)
     assert set(got.publish) == expected_publish
     assert set(got.reject) == expected_reject
     expected = type(got)(tuple(expected_publish), tuple(expected_reject))
@@ -146,7 +146,7 @@ def test_simultaneous_votes_tally_one_after_the_other(world, monkeypatch):
     second.join(10)
     with engine.connect() as conn:
         status = conn.execute(select(Post.__table__.c.status)).scalar_one()
-        assert tally(reactions_of(conn, 1), vote_rules(config)).publish == ()
+        assert tally(reactions_of(conn, post_id=1), vote_rules(config)).publish == ()
     assert status == PostStatus.OPEN  # added, then withdrawn: not approved with no votes
 
 

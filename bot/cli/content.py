@@ -66,8 +66,8 @@ def _print_errors(engine: Engine) -> None:
     """Files not read (skipped ones too), then files read with a warning; a file name or a
     value may hold ESC sequences or newlines, so every line goes through escape_controls()."""
     with reading(engine) as conn:
-        errors = list(scan_problems(conn, "error"))
-        warnings = list(scan_problems(conn, "warning"))
+        errors = list(scan_problems(conn, kind="error"))
+        warnings = list(scan_problems(conn, kind="warning"))
     for path, reason in errors:
         click.echo(f"{escape_controls(path)}: {escape_controls(reason)}")
     for path, warning in warnings:

@@ -104,7 +104,7 @@ def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> dateti
                 str(exc).removeprefix("since: "), param_hint="--since"
             ) from None
     with reading(rt.engine) as conn:
-        last = last_run(conn, "summary", outcome="ok")
+        last = last_run(conn, job="summary", outcome="ok")
     return as_utc(last.slot) if last is not None else now - timedelta(hours=24)
 
 

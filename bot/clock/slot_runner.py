@@ -145,13 +145,15 @@ class SlotRunner:
                 if run_id is not None:
                     late = _duration(now - slot)
                     detail = f"missed by {late}, past its grace of {_duration(spec.grace)}"
-                    finish_run(self.engine, run_id, outcome="skipped", detail=detail, now=now)
+                    finish_run(
+                        self.engine, run_id=run_id, outcome="skipped", detail=detail, now=now
+                    )
                     log.warning("%s slot %s skipped: %s", spec.name, slot, detail)
 
     def run_slot(self, spec: JobSpec, slot: datetime, now: datetime) -> str | None:
         """Claim and run one slot; the outcome, or None when it was already claimed."""
         with reading(self.engine) as conn:
-            ok = last_run(conn, spec.name, outcome="ok")
+            ok = last_run(conn, job=spec.name, outcome="ok")
         run_id = claim_slot(self.engine, job=spec.name, slot=slot, now=now)
         if run_id is None:
             return None
@@ -161,7 +163,9 @@ class SlotRunner:
         except Busy as exc:
             # Another process (an operator's command) is doing this very work: a skipped
             # run, not a failure to tell the channel about.
-            finish_run(self.engine, run_id, outcome="skipped", detail=str(exc), now=self.clock())
+            finish_run(
+                self.engine, run_id=run_id, outcome="skipped", detail=str(exc), now=self.clock()
+            )
             log.info("%s job for slot %s skipped: %s", spec.name, slot, exc)
             return "skipped"
         except Exception as exc:
@@ -176,10 +180,12 @@ class SlotRunner:
             else:
                 log.warning("%s job for slot %s failed: %s", spec.name, slot, reason)
                 log.debug("%s job for slot %s failed", spec.name, slot, exc_info=True)
-            finish_run(self.engine, run_id, outcome="failed", detail=reason, now=self.clock())
+            finish_run(
+                self.engine, run_id=run_id, outcome="failed", detail=reason, now=self.clock()
+            )
             self._tell_failure(spec, run_id, reason, now)
             return "failed"
-        finish_run(self.engine, run_id, outcome="ok", detail=detail, now=self.clock())
+        finish_run(self.engine, run_id=run_id, outcome="ok", detail=detail, now=self.clock())
         log.info("%s job for slot %s: %s", spec.name, slot, detail or "ok")
         self._tell_recovery(spec, run_id)
         return "ok"
@@ -187,7 +193,7 @@ class SlotRunner:
     def _tell_failure(self, spec: JobSpec, run_id: int, reason: str, now: datetime) -> None:
         """Say it once: only the first failure of a streak reaches the channel."""
         with reading(self.engine) as conn:
-            before = previous_outcome(conn, spec.name, run_id)
+            before = previous_outcome(conn, job=spec.name, before_id=run_id)
         if before == "failed" or self.notify is None:
             return
         retry = next_run(spec.cron, now, self.tz)
@@ -198,7 +204,7 @@ class SlotRunner:
 
     def _tell_recovery(self, spec: JobSpec, run_id: int) -> None:
         with reading(self.engine) as conn:
-            before = previous_outcome(conn, spec.name, run_id)
+            before = previous_outcome(conn, job=spec.name, before_id=run_id)
         if before == "failed" and self.notify is not None:
             self._say(f"The {spec.name} job works again.")
 

@@ -16,9 +16,9 @@ them: bot/publishing/job.py writes its batch ahead of each push.
 from storage.publish_commit.attempt import Attempt, next_tip, plan_attempt, prepare, push
 from storage.publish_commit.history import (
     changed_paths,
-    commit_message,
     find_publisher,
     find_pushed,
+    read_message,
 )
 from storage.publish_commit.planning import (
     PARALLEL_MIN,
@@ -54,7 +54,6 @@ __all__ = [
     "PushRejected",
     "Scalar",
     "changed_paths",
-    "commit_message",
     "edit_all",
     "edit_article",
     "find_publisher",
@@ -65,6 +64,7 @@ __all__ = [
     "prepare",
     "push",
     "push_commit",
+    "read_message",
     "tree_entries",
     "unified_diff",
     "write_blobs",

@@ -35,7 +35,7 @@ def changed_paths(repo: ContentRepo, commit: str) -> list[str]:
     return [c.path for c in repo.diff_tree(f"{commit}^", commit)]
 
 
-def commit_message(repo: ContentRepo, commit: str) -> str:
+def read_message(repo: ContentRepo, commit: str) -> str:
     return repo.git("log", "-1", "--format=%B", commit).decode("utf-8", "replace")
 
 
