@@ -29,8 +29,8 @@ from bot.slack.digest import (
     ago,
     answer_digest,
     format_when,
-    from_slack,
     run_digest,
+    unescape_command,
     widen_hint,
 )
 from storage import migrate
@@ -56,7 +56,7 @@ def q(text: str, tz: ZoneInfo = UTC_ZONE) -> DigestQuery:
 
 
 def test_from_slack_unescapes_what_slack_escaped():
-    assert from_slack("AT&amp;T &lt;b&gt; &amp;lt;") == "AT&T <b> &lt;"
+    assert unescape_command("AT&amp;T &lt;b&gt; &amp;lt;") == "AT&T <b> &lt;"
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from bot.cli.terminal import RULE, render_blocks
 from bot.config import Config, load_config
+from bot.rules import states
 from bot.rules.digest_query import DigestQuery, parse_digest_query
 from bot.runtime import build_runtime
 from bot.slack import daily_post
@@ -32,7 +33,6 @@ from storage import articles, posts, publish_log
 from storage.articles import scan_problems
 from storage.db import reading, transaction
 from storage.git_command import run_git
-from storage.models import PostStatus
 from storage.scan import ScanResult, scan
 from storage.votes import record_reaction, set_status
 
@@ -182,7 +182,7 @@ def build_demo(directory: Path, *, now: datetime) -> Demo:
     result = scan(rt.engine, rt.repo, config.fields, rt.paths, commit=commit, workers=1)
     last_summary = _replay(rt.engine, config, now, sha, message)
     with reading(rt.engine) as conn:
-        errors = list(scan_problems(conn, "error"))
+        errors = list(scan_problems(conn, kind="error"))
     return Demo(directory, config, rt.engine, result, now, last_summary, errors)
 
 
@@ -260,18 +260,18 @@ def _replay(engine: Engine, config: Config, now: datetime, sha: str, message: st
     for story in STORIES:
         path = f"articles/{story.slug}.md"
         if story.role == "waiting":
-            plan.append((path, at(2, 9), [], PostStatus.OPEN, at(2, 9)))
+            plan.append((path, at(2, 9), [], states.OPEN, at(2, 9)))
         elif story.role == "approved":
             votes = [(anna, yes, at(1, 10)), (ben, yes, at(1, 13))]
-            plan.append((path, at(1, 9), votes, PostStatus.APPROVED, at(1, 13)))
+            plan.append((path, at(1, 9), votes, states.APPROVED, at(1, 13)))
         elif story.role == "rejected":
             votes = [(anna, "x", at(1, 9, 40)), (ben, "x", at(1, 11))]
-            plan.append((path, at(1, 9), votes, PostStatus.REJECTED, at(1, 11)))
+            plan.append((path, at(1, 9), votes, states.REJECTED, at(1, 11)))
         elif story.role == "published":
             votes = [(anna, yes, at(2, 11)), (ben, yes, at(1, 10))]
-            plan.append((path, at(2, 9), votes, PostStatus.PUBLISHED, at(1, 15)))
+            plan.append((path, at(2, 9), votes, states.PUBLISHED, at(1, 15)))
     sample_votes = [(ben, yes, at(1, 9, 20))]
-    plan.append((f"articles/{SAMPLE_NAME}", at(1, 9), sample_votes, PostStatus.OPEN, at(1, 9)))
+    plan.append((f"articles/{SAMPLE_NAME}", at(1, 9), sample_votes, states.OPEN, at(1, 9)))
 
     with transaction(engine) as conn:
         publish_log.add_commit(conn, sha=sha, article_count=1, message=message, pushed_at=at(1, 15))
@@ -289,10 +289,10 @@ def _replay(engine: Engine, config: Config, now: datetime, sha: str, message: st
                     conn, post_id=post_id, user=user, reaction=emoji, choice=choice,
                     present=True, event_ts=f"{when.timestamp():.6f}",
                 )  # fmt: skip
-            if status == PostStatus.OPEN:
+            if status == states.OPEN:
                 continue
             voter, voted_at = votes[-1][0], votes[-1][2]
-            if status == PostStatus.PUBLISHED:
+            if status == states.PUBLISHED:
                 set_status(
                     conn, post_id=post_id, old="open", new="approved", cause=f"vote by {voter}",
                     at=voted_at,

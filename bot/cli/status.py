@@ -9,14 +9,15 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import census
 from bot.config import Config
 from bot.house_rules import candidate_rules
+from bot.rules import states
 from bot.rules.candidates import describe
 from bot.rules.schedule import next_run, posting_day
 from storage import posts, publish_log
 from storage.db import Transaction, reading
-from storage.models import PostStatus, as_utc
+from storage.models import as_utc
 from storage.schedule_state import LEASE_NAME, last_run, lease_state
 
-WAITING = (PostStatus.OPEN, PostStatus.APPROVED)
+WAITING = (states.OPEN, states.APPROVED)
 
 
 def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
@@ -28,14 +29,14 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
     lines = [f"jobs ({tz.key}):"]
     with reading(engine) as conn:
         for job, cron in config.schedule.enabled().items():
-            run = last_run(conn, job)
+            run = last_run(conn, job=job)
             last = "never run"
             if run is not None:
                 last = f"last {local(run.slot)} {run.outcome}"
                 if run.detail:
                     last += f" ({run.detail})"
             lines.append(f"  {job:<10} {cron:<16} {last}; next {local(next_run(cron, now, tz))}")
-        lease = lease_state(conn, LEASE_NAME)
+        lease = lease_state(conn, name=LEASE_NAME)
         if lease is None:
             lines.append("leader: none yet (no scheduler has run)")
         elif lease.expires_at >= now:

@@ -23,7 +23,7 @@ _NUMBERS_HINT = " (YAML reads +1 and -1 as numbers: quote them, e.g. '+1')"
 _YES_NO_HINT = " (YAML reads yes/no/on/off as true/false: quote the key)"
 
 
-def explain(error: ValidationError) -> list[tuple[str, str]]:
+def translate(error: ValidationError) -> list[tuple[str, str]]:
     """(dotted key, message) for each error, in the file's order; credential keys left out."""
     told = []
     items = error.errors(include_url=False)

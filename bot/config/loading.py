@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from bot.config.cron import both_days_restricted
 from bot.config.errors import ConfigError, describe
-from bot.config.explain import explain
+from bot.config.explain import translate
 from bot.config.models import File
 from bot.config.reading import read_yaml
 from bot.config.secrets import credentials_in
@@ -77,7 +77,7 @@ def config_from_mapping(
         file = File.model_validate(dict(data), context={"flag": _flag(data)})
     except ValidationError as exc:
         # Nothing more is said about a key holding a credential: it would only repeat it.
-        problems += [(key, said) for key, said in explain(exc) if key not in secret_keys]
+        problems += [(key, said) for key, said in translate(exc) if key not in secret_keys]
         file = None
     if problems:
         raise ConfigError(scrub(f"{label}: {key}: {said}") for key, said in problems)

@@ -41,12 +41,12 @@ from bot.publishing.message import (
     set_on_publish,
 )
 from bot.publishing.report import ALREADY, MISSING, PUBLISHED, REFUSED, PostReport, PublishReport
+from bot.rules import states
 from bot.rules.tally import VoteRules, tally
 from storage import publish_commit as git_publish
 from storage import publish_log
 from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
-from storage.models import PostStatus
 from storage.publish_commit import ArticleResult, Author, Edit, Outcome, PublishResult, PushRejected
 from storage.publish_log import PostChange
 
@@ -167,7 +167,7 @@ def _publish(
         # reached the remote.
         unpushed = None if result.commit else _nothing_left(config.content.branch)
         publish_log.record(
-            engine, [v.change() for v in verdicts], commit=result.commit,
+            engine, changes=[v.change() for v in verdicts], commit=result.commit,
             message=result.message, article_count=edited, token=token, now=now,
             unpushed=unpushed,
         )  # fmt: skip
@@ -197,12 +197,12 @@ def _due(
 ) -> list[Candidate]:
     """Approved posts, plus blocked ones whose file changed since it was refused."""
     candidates = load_candidates(engine, names=names, rules=rules)
-    blocked = [c for c in candidates if c.status == PostStatus.BLOCKED]
+    blocked = [c for c in candidates if c.status == states.BLOCKED]
     now_at = git_publish.tree_entries(repo, tip, [c.path for c in blocked])
     return [
         c
         for c in candidates
-        if c.status != PostStatus.BLOCKED
+        if c.status != states.BLOCKED
         or not c.held
         or (now_at[c.path][1] if c.path in now_at else None) != c.hold_blob
     ]
@@ -214,7 +214,7 @@ def load_candidates(
     names: Mapping[str, str],
     rules: VoteRules,
     paths: Sequence[str] | None = None,
-    statuses: Iterable[str] = (PostStatus.APPROVED, PostStatus.BLOCKED),
+    statuses: Iterable[str] = (states.APPROVED, states.BLOCKED),
 ) -> list[Candidate]:
     """Posts in ``statuses`` (optionally only those at ``paths``), by path, with approvers:
     the editors whose current vote is "publish", as the card counts them."""
@@ -247,20 +247,20 @@ def _verdict(
     if r.outcome is Outcome.EDITED:
         # On a dry run there is no commit yet: the state shown is the one it would reach.
         cause = f"commit {commit[:12]} pushed" if commit else "would be published (dry run)"
-        return _Verdict(c, PUBLISHED, PostStatus.PUBLISHED, cause, commit)
+        return _Verdict(c, PUBLISHED, states.PUBLISHED, cause, commit)
     if r.outcome is Outcome.ALREADY:
         found = git_publish.find_publisher(repo, tip, c.path, config.fields)
         if found is None:
-            return _Verdict(c, ALREADY, PostStatus.PUBLISHED, f"already published on {branch}")
+            return _Verdict(c, ALREADY, states.PUBLISHED, f"already published on {branch}")
         sha, who = found
         cause = f"already published on {branch} by {who or 'someone'} in commit {sha[:12]}"
-        return _Verdict(c, ALREADY, PostStatus.PUBLISHED, cause, sha)
+        return _Verdict(c, ALREADY, states.PUBLISHED, cause, sha)
     if r.outcome is Outcome.MISSING:
         reason = f"{c.path} is not on {branch} (at {tip[:12]})"
-        return _Verdict(c, MISSING, PostStatus.BLOCKED, f"missing: {reason}", reason=reason)
+        return _Verdict(c, MISSING, states.BLOCKED, f"missing: {reason}", reason=reason)
     reason = r.reason or "cannot be edited"
     return _Verdict(
-        c, REFUSED, PostStatus.BLOCKED, f"refused: {reason}", reason=reason, hold_blob=r.old_blob
+        c, REFUSED, states.BLOCKED, f"refused: {reason}", reason=reason, hold_blob=r.old_blob
     )
 
 
@@ -314,18 +314,17 @@ def recover(
             )
             continue
         paths = git_publish.changed_paths(repo, found)
-        statuses = [s for s in PostStatus if s != PostStatus.PUBLISHED]
+        statuses = [s for s in states.ALL if s != states.PUBLISHED]
         posts = load_candidates(
             engine, names=names or {}, rules=vote_rules(config), paths=paths, statuses=statuses
         )
         cause = f"commit {found[:12]} pushed (recorded after an interrupted run)"
         verdicts = [
-            _Verdict(c, PUBLISHED, PostStatus.PUBLISHED, cause, found, recovered=True)
-            for c in posts
+            _Verdict(c, PUBLISHED, states.PUBLISHED, cause, found, recovered=True) for c in posts
         ]
-        message = git_publish.commit_message(repo, found)
+        message = git_publish.read_message(repo, found)
         if publish_log.record(
-            engine, [v.change() for v in verdicts], commit=found, message=message,
+            engine, changes=[v.change() for v in verdicts], commit=found, message=message,
             article_count=len(paths), token=batch.token, now=now,
         ):  # fmt: skip
             log.warning(

@@ -12,6 +12,8 @@ REJECTED = "rejected"
 PUBLISHED = "published"
 EXPIRED = "expired"  # no decision within the voting window
 BLOCKED = "blocked"  # approved, but publishing could not edit the file for now
+SKIPPED = "skipped"  # its card could not be built, or Slack refused it: never in Slack
 
+ALL = (OPEN, APPROVED, REJECTED, PUBLISHED, EXPIRED, BLOCKED, SKIPPED)
 # Where votes no longer move a post.
 FINAL = (PUBLISHED, EXPIRED)

@@ -24,11 +24,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.rules import states
 from bot.rules.tally import Tally
 from bot.slack.limits import SECTION_TEXT_MAX, TEXT_OBJECT_MAX
 from bot.slack.text import image_target, join_fitting, link, mrkdwn, plain, shown_items
 from storage.articles import ArticleView
-from storage.models import PostStatus
 
 # What a card shows at most of each part, measured after escaping; the rest is cut with "…"
 # or "and N more". Small enough that a card reads at a glance, and far inside the limits.
@@ -49,7 +49,7 @@ UNSCORED = "unscored"
 class CardState:
     """Where the vote on a card stands."""
 
-    status: str = PostStatus.OPEN
+    status: str = states.OPEN
     tally: Tally = field(default_factory=Tally)
     quorum: int = 2
     closes_at: datetime | None = None  # end of the voting window
@@ -85,10 +85,10 @@ def candidate_card(
         blocks.append(ContextBlock(elements=[md(_related(article.related))]))
     blocks.append(ContextBlock(elements=[md(status_line(state, emoji, tz))]))
     if state.status in (
-        PostStatus.OPEN,
-        PostStatus.APPROVED,
-        PostStatus.REJECTED,
-        PostStatus.BLOCKED,
+        states.OPEN,
+        states.APPROVED,
+        states.REJECTED,
+        states.BLOCKED,
     ):
         how = (
             f"React :{emoji.publish}: to publish or :{emoji.reject}: to reject. "
@@ -163,20 +163,20 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
         f":{emoji.publish}: {len(state.tally.publish)}{who(state.tally.publish)} · "
         f":{emoji.reject}: {len(state.tally.reject)}{who(state.tally.reject)}"
     )
-    if state.status == PostStatus.PUBLISHED:
+    if state.status == states.PUBLISHED:
         sha = state.commit_sha or ""
         commit = link(state.commit_url, sha[:7], 500) if state.commit_url else f"`{sha[:7]}`"
         return f"*Published* in {commit} · {votes}"
-    if state.status == PostStatus.EXPIRED:
+    if state.status == states.EXPIRED:
         return f"*Expired* without a decision · {votes}"
     note = mrkdwn(state.note, NOTE_MAX)
-    if state.status == PostStatus.BLOCKED:
+    if state.status == states.BLOCKED:
         why = f": {note}" if note else ""
         return f"*Approved, not published*{why} · retried when the file changes · {votes}"
-    if state.status == PostStatus.APPROVED:
+    if state.status == states.APPROVED:
         when = f" · to be published {_when(state.publish_at, tz)}" if state.publish_at else ""
         line = f"*Approved*{when} · {votes}"
-    elif state.status == PostStatus.REJECTED:
+    elif state.status == states.REJECTED:
         line = f"*Rejected* · {votes}"
     else:
         closes = f" · voting closes {_when(state.closes_at, tz)}" if state.closes_at else ""

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.config import Config
 from bot.house_rules import vote_rules
+from bot.rules import states
 from bot.rules.schedule import next_run
 from bot.rules.tally import tally, voting_closes
 from bot.slack.card_blocks import CardState, Emoji, candidate_card
@@ -18,7 +19,7 @@ from bot.slack.limits import message_problems
 from storage import posts, publish_log
 from storage.articles import article_view
 from storage.db import Transaction
-from storage.models import PostStatus, as_utc
+from storage.models import as_utc
 from storage.votes import reactions_of
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,14 @@ def render_post(
 ) -> tuple[str, list[Block]]:
     """(fallback text, blocks) for a post as it stands."""
     post = posts.post_by_id(tx, post_id=post_id)
-    article = article_view(tx, post.article_id)
+    article = article_view(tx, article_id=post.article_id)
     assert article is not None, f"post {post_id} has no article"
     created = as_utc(post.created_at)
     assert created is not None
     rules = vote_rules(config)
     state = CardState(
         status=post.status,
-        tally=tally(reactions_of(tx, post_id), rules),
+        tally=tally(reactions_of(tx, post_id=post_id), rules),
         quorum=rules.quorum,
         closes_at=voting_closes(created, rules),
         publish_at=next_publish_run(config, now),
@@ -59,7 +60,7 @@ def render_post(
 
 def _latest_note(tx: Transaction, post_id: int, status: str) -> str | None:
     """Why a blocked post was not published: the cause of its move to ``blocked``."""
-    if status != PostStatus.BLOCKED:
+    if status != states.BLOCKED:
         return None
     return publish_log.block_cause(tx, post_id=post_id)
 

@@ -40,7 +40,7 @@ METADATA_TYPE = "curator_candidate"
 
 
 @dataclass
-class PostReport:
+class DayReport:
     day: str
     planned: int = 0
     posted: int = 0
@@ -75,7 +75,7 @@ def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tup
             return posts.day_post_ids(tx, day=day), False
 
 
-def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> PostReport:
+def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> DayReport:
     """Post the day's candidates; a rerun, a restart or a rate limit resumes where it stopped."""
     channel = resolve_channel(client, config.slack.channel)
     _release_earlier(engine, client, channel, posting_day(now, config.zone), now)
@@ -131,8 +131,8 @@ def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime)
 def _post_pending(
     engine: Engine, client: WebClient, config: Config, now: datetime, channel: str,
     ids: list[int], *, fresh: bool,
-) -> PostReport:  # fmt: skip
-    report = PostReport(posting_day(now, config.zone), planned=len(ids), posts=ids)
+) -> DayReport:  # fmt: skip
+    report = DayReport(posting_day(now, config.zone), planned=len(ids), posts=ids)
     with reading(engine) as tx:
         pending = posts.unposted_among(tx, post_ids=ids)
         report.skipped = posts.count_skipped(tx, post_ids=ids)

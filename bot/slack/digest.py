@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.house_rules import vote_rules
+from bot.rules import states
 from bot.rules.digest_query import DEFAULT_LIMIT, MAX_LIMIT, STATUS_WORDS, DigestQuery, scope
 from bot.rules.tally import Tally, tally
 from bot.slack.card_blocks import md, quality_text, title_of, who
@@ -25,11 +26,10 @@ from bot.slack.card_message import next_publish_run
 from bot.slack.limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, length
 from bot.slack.text import cut, escape, link, mrkdwn, shown_items
 from storage.db import Transaction, reading
-from storage.models import PostStatus
 from storage.post_views import PostView, find_posts, holds_for, reactions_for
 
 
-def from_slack(text: str) -> str:
+def unescape_command(text: str) -> str:
     """Slash command text as typed: Slack sends ``&``, ``<`` and ``>`` HTML-escaped."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
@@ -70,8 +70,8 @@ def run_digest(
 
 def entries_for(conn: Transaction, config: Config, posts: Sequence[PostView]) -> list[DigestEntry]:
     """Cards with their tallies and holds, read in two queries whatever their number."""
-    reactions = reactions_for(conn, [p.post_id for p in posts])
-    holds = holds_for(conn, [p.post_id for p in posts if p.status == PostStatus.BLOCKED])
+    reactions = reactions_for(conn, post_ids=[p.post_id for p in posts])
+    holds = holds_for(conn, post_ids=[p.post_id for p in posts if p.status == states.BLOCKED])
     rules = vote_rules(config)
     return [DigestEntry(p, tally(reactions[p.post_id], rules), holds.get(p.post_id)) for p in posts]
 
@@ -90,11 +90,11 @@ def answer_digest(
 # ------------------------------------------------------------------------------- rendering
 
 _GROUPS = (
-    ("Awaiting votes", (PostStatus.OPEN,)),
-    ("Approved, waiting to be published", (PostStatus.APPROVED, PostStatus.BLOCKED)),
-    ("Published", (PostStatus.PUBLISHED,)),
-    ("Rejected", (PostStatus.REJECTED,)),
-    ("Expired without a decision", (PostStatus.EXPIRED,)),
+    ("Awaiting votes", (states.OPEN,)),
+    ("Approved, waiting to be published", (states.APPROVED, states.BLOCKED)),
+    ("Published", (states.PUBLISHED,)),
+    ("Rejected", (states.REJECTED,)),
+    ("Expired without a decision", (states.EXPIRED,)),
 )
 # A card's two lines fit one section beside its group's title, whatever the article holds.
 LINE_MAX = SECTION_TEXT_MAX - 100
@@ -125,8 +125,8 @@ def digest_message(
     sections = Sections(MESSAGE_BLOCKS_MAX - 2)  # the header and the closing tip
     blocks = []
     counts = []
-    for title, states in _GROUPS:
-        entries = [e for e in result.entries if e.post.status in states]
+    for title, group in _GROUPS:
+        entries = [e for e in result.entries if e.post.status in group]
         if not entries:
             continue
         counts.append(f"{len(entries)} {title.split(',')[0].lower()}")
@@ -202,21 +202,21 @@ def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
     votes = votes_text(entry.tally, config)
     when = ago(now - post.changed_at)
     status = post.status
-    if status == PostStatus.OPEN:
+    if status == states.OPEN:
         parts = [votes, f"{config.votes.quorum} needed", f"posted {ago(now - post.posted_at)}"]
-    elif status == PostStatus.APPROVED:
+    elif status == states.APPROVED:
         parts = [f"approved {when}"]
         at = next_publish_run(config, now)
         if at is not None:
             parts.append(f"to be published {format_when(at, config.zone, now)}")
         parts.append(votes)
-    elif status == PostStatus.BLOCKED:
+    elif status == states.BLOCKED:
         reason = mrkdwn(entry.hold, HOLD_MAX) or "publishing refused the file"
         parts = [f":warning: approved, held back from publishing: {reason}", votes]
-    elif status == PostStatus.PUBLISHED:
+    elif status == states.PUBLISHED:
         commit = f" in {commit_text(post.commit_sha, config)}" if post.commit_sha else ""
         parts = [f"published {when}{commit}"]
-    elif status == PostStatus.REJECTED:
+    elif status == states.REJECTED:
         parts = [f"rejected {when}", votes]
     else:
         parts = [f"expired {when}", votes]

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import todays_candidates
 from bot.config import Config
 from bot.house_rules import candidate_rules
+from bot.rules import states
 from bot.rules.schedule import next_run, posting_day
 from bot.slack.card_blocks import md, quality_text, title_of
 from bot.slack.card_message import next_publish_run
@@ -50,7 +51,6 @@ from bot.slack.limits import (
 from bot.slack.text import escape, join_fitting, link, mrkdwn
 from storage.articles import ArticleView
 from storage.db import Transaction, reading
-from storage.models import PostStatus
 from storage.post_views import Order, find_posts, posted_on
 
 SHOWN = 10  # per list; the rest is one /digest away
@@ -96,9 +96,9 @@ def build_summary(conn: Transaction, config: Config, *, since: datetime, now: da
         return entries_for(conn, config, page.posts)
 
     day = posting_day(now, config.zone)
-    posted = posted_on(conn, day)
+    posted = posted_on(conn, day=day)
     if posted:
-        shown = [s for s in PostStatus if s != PostStatus.SKIPPED]  # skipped: never in Slack
+        shown = [s for s in states.ALL if s != states.SKIPPED]  # skipped: never in Slack
         page = find_posts(conn, statuses=shown, day=day, order="best")
         today = [p.article for p in page.posts]
     else:
@@ -106,11 +106,11 @@ def build_summary(conn: Transaction, config: Config, *, since: datetime, now: da
     return Summary(
         since=since,
         now=now,
-        published=cards([PostStatus.PUBLISHED], since=since, order="changed"),
-        rejected=cards([PostStatus.REJECTED], since=since, order="changed"),
-        expired=cards([PostStatus.EXPIRED], since=since, order="changed"),
-        approved=cards([PostStatus.APPROVED, PostStatus.BLOCKED], order="oldest"),
-        waiting=cards([PostStatus.OPEN], order="oldest"),
+        published=cards([states.PUBLISHED], since=since, order="changed"),
+        rejected=cards([states.REJECTED], since=since, order="changed"),
+        expired=cards([states.EXPIRED], since=since, order="changed"),
+        approved=cards([states.APPROVED, states.BLOCKED], order="oldest"),
+        waiting=cards([states.OPEN], order="oldest"),
         candidates=group_by_topic(today),
         posted_today=posted,
     )
@@ -242,7 +242,7 @@ def _published(entries: Sequence[DigestEntry], config: Config) -> list[str]:
 
 def _approved(e: DigestEntry, now: datetime) -> str:
     held = ""
-    if e.post.status == PostStatus.BLOCKED:
+    if e.post.status == states.BLOCKED:
         reason = mrkdwn(e.hold, HOLD_MAX) or "publishing refused the file"
         held = f"\n    :warning: held back from publishing: {reason}"
     return _line(e, f" · approved {duration(now - e.post.changed_at)} ago{_card(e)}{held}")

@@ -13,13 +13,13 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.house_rules import vote_rules
+from bot.rules import states
 from bot.rules.states import FINAL
 from bot.rules.tally import closed_if_posted_before, next_status, normalize_reaction, tally
 from bot.slack.card_message import render_post, update_message
 from bot.slack.editors import Editors
 from storage import posts
 from storage.db import Transaction, reading, transaction
-from storage.models import PostStatus
 from storage.votes import find_post, reactions_of, record_reaction, set_status
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def apply_reaction(
 def _retally(tx: Transaction, post: Any, config: Config, *, cause: str) -> str:
     """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
     rules = vote_rules(config)
-    new = next_status(post.status, tally(reactions_of(tx, post.id), rules), rules)
+    new = next_status(post.status, tally(reactions_of(tx, post_id=post.id), rules), rules)
     if new != post.status:
         set_status(tx, post_id=post.id, old=post.status, new=new, cause=cause)
     return str(new)
@@ -110,7 +110,7 @@ def reconcile(
     is older than this read, and any event after it is newer."""
 
     report = ReconcileReport()
-    open_states = (PostStatus.OPEN, PostStatus.APPROVED, PostStatus.REJECTED, PostStatus.BLOCKED)
+    open_states = (states.OPEN, states.APPROVED, states.REJECTED, states.BLOCKED)
     voted = posts.being_voted(engine, statuses=open_states)
     rules = vote_rules(config)
     now_ts = f"{now.timestamp():.6f}"
@@ -132,7 +132,7 @@ def reconcile(
             locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)
             if locked is None or locked.status in FINAL:
                 continue
-            known = {(r.user, r.reaction): r for r in reactions_of(tx, post.id)}
+            known = {(r.user, r.reaction): r for r in reactions_of(tx, post_id=post.id)}
             changed = False
             for key in in_slack | {k for k, r in known.items() if r.present}:
                 present = key in in_slack
@@ -165,6 +165,4 @@ def expire_posts(engine: Engine, client: WebClient | None, config: Config, now: 
 
 def _expire(tx: Transaction, post_id: int, config: Config, now: datetime) -> bool:
     cause = f"no decision within {config.votes.window_days} days"
-    return set_status(
-        tx, post_id=post_id, old=PostStatus.OPEN, new=PostStatus.EXPIRED, cause=cause, at=now
-    )
+    return set_status(tx, post_id=post_id, old=states.OPEN, new=states.EXPIRED, cause=cause, at=now)

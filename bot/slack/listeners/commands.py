@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 
 from bot.rules.digest_query import DigestError, parse_digest_query
-from bot.slack.digest import answer_digest, from_slack, help_message
+from bot.slack.digest import answer_digest, help_message, unescape_command
 from bot.slack.limits import message_problems
 from bot.slack.text import escape
 from storage.db_errors import DatabaseError
@@ -26,7 +26,7 @@ def register(app: App, curator: Curator) -> None:
         """``/digest topic:AI since:7d``: the matching articles, answered only to the asker."""
         now = datetime.now(UTC)
         try:
-            text = from_slack(command.get("text") or "")
+            text = unescape_command(command.get("text") or "")
             query = parse_digest_query(text, now, curator.config.zone)
         except DigestError as exc:
             # Pure and instant, so it can ride on the ack itself. The error quotes what was
