@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, Decision, Post, PostStatus
+from storage.records import PostRecord, WaitingPost
 from storage.votes import set_status
 
 POST = Post.__table__
@@ -105,9 +106,9 @@ def count_unposted(conn: Connection) -> int:
 # ------------------------------------------------------------------------- one post, posting
 
 
-def post_by_id(conn: Connection, *, post_id: int) -> Row:
-    """The post row (NoResultFound when there is none)."""
-    return conn.execute(select(POST).where(POST.c.id == post_id)).one()
+def post_by_id(conn: Connection, *, post_id: int) -> PostRecord:
+    """The post (NoResultFound when there is none)."""
+    return PostRecord.of(conn.execute(select(POST).where(POST.c.id == post_id)).one())
 
 
 def channel_of(conn: Connection, *, post_id: int) -> str | None:
@@ -161,11 +162,11 @@ def set_commit(conn: Connection, *, post_id: int, sha: str) -> None:
 # ----------------------------------------------------------------------------------- voting
 
 
-def being_voted(engine: Engine, *, statuses: Collection[str]) -> list[Row]:
+def being_voted(engine: Engine, *, statuses: Collection[str]) -> list[PostRecord]:
     """Posts in Slack whose status is one of ``statuses``."""
     query = select(POST).where(POST.c.status.in_(statuses), POST.c.ts.is_not(None))
     with engine.connect() as conn:
-        return list(conn.execute(query))
+        return [PostRecord.of(row) for row in conn.execute(query)]
 
 
 def open_since_before(conn: Connection, *, cutoff: datetime) -> list[int]:
@@ -177,7 +178,7 @@ def open_since_before(conn: Connection, *, cutoff: datetime) -> list[int]:
 # ----------------------------------------------------------------------------------- status
 
 
-def waiting_posts(conn: Connection, *, statuses: Collection[str]) -> list[Row]:
+def waiting_posts(conn: Connection, *, statuses: Collection[str]) -> list[WaitingPost]:
     """Posts in Slack in ``statuses``, oldest first: status, created_at, permalink and their
     article's title and path."""
     columns = (POST.c.status, POST.c.created_at, POST.c.permalink)
@@ -187,7 +188,7 @@ def waiting_posts(conn: Connection, *, statuses: Collection[str]) -> list[Row]:
         .where(POST.c.status.in_(statuses), POST.c.ts.is_not(None))
         .order_by(POST.c.created_at)
     )
-    return list(conn.execute(query).all())
+    return [WaitingPost.of(row) for row in conn.execute(query)]
 
 
 def skipped_on(conn: Connection, *, day: str) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from storage.models import (
@@ -26,6 +26,7 @@ from storage.models import (
     PublishHold,
 )
 from storage.post_views import reactions_for
+from storage.records import CommitRecord
 from storage.votes import Reaction
 
 log = logging.getLogger(__name__)
@@ -299,6 +300,7 @@ def add_commit(
     )
 
 
-def last_commit(conn: Connection) -> Row | None:
+def last_commit(conn: Connection) -> CommitRecord | None:
     """The commit publishing pushed last (for ``curator status``)."""
-    return conn.execute(select(COMMIT).order_by(COMMIT.c.pushed_at.desc())).first()
+    row = conn.execute(select(COMMIT).order_by(COMMIT.c.pushed_at.desc())).first()
+    return None if row is None else CommitRecord.of(row)

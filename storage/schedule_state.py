@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.engine import Engine
 
 from storage.db import dialect_insert
 from storage.models import JobRun, Lease, as_utc, utcnow
+from storage.records import JobRunRecord
 
 JOB_RUN = JobRun.__table__
 LEASE = Lease.__table__
@@ -43,12 +44,13 @@ def finish_run(
         )
 
 
-def last_run(conn: Connection, *, job: str, outcome: str | None = None) -> Row | None:
+def last_run(conn: Connection, *, job: str, outcome: str | None = None) -> JobRunRecord | None:
     """The newest finished run of ``job`` (with that outcome, if given)."""
     query = select(JOB_RUN).where(JOB_RUN.c.job == job, JOB_RUN.c.finished_at.is_not(None))
     if outcome:
         query = query.where(JOB_RUN.c.outcome == outcome)
-    return conn.execute(query.order_by(JOB_RUN.c.slot.desc()).limit(1)).first()
+    row = conn.execute(query.order_by(JOB_RUN.c.slot.desc()).limit(1)).first()
+    return None if row is None else JobRunRecord.of(row)
 
 
 def previous_outcome(conn: Connection, *, job: str, before_id: int) -> str | None:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, Insert, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, insert, select, update
 
 from storage.models import Decision, Post, Vote, utcnow
+from storage.records import PostRecord
 
 POST = Post.__table__
 VOTE = Vote.__table__
@@ -25,7 +26,7 @@ class Reaction:
     event_ts: str
 
 
-def find_post(conn: Connection, *, channel: str, ts: str, lock: bool = False) -> Row | None:
+def find_post(conn: Connection, *, channel: str, ts: str, lock: bool = False) -> PostRecord | None:
     """The candidate post behind a Slack message, or None if it is not one of ours.
 
     ``lock`` holds the row until the transaction ends (PostgreSQL), so two votes on the same
@@ -37,7 +38,8 @@ def find_post(conn: Connection, *, channel: str, ts: str, lock: bool = False) ->
         # SQLite, where SELECT ... FOR UPDATE does nothing; the SELECT after it then reads
         # the state every earlier vote committed.
         conn.execute(_TOUCH_POST, {"b_channel": channel, "b_ts": ts})
-    return conn.execute(_FIND_POST, params).first()
+    row = conn.execute(_FIND_POST, params).first()
+    return None if row is None else PostRecord.of(row)
 
 
 def record_reaction(

@@ -118,3 +118,32 @@ def test_each_kind_of_violation_is_found(source: str) -> None:
 )
 def test_what_bot_may_do_passes(source: str) -> None:
     assert violations(source) == []
+
+
+def _storage_modules() -> list[Path]:
+    storage = BOT.parent / "storage"
+    return [p for p in sorted(storage.rglob("*.py")) if "migrations" not in p.parts]
+
+
+def rows_handed_up(source: str) -> list[str]:
+    """Public functions that say they return a SQLAlchemy row (or rows)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_") and node.returns:
+            names = {n.id for n in ast.walk(node.returns) if isinstance(n, ast.Name)}
+            names |= {n.attr for n in ast.walk(node.returns) if isinstance(n, ast.Attribute)}
+            if names & {"Row", "CursorResult", "Result", "RowMapping"}:
+                found.append(node.name)
+    return found
+
+
+@pytest.mark.parametrize("path", _storage_modules(), ids=lambda p: p.name)
+def test_storage_hands_bot_records_not_rows(path: Path) -> None:
+    """What storage reads reaches bot/ as its own records (storage/records.py), typed and
+    free of the connection: bot/ never reads a column off a database row by name."""
+    assert rows_handed_up(path.read_text(encoding="utf-8")) == []
+
+
+def test_a_row_handed_up_is_found() -> None:
+    source = "def post(conn) -> Row | None: ...\ndef _inner(conn) -> Row: ...\n"
+    assert rows_handed_up(source) == ["post"]

@@ -20,6 +20,7 @@ from bot.slack.card_message import render_post, update_message
 from bot.slack.editors import Editors
 from storage import posts
 from storage.db import Transaction, reading, transaction
+from storage.records import PostRecord
 from storage.votes import find_post, reactions_of, record_reaction, set_status
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def apply_reaction(
     return VoteChange(post.id, post.channel, post.ts, post.status, new)
 
 
-def _retally(tx: Transaction, post: Any, config: Config, *, cause: str) -> str:
+def _retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
     """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
     rules = vote_rules(config)
     new = next_status(post.status, tally(reactions_of(tx, post_id=post.id), rules), rules)

@@ -1,0 +1,68 @@
+"""What storage hands bot/ when it reads a row: plain frozen records, typed, with no tie to
+the database connection they came from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Self
+
+
+class _FromRow:
+    @classmethod
+    def of(cls, row: Any) -> Self:
+        """The record of a row that has at least these columns (the rest are left out)."""
+        mapping: Mapping[str, Any] = row._mapping
+        return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PostRecord(_FromRow):
+    """A candidate post: its card in Slack (``ts``, None until posted) and where it stands."""
+
+    id: int
+    article_id: int
+    channel: str
+    ts: str | None
+    permalink: str | None
+    day: str
+    status: str
+    status_changed_at: datetime
+    commit_sha: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitingPost(_FromRow):
+    """A post in Slack still waiting (open or approved), with its article's title and path."""
+
+    status: str
+    created_at: datetime
+    permalink: str | None
+    title: str | None
+    path: str
+
+
+@dataclass(frozen=True)
+class JobRunRecord(_FromRow):
+    """One claimed slot of a scheduled job, and how it ended (None while it runs)."""
+
+    id: int
+    job: str
+    slot: datetime
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class CommitRecord(_FromRow):
+    """A commit publishing pushed."""
+
+    id: int
+    sha: str
+    article_count: int
+    message: str
+    pushed_at: datetime
