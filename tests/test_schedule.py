@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.cli.status import status_lines
 from bot.clock.scheduler import WallClockCronTrigger
 from bot.config import Config, ContentConfig, ScheduleConfig, SlackConfig, config_from_mapping
-from bot.rules.schedule import crontab_line, next_run
+from bot.rules.schedule import crontab_line, next_run, summary_since
 from bot.rules.tally import Tally
 from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.card_message import next_publish_run
@@ -154,3 +154,11 @@ def test_status_shows_the_next_runs(engine: Engine, tmp_path: Path, loaded: bool
 def test_crontab_line_is_stable(line: str, stored: str):
     assert crontab_line(line) == stored
     assert crontab_line(stored) == stored
+
+
+def test_a_summary_covers_from_the_last_one_sent_or_the_day_before() -> None:
+    """One rule for the scheduled summary (from its slot) and `curator summary` (from now)."""
+    at = datetime(2026, 3, 29, 8, 30, tzinfo=UTC)
+    last = datetime(2026, 3, 27, 7, 30, tzinfo=UTC)
+    assert summary_since(last, at) == last
+    assert summary_since(None, at) == at - timedelta(hours=24)

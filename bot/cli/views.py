@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -92,6 +92,7 @@ def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) 
 
 def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> datetime:
     from bot.rules.digest_query import DigestError, parse_since
+    from bot.rules.schedule import summary_since
     from storage.db import reading
     from storage.models import as_utc
     from storage.schedule_state import last_run
@@ -105,7 +106,7 @@ def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> dateti
             ) from None
     with reading(rt.engine) as conn:
         last = last_run(conn, job="summary", outcome="ok")
-    return as_utc(last.slot) if last is not None else now - timedelta(hours=24)
+    return summary_since(as_utc(last.slot) if last is not None else None, now)
 
 
 @click.command()

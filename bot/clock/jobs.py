@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.clock.slot_runner import JobContext, JobSpec, SlotRunner
 from bot.publishing.job import PUBLISH_WAIT, publish_approved
 from bot.publishing.report import PublishReport
+from bot.rules.schedule import summary_since
 from bot.runtime import Runtime
 from bot.slack import daily_post
 from bot.slack.editors import DisplayNames, editors_from
@@ -51,7 +52,7 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
 
     def summary(ctx: JobContext) -> str:
         """Post the morning summary of everything since the last one."""
-        since = ctx.last_ok or ctx.slot - timedelta(days=1)
+        since = summary_since(ctx.last_ok, ctx.slot)
         post_summary(rt.engine, client, config, since=since, now=ctx.now)
         return f"since {since:%Y-%m-%d %H:%M}"
 

@@ -95,6 +95,12 @@ def latest_slot(cron: str, tz: ZoneInfo, now: datetime, lookback: timedelta) -> 
     return found[-1] if found else None
 
 
+def summary_since(last_sent: datetime | None, at: datetime) -> datetime:
+    """What a morning summary at ``at`` covers from: the slot of the last one sent, or the
+    24 hours before ``at`` when none was."""
+    return last_sent if last_sent is not None else at - timedelta(hours=24)
+
+
 def posting_day(now: datetime, tz: ZoneInfo) -> str:
     """The newsroom's day of ``now``, YYYY-MM-DD in its time zone: the day a card is posted
     for, and the day the summary and ``status`` speak of."""

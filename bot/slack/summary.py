@@ -258,7 +258,7 @@ def _candidates(summary: Summary, config: Config, sections: Sections) -> list[Bl
         at = _next_post(config, summary.now)
         if at is None:
             title = f"*Top candidates by topic* · {n}"
-        elif at.astimezone(config.zone).date() == summary.now.astimezone(config.zone).date():
+        elif posting_day(at, config.zone) == posting_day(summary.now, config.zone):
             title = f"*Today's top candidates by topic* · {n}, to be posted at {at:%H:%M}"
         else:
             when = format_when(at, config.zone, summary.now)
