@@ -19,7 +19,9 @@ from bot.config import (
     CandidatesConfig,
     Config,
     ConfigError,
+    ContentConfig,
     ScheduleConfig,
+    SlackConfig,
     VotesConfig,
     config_from_mapping,
     example_config,
@@ -945,3 +947,22 @@ def test_a_path_the_loader_cannot_make_absolute_is_a_config_error(
     error = one_error(tmp_path, merged({key: value}))
     assert error.startswith(f"{tmp_path / 'curator.yml'}: {key}: "), error
     assert says in error
+
+
+def test_the_files_defaults_are_the_settings_defaults(tmp_path: Path) -> None:
+    """Defaults are written twice, in the file's models and in the settings the bot runs on
+    (tests and code build those directly): a file that sets only what it must gives exactly
+    the settings built with only what they need."""
+    loaded = build(tmp_path)
+    direct = Config(
+        path=loaded.path,
+        content=ContentConfig(remote=loaded.content.remote, checkout=loaded.content.checkout),
+        slack=SlackConfig(channel=loaded.slack.channel, editors=loaded.slack.editors),
+        database_url=loaded.database_url,
+        warnings=loaded.warnings,
+    )
+    assert loaded == direct
+    for section in ("content", "slack", "votes", "candidates", "schedule", "fields"):
+        assert getattr(loaded, section) == getattr(direct, section), section
+    assert dict(loaded.schedule.grace) == dict(direct.schedule.grace)
+    assert dict(loaded.content.set_on_publish) == dict(direct.content.set_on_publish)
