@@ -26,7 +26,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -223,12 +223,10 @@ def load_candidates(
         approvers = tally(list(q.reactions), rules).publish
         out.append(
             Candidate(
-                post_id=q.post_id, article_id=q.article_id, path=q.path, title=q.title,
-                channel=q.channel, ts=q.ts, permalink=q.permalink, status=q.status,
-                held=q.held, hold_blob=q.hold_blob,
+                **{f.name: getattr(q, f.name) for f in fields(q)},
                 approvers=tuple((u, display_name(names.get(u), u)) for u in approvers),
             )
-        )  # fmt: skip
+        )
     return sorted(out, key=lambda c: c.path)
 
 

@@ -7,33 +7,25 @@ so that nothing can start a line of its own, such as a forged trailer.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Config
 from storage.commit_text import one_line
 from storage.controls import escape_controls
 from storage.publish_commit import BATCH_TRAILER
+from storage.publish_log import QueuedPost
 
 #: Placeholders ``content.set_on_publish`` templates may use.
 TEMPLATE_FIELDS = ("approvers", "approver_ids", "date", "datetime", "permalink", "channel")
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """An approved (or blocked) post with what the commit and the report need."""
+class Candidate(QueuedPost):
+    """An approved (or blocked) post as storage queued it, with the editors whose votes
+    approved it: what the commit and the report need."""
 
-    post_id: int
-    article_id: int
-    path: str
-    title: str | None
-    channel: str
-    ts: str | None
-    permalink: str | None
-    status: str
-    held: bool = False
-    hold_blob: str | None = None
-    approvers: tuple[tuple[str, str], ...] = field(default=())  # (user id, display name)
+    approvers: tuple[tuple[str, str], ...] = ()  # (user id, display name)
 
 
 def display_name(name: str | None, user_id: str) -> str:
