@@ -90,8 +90,8 @@ def unpublished_pool(
     elif require_score:
         query = query.where(scored)
     rows = conn.execute(query).all()
-    topics = _topics_of(conn, [r.id for r in rows])
-    views = [_view(r, topics.get(r.id, ())) for r in rows]
+    topics = topics_of(conn, ids=[r.id for r in rows])
+    views = [view_of_row(r, topics.get(r.id, ())) for r in rows]
     if taken:
         views = [
             dataclasses.replace(v, taken="posted" if r.posted else "same story")
@@ -111,7 +111,7 @@ def article_counts(conn: Connection) -> tuple[int, int]:
     )
 
 
-def _topics_of(conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
+def topics_of(conn: Connection, *, ids: list[int]) -> dict[int, tuple[str, ...]]:
     found: dict[int, list[str]] = {}
     for i in range(0, len(ids), 500):
         q = select(TOPIC.c.article_id, TOPIC.c.topic).where(
@@ -122,7 +122,7 @@ def _topics_of(conn: Connection, ids: list[int]) -> dict[int, tuple[str, ...]]:
     return {k: tuple(sorted(v, key=str.casefold)) for k, v in found.items()}
 
 
-def _view(row: Any, topics: tuple[str, ...]) -> ArticleView:
+def view_of_row(row: Any, topics: tuple[str, ...]) -> ArticleView:
     return ArticleView(
         id=row.id,
         path=row.path,
@@ -161,7 +161,7 @@ def article_view(conn: Connection, *, article_id: int) -> ArticleView | None:
     row = conn.execute(select(ARTICLE).where(ARTICLE.c.id == article_id)).first()
     if row is None:
         return None
-    return _view(row, _topics_of(conn, [article_id]).get(article_id, ()))
+    return view_of_row(row, topics_of(conn, ids=[article_id]).get(article_id, ()))
 
 
 def ids_by_path(engine: Engine) -> dict[str, int]:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.articles import ARTICLE, POST, TOPIC, ArticleView, _topics_of, _view
+from storage.articles import ARTICLE, POST, TOPIC, ArticleView, topics_of, view_of_row
 from storage.models import PostStatus, PublishHold, Vote, as_utc
 from storage.votes import Reaction
 
@@ -143,7 +143,7 @@ def find_posts(
         .order_by(*_ordering(order, s))
     )
     rows = conn.execute(query).all()
-    topics_by_id = _topics_of(conn, [r.id for r in rows])
+    topics_by_id = topics_of(conn, ids=[r.id for r in rows])
     posts = [
         PostView(
             post_id=r.post_id,
@@ -154,7 +154,7 @@ def find_posts(
             commit_sha=r.post_commit_sha,
             posted_at=_utc(r.post_created_at),
             changed_at=_utc(r.post_changed_at),
-            article=_view(r, topics_by_id.get(r.id, ())),
+            article=view_of_row(r, topics_by_id.get(r.id, ())),
         )
         for r in rows
     ]
