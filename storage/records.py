@@ -6,15 +6,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any, Self
+
+
+@cache
+def _columns(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 class _FromRow:
     @classmethod
     def of(cls, row: Any) -> Self:
-        """The record of a row that has at least these columns (the rest are left out)."""
+        """The record of a row that has at least these columns (the rest are left out).
+        A vote reads one per event: the names are worked out once per class."""
         mapping: Mapping[str, Any] = row._mapping
-        return cls(**{f.name: mapping[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+        return cls(**{name: mapping[name] for name in _columns(cls)})
 
 
 @dataclass(frozen=True)
