@@ -2,27 +2,35 @@
 
 The rules themselves (``bot.rules``) take plain data and know nothing of the config file;
 everything that needs a rule asks here, so a setting means the same everywhere it is used.
+Votes and candidates are a desk's: each desk has its own (``Config.desks``).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.config import Config
+from bot.config import Config, Desk
 from bot.rules.candidates import CandidateRules
+from bot.rules.desks import Route
 from bot.rules.tally import VoteRules
 
 
-def vote_rules(config: Config) -> VoteRules:
-    v = config.votes
+def vote_rules(desk: Desk) -> VoteRules:
+    v = desk.votes
     return VoteRules(
         frozenset(v.publish), frozenset(v.reject), v.quorum, timedelta(days=v.window_days)
     )
 
 
-def candidate_rules(config: Config) -> CandidateRules:
-    c = config.candidates
+def routes(config: Config) -> tuple[Route, ...]:
+    """Every desk in config order, as routing reads them."""
+    return tuple(Route.of(desk.name, desk.topics) for desk in config.desks)
+
+
+def candidate_rules(config: Config, desk: Desk) -> CandidateRules:
+    c = desk.candidates
     return CandidateRules(
         per_day=c.per_day, min_quality=c.min_quality, max_age_days=c.max_age_days,
-        topics=tuple(c.topics), require_score=c.require_score,
+        topics=tuple(c.topics), require_score=c.require_score, desk=desk.name,
+        routes=routes(config),
     )  # fmt: skip

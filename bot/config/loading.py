@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from bot.config.cron import both_days_restricted
 from bot.config.errors import ConfigError, describe
 from bot.config.explain import translate
-from bot.config.models import File
+from bot.config.models import CANDIDATE_KEYS, VOTE_KEYS, DeskSection, File, desk_problems
 from bot.config.reading import read_yaml
 from bot.config.secrets import credentials_in
 from bot.config.settings import (
@@ -30,6 +31,7 @@ from bot.config.settings import (
     CandidatesConfig,
     Config,
     ContentConfig,
+    Desk,
     ScheduleConfig,
     SlackConfig,
     VotesConfig,
@@ -79,17 +81,21 @@ def config_from_mapping(
         # Nothing more is said about a key holding a credential: it would only repeat it.
         problems += [(key, said) for key, said in translate(exc) if key not in secret_keys]
         file = None
+    problems += desk_problems(dict(data), file)
     if problems:
         raise ConfigError(scrub(f"{label}: {key}: {said}") for key, said in problems)
     assert file is not None
+    slack, votes = _slack(file), VotesConfig(**file.votes.model_dump())
+    candidates, schedule = CandidatesConfig(**file.candidates.model_dump()), _schedule(file)
     return Config(
         path=path.resolve() if path is not None else None,
         timezone=file.timezone,
         content=_content(file, base),
-        slack=SlackConfig(**file.slack.model_dump()),
-        votes=VotesConfig(**file.votes.model_dump()),
-        candidates=CandidatesConfig(**file.candidates.model_dump()),
-        schedule=_schedule(file),
+        slack=slack,
+        votes=votes,
+        candidates=candidates,
+        schedule=schedule,
+        desks=tuple(_desk(d, slack, votes, candidates, schedule) for d in file.desks),
         fields=FieldMap(**file.fields.model_dump()),
         database_url=_database_url(file.database, base, env),
         warnings=tuple(scrub(f"{label}: {key}: {said}") for key, said in _warnings(file)),
@@ -118,6 +124,32 @@ def _content(file: File, base: Path) -> ContentConfig:
         author_email=author.group("email"),
         commit_url=content.commit_url,
         set_on_publish=MappingProxyType(dict(content.set_on_publish)),
+    )
+
+
+def _slack(file: File) -> SlackConfig:
+    """``slack.channel`` is where a failing job is told; with desks it may be left out, and
+    the first desk's channel hears it."""
+    values = file.slack.model_dump()
+    if values["channel"] is None:
+        values["channel"] = file.desks[0].channel
+    return SlackConfig(**values)
+
+
+def _desk(
+    desk: DeskSection, slack: SlackConfig, votes: VotesConfig, candidates: CandidatesConfig,
+    schedule: ScheduleConfig,
+) -> Desk:  # fmt: skip
+    """A desk, taking what it does not set from the sections every desk shares."""
+    return Desk(
+        name=desk.name,
+        channel=desk.channel,
+        topics=desk.topics,
+        editors=slack.editors if desk.editors is None else desk.editors,
+        editor_group=desk.editor_group or slack.editor_group,
+        votes=replace(votes, **desk.own(VOTE_KEYS)),
+        candidates=replace(candidates, **desk.own(CANDIDATE_KEYS)),
+        post=desk.post if "post" in desk.model_fields_set else schedule.post,
     )
 
 

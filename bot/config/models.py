@@ -13,6 +13,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -24,15 +26,18 @@ from bot.config.settings import DEFAULT_GRACE
 from bot.config.values import (
     AUTHOR_FORMAT,
     CHANNEL,
+    DESK_NAME,
     Text,
     branch_name,
     checked,
     commit_url_template,
     database_url,
+    desk_name,
     emoji_name,
     git_author,
     git_remote,
     local_path,
+    optional_channel,
     publish_template,
     slack_channel,
     slack_group_id,
@@ -96,7 +101,9 @@ class ContentSection(Section):
 class SlackSection(Section):
     """Votes count from ``editors`` (user IDs) and members of ``editor_group``."""
 
-    channel: Annotated[str, BeforeValidator(slack_channel)] = setting(what=CHANNEL)
+    # Required without desks (desk_problems says so); with them, failing jobs are told in
+    # the first desk's channel unless this names another.
+    channel: Annotated[str | None, BeforeValidator(slack_channel)] = setting(None, what=CHANNEL)
     editors: texts(checked(slack_user_id)) = setting(
         (), what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
     )
@@ -104,6 +111,9 @@ class SlackSection(Section):
         None, what="a user group ID like 'S0123ABCD'"
     )
     command: checked(slash_command) = setting("/digest", what="a slash command like '/digest'")
+    summary_channel: Annotated[str | None, BeforeValidator(optional_channel)] = setting(
+        None, what=CHANNEL
+    )
 
 
 class VotesSection(Section):
@@ -215,6 +225,45 @@ class FieldsSection(Section):
     related: _not_the_flag("related") = setting("related", what=_KEY)
 
 
+_EMOJI = "a list of emoji names like 'white_check_mark'"
+
+
+class DeskSection(Section):
+    """One desk. Every key but ``name`` and ``channel`` may be left out: a desk takes what it
+    does not set from ``slack:``, ``votes:``, ``candidates:`` and ``schedule.post``."""
+
+    name: checked(desk_name) = setting(what=DESK_NAME)
+    channel: Annotated[str, BeforeValidator(slack_channel)] = setting(what=CHANNEL)
+    topics: texts() = setting((), what="a list of topic names", each="a topic name")
+    editors: texts(checked(slack_user_id)) | None = setting(
+        None, what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
+    )
+    editor_group: checked(slack_group_id) | None = setting(
+        None, what="a user group ID like 'S0123ABCD'"
+    )
+    post: Cron = None
+    # votes.* for this desk
+    publish: texts(checked(emoji_name)) | None = setting(None, what=_EMOJI, each="an emoji name")
+    reject: texts(checked(emoji_name)) | None = setting(None, what=_EMOJI, each="an emoji name")
+    quorum: Annotated[int, Field(ge=1)] | None = None
+    window_days: Annotated[int, Field(ge=1)] | None = None
+    # candidates.* for this desk (``topics`` here routes articles to the desk)
+    per_day: Annotated[int, Field(ge=1, le=MAX_PER_DAY)] | None = None
+    min_quality: Annotated[float, Field(allow_inf_nan=False)] | None = setting(
+        None, what="a number or null"
+    )
+    require_score: bool | None = setting(None, what="true or false")
+    max_age_days: Annotated[int, Field(ge=1)] | None = None
+
+    def own(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        """Those of ``keys`` (``VOTE_KEYS``, ``CANDIDATE_KEYS``) this desk sets itself."""
+        return {key: getattr(self, key) for key in keys if key in self.model_fields_set}
+
+
+VOTE_KEYS = ("publish", "reject", "quorum", "window_days")
+CANDIDATE_KEYS = ("per_day", "min_quality", "require_score", "max_age_days")
+
+
 class File(Section):
     """The whole file. Sections left out or empty take their defaults (``content`` and
     ``slack`` then report their required keys)."""
@@ -227,6 +276,9 @@ class File(Section):
     schedule: ScheduleSection = setting(ScheduleSection(), what=SECTION)
     fields: FieldsSection = setting(FieldsSection(), what=SECTION)
     database: Annotated[str | None, BeforeValidator(database_url)] = None
+    desks: Annotated[tuple[DeskSection, ...], BeforeValidator(lambda v: () if v is None else v)] = (
+        setting((), what="a list of desks, each a mapping with at least name and channel")
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -244,3 +296,66 @@ def schema_keys() -> dict[str, tuple[str, ...]]:
         if isinstance(info.annotation, type) and issubclass(info.annotation, Section):
             keys[name] = tuple(info.annotation.model_fields)
     return keys
+
+
+def desk_problems(data: Any, file: File | None) -> list[tuple[str, str]]:
+    """What no single desk shows: names and channels used twice, a catch-all desk before
+    another desk, a desk nobody can vote in, one emoji meaning publish and reject. Told with
+    the file's other errors, so it reads the desks on their own when the file is invalid."""
+    if not isinstance(data, dict):
+        return []
+    slack_data = data.get("slack")
+    no_channel = slack_data is None or (
+        isinstance(slack_data, dict) and "channel" not in slack_data
+    )
+    if not data.get("desks") and no_channel:
+        told = [("slack.channel", f"missing; expected {CHANNEL}")]
+    else:
+        told = []
+    if file is not None:
+        return told + _check_desks(file.desks, file.slack, file.votes)
+    try:
+        desks = TypeAdapter(tuple[DeskSection, ...]).validate_python(data.get("desks") or ())
+    except ValidationError:
+        return []  # each desk's own errors are told; how they agree is told once they are valid
+    slack = _valid(SlackSection, slack_data)
+    return told + _check_desks(
+        desks, slack, _valid(VotesSection, data.get("votes")) or VotesSection()
+    )
+
+
+def _valid(section: type[Section], data: Any) -> Any:
+    try:
+        return section.model_validate(data or {})
+    except ValidationError:
+        return None
+
+
+def _check_desks(
+    desks: tuple[DeskSection, ...], slack: SlackSection | None, votes: VotesSection
+) -> list[tuple[str, str]]:
+    told: list[tuple[str, str]] = []
+    names: dict[str, int] = {}
+    channels: dict[str, int] = {}
+    for i, desk in enumerate(desks):
+        at = f"desks[{i}]"
+        first = names.setdefault(desk.name.casefold(), i)
+        if first != i:
+            told.append((f"{at}.name", f"{desk.name!r} is also the name of desks[{first}]"))
+        first = channels.setdefault(desk.channel, i)
+        if first != i:
+            told.append((f"{at}.channel", f"{desk.channel} is also the channel of desks[{first}]"))
+        if not desk.topics and i != len(desks) - 1:
+            told.append((f"{at}.topics", "a desk without topics takes every article left, so "
+                         "it must be the last desk: move it down or give it topics"))  # fmt: skip
+        if slack is not None:
+            editors = slack.editors if desk.editors is None else desk.editors
+            if not editors and (desk.editor_group or slack.editor_group) is None:
+                told.append((at, "no editor can vote in this desk: set its editors or "
+                             "editor_group (or slack.editors / slack.editor_group)"))  # fmt: skip
+        publish, reject = desk.publish or votes.publish, desk.reject or votes.reject
+        both = [name for name in publish if name in reject]
+        if both:
+            told.append((at, f"{', '.join(both)} is both a publish and a reject vote in this "
+                         "desk; one reaction cannot mean both"))  # fmt: skip
+    return told

@@ -49,6 +49,8 @@ class SlackConfig:
     editors: tuple[str, ...] = ()
     editor_group: str | None = None
     command: str = "/digest"
+    # Where the newsroom's summary (every desk, grouped) goes; None: only each desk's own.
+    summary_channel: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +123,45 @@ class ScheduleConfig:
         return self.grace.get(job, DEFAULT_GRACE[job])
 
 
+DEFAULT_POST = "0 9 * * mon-fri"
+DESK_NAME_MAX = 24  # "post:<name>" keys the desk's posting slot in job_run (32 characters)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Desk:
+    """One desk: its channel, the topics it takes, who votes there and by which rules.
+
+    ``topics`` empty makes it the catch-all desk (it takes what no desk before it took).
+    ``implicit``: the one desk of a config without ``desks:``, built from ``slack:``,
+    ``votes:``, ``candidates:`` and ``schedule.post``; its posting job keeps the name "post".
+    """
+
+    name: str
+    channel: str
+    topics: tuple[str, ...] = ()
+    editors: tuple[str, ...] = ()
+    editor_group: str | None = None
+    votes: VotesConfig = field(default_factory=VotesConfig)
+    candidates: CandidatesConfig = field(default_factory=CandidatesConfig)
+    post: str | None = DEFAULT_POST
+    implicit: bool = False
+
+    @property
+    def post_job(self) -> str:
+        """The name its posting slots are claimed under (``job_run.job``)."""
+        return "post" if self.implicit else f"post:{self.name}"
+
+
+def implicit_desk(slack: SlackConfig, votes: VotesConfig, candidates: CandidatesConfig,
+                  post: str | None) -> Desk:  # fmt: skip
+    """The one desk of a config without ``desks:``, named after its channel."""
+    return Desk(
+        name=slack.channel.lstrip("#")[:DESK_NAME_MAX], channel=slack.channel,
+        editors=slack.editors, editor_group=slack.editor_group, votes=votes,
+        candidates=candidates, post=post, implicit=True,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config:
     """Everything the bot needs that is not a secret, validated.
@@ -138,7 +179,36 @@ class Config:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     fields: FieldMap = field(default_factory=FieldMap)
     database_url: str
+    # In config order; never empty: a config without ``desks:`` has its one implicit desk.
+    desks: tuple[Desk, ...] = ()
     warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Built directly (tests), from a file without desks:, or replaced from such a config
+        # (dataclasses.replace): the one desk follows slack:, votes:, candidates: and post.
+        if not self.desks or self.desks[0].implicit:
+            desk = implicit_desk(self.slack, self.votes, self.candidates, self.schedule.post)
+            object.__setattr__(self, "desks", (desk,))
+
+    @property
+    def default_desk(self) -> Desk:
+        """Where a card of no known desk belongs (cards from before desks, a removed desk):
+        the catch-all desk, else the first."""
+        return next((d for d in self.desks if not d.topics), self.desks[0])
+
+    def desk(self, name: str | None) -> Desk:
+        """The desk of that name (any case); an unknown name or None is the default desk."""
+        found = self.find_desk(name) if name is not None else None
+        return found or self.default_desk
+
+    def find_desk(self, name: str) -> Desk | None:
+        """The desk of that name (any case), or None."""
+        key = name.strip().casefold()
+        return next((d for d in self.desks if d.name.casefold() == key), None)
+
+    def desk_in(self, channel: str) -> Desk | None:
+        """The desk whose channel this is (an ID or a ``#name`` as the config wrote it)."""
+        return next((d for d in self.desks if d.channel == channel), None)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:

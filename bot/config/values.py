@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 from bot.config.errors import expected, problem
+from bot.config.settings import DESK_NAME_MAX
 from storage.db import DatabaseURLError, check_url
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -31,6 +32,8 @@ AUTHOR = re.compile(r"^(?P<name>[^<>\n]*?)\s*<(?P<email>[^<>\s]+@[^<>\s]+)>$")
 SCP_LIKE = re.compile(r"^[^/]*:")  # git's rule: a colon before any slash means host:path
 _BAD_REF = re.compile(r"[\s~^:?*\[\\]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$")
 
+_DESK_NAME = re.compile(r"^[^\W_][\w .&+-]*$")
+DESK_NAME = f"a desk name of up to {DESK_NAME_MAX} letters, digits, spaces or - _ . & +"
 CHANNEL = "a channel ID like 'C0123ABCD' or a quoted '#name'"
 AUTHOR_FORMAT = "'Name <email>', e.g. 'Newsroom Curator <curator@example.org>'"
 COMMIT_URL = "a URL containing {sha}, e.g. 'https://github.com/newsroom/content/commit/{sha}'"
@@ -94,6 +97,19 @@ def slack_channel(value: Any) -> str:
     if text and _CHANNEL_NAME.match("#" + text):
         hint = f" (did you mean '#{text.lower()}'?)"
     raise expected(CHANNEL, value, hint)
+
+
+def optional_channel(value: Any) -> str | None:
+    return None if value is None else slack_channel(value)
+
+
+def desk_name(value: str) -> str:
+    """Shown in Slack, typed after ``desk:`` in /digest and keyed in the job table."""
+    if len(value) > DESK_NAME_MAX or not _DESK_NAME.match(value):
+        raise expected(DESK_NAME, value)
+    if value.casefold() == "all":
+        raise problem("'all' means every desk in /digest desk:all; name the desk otherwise")
+    return value
 
 
 def emoji_name(name: str) -> str:

@@ -8,7 +8,8 @@ The rule, in one place (the README's "Candidates" says the same in words):
   commit that added its file;
 - good enough: a scored article needs ``min_quality`` (when set); an unscored one passes
   unless ``require_score`` (most Hugo/Jekyll repos score nothing);
-- on a listed topic, when ``topics`` lists any.
+- on a listed topic, when ``topics`` lists any;
+- routed to this desk (``bot.rules.desks``), when there are desks to route between.
 
 Best first: scored before unscored, then higher quality, hotter, newer; one card per story.
 """
@@ -19,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
+
+from bot.rules.desks import Route, desk_for
 
 
 class Article(Protocol):
@@ -50,6 +53,10 @@ class CandidateRules:
     max_age_days: int = 7
     topics: tuple[str, ...] = ()
     require_score: bool = False  # True: an unscored article is never offered
+    # The desk choosing, and every desk in config order: an article is offered only by the
+    # desk it routes to. No routes: one desk takes everything.
+    desk: str | None = None
+    routes: tuple[Route, ...] = ()
 
 
 def age_of(article: Article) -> datetime | None:
@@ -98,6 +105,10 @@ def refusal(article: Article, rules: CandidateRules, *, now: datetime) -> str | 
         return "below_min"
     if not matches_topics(article, rules.topics):
         return "off_topic"
+    if rules.routes:
+        desk = desk_for(article.topics, rules.routes)
+        if desk != rules.desk:
+            return "no_desk" if desk is None else "other_desk"
     return None
 
 
@@ -133,6 +144,8 @@ class Census:
     unscored: int = 0
     below_min: int = 0
     off_topic: int = 0
+    other_desk: int = 0  # routed to another desk
+    no_desk: int = 0  # routed to no desk: offered nowhere
     unreadable: int = 0  # files that could not be read, so not counted above
     scanned: int = 0  # articles in the repo, readable or not
 
@@ -167,6 +180,8 @@ def describe(census: Census, rules: CandidateRules) -> str:
         (census.unscored, "unscored (candidates.require_score is true)"),
         (census.below_min, f"below min_quality {rules.min_quality or 0:g}"),
         (census.off_topic, "not on a listed topic"),
+        (census.other_desk, "for other desks"),
+        (census.no_desk, "on no desk's topics"),
     ]
     why = ", ".join(f"{n:,} {what}" for n, what in reasons if n)
     if census.qualify:
