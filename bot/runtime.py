@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from bot.config import Config
+from storage import posts
 from storage.db import open_kept, redacted
 from storage.db_errors import place_of
 from storage.gitrepo import ContentRepo
 from storage.pathfilter import PathFilter
 from storage.schema_version import schema_is_current
+
+log = logging.getLogger(__name__)
 
 
 class SchemaError(RuntimeError):
@@ -30,9 +34,21 @@ def build_runtime(config: Config) -> Runtime:
     """Open the database (bringing its schema up to date) and the bot's content clone."""
     engine = open_kept(config.database_url)
     ensure_schema(engine, config.database_url)
+    _rehome_cards(engine, config)
     repo = ContentRepo(config.content.checkout, config.content.remote, config.content.branch)
     paths = PathFilter(config.content.include, config.content.exclude)
     return Runtime(config, engine, repo, paths)
+
+
+def _rehome_cards(engine: Engine, config: Config) -> None:
+    """Cards of no desk this config names (from before desks, or of a desk since removed)
+    join the default desk, where they are voted on and expire."""
+    names = [desk.name for desk in config.desks]
+    moved = posts.rehome_cards(engine, desks=names, default=config.default_desk.name)
+    if moved:
+        log.debug(
+            "%d card(s) of no configured desk joined the %s desk", moved, config.default_desk.name
+        )
 
 
 def ensure_schema(engine: Engine, url: str) -> None:

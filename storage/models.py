@@ -99,6 +99,9 @@ class Post(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     article_id: int = Field(foreign_key="article.id", unique=True)
     channel: str
+    # The desk it was planned for (migration 0008); None only for cards from before desks,
+    # until the bot starts and gives them to its default desk.
+    desk: str | None = Field(default=None, max_length=32)
     # Slack message timestamp; None until the message is actually posted.
     ts: str | None = None
     permalink: str | None = None
@@ -251,6 +254,7 @@ class Installation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
 
 
+Index("ix_post_desk_day", Post.desk, Post.day)
 Index("ix_article_candidate", Article.published, Article.quality)
 # Covers the scan's closing counts: live articles, and how many of them are broken.
 Index("ix_article_live", Article.removed_at, Article.error)

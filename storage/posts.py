@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, Decision, Post, PostStatus
@@ -27,9 +27,18 @@ UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
 # ------------------------------------------------------------------------------ the day's plan
 
 
-def day_post_ids(conn: Connection, *, day: str) -> list[int]:
-    """The posts planned for ``day`` (YYYY-MM-DD), in the order they were planned."""
-    return list(conn.scalars(select(POST.c.id).where(POST.c.day == day).order_by(POST.c.id)))
+def day_post_ids(conn: Connection, *, day: str, desk: str) -> list[int]:
+    """The posts ``desk`` planned for ``day`` (YYYY-MM-DD), in the order they were planned."""
+    query = select(POST.c.id).where(POST.c.day == day, POST.c.desk == desk)
+    return list(conn.scalars(query.order_by(POST.c.id)))
+
+
+def rehome_cards(engine: Engine, *, desks: Collection[str], default: str) -> int:
+    """Cards of no desk in ``desks`` (from before desks, or of a desk since removed) go to
+    ``default``, where they are voted on and expire; how many moved."""
+    with engine.begin() as conn:
+        stray = or_(POST.c.desk.is_(None), POST.c.desk.not_in(list(desks)))
+        return conn.execute(update(POST).where(stray).values(desk=default)).rowcount
 
 
 def add_post(
@@ -37,6 +46,7 @@ def add_post(
     *,
     article_id: int,
     channel: str,
+    desk: str,
     day: str,
     now: datetime,
     ts: str | None = None,
@@ -45,16 +55,18 @@ def add_post(
     """A new open post of ``article_id``; its id. Two plans of the same article on the same
     day break a unique constraint (storage.db_errors.DuplicateError)."""
     values = dict(
-        article_id=article_id, channel=channel, day=day, ts=ts, permalink=permalink,
+        article_id=article_id, channel=channel, desk=desk, day=day, ts=ts, permalink=permalink,
         status=PostStatus.OPEN, created_at=now, status_changed_at=now,
     )  # fmt: skip
     return int(conn.execute(insert(POST).values(**values)).inserted_primary_key[0])
 
 
-def unposted_before(engine: Engine, *, day: str) -> list[int]:
-    """Cards of days before ``day`` that never reached Slack (and were not skipped)."""
+def unposted_before(engine: Engine, *, day: str, desk: str) -> list[int]:
+    """The desk's cards of days before ``day`` that never reached Slack (and were not
+    skipped)."""
+    query = select(POST.c.id).where(POST.c.day < day, POST.c.desk == desk, *UNPOSTED)
     with engine.connect() as conn:
-        return list(conn.scalars(select(POST.c.id).where(POST.c.day < day, *UNPOSTED)))
+        return list(conn.scalars(query))
 
 
 def drop_unposted(engine: Engine, *, post_ids: Sequence[int]) -> int:
@@ -169,9 +181,11 @@ def being_voted(engine: Engine, *, statuses: Collection[str]) -> list[PostRecord
         return [PostRecord.of(row) for row in conn.execute(query)]
 
 
-def open_since_before(conn: Connection, *, cutoff: datetime) -> list[int]:
-    """Open posts created before ``cutoff``."""
-    query = select(POST.c.id).where(POST.c.status == PostStatus.OPEN, POST.c.created_at < cutoff)
+def open_since_before(conn: Connection, *, cutoff: datetime, desk: str) -> list[int]:
+    """The desk's open posts created before ``cutoff``."""
+    query = select(POST.c.id).where(
+        POST.c.status == PostStatus.OPEN, POST.c.created_at < cutoff, POST.c.desk == desk
+    )
     return list(conn.scalars(query).all())
 
 

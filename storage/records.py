@@ -31,6 +31,7 @@ class PostRecord(_FromRow):
     id: int
     article_id: int
     channel: str
+    desk: str | None
     ts: str | None
     permalink: str | None
     day: str

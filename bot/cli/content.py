@@ -109,7 +109,7 @@ def candidates(ctx: Context, limit: int | None, as_json: bool) -> None:
     from bot.house_rules import candidate_rules
 
     rt = ctx.runtime()
-    rules = candidate_rules(rt.config)
+    rules = candidate_rules(rt.config, rt.config.default_desk)
     now = datetime.now(UTC)
     with reading(rt.engine) as conn:
         chosen = todays_candidates(conn, rules, now=now, limit=limit)

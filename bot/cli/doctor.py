@@ -79,7 +79,7 @@ def run_checks(config_path: Path) -> Iterator[Check]:
 
 def _candidates_check(engine: Engine, config: Config) -> Check:
     """Whether the current rules leave any candidate today, and if not, why."""
-    rules = candidate_rules(config)
+    rules = candidate_rules(config, config.default_desk)
     with reading(engine) as conn:
         counts = census(conn, rules, now=datetime.now(UTC))
     line = describe(counts, rules)

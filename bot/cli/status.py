@@ -57,7 +57,7 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
         rows = posts.waiting_posts(conn, statuses=WAITING)
         unposted = posts.count_unposted(conn)
         skipped = _skipped_today(conn, posting_day(now, config.zone))
-        rules = candidate_rules(config)
+        rules = candidate_rules(config, config.default_desk)
         counts = describe(census(conn, rules, now=now), rules)
     lines.append(counts)
     lines.append(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 
 from bot.clock.slot_runner import JobContext, JobSpec, SlotRunner
+from bot.config import Config, Desk
 from bot.publishing.job import PUBLISH_WAIT, publish_approved
 from bot.publishing.report import PublishReport
 from bot.rules.schedule import summary_since
@@ -31,9 +33,9 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         result = scan(rt.engine, rt.repo, config.fields, rt.paths)
         return f"{result.new} new, {result.changed} changed, {result.deleted} deleted"
 
-    def post(ctx: JobContext) -> str:
+    def post(ctx: JobContext, desk: Desk) -> str:
         """Post the day's candidates."""
-        report = daily_post.post_day(rt.engine, client, config, ctx.now)
+        report = daily_post.post_day(rt.engine, client, config, ctx.now, desk)
         if report.error:
             raise RuntimeError(
                 f"{report.error} (after {report.posted} of {report.planned} cards; the rest "
@@ -65,20 +67,29 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         return f"{expire_posts(rt.engine, client, config, ctx.now)} expired"
 
     bodies = {
-        "refresh": refresh, "post": post, "reconcile": reconcile_votes, "publish": publish,
+        "refresh": refresh, "reconcile": reconcile_votes, "publish": publish,
         "summary": summary, "expire": expire,
     }  # fmt: skip
-    return [
-        JobSpec(
-            name=name,
-            cron=cron,
-            grace=timedelta(minutes=config.schedule.grace_minutes(name)),
-            run=bodies[name],
-            doc=(bodies[name].__doc__ or name).strip(),
-        )
-        for name, cron in config.schedule.enabled().items()
-        if name in bodies
-    ]
+    specs = []
+    for name, cron in config.schedule.enabled().items():
+        if name in bodies:
+            specs.append(_spec(config, name, name, cron, bodies[name], bodies[name].__doc__))
+    # Each desk posts at its own time, each slot claimed under its own name ("post" for the
+    # one desk of a config without desks), so every desk's day is posted exactly once.
+    for desk in config.desks:
+        if desk.post is not None:
+            run = functools.partial(post, desk=desk)
+            doc = post.__doc__ if desk.implicit else f"Post the {desk.name} desk's candidates."
+            specs.append(_spec(config, desk.post_job, "post", desk.post, run, doc))
+    return specs
+
+
+def _spec(
+    config: Config, name: str, job: str, cron: str, run: Callable[[JobContext], str | None],
+    doc: str | None,
+) -> JobSpec:  # fmt: skip
+    grace = timedelta(minutes=config.schedule.grace_minutes(job))
+    return JobSpec(name=name, cron=cron, grace=grace, run=run, doc=(doc or name).strip())
 
 
 def publish_and_tell(

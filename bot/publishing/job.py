@@ -124,7 +124,7 @@ def _publish(
 ) -> PublishReport:
     tip = repo.fetch()
     recovered = [] if dry_run else recover(engine, repo, config, tip=tip, now=now, names=names)
-    todo = _due(engine, repo, tip, names, vote_rules(config))
+    todo = _due(engine, repo, tip, names, vote_rules(config.default_desk))
     if not todo:
         return PublishReport(dry_run, tuple(recovered))
     by_path = {c.path: c for c in todo}
@@ -314,7 +314,11 @@ def recover(
         paths = git_publish.changed_paths(repo, found)
         statuses = [s for s in states.ALL if s != states.PUBLISHED]
         posts = load_candidates(
-            engine, names=names or {}, rules=vote_rules(config), paths=paths, statuses=statuses
+            engine,
+            names=names or {},
+            rules=vote_rules(config.default_desk),
+            paths=paths,
+            statuses=statuses,
         )
         cause = f"commit {found[:12]} pushed (recorded after an interrupted run)"
         verdicts = [

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from bot.config import Config
+from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.rules import states
 from bot.rules.schedule import next_run
@@ -25,8 +25,9 @@ from storage.votes import reactions_of
 log = logging.getLogger(__name__)
 
 
-def emoji(config: Config) -> Emoji:
-    return Emoji(config.votes.publish[0], config.votes.reject[0])
+def emoji(desk: Desk) -> Emoji:
+    """The reactions the bot adds to a desk's cards for one-click votes."""
+    return Emoji(desk.votes.publish[0], desk.votes.reject[0])
 
 
 def next_publish_run(config: Config, now: datetime) -> datetime | None:
@@ -44,7 +45,8 @@ def render_post(
     assert article is not None, f"post {post_id} has no article"
     created = as_utc(post.created_at)
     assert created is not None
-    rules = vote_rules(config)
+    desk = config.desk(post.desk)
+    rules = vote_rules(desk)
     state = CardState(
         status=post.status,
         tally=tally(reactions_of(tx, post_id=post_id), rules),
@@ -55,7 +57,7 @@ def render_post(
         commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,
         note=_latest_note(tx, post_id, post.status),
     )
-    return candidate_card(article, state, emoji(config), config.zone)
+    return candidate_card(article, state, emoji(desk), config.zone)
 
 
 def _latest_note(tx: Transaction, post_id: int, status: str) -> str | None:

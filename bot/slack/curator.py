@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.slack.card_refresher import CardRefresher
-from bot.slack.editors import Editors
+from bot.slack.editors import DeskEditors
 
 
 @dataclass
@@ -21,5 +21,5 @@ class Curator:
 
     config: Config
     engine: Engine
-    editors: Editors
+    editors: DeskEditors
     cards: CardRefresher

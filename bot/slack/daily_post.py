@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import todays_candidates, why_none
-from bot.config import Config
+from bot.config import Config, Desk
 from bot.house_rules import candidate_rules
 from bot.outages import from_slack, slack_api_problem, slack_unreachable
 from bot.rules.schedule import posting_day
@@ -58,42 +58,52 @@ class CardError(Exception):
     """A card that cannot be built or that Slack's limits refuse; the message says why."""
 
 
-def plan_day(engine: Engine, config: Config, now: datetime, channel: str) -> tuple[list[int], bool]:
-    """The day's post ids, choosing them on the first call; (ids, chosen_now)."""
+def plan_day(
+    engine: Engine, config: Config, now: datetime, channel: str, desk: Desk | None = None
+) -> tuple[list[int], bool]:
+    """The desk's post ids for the day, choosing them on the first call; (ids, chosen_now).
+    No desk: the default desk (the only one of a config without desks)."""
+    desk = desk or config.default_desk
     day = posting_day(now, config.zone)
     try:
         with transaction(engine) as tx:
-            existing = posts.day_post_ids(tx, day=day)
+            existing = posts.day_post_ids(tx, day=day, desk=desk.name)
             if existing:
                 return existing, False
-            for article in todays_candidates(tx, candidate_rules(config), now=now):
-                posts.add_post(tx, article_id=article.id, channel=channel, day=day, now=now)
-            return posts.day_post_ids(tx, day=day), True
+            for article in todays_candidates(tx, candidate_rules(config, desk), now=now):
+                posts.add_post(
+                    tx, article_id=article.id, channel=channel, desk=desk.name, day=day, now=now
+                )
+            return posts.day_post_ids(tx, day=day, desk=desk.name), True
     except DuplicateError:
         # Another process planned the same articles at the same moment; use its plan.
         with reading(engine) as tx:
-            return posts.day_post_ids(tx, day=day), False
+            return posts.day_post_ids(tx, day=day, desk=desk.name), False
 
 
-def post_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> DayReport:
-    """Post the day's candidates; a rerun, a restart or a rate limit resumes where it stopped."""
-    channel = resolve_channel(client, config.slack.channel)
-    _release_earlier(engine, client, channel, posting_day(now, config.zone), now)
-    ids, fresh = plan_day(engine, config, now, channel)
-    report = _post_pending(engine, client, config, now, channel, ids, fresh=fresh)
+def post_day(
+    engine: Engine, client: WebClient, config: Config, now: datetime, desk: Desk | None = None
+) -> DayReport:
+    """Post the desk's candidates of the day in its channel (no desk: the default desk); a
+    rerun, a restart or a rate limit resumes where it stopped."""
+    desk = desk or config.default_desk
+    channel = resolve_channel(client, desk.channel)
+    _release_earlier(engine, client, desk, channel, posting_day(now, config.zone), now)
+    ids, fresh = plan_day(engine, config, now, channel, desk)
+    report = _post_pending(engine, client, config, desk, now, channel, ids, fresh=fresh)
     if not ids:
-        report.why_none = why_none_today(engine, config, now)
+        report.why_none = why_none_today(engine, config, now, desk)
     return report
 
 
-def why_none_today(engine: Engine, config: Config, now: datetime) -> str:
-    """The counts behind a day without candidates (for the job's log line, the CLI)."""
+def why_none_today(engine: Engine, config: Config, now: datetime, desk: Desk | None = None) -> str:
+    """The counts behind a desk's day without candidates (for the job's log line, the CLI)."""
     with reading(engine) as tx:
-        return why_none(tx, candidate_rules(config), now=now)
+        return why_none(tx, candidate_rules(config, desk or config.default_desk), now=now)
 
 
 def _release_earlier(
-    engine: Engine, client: WebClient, channel: str, day: str, now: datetime
+    engine: Engine, client: WebClient, desk: Desk, channel: str, day: str, now: datetime
 ) -> None:
     """Cards of an earlier day that never reached Slack: adopt any that did (a crash after
     posting), give the others' articles back to the pool so a later day can offer them.
@@ -102,7 +112,7 @@ def _release_earlier(
     article changes in the content repo: then the article goes back to the pool too.
     """
     _release_changed_skips(engine, day)
-    stale = posts.unposted_before(engine, day=day)
+    stale = posts.unposted_before(engine, day=day, desk=desk.name)
     if not stale:
         return
     _adopt_posted(engine, client, channel, stale, now, days=7)
@@ -118,19 +128,26 @@ def _release_changed_skips(engine: Engine, day: str) -> None:
 
 
 def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:
-    """Post what today's plan still lacks (after a crash or Slack trouble); never plans."""
+    """Post what each desk's plan of today still lacks (after a crash or Slack trouble);
+    never plans. How many cards it posted."""
+    return sum(_resume_desk(engine, client, config, desk, now) for desk in config.desks)
+
+
+def _resume_desk(
+    engine: Engine, client: WebClient, config: Config, desk: Desk, now: datetime
+) -> int:
     with reading(engine) as tx:
-        ids = posts.day_post_ids(tx, day=posting_day(now, config.zone))
+        ids = posts.day_post_ids(tx, day=posting_day(now, config.zone), desk=desk.name)
         if not ids or not posts.any_unposted(tx, post_ids=ids):
             return 0
         channel = posts.channel_of(tx, post_id=ids[0])
     assert channel is not None
-    return _post_pending(engine, client, config, now, channel, ids, fresh=False).posted
+    return _post_pending(engine, client, config, desk, now, channel, ids, fresh=False).posted
 
 
 def _post_pending(
-    engine: Engine, client: WebClient, config: Config, now: datetime, channel: str,
-    ids: list[int], *, fresh: bool,
+    engine: Engine, client: WebClient, config: Config, desk: Desk, now: datetime,
+    channel: str, ids: list[int], *, fresh: bool,
 ) -> DayReport:  # fmt: skip
     report = DayReport(posting_day(now, config.zone), planned=len(ids), posts=ids)
     with reading(engine) as tx:
@@ -145,7 +162,7 @@ def _post_pending(
             pending = posts.unposted_among(tx, post_ids=ids)
     for i, post_id in enumerate(pending):
         try:
-            _post_one(engine, client, config, channel, post_id, now)
+            _post_one(engine, client, config, desk, channel, post_id, now)
         except CardError as exc:
             _skip(engine, post_id, str(exc), now)
             report.skipped += 1
@@ -172,8 +189,9 @@ def _slack_problem(exc: SlackApiError | OSError, client: WebClient) -> str:
 
 
 def _post_one(
-    engine: Engine, client: WebClient, config: Config, channel: str, post_id: int, now: datetime
-) -> None:
+    engine: Engine, client: WebClient, config: Config, desk: Desk, channel: str, post_id: int,
+    now: datetime,
+) -> None:  # fmt: skip
     """Post one card; CardError when it cannot be built or Slack refuses what it holds."""
 
     def render() -> tuple[str, list[Block]]:
@@ -202,7 +220,7 @@ def _post_one(
         raise
     ts = response["ts"]
     posts.mark_posted(engine, post_id=post_id, ts=ts, now=now)
-    _finish(engine, client, config, channel, post_id, ts)
+    _finish(engine, client, desk, channel, post_id, ts)
 
 
 def build_card(render: Callable[[], tuple[str, list[Block]]]) -> tuple[str, list[Block]]:
@@ -227,7 +245,7 @@ def _skip(engine: Engine, post_id: int, reason: str, now: datetime) -> None:
 
 
 def _finish(
-    engine: Engine, client: WebClient, config: Config, channel: str, post_id: int, ts: str
+    engine: Engine, client: WebClient, desk: Desk, channel: str, post_id: int, ts: str
 ) -> None:
     """Permalink and the bot's one-click reactions; neither is worth failing the post over."""
     try:
@@ -235,7 +253,7 @@ def _finish(
         posts.set_permalink(engine, post_id=post_id, permalink=permalink)
     except SlackApiError as exc:
         log.warning("no permalink for post %s: %s", post_id, exc.response.get("error"))
-    marks = emoji(config)
+    marks = emoji(desk)
     for name in (marks.publish, marks.reject):
         try:
             client.reactions_add(channel=channel, timestamp=ts, name=name)
@@ -333,18 +351,19 @@ def resolve_channel(client: WebClient, channel: str) -> str:
             raise LookupError(f"slack.channel {channel}: no such channel visible to the bot")
 
 
-def dry_run(engine: Engine, config: Config, now: datetime) -> list[dict]:
-    """The Block Kit the day's post would send, without writing or sending anything; a card
+def dry_run(engine: Engine, config: Config, now: datetime, desk: Desk | None = None) -> list[dict]:
+    """The Block Kit the desk's post would send, without writing or sending anything; a card
     that would be skipped is ``{"path": ..., "skipped": reason}``."""
+    desk = desk or config.default_desk
 
     with reading(engine) as tx:
-        chosen = todays_candidates(tx, candidate_rules(config), now=now)
-    state = CardState(quorum=config.votes.quorum)
+        chosen = todays_candidates(tx, candidate_rules(config, desk), now=now)
+    state = CardState(quorum=desk.votes.quorum)
     out: list[dict] = []
     for article in chosen:
         try:
             text, blocks = build_card(
-                lambda a=article: candidate_card(a, state, emoji(config), config.zone)
+                lambda a=article: candidate_card(a, state, emoji(desk), config.zone)
             )
         except CardError as exc:
             log.warning("card for %s would be skipped: %s", article.path, exc)

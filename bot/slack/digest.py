@@ -72,7 +72,7 @@ def entries_for(conn: Transaction, config: Config, posts: Sequence[PostView]) ->
     """Cards with their tallies and holds, read in two queries whatever their number."""
     reactions = reactions_for(conn, post_ids=[p.post_id for p in posts])
     holds = holds_for(conn, post_ids=[p.post_id for p in posts if p.status == states.BLOCKED])
-    rules = vote_rules(config)
+    rules = vote_rules(config.default_desk)
     return [DigestEntry(p, tally(reactions[p.post_id], rules), holds.get(p.post_id)) for p in posts]
 
 

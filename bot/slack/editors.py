@@ -9,7 +9,7 @@ import time
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Config
+from bot.config import Config, Desk
 
 log = logging.getLogger(__name__)
 
@@ -18,17 +18,24 @@ class Editors:
     """Membership test, with the user group's members cached for ``ttl`` seconds."""
 
     def __init__(self, users: tuple[str, ...], group: str | None, ttl: float = 300) -> None:
-        self._users = frozenset(users)
+        self.users = frozenset(users)
         self._group = group
         self._ttl = ttl
         self._members: frozenset[str] = frozenset()
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
+        self._cache = self  # whose group members are cached: shared between desks
+
+    def with_users(self, users: tuple[str, ...]) -> Editors:
+        """These user IDs and this user group, sharing this object's cache of the group."""
+        editors = Editors(users, self._group, self._ttl)
+        editors._cache = self._cache
+        return editors
 
     def contains(self, user: str, client: WebClient) -> bool:
-        if user in self._users:
+        if user in self.users:
             return True
-        return self._group is not None and user in self._group_members(client)
+        return self._group is not None and user in self._cache._group_members(client)
 
     def _group_members(self, client: WebClient) -> frozenset[str]:
         with self._lock:
@@ -43,11 +50,33 @@ class Editors:
             return self._members
 
 
-def editors_from(config: Config) -> Editors:
-    """Who may vote, as the config names them: the one place an :class:`Editors` is built.
+class DeskEditors:
+    """Each desk's editors; desks naming the same user group share one cache of it."""
 
-    Not a rule in ``bot.rules``: the user group's members are asked of Slack."""
-    return Editors(config.slack.editors, config.slack.editor_group)
+    def __init__(self, by_desk: dict[str, Editors]) -> None:
+        self._by_desk = by_desk
+
+    def of(self, desk: Desk) -> Editors:
+        return self._by_desk[desk.name]
+
+    def contains(self, desk: Desk, user: str, client: WebClient) -> bool:
+        """Whether ``user`` may vote on ``desk``'s cards."""
+        return self.of(desk).contains(user, client)
+
+    def anywhere(self) -> frozenset[str]:
+        """Every editor listed by ID in any desk (user groups are asked of Slack)."""
+        return frozenset(u for editors in self._by_desk.values() for u in editors.users)
+
+
+def editors_from(config: Config) -> DeskEditors:
+    """Who may vote in each desk, as the config names them: the one place :class:`Editors`
+    are built. Not a rule in ``bot.rules``: a user group's members are asked of Slack."""
+    groups: dict[str | None, Editors] = {}  # one cache per user group
+    by_desk = {}
+    for desk in config.desks:
+        shared = groups.setdefault(desk.editor_group, Editors((), desk.editor_group))
+        by_desk[desk.name] = shared.with_users(desk.editors)
+    return DeskEditors(by_desk)
 
 
 class DisplayNames:

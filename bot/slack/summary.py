@@ -102,7 +102,7 @@ def build_summary(conn: Transaction, config: Config, *, since: datetime, now: da
         page = find_posts(conn, statuses=shown, day=day, order="best")
         today = [p.article for p in page.posts]
     else:
-        today = todays_candidates(conn, candidate_rules(config), now=now)
+        today = todays_candidates(conn, candidate_rules(config, config.default_desk), now=now)
     return Summary(
         since=since,
         now=now,

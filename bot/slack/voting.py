@@ -11,13 +11,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
-from bot.config import Config
+from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.rules import states
 from bot.rules.states import FINAL
 from bot.rules.tally import closed_if_posted_before, next_status, normalize_reaction, tally
 from bot.slack.card_message import render_post, update_message
-from bot.slack.editors import Editors
+from bot.slack.editors import DeskEditors
 from storage import posts
 from storage.db import Transaction, reading, transaction
 from storage.records import PostRecord
@@ -46,14 +46,16 @@ def apply_reaction(
 ) -> VoteChange | None:
     """Record a ``reaction_added``/``reaction_removed`` event; None when it changes nothing.
 
-    Counted: configured emoji, from editors, on our own candidate messages, not the bot's.
+    Counted: the card's desk's emoji, from that desk's editors (``is_editor(desk, user)``), on
+    our own candidate messages, not the bot's.
     """
     item = event.get("item") or {}
     user, reaction = event.get("user"), event.get("reaction") or ""
     if item.get("type") != "message" or not user or user == bot_user:
         return None
-    choice = vote_rules(config).choice(reaction)
-    if choice is None or not is_editor(user):
+    # Before the card is looked up and locked: a vote in no desk, or a voter who edits no
+    # desk voting so, costs no read (and asking Slack for a user group holds no lock).
+    if not any(vote_rules(d).choice(reaction) and is_editor(d, user) for d in config.desks):
         return None
     event_ts = str(event.get("event_ts") or "")
     if not event_ts:
@@ -61,6 +63,10 @@ def apply_reaction(
     with transaction(engine) as tx:
         post = find_post(tx, channel=item["channel"], ts=item["ts"], lock=True)
         if post is None or post.status in FINAL:
+            return None
+        desk = config.desk(post.desk)
+        choice = vote_rules(desk).choice(reaction)
+        if choice is None or not is_editor(desk, user):
             return None
         changed = record_reaction(
             tx, post_id=post.id, user=user, reaction=normalize_reaction(reaction),
@@ -74,7 +80,7 @@ def apply_reaction(
 
 def _retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
     """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
-    rules = vote_rules(config)
+    rules = vote_rules(config.desk(post.desk))
     new = next_status(post.status, tally(reactions_of(tx, post_id=post.id), rules), rules)
     if new != post.status:
         set_status(tx, post_id=post.id, old=post.status, new=new, cause=cause)
@@ -104,7 +110,7 @@ def reconcile(
     now: datetime,
     *,
     bot_user: str | None,
-    editors: Editors,
+    editors: DeskEditors,
 ) -> ReconcileReport:
     """Re-read the reactions of every post still being voted on, so votes cast while the bot
     was down count. Reactions Slack has and we don't are dated ``now``: any event we missed
@@ -113,10 +119,11 @@ def reconcile(
     report = ReconcileReport()
     open_states = (states.OPEN, states.APPROVED, states.REJECTED, states.BLOCKED)
     voted = posts.being_voted(engine, statuses=open_states)
-    rules = vote_rules(config)
     now_ts = f"{now.timestamp():.6f}"
     for post in voted:
         report.checked += 1
+        desk = config.desk(post.desk)
+        rules, its_editors = vote_rules(desk), editors.of(desk)
         try:
             message = client.reactions_get(channel=post.channel, timestamp=post.ts, full=True)
         except SlackApiError as exc:
@@ -127,7 +134,7 @@ def reconcile(
             (user, normalize_reaction(r["name"]))
             for r in (message.get("message") or {}).get("reactions", [])
             for user in r.get("users", [])
-            if user != bot_user and rules.choice(r["name"]) and editors.contains(user, client)
+            if user != bot_user and rules.choice(r["name"]) and its_editors.contains(user, client)
         }
         with transaction(engine) as tx:
             locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)
@@ -152,18 +159,20 @@ def reconcile(
 
 
 def expire_posts(engine: Engine, client: WebClient | None, config: Config, now: datetime) -> int:
-    """Open posts past their voting window become ``expired``."""
-    cutoff = closed_if_posted_before(now, vote_rules(config))
-    with transaction(engine) as tx:
-        due = posts.open_since_before(tx, cutoff=cutoff)
-        # Only those still open: a vote may approve one between the select and the update.
-        expired = [post_id for post_id in due if _expire(tx, post_id, config, now)]
+    """Open posts past their desk's voting window become ``expired``."""
+    expired: list[int] = []
+    for desk in config.desks:
+        cutoff = closed_if_posted_before(now, vote_rules(desk))
+        with transaction(engine) as tx:
+            due = posts.open_since_before(tx, cutoff=cutoff, desk=desk.name)
+            # Only those still open: a vote may approve one between the select and the update.
+            expired += [post_id for post_id in due if _expire(tx, post_id, desk, now)]
     if client is not None:
         for post_id in expired:
             refresh_card(engine, client, config, post_id, now)
     return len(expired)
 
 
-def _expire(tx: Transaction, post_id: int, config: Config, now: datetime) -> bool:
-    cause = f"no decision within {config.votes.window_days} days"
+def _expire(tx: Transaction, post_id: int, desk: Desk, now: datetime) -> bool:
+    cause = f"no decision within {desk.votes.window_days} days"
     return set_status(tx, post_id=post_id, old=states.OPEN, new=states.EXPIRED, cause=cause, at=now)

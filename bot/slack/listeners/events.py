@@ -35,7 +35,7 @@ def _handle(
         event,
         present=present,
         bot_user=context.bot_user_id,
-        is_editor=lambda user: curator.editors.contains(user, client),
+        is_editor=lambda desk, user: curator.editors.contains(desk, user, client),
     )
     if change is not None:
         curator.cards.mark(change.post_id)
