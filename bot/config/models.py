@@ -264,6 +264,10 @@ VOTE_KEYS = ("publish", "reject", "quorum", "window_days")
 CANDIDATE_KEYS = ("per_day", "min_quality", "require_score", "max_age_days")
 
 
+def _desk_list(value: Any) -> Any:
+    return () if value is None else tuple(value) if isinstance(value, list) else value
+
+
 class File(Section):
     """The whole file. Sections left out or empty take their defaults (``content`` and
     ``slack`` then report their required keys)."""
@@ -276,7 +280,8 @@ class File(Section):
     schedule: ScheduleSection = setting(ScheduleSection(), what=SECTION)
     fields: FieldsSection = setting(FieldsSection(), what=SECTION)
     database: Annotated[str | None, BeforeValidator(database_url)] = None
-    desks: Annotated[tuple[DeskSection, ...], BeforeValidator(lambda v: () if v is None else v)] = (
+    # YAML gives a list; strict mode takes only a tuple for a tuple.
+    desks: Annotated[tuple[DeskSection, ...], BeforeValidator(_desk_list)] = (
         setting((), what="a list of desks, each a mapping with at least name and channel")
     )
 
