@@ -281,8 +281,8 @@ class File(Section):
     fields: FieldsSection = setting(FieldsSection(), what=SECTION)
     database: Annotated[str | None, BeforeValidator(database_url)] = None
     # YAML gives a list; strict mode takes only a tuple for a tuple.
-    desks: Annotated[tuple[DeskSection, ...], BeforeValidator(_desk_list)] = (
-        setting((), what="a list of desks, each a mapping with at least name and channel")
+    desks: Annotated[tuple[DeskSection, ...], BeforeValidator(_desk_list)] = setting(
+        (), what="a list of desks, each a mapping with at least name and channel"
     )
 
     @model_validator(mode="before")
