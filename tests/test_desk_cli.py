@@ -204,3 +204,15 @@ def test_doctor_names_a_deactivated_editor_of_the_shared_list(setup, standin):
     standin.deactivated.add("UBOB")
     out = invoke("doctor", code=1).output
     assert "FIX  slack editors: UBOB in the Policy desk's editors is deactivated" in out
+
+
+def test_a_desk_whose_channel_is_missing_is_named_and_the_others_still_post(setup, standin):
+    setup.write_text(setup.read_text().replace("channel: CAI", 'channel: "#ai-desk"'))
+    result = invoke("post", code=1)
+    missing = (
+        "#ai-desk: no such channel visible to the bot; invite the bot there, or fix the "
+        "channel in the config"
+    )
+    assert result.output.splitlines()[-1] == f"Error: AI: {missing}"
+    assert channels_posted(standin) == ["CPOLICY"]
+    assert f"FIX  slack channel: AI desk: {missing}" in invoke("doctor", code=1).output

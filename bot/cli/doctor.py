@@ -139,7 +139,9 @@ def _channel_check(client: WebClient, channel: str, whose: str) -> Check:
     try:
         channel_id = resolve_channel(client, channel)
         info = client.conversations_info(channel=channel_id)["channel"]
-    except (SlackApiError, LookupError) as exc:
+    except LookupError as exc:  # names the channel
+        return Check("slack channel", False, f"{whose}{exc}")
+    except SlackApiError as exc:
         return Check("slack channel", False, f"{whose}{channel}: {exc}")
     if info.get("is_member"):
         return Check("slack channel", True, f"{whose}{channel} ({channel_id}), bot is a member")
