@@ -216,3 +216,12 @@ def test_a_desk_whose_channel_is_missing_is_named_and_the_others_still_post(setu
     assert result.output.splitlines()[-1] == f"Error: AI: {missing}"
     assert channels_posted(standin) == ["CPOLICY"]
     assert f"FIX  slack channel: AI desk: {missing}" in invoke("doctor", code=1).output
+
+
+def test_status_of_a_desk_that_does_not_post(setup, standin):
+    setup.write_text(
+        setup.read_text() + "  - name: General\n    channel: CCURATION\n    post: off\n"
+    )
+    out = invoke("status").output
+    assert "post:General" not in out
+    assert "  General in CCURATION: posting off; 0 open card(s): 0 approved, 0 waiting" in out

@@ -94,8 +94,9 @@ def _open_posts(
 ) -> list[str]:  # fmt: skip
     """A desk's cards being voted on and its candidates today; with desks, first a line
     with its channel, next post and counts."""
-    rows = posts.waiting_posts(conn, statuses=WAITING, desk=desk.name)
-    unposted = posts.count_unposted(conn, desk=desk.name)
+    mine = None if desk.implicit else desk.name  # the one desk: every card, as before desks
+    rows = posts.waiting_posts(conn, statuses=WAITING, desk=mine)
+    unposted = posts.count_unposted(conn, desk=mine)
     rules = candidate_rules(config, desk)
     counts = describe(census(conn, rules, now=now), rules)
     planned = f" ({unposted} planned, not yet in Slack)" if unposted else ""
@@ -103,9 +104,12 @@ def _open_posts(
         lines = [counts, f"open posts: {len(rows)}{planned}"]
     else:
         approved = sum(1 for row in rows if row.status == states.APPROVED)
-        when = local(next_run(desk.post, now, config.zone)) if desk.post else "off"
+        when = "posting off"
+        if desk.post is not None:
+            when = f"next post {local(next_run(desk.post, now, config.zone))}"
         lines = [
-            f"  {desk.name} in {desk.channel}: next post {when}; {len(rows)} open card(s): "
+            f"  {desk.name} in {desk.channel}: {when}; "
+            f"{len(rows)} open card(s): "
             f"{approved} approved, {len(rows) - approved} waiting for votes{planned}",
             f"    {counts}",
         ]
