@@ -279,8 +279,8 @@ def _replay(engine: Engine, config: Config, now: datetime, sha: str, message: st
             ts = f"{int(posted.timestamp()) + n}.000100"
             permalink = f"https://newsroom.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}"
             post_id = posts.add_post(
-                conn, article_id=ids[path], channel=CHANNEL, desk=CHANNEL, day=posted.date().isoformat(),
-                now=posted, ts=ts, permalink=permalink,
+                conn, article_id=ids[path], channel=CHANNEL, desk=CHANNEL,
+                day=posted.date().isoformat(), now=posted, ts=ts, permalink=permalink,
             )  # fmt: skip
             set_status(conn, post_id=post_id, old=None, new="open", cause="posted", at=posted)
             for user, emoji, when in votes:
