@@ -39,6 +39,7 @@ class PostView:
     posted_at: datetime
     changed_at: datetime
     article: ArticleView
+    desk: str | None = None  # as stored: None for a card from before desks
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ def find_posts(
     min_quality: float | None = None,
     words: Sequence[str] = (),
     day: str | None = None,
+    desks: Collection[str] | None = None,
+    known_desks: Collection[str] | None = None,
     limit: int | None = None,
     order: Order = "best",
 ) -> PostPage:
@@ -70,6 +73,11 @@ def find_posts(
     appear in the title or the excerpt, case-insensitively (SQLite folds ASCII letters only).
     Order "best" is quality, then heat, then the newest article; "oldest" is the posting order;
     "changed" the order of the last state change.
+
+    ``desks`` narrows to the cards of those desks (None: every card). With ``known_desks``
+    given too, a card whose desk is none of them (NULL: from before desks; or a desk since
+    removed) matches as well: the caller passes it when ``desks`` holds the default desk,
+    where such cards belong.
     """
     a, p = ARTICLE, POST
     conditions: list[ColumnElement[bool]] = [p.c.status.in_(list(statuses))]
@@ -81,6 +89,11 @@ def find_posts(
         conditions.append(p.c.status_changed_at >= since)
     if day is not None:
         conditions.append(p.c.day == day)
+    if desks is not None:
+        ours = p.c.desk.in_(sorted(desks))
+        if known_desks is not None:
+            ours = or_(ours, p.c.desk.is_(None), p.c.desk.not_in(sorted(known_desks)))
+        conditions.append(ours)
     # A card whose file left the repo can no longer be decided; a published one is history.
     conditions.append(or_(a.c.removed_at.is_(None), p.c.status == PostStatus.PUBLISHED))
     if topics:
@@ -133,6 +146,7 @@ def find_posts(
             p.c.status.label("post_status"),
             p.c.channel.label("post_channel"),
             p.c.day.label("post_day"),
+            p.c.desk.label("post_desk"),
             p.c.permalink.label("post_permalink"),
             p.c.commit_sha.label("post_commit_sha"),
             p.c.created_at.label("post_created_at"),
@@ -155,6 +169,7 @@ def find_posts(
             posted_at=_utc(r.post_created_at),
             changed_at=_utc(r.post_changed_at),
             article=view_of_row(r, topics_by_id.get(r.id, ())),
+            desk=r.post_desk,
         )
         for r in rows
     ]
