@@ -264,3 +264,24 @@ def test_answer_digest_counts_each_card_by_its_desk(day, engine, config):
     assert "1 needed" in after["AI alpha"] and "2 needed" in after["Policy alpha"]
     assert ":rocket: 0" in after["Science alpha"]
     assert ":white_check_mark: 0 · :x: 0 · 2 needed" in after["Sports alpha"]
+
+
+def test_cards_of_no_desk_count_as_the_default_desks(day, engine, config):
+    """A card from before desks (desk NULL), or of a desk since removed, is the default
+    desk's until the bot next starts and gives it to it."""
+    from storage.models import Post
+
+    by_title = cards(engine)
+    p = Post.__table__
+    with engine.begin() as conn:
+        conn.execute(p.update().where(p.c.id == by_title["AI alpha"].id).values(desk=None))
+        conn.execute(p.update().where(p.c.id == by_title["AI beta"].id).values(desk="Gone"))
+
+    def titles(text: str) -> set[str]:
+        query = parse_digest_query(text, NOW, config.zone)
+        return shown_titles(json.dumps([b.to_dict() for b in answer_digest(
+            engine, config, query, now=NOW)[1]], ensure_ascii=False))  # fmt: skip
+
+    assert titles("desk:General") == {"AI alpha", "AI beta", "Sports alpha", "Sports beta"}
+    assert titles("desk:AI") == set()
+    assert titles("desk:all") == ALL_TITLES

@@ -70,16 +70,13 @@ def run_digest(
     with their current tallies."""
     desks = desks_for(config, query, here)
     statuses, published_since = scope(query, now)
-    names: list[str] | None = [d.name for d in desks]
-    known: list[str] | None = None
-    if len(desks) == len(config.desks):
-        names = None  # every card, whatever its desk
-    elif config.default_desk in desks:  # with the cards of no (or a removed) desk
-        known = [d.name for d in config.desks]
+    one = desks[0] if len(desks) < len(config.desks) else None  # None: every desk's cards
+    # The default desk also has the cards of no desk (or of a removed one).
+    known = [d.name for d in config.desks] if one == config.default_desk else None
     page = find_posts(
         conn, statuses=statuses, published_since=published_since, since=query.since,
         topics=query.topics, min_quality=query.min_quality, words=query.words,
-        desks=names, known_desks=known, limit=query.limit, order="best",
+        desk=one.name if one else None, known_desks=known, limit=query.limit, order="best",
     )  # fmt: skip
     return DigestResult(query, entries_for(conn, config, page.posts), page.total, desks)
 
