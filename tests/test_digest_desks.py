@@ -285,3 +285,19 @@ def test_cards_of_no_desk_count_as_the_default_desks(day, engine, config):
     assert titles("desk:General") == {"AI alpha", "AI beta", "Sports alpha", "Sports beta"}
     assert titles("desk:AI") == set()
     assert titles("desk:all") == ALL_TITLES
+
+
+def test_a_failed_channel_lookup_answers_for_every_desk_and_is_asked_again(config, standin):
+    """conversations.list failing costs the asker the default (every desk), not an error;
+    the next command after the retry interval asks Slack again."""
+    from bot.slack.digest_desks import DeskChannels
+
+    channels = DeskChannels(config, retry=0)
+    standin.fail("conversations.list", status=200, retry_after=None, error="internal_error")
+    assert channels.desk_of("CAIDESK", client(standin)) is None
+    assert channels.desk_of("CSCIENCE", client(standin)).name == "Science"  # by ID: no call
+    assert channels.desk_of("CAIDESK", client(standin)).name == "AI"
+    assert channels.desk_of("CPOLICY", client(standin)).name == "Policy"
+    assert channels.desk_of("D0123DM", client(standin)) is None
+    # The failed walk and the one that found them; a DM costs no call once all are known.
+    assert len(standin.called("conversations.list")) == 2
