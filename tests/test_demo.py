@@ -191,13 +191,13 @@ def test_render_other_blocks():
 @pytest.mark.skipif(not SAMPLE.is_file(), reason="the shared sample is not beside the repo")
 def test_the_demo_article_is_modelled_on_the_shared_sample():
     """The demo generates it (an installed demo reads nothing outside its folder): same shape."""
-    from bot.cli.demo import SAMPLE as GENERATED
-    from bot.cli.demo import SAMPLE_NAME, _markdown
+    from bot.cli.demo_stories import SAMPLE as GENERATED
+    from bot.cli.demo_stories import SAMPLE_NAME, markdown
 
     def front(text: str) -> dict:
         return yaml.safe_load(text.split("---\n")[1])
 
-    shared, made = front(SAMPLE.read_text(encoding="utf-8")), front(_markdown(GENERATED, NOW))
+    shared, made = front(SAMPLE.read_text(encoding="utf-8")), front(markdown(GENERATED, NOW))
     assert SAMPLE.name == SAMPLE_NAME and made.keys() <= shared.keys()
     for key in ("title", "excerpt", "quality", "heat", "topics", "provider", "published"):
         assert made[key] == shared[key], key

@@ -44,3 +44,42 @@ def test_sqlite_uses_wal(tmp_path):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_cards_from_before_desks_join_the_default_desk(db_url: str, tmp_path):
+    """Migration 0008 gives every card a desk: the ones it finds have none until the bot
+    starts with a config, which knows its default desk; a card of a removed desk joins it."""
+    from sqlalchemy import text
+
+    from bot.config import Config, ContentConfig, Desk, SlackConfig
+    from bot.runtime import build_runtime
+
+    engine = make_engine(db_url)
+    migrate.upgrade(engine, "0007")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO article (id, path, blob_sha, first_seen_at, updated_at) "
+                          "VALUES (1, 'a.md', 'x', '2026-11-30', '2026-11-30'), "
+                          "(2, 'b.md', 'y', '2026-11-30', '2026-11-30')"))  # fmt: skip
+        conn.execute(text("INSERT INTO post (id, article_id, channel, day, status, "
+                          "status_changed_at, created_at) VALUES (1, 1, 'C1', '2026-11-30', "
+                          "'open', '2026-11-30', '2026-11-30')"))  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT desk FROM post")).scalar_one() is None
+        conn.execute(text("INSERT INTO post (id, article_id, channel, desk, day, status, "
+                          "status_changed_at, created_at) VALUES (2, 2, 'C2', 'Gone', "
+                          "'2026-11-30', 'open', '2026-11-30', '2026-11-30')"))  # fmt: skip
+    config = Config(
+        content=ContentConfig(remote=str(tmp_path / "remote"), checkout=tmp_path / "clone"),
+        slack=SlackConfig(channel="#curation", editors=("U0A",)),
+        database_url=db_url,
+        desks=(
+            Desk(name="AI", channel="#ai", topics=("AI",)),
+            Desk(name="General", channel="#curation"),
+        ),
+    )
+    build_runtime(config).engine.dispose()
+    with engine.connect() as conn:
+        desks = conn.execute(text("SELECT id, desk FROM post ORDER BY id")).all()
+    assert [tuple(row) for row in desks] == [(1, "General"), (2, "General")]
+    engine.dispose()

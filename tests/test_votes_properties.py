@@ -135,7 +135,9 @@ def test_simultaneous_votes_tally_one_after_the_other(world, monkeypatch):
             "user": USERS[0], "reaction": "white_check_mark", "event_ts": ts,
             "item": {"type": "message", "channel": "C", "ts": "1.000000"},
         }  # fmt: skip
-        apply_reaction(engine, config, event, present=added, bot_user="UBOT", is_editor=lambda d, u: bool(u))
+        apply_reaction(
+            engine, config, event, present=added, bot_user="UBOT", is_editor=lambda d, u: bool(u)
+        )
 
     first = threading.Thread(target=vote, args=(True, "1800000000.000100"), name="first")
     first.start()

@@ -9,7 +9,7 @@ refused, and a key that is itself a credential is left to the credential check.
 from __future__ import annotations
 
 import difflib
-from typing import Any
+from typing import Any, get_args
 
 from annotated_types import Ge, Le
 from pydantic import BaseModel, ValidationError
@@ -72,6 +72,9 @@ def _what(loc: tuple[int | str, ...]) -> str:
     model: type[BaseModel] | None = File
     field: FieldInfo | None = None
     for part in loc:
+        if isinstance(part, int) and field is not None and _item_model(field) is not None:
+            model = _item_model(field)  # an item of a list of sections (a desk)
+            continue
         if isinstance(part, int) or part == "[key]" or model is None:
             extra = field.json_schema_extra if field is not None else None
             each = extra.get("each") if isinstance(extra, dict) else None
@@ -89,6 +92,13 @@ def _model_of(field: FieldInfo) -> type[BaseModel] | None:
     return (
         annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     )
+
+
+def _item_model(field: FieldInfo) -> type[BaseModel] | None:
+    """The section model each item of a list setting is (``desks``), if it is one."""
+    args = get_args(field.annotation)
+    item = args[0] if args else None
+    return item if isinstance(item, type) and issubclass(item, BaseModel) else None
 
 
 def _describe_field(field: FieldInfo | None) -> str:
@@ -130,8 +140,13 @@ def _suggest(key: str, parent: tuple[Any, ...]) -> str:
 
 def _known(parent: tuple[Any, ...]) -> tuple[str, ...]:
     model: type[BaseModel] | None = File
+    field: FieldInfo | None = None
     for part in parent:
-        model = _model_of(model.model_fields[str(part)]) if model is not None else None
+        if isinstance(part, int):
+            model = _item_model(field) if field is not None else None
+            continue
+        field = model.model_fields.get(str(part)) if model is not None else None
+        model = _model_of(field) if field is not None else None
     return tuple(model.model_fields) if model is not None else ()
 
 

@@ -166,7 +166,7 @@ def _warnings(file: File) -> list[tuple[str, str]]:
     """Legal but probably unintended choices: the file is valid, the operator should know."""
     warnings = []
     slack, votes = file.slack, file.votes
-    if not slack.editors and slack.editor_group is None:
+    if not slack.editors and slack.editor_group is None and not file.desks:
         warnings.append(
             (
                 "slack",
@@ -182,6 +182,17 @@ def _warnings(file: File) -> list[tuple[str, str]]:
                 "no candidate can reach it until more editors are listed",
             )
         )
+    for i, desk in enumerate(file.desks):
+        editors = slack.editors if desk.editors is None else desk.editors
+        quorum = votes.quorum if desk.quorum is None else desk.quorum
+        if editors and not (desk.editor_group or slack.editor_group) and quorum > len(editors):
+            warnings.append(
+                (
+                    f"desks[{i}]",
+                    f"the {desk.name} desk needs {quorum} votes but has {len(editors)} "
+                    "editor(s): none of its cards can be approved until more are listed",
+                )
+            )
     for name in JOBS:
         line = getattr(file.schedule, name)
         if line is not None and both_days_restricted(line):

@@ -245,15 +245,15 @@ class DeskSection(Section):
     # votes.* for this desk
     publish: texts(checked(emoji_name)) | None = setting(None, what=_EMOJI, each="an emoji name")
     reject: texts(checked(emoji_name)) | None = setting(None, what=_EMOJI, each="an emoji name")
-    quorum: Annotated[int, Field(ge=1)] | None = None
-    window_days: Annotated[int, Field(ge=1)] | None = None
+    quorum: int | None = Field(None, ge=1)
+    window_days: int | None = Field(None, ge=1)
     # candidates.* for this desk (``topics`` here routes articles to the desk)
-    per_day: Annotated[int, Field(ge=1, le=MAX_PER_DAY)] | None = None
+    per_day: int | None = Field(None, ge=1, le=MAX_PER_DAY)
     min_quality: Annotated[float, Field(allow_inf_nan=False)] | None = setting(
         None, what="a number or null"
     )
     require_score: bool | None = setting(None, what="true or false")
-    max_age_days: Annotated[int, Field(ge=1)] | None = None
+    max_age_days: int | None = Field(None, ge=1)
 
     def own(self, keys: tuple[str, ...]) -> dict[str, Any]:
         """Those of ``keys`` (``VOTE_KEYS``, ``CANDIDATE_KEYS``) this desk sets itself."""
@@ -265,6 +265,7 @@ CANDIDATE_KEYS = ("per_day", "min_quality", "require_score", "max_age_days")
 
 
 def _desk_list(value: Any) -> Any:
+    """YAML's list, as the tuple a frozen file holds (strict mode takes no list for one)."""
     return () if value is None else tuple(value) if isinstance(value, list) else value
 
 
@@ -280,7 +281,6 @@ class File(Section):
     schedule: ScheduleSection = setting(ScheduleSection(), what=SECTION)
     fields: FieldsSection = setting(FieldsSection(), what=SECTION)
     database: Annotated[str | None, BeforeValidator(database_url)] = None
-    # YAML gives a list; strict mode takes only a tuple for a tuple.
     desks: Annotated[tuple[DeskSection, ...], BeforeValidator(_desk_list)] = setting(
         (), what="a list of desks, each a mapping with at least name and channel"
     )
@@ -320,7 +320,9 @@ def desk_problems(data: Any, file: File | None) -> list[tuple[str, str]]:
     if file is not None:
         return told + _check_desks(file.desks, file.slack, file.votes)
     try:
-        desks = TypeAdapter(tuple[DeskSection, ...]).validate_python(data.get("desks") or ())
+        desks = TypeAdapter(File.model_fields["desks"].annotation).validate_python(
+            _desk_list(data.get("desks"))
+        )
     except ValidationError:
         return []  # each desk's own errors are told; how they agree is told once they are valid
     slack = _valid(SlackSection, slack_data)
