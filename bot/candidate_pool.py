@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.rules.candidates import CandidateRules, Census, describe, select_candidates, take_census
+from bot.rules.desks import Route, desk_for
 from storage.articles import ArticleView, article_counts, unpublished_pool
 from storage.db import Transaction
 
@@ -29,3 +31,9 @@ def census(tx: Transaction, rules: CandidateRules, *, now: datetime) -> Census:
 def why_none(tx: Transaction, rules: CandidateRules, *, now: datetime) -> str:
     """``no candidates today: 2,417 unpublished; 2,390 older than 7 days, ...``"""
     return describe(census(tx, rules, now=now), rules)
+
+
+def on_no_desk(tx: Transaction, routes: Sequence[Route]) -> int:
+    """How many articles still on offer (unpublished, never posted, not a copy) no desk's
+    topics take: with no catch-all desk, they are offered nowhere."""
+    return sum(1 for a in unpublished_pool(tx) if desk_for(a.topics, routes) is None)

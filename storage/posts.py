@@ -110,9 +110,12 @@ def count_skipped(conn: Connection, *, post_ids: Collection[int]) -> int:
     return int(conn.scalar(query) or 0)
 
 
-def count_unposted(conn: Connection) -> int:
-    """Cards planned, any day, not yet in Slack (and not skipped)."""
-    return int(conn.scalar(select(func.count()).select_from(POST).where(*UNPOSTED)) or 0)
+def count_unposted(conn: Connection, *, desk: str | None = None) -> int:
+    """Cards planned, any day, not yet in Slack (and not skipped); ``desk``: its cards only."""
+    query = select(func.count()).select_from(POST).where(*UNPOSTED)
+    if desk is not None:
+        query = query.where(POST.c.desk == desk)
+    return int(conn.scalar(query) or 0)
 
 
 # ------------------------------------------------------------------------- one post, posting
@@ -192,16 +195,20 @@ def open_since_before(conn: Connection, *, cutoff: datetime, desk: str) -> list[
 # ----------------------------------------------------------------------------------- status
 
 
-def waiting_posts(conn: Connection, *, statuses: Collection[str]) -> list[WaitingPost]:
-    """Posts in Slack in ``statuses``, oldest first: status, created_at, permalink and their
-    article's title and path."""
+def waiting_posts(
+    conn: Connection, *, statuses: Collection[str], desk: str | None = None
+) -> list[WaitingPost]:
+    """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first: status,
+    created_at, permalink and their article's title and path."""
     columns = (POST.c.status, POST.c.created_at, POST.c.permalink)
     query = (
         select(*columns, ARTICLE.c.title, ARTICLE.c.path)
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
         .where(POST.c.status.in_(statuses), POST.c.ts.is_not(None))
-        .order_by(POST.c.created_at)
+        .order_by(POST.c.created_at, POST.c.id)
     )
+    if desk is not None:
+        query = query.where(POST.c.desk == desk)
     return [WaitingPost.of(row) for row in conn.execute(query)]
 
 

@@ -42,6 +42,11 @@ class Failure:
 @dataclass
 class SlackStandIn:
     users: dict[str, str] = field(default_factory=dict)  # id -> display name
+    deactivated: set[str] = field(default_factory=set)  # user ids users.info calls deleted
+    # id -> name of the channels conversations.list shows; the bot is in every channel but
+    # those in ``outside``.
+    channels: dict[str, str] = field(default_factory=lambda: {"CCURATION": "curation"})
+    outside: set[str] = field(default_factory=set)
     groups: dict[str, list[str]] = field(default_factory=dict)
     scopes: str = DEFAULT_SCOPES
     calls: list[Call] = field(default_factory=list)
@@ -251,6 +256,7 @@ class SlackStandIn:
             return {"ok": False, "error": "user_not_found"}
         name = self.users[uid]
         return {"ok": True, "user": {"id": uid, "name": name.lower(), "real_name": name,
+                                     "deleted": uid in self.deactivated,
                                      "profile": {"display_name": name}}}  # fmt: skip
 
     def _conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -261,10 +267,16 @@ class SlackStandIn:
         return {"ok": True, "messages": found, "has_more": False}
 
     def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "channels": [{"id": "CCURATION", "name": "curation"}]}
+        listed = [{"id": cid, "name": name} for cid, name in self.channels.items()]
+        return {"ok": True, "channels": listed}
 
     def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "channel": {"id": p["channel"], "name": "curation", "is_member": True}}
+        cid = p["channel"]
+        name = self.channels.get(cid, "curation")
+        return {
+            "ok": True,
+            "channel": {"id": cid, "name": name, "is_member": cid not in self.outside},
+        }
 
 
 def too_much_text(message: dict[str, Any]) -> bool:

@@ -1,5 +1,5 @@
-"""Two `curator serve` processes on one PostgreSQL: the day is posted exactly once, and when
-the leader is killed the other takes the jobs over within one lease period."""
+"""Two `curator serve` processes on one PostgreSQL: the day (each desk's) is posted exactly
+once, and when the leader is killed the other takes the jobs over within one lease period."""
 
 from __future__ import annotations
 
@@ -39,7 +39,18 @@ def _wait(check, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_two_replicas_post_once_and_fail_over(db_url: str, tmp_path: Path, newsroom: Newsroom):
+# Two desks posting at the same minute: each desk's day is claimed under its own job name.
+DESKS = (
+    "desks:\n"
+    "  - {name: AI, channel: CAI, topics: [AI]}\n"
+    '  - {name: General, channel: "#curation"}\n'
+)
+
+
+@pytest.mark.parametrize("desks", [False, True], ids=["one desk", "two desks"])
+def test_two_replicas_post_once_and_fail_over(
+    db_url: str, tmp_path: Path, newsroom: Newsroom, desks: bool
+):
     if not db_url.startswith("postgresql"):
         pytest.skip("replicas share a PostgreSQL database")
     standin = SlackStandIn().start()
@@ -53,10 +64,10 @@ def test_two_replicas_post_once_and_fail_over(db_url: str, tmp_path: Path, newsr
             # Every minute, so the slot that is due when the replicas start is caught up.
             'schedule:\n  post: "* * * * *"\n  refresh: off\n  publish: off\n'
             "  summary: off\n  reconcile: off\n  expire: off\n"
-            f"  grace: {{post: 10}}\n  lease_seconds: {LEASE_SECONDS}\n"
+            f"  grace: {{post: 10}}\n  lease_seconds: {LEASE_SECONDS}\n" + (DESKS if desks else "")
         )
-        for name in ("Alpha", "Beta", "Gamma"):
-            newsroom.write(f"{name}.md", article(name))
+        for name, topic in (("Alpha", "AI"), ("Beta", "AI"), ("Gamma", "Food")):
+            newsroom.write(f"{name}.md", article(name, topics=(topic,)))
         newsroom.commit()
         env = {
             **os.environ,
@@ -82,6 +93,9 @@ def test_two_replicas_post_once_and_fail_over(db_url: str, tmp_path: Path, newsr
         _wait(lambda: len(standin.called("chat.postMessage")) >= 3, 30, "the day's cards")
         time.sleep(2)  # both replicas have had time to try
         assert len(standin.called("chat.postMessage")) == 3
+        if desks:  # each desk's cards once, in its own channel
+            channels = sorted(c.params["channel"] for c in standin.called("chat.postMessage"))
+            assert channels == ["CAI", "CAI", "CCURATION"]
 
         engine = make_engine(db_url)
 
@@ -92,11 +106,15 @@ def test_two_replicas_post_once_and_fail_over(db_url: str, tmp_path: Path, newsr
 
         leader_pid = int(str(holder()).split(":")[1])
         assert leader_pid in procs
+        jobs = ["post:AI", "post:General"] if desks else ["post"]
         with engine.connect() as conn:
             post_runs = conn.execute(
-                select(JobRun.__table__.c.slot).where(JobRun.__table__.c.job == "post")
+                select(JobRun.__table__.c.job, JobRun.__table__.c.slot).where(
+                    JobRun.__table__.c.job.like("post%")
+                )
             ).all()
-        assert len(post_runs) == len({r.slot for r in post_runs})  # each slot once
+        assert {r.job for r in post_runs} == set(jobs)
+        assert len(post_runs) == len({(r.job, r.slot) for r in post_runs})  # each slot once
 
         # Kill the leader without a chance to release the lease.
         procs[leader_pid].send_signal(signal.SIGKILL)

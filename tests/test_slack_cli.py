@@ -24,6 +24,13 @@ from tests.slack_standin import SlackStandIn, not_slack
 
 
 @pytest.fixture
+def standin():
+    """Slack, where the config's editors are users (doctor looks them up)."""
+    with SlackStandIn(users={"UALICE": "Alice", "UBOB": "Bob"}) as s:
+        yield s
+
+
+@pytest.fixture
 def setup(tmp_path: Path, db_url: str, newsroom: Newsroom, standin: SlackStandIn, monkeypatch):
     """A config, a scanned content repo with two candidates, and Slack secrets in the env."""
     (tmp_path / "curator.yml").write_text(
@@ -94,6 +101,7 @@ def test_doctor_reports_each_part(setup, standin):
         "slack auth",
         "slack scopes",
         "slack channel",
+        "slack editors",
     ):
         assert f"ok   {part}:" in out, out
     standin.scopes = "chat:write"

@@ -150,6 +150,7 @@ def test_doctor_checks_scopes_against_the_shipped_manifest(
     installed: Installed, demo: tuple[Path, str], standin: SlackStandIn
 ):
     folder, _ = demo
+    standin.users.update(UDEMOANNA="Anna", UDEMOBEN="Ben")  # the demo's editors: doctor asks
     env = {"SLACK_API_URL": standin.url, "SLACK_BOT_TOKEN": "xoxb-test-not-real"}
     out = installed.run("-c", str(folder / "curator.yml"), "doctor", cwd=folder, env=env)
     assert "ok   slack scopes: every scope in the manifest is granted" in out, out

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import click
 from slack_sdk.errors import SlackApiError
 
-from bot.cli.context import Context, slack_secrets
+from bot.cli.context import Context, chosen_desks, desk_option, slack_secrets
 from bot.outages import slack_api_problem
 from bot.slack.client import make_client
 
@@ -22,35 +22,51 @@ def _slack_error(exc: Exception) -> str:
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Print the Block Kit JSON; send nothing.")
+@desk_option()
 @click.pass_obj
-def post(ctx: Context, dry_run: bool) -> None:
-    """Post today's candidates to the channel (once a day; a rerun resumes)."""
+def post(ctx: Context, dry_run: bool, desk_name: str | None) -> None:
+    """Post today's candidates to each desk's channel (once a day; a rerun resumes)."""
     from bot.slack import daily_post
 
     rt = ctx.runtime()
+    config = rt.config
+    desks = chosen_desks(config, desk_name)
+    # One desk (--desk, or a config without desks) prints as it always has; several desks
+    # print each desk's lines after its name, and the dry run's cards by desk name.
+    named = len(desks) > 1 or not desks[0].implicit
     now = datetime.now(UTC)
     if dry_run:
-        cards = daily_post.dry_run(rt.engine, rt.config, now)
-        click.echo(json.dumps(cards, indent=2))
-        if not cards:
-            click.echo(daily_post.why_none_today(rt.engine, rt.config, now), err=True)
+        cards = {d.name: daily_post.dry_run(rt.engine, config, now, d) for d in desks}
+        listed = cards if desk_name is None and named else cards[desks[0].name]
+        click.echo(json.dumps(listed, indent=2))
+        for desk in desks:
+            if not cards[desk.name]:
+                why = daily_post.why_none_today(rt.engine, config, now, desk)
+                click.echo(f"{desk.name}: {why}" if named else why, err=True)
         return
     env = slack_secrets(("SLACK_BOT_TOKEN",))
-    try:
-        report = daily_post.post_day(
-            rt.engine, make_client(env.bot_token, env.api_url), rt.config, now
+    client = make_client(env.bot_token, env.api_url)
+    errors = []
+    for desk in desks:
+        prefix = f"{desk.name}: " if named else ""
+        try:
+            report = daily_post.post_day(rt.engine, client, config, now, desk)
+        except (SlackApiError, LookupError) as exc:
+            errors.append(prefix + _slack_error(exc))  # the other desks still post
+            continue
+        skipped = f", {report.skipped} skipped (see curator status)" if report.skipped else ""
+        click.echo(
+            f"{prefix}{report.day}: {report.planned} candidates, {report.posted} posted now, "
+            f"{report.already} already posted, {report.remaining} left{skipped}"
         )
-    except (SlackApiError, LookupError) as exc:
-        raise click.ClickException(_slack_error(exc)) from None
-    skipped = f", {report.skipped} skipped (see curator status)" if report.skipped else ""
-    click.echo(
-        f"{report.day}: {report.planned} candidates, {report.posted} posted now, "
-        f"{report.already} already posted, {report.remaining} left{skipped}"
-    )
-    if report.why_none:
-        click.echo(report.why_none)
-    if report.error:  # one line naming the fix; a rerun resumes where this one stopped
-        raise click.ClickException(report.error)
+        if report.why_none:
+            click.echo(prefix + report.why_none)
+        if report.error:  # one line naming the fix; a rerun resumes where this one stopped
+            errors.append(prefix + report.error)
+    for error in errors[:-1]:
+        click.echo(f"Error: {error}", err=True)
+    if errors:
+        raise click.ClickException(errors[-1])
 
 
 @click.command()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.engine import Engine
 
-from bot.candidate_pool import todays_candidates, why_none
-from bot.cli.context import Context
+from bot.candidate_pool import on_no_desk, todays_candidates, why_none
+from bot.cli.context import Context, chosen_desks, desk_option
 from bot.cli.terminal import json_safe
 from storage.articles import ArticleView, scan_problems
 from storage.controls import escape_controls
@@ -19,6 +19,9 @@ from storage.db import reading
 from storage.git_command import GitError
 from storage.locks import Busy
 from storage.scan import scan as run_scan
+
+if TYPE_CHECKING:
+    from bot.config import Desk
 
 
 @click.command()
@@ -103,17 +106,48 @@ class _progress:
 @click.command()
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many (default per_day).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@desk_option()
 @click.pass_obj
-def candidates(ctx: Context, limit: int | None, as_json: bool) -> None:
-    """List what would be posted today, best first; when none qualify, say why."""
-    from bot.house_rules import candidate_rules
+def candidates(ctx: Context, limit: int | None, as_json: bool, desk_name: str | None) -> None:
+    """List what would be posted today, best first; when none qualify, say why. With desks,
+    each desk's under its name (--desk NAME: that desk's only)."""
+    from bot.house_rules import candidate_rules, routes
 
     rt = ctx.runtime()
-    rules = candidate_rules(rt.config, rt.config.default_desk)
+    config = rt.config
+    desks = chosen_desks(config, desk_name)
+    every = desk_name is None and not config.desks[0].implicit  # each desk under its name
     now = datetime.now(UTC)
+    found: list[tuple[Desk, list[ArticleView], str | None]] = []
     with reading(rt.engine) as conn:
-        chosen = todays_candidates(conn, rules, now=now, limit=limit)
-        why = why_none(conn, rules, now=now) if not chosen else None
+        for desk in desks:
+            rules = candidate_rules(config, desk)
+            chosen = todays_candidates(conn, rules, now=now, limit=limit)
+            found.append((desk, chosen, why_none(conn, rules, now=now) if not chosen else None))
+        # Every desk asked for, of a config with desks: say what no desk takes as well.
+        nowhere = on_no_desk(conn, routes(config)) if every else 0
+    if not every:
+        _one_desk(*found[0], as_json=as_json)
+        return
+    if as_json:
+        listed = {desk.name: [_as_json(a) for a in chosen] for desk, chosen, _ in found}
+        click.echo(json_safe(json.dumps(listed, indent=2, ensure_ascii=False)))
+    for desk, chosen, why in found:
+        if as_json:
+            if why:
+                click.echo(f"{desk.name}: {why}", err=True)  # stdout stays JSON
+            continue
+        click.echo(f"{desk.name} ({desk.channel}):")
+        if why:
+            click.echo(f"    {why}")
+        for i, a in enumerate(chosen, 1):
+            click.echo(_as_line(i, a))
+    are = "article is" if nowhere == 1 else "articles are"
+    click.echo(f"{nowhere:,} unpublished {are} on no desk's topics", err=as_json)
+
+
+def _one_desk(desk: Desk, chosen: list[ArticleView], why: str | None, *, as_json: bool) -> None:
+    """One desk's candidates, as a config without desks has always shown them."""
     if as_json:
         listed = json.dumps([_as_json(a) for a in chosen], indent=2, ensure_ascii=False)
         click.echo(json_safe(listed))

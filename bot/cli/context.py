@@ -12,7 +12,7 @@ import click
 from storage.credentials import Scrubber
 
 if TYPE_CHECKING:
-    from bot.config import Config
+    from bot.config import Config, Desk
     from bot.runtime import Runtime
     from bot.slack.env import SlackEnv
 
@@ -56,3 +56,22 @@ def slack_secrets(need: tuple[str, ...]) -> SlackEnv:
         return slack_env(need=need)
     except MissingSecrets as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def chosen_desks(config: Config, name: str | None) -> list[Desk]:
+    """The desk ``--desk NAME`` names (any case), else every desk in config order; an
+    unknown name is one line listing the desks there are."""
+    if name is None:
+        return list(config.desks)
+    desk = config.find_desk(name)
+    if desk is None:
+        names = ", ".join(d.name for d in config.desks)
+        raise click.ClickException(f"--desk {name}: no such desk; the desks are: {names}")
+    return [desk]
+
+
+def desk_option() -> Callable:
+    """``--desk NAME``: one desk of ``desks:`` (default: every desk)."""
+    return click.option(
+        "--desk", "desk_name", metavar="NAME", help="Only this desk (default: every desk)."
+    )

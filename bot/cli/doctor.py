@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, Desk, load_config
 from bot.house_rules import candidate_rules
 from bot.outages import DOCTOR, explain, not_slack, not_slack_problem, slack_unreachable
 from bot.rules.candidates import describe
@@ -49,7 +49,7 @@ def run_checks(config_path: Path) -> Iterator[Check]:
         current, head = migrate.current_revision(engine), migrate.head_revision()
         if current == head:
             yield Check("database", True, f"{redacted(config.database_url)} at schema {head}")
-            yield _candidates_check(engine, config)
+            yield from _candidates_check(engine, config)
         else:
             yield Check(
                 "database", False, f"schema {current or 'empty'} < {head}: run 'curator db upgrade'"
@@ -74,23 +74,27 @@ def run_checks(config_path: Path) -> Iterator[Check]:
     if not token:
         yield Check("slack", False, "SLACK_BOT_TOKEN not set; Slack checks skipped")
         return
-    yield from _slack_checks(make_client(token, api_url()), config.slack.channel)
+    yield from _slack_checks(make_client(token, api_url()), config)
 
 
-def _candidates_check(engine: Engine, config: Config) -> Check:
-    """Whether the current rules leave any candidate today, and if not, why."""
-    rules = candidate_rules(config, config.default_desk)
-    with reading(engine) as conn:
-        counts = census(conn, rules, now=datetime.now(UTC))
-    line = describe(counts, rules)
-    if counts.qualify:
-        return Check("candidates", True, line)
-    return Check(
-        "candidates", True, f"{line}; see candidates: in {config.path or 'curator.yml'}", warn=True
-    )
+def _candidates_check(engine: Engine, config: Config) -> Iterator[Check]:
+    """Whether the current rules leave any candidate today, and if not, why: one line for
+    each desk."""
+    for desk in config.desks:
+        rules = candidate_rules(config, desk)
+        with reading(engine) as conn:
+            counts = census(conn, rules, now=datetime.now(UTC))
+        line = describe(counts, rules)
+        if not desk.implicit:
+            line = f"{desk.name} desk: {line}"
+        if counts.qualify:
+            yield Check("candidates", True, line)
+        else:
+            where = config.path or "curator.yml"
+            yield Check("candidates", True, f"{line}; see candidates: in {where}", warn=True)
 
 
-def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
+def _slack_checks(client: WebClient, config: Config) -> Iterator[Check]:
 
     try:
         auth = client.auth_test()
@@ -119,15 +123,63 @@ def _slack_checks(client: WebClient, channel: str) -> Iterator[Check]:
         )
     else:
         yield Check("slack scopes", True, "every scope in the manifest is granted")
+    # Each desk's channel, one line each; and slack.channel, where failures are told, when
+    # it is no desk's.
+    channels = [
+        (desk.channel, "" if desk.implicit else f"{desk.name} desk: ") for desk in config.desks
+    ]
+    if config.desk_in(config.slack.channel) is None:
+        channels.append((config.slack.channel, "failure notices: "))
+    for channel, whose in channels:
+        yield _channel_check(client, channel, whose)
+    yield from _editor_checks(client, config)
+
+
+def _channel_check(client: WebClient, channel: str, whose: str) -> Check:
     try:
         channel_id = resolve_channel(client, channel)
         info = client.conversations_info(channel=channel_id)["channel"]
-    except (SlackApiError, LookupError) as exc:
-        yield Check("slack channel", False, f"{channel}: {exc}")
-        return
+    except LookupError as exc:  # names the channel
+        return Check("slack channel", False, f"{whose}{exc}")
+    except SlackApiError as exc:
+        return Check("slack channel", False, f"{whose}{channel}: {exc}")
     if info.get("is_member"):
-        yield Check("slack channel", True, f"{channel} ({channel_id}), bot is a member")
-    else:
-        yield Check(
-            "slack channel", False, f"invite the bot: /invite @Newsroom Curator in {channel}"
-        )
+        return Check("slack channel", True, f"{whose}{channel} ({channel_id}), bot is a member")
+    return Check(
+        "slack channel", False, f"{whose}invite the bot: /invite @Newsroom Curator in {channel}"
+    )
+
+
+def _editor_checks(client: WebClient, config: Config) -> Iterator[Check]:
+    """Every editor a desk lists by ID is a user of this workspace (users.info); one line
+    for each that is not, naming the desk and the fix."""
+    desks_of: dict[str, list[Desk]] = {}
+    for desk in config.desks:
+        for user in desk.editors:
+            desks_of.setdefault(user, []).append(desk)
+    if not desks_of:
+        return
+    missing = 0
+    for user, desks in desks_of.items():
+        try:
+            found = client.users_info(user=user)["user"]
+            problem = "is deactivated" if found.get("deleted") else None
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error != "user_not_found":
+                yield Check("slack editors", False, f"users.info {user}: {error}")
+                return
+            problem = "is no user of this workspace"
+        if problem is None:
+            continue
+        missing += 1
+        for desk in desks:
+            where = "slack.editors" if desk.implicit else f"the {desk.name} desk's editors"
+            yield Check(
+                "slack editors",
+                False,
+                f"{user} in {where} {problem}: fix the ID in {config.path or 'curator.yml'} "
+                "(profile > More > Copy member ID)",
+            )
+    if not missing:
+        yield Check("slack editors", True, f"{len(desks_of)} editor(s), each a user here")

@@ -42,7 +42,7 @@ COMMANDS = {
         ("candidates", "bot.cli.content:candidates",
          "List what would be posted today, best first; when none qualify, say why."),
         ("post", "bot.cli.cards:post",
-         "Post today's candidates to the channel (once a day; a rerun resumes)."),
+         "Post today's candidates to each desk's channel (once a day; a rerun resumes)."),
         ("reconcile", "bot.cli.cards:reconcile",
          "Re-read reactions on open cards, so votes cast while the bot was down count."),
         ("run", "bot.cli.live:run",

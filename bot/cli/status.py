@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census
-from bot.config import Config
+from bot.config import JOBS, Config, Desk
 from bot.house_rules import candidate_rules
 from bot.rules import states
 from bot.rules.candidates import describe
@@ -27,15 +29,18 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
     tz = config.zone
     local = lambda at: f"{as_utc(at).astimezone(tz):%a %d %b %H:%M}" if at else "—"  # noqa: E731
     lines = [f"jobs ({tz.key}):"]
+    jobs = scheduled_jobs(config)
+    width = max([10, *(len(job) for job in jobs)])
     with reading(engine) as conn:
-        for job, cron in config.schedule.enabled().items():
+        for job, cron in jobs.items():
             run = last_run(conn, job=job)
             last = "never run"
             if run is not None:
                 last = f"last {local(run.slot)} {run.outcome}"
                 if run.detail:
                     last += f" ({run.detail})"
-            lines.append(f"  {job:<10} {cron:<16} {last}; next {local(next_run(cron, now, tz))}")
+            line = f"{job:<{width}} {cron:<16} {last}; next {local(next_run(cron, now, tz))}"
+            lines.append(f"  {line}")
         lease = lease_state(conn, name=LEASE_NAME)
         if lease is None:
             lines.append("leader: none yet (no scheduler has run)")
@@ -54,25 +59,63 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
                 f"last publish: {commit.article_count} article(s) in {link} "
                 f"at {local(commit.pushed_at)}"
             )
-        rows = posts.waiting_posts(conn, statuses=WAITING)
-        unposted = posts.count_unposted(conn)
         skipped = _skipped_today(conn, posting_day(now, config.zone))
-        rules = candidate_rules(config, config.default_desk)
-        counts = describe(census(conn, rules, now=now), rules)
-    lines.append(counts)
-    lines.append(
-        f"open posts: {len(rows)}"
-        + (f" ({unposted} planned, not yet in Slack)" if unposted else "")
-    )
-    for row in rows:
-        title = row.title or row.path
-        lines.append(f"  {row.status:<9} since {local(row.created_at)}  {title}")
+        if config.desks[0].implicit:  # a config without desks: as it has always read
+            lines += _open_posts(conn, config, config.default_desk, now, local, indent="")
+        else:
+            lines.append("desks:")
+            for desk in config.desks:
+                lines += _open_posts(conn, config, desk, now, local, indent="    ")
     if skipped:
         lines.append(
             f"skipped today: {len(skipped)} card(s) not posted; each article is offered "
             "again once it changes"
         )
         lines += [f"  {path}: {reason}" for path, reason in skipped]
+    return lines
+
+
+def scheduled_jobs(config: Config) -> dict[str, str]:
+    """Job name -> crontab line of every enabled job, in job order: "post" is each desk's
+    own (``post:<desk>``; "post" for a config without desks)."""
+    enabled = config.schedule.enabled()
+    jobs: dict[str, str] = {}
+    for job in JOBS:
+        if job == "post":
+            jobs |= {d.post_job: d.post for d in config.desks if d.post is not None}
+        elif job in enabled:
+            jobs[job] = enabled[job]
+    return jobs
+
+
+def _open_posts(
+    conn: Transaction, config: Config, desk: Desk, now: datetime, local: Callable[[Any], str],
+    *, indent: str,
+) -> list[str]:  # fmt: skip
+    """A desk's cards being voted on and its candidates today; with desks, first a line
+    with its channel, next post and counts."""
+    mine = None if desk.implicit else desk.name  # the one desk: every card, as before desks
+    rows = posts.waiting_posts(conn, statuses=WAITING, desk=mine)
+    unposted = posts.count_unposted(conn, desk=mine)
+    rules = candidate_rules(config, desk)
+    counts = describe(census(conn, rules, now=now), rules)
+    planned = f" ({unposted} planned, not yet in Slack)" if unposted else ""
+    if desk.implicit:
+        lines = [counts, f"open posts: {len(rows)}{planned}"]
+    else:
+        approved = sum(1 for row in rows if row.status == states.APPROVED)
+        when = "posting off"
+        if desk.post is not None:
+            when = f"next post {local(next_run(desk.post, now, config.zone))}"
+        lines = [
+            f"  {desk.name} in {desk.channel}: {when}; "
+            f"{len(rows)} open card(s): "
+            f"{approved} approved, {len(rows) - approved} waiting for votes{planned}",
+            f"    {counts}",
+        ]
+    for row in rows:
+        title = row.title or row.path
+        lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}")
     return lines
 
 

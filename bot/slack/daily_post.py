@@ -348,7 +348,10 @@ def resolve_channel(client: WebClient, channel: str) -> str:
                 return str(ch["id"])
         cursor = (page.get("response_metadata") or {}).get("next_cursor")
         if not cursor:
-            raise LookupError(f"slack.channel {channel}: no such channel visible to the bot")
+            raise LookupError(
+                f"{channel}: no such channel visible to the bot; invite the bot there, or "
+                "fix the channel in the config"
+            )
 
 
 def dry_run(engine: Engine, config: Config, now: datetime, desk: Desk | None = None) -> list[dict]:
