@@ -158,6 +158,31 @@ def test_one_card_per_story_across_desks(tmp_path, db_url, engine, newsroom, con
     assert cards(engine)[1:] == [("policy2.md", "Policy", "CPOLICY")]
 
 
+def test_desks_plan_one_at_a_time_across_processes(
+    tmp_path, db_url, engine, newsroom, content_repo
+):
+    """Two desks planning at once would each read the pool before the other wrote its plan,
+    and could both offer one story: planning holds the database's "plan" lock (an operator's
+    `curator post --desk` beside the scheduler's job waits for it)."""
+    import threading
+
+    from storage.locks import run_lock
+
+    config = desks_config(tmp_path, db_url, newsroom, AI, POLICY)
+    scanned(engine, newsroom, content_repo, p1=article("Policy one", topics=("Policy",)))
+    planned: list[list[int]] = []
+    policy = config.find_desk("Policy")
+    planner = threading.Thread(
+        target=lambda: planned.append(daily_post.plan_day(engine, config, NOW, "CP", policy)[0])
+    )
+    with run_lock(engine, "plan"):  # another process planning its desk
+        planner.start()
+        planner.join(timeout=1.5)
+        assert planner.is_alive() and planned == [] and cards(engine) == []
+    planner.join(timeout=30)
+    assert len(planned[0]) == 1 and cards(engine) == [("p1.md", "Policy", "CP")]
+
+
 def test_each_desk_posts_in_its_channel_with_its_per_day_and_emoji(
     tmp_path, db_url, engine, newsroom, content_repo, standin
 ):

@@ -27,6 +27,7 @@ from storage import posts
 from storage.db import reading, transaction
 from storage.db_errors import DatabaseError, DuplicateError
 from storage.installation import installation_id
+from storage.locks import run_lock
 
 log = logging.getLogger(__name__)
 # Slack's answers that refuse this one message for what it holds, not Slack being down: the
@@ -37,6 +38,9 @@ REFUSED = frozenset(
 # Slack message metadata marks our cards, so a resumed run can find what it already posted:
 # the post id, its article and this database's installation id (storage/installation.py).
 METADATA_TYPE = "curator_candidate"
+# How long a desk's planning waits for another desk's (a plan reads the pool and writes up
+# to per_day rows: well under a second, unless the database is struggling).
+PLAN_WAIT = 60.0
 
 
 @dataclass
@@ -66,7 +70,9 @@ def plan_day(
     desk = desk or config.default_desk
     day = posting_day(now, config.zone)
     try:
-        with transaction(engine) as tx:
+        # Desks plan one at a time, whichever process plans: two desks planning at once would
+        # each miss the other's story, and post one story twice (the URL dedupe spans desks).
+        with run_lock(engine, "plan", wait=PLAN_WAIT), transaction(engine) as tx:
             existing = posts.day_post_ids(tx, day=day, desk=desk.name)
             if existing:
                 return existing, False
