@@ -59,6 +59,8 @@ def find_posts(
     min_quality: float | None = None,
     words: Sequence[str] = (),
     day: str | None = None,
+    desk: str | None = None,
+    known_desks: Collection[str] | None = None,
     limit: int | None = None,
     order: Order = "best",
 ) -> PostPage:
@@ -69,7 +71,8 @@ def find_posts(
     published). ``topics`` match any of the case-folded topic keys; each of ``words`` must
     appear in the title or the excerpt, case-insensitively (SQLite folds ASCII letters only).
     Order "best" is quality, then heat, then the newest article; "oldest" is the posting order;
-    "changed" the order of the last state change.
+    "changed" the order of the last state change. ``desk`` and ``known_desks``: the cards of
+    one desk (see :func:`_desk_condition`).
     """
     a, p = ARTICLE, POST
     conditions: list[ColumnElement[bool]] = [p.c.status.in_(list(statuses))]
@@ -81,6 +84,8 @@ def find_posts(
         conditions.append(p.c.status_changed_at >= since)
     if day is not None:
         conditions.append(p.c.day == day)
+    if desk is not None:
+        conditions.append(_desk_condition(desk, known_desks))
     # A card whose file left the repo can no longer be decided; a published one is history.
     conditions.append(or_(a.c.removed_at.is_(None), p.c.status == PostStatus.PUBLISHED))
     if topics:
@@ -205,6 +210,26 @@ def holds_for(conn: Connection, *, post_ids: Collection[int]) -> dict[int, str]:
     return {post_id: reason for post_id, reason in conn.execute(q)}
 
 
-def posted_on(conn: Connection, *, day: str) -> bool:
-    """Whether the cards of ``day`` (YYYY-MM-DD in the configured zone) were planned."""
-    return conn.execute(select(exists().where(POST.c.day == day))).scalar_one()
+def posted_on(
+    conn: Connection,
+    *,
+    day: str,
+    desk: str | None = None,
+    known_desks: Collection[str] | None = None,
+) -> bool:
+    """Whether the cards of ``day`` (YYYY-MM-DD in the configured zone) were planned, by any
+    desk or by ``desk`` (see :func:`_desk_condition`)."""
+    conditions = [POST.c.day == day]
+    if desk is not None:
+        conditions.append(_desk_condition(desk, known_desks))
+    return conn.execute(select(exists().where(*conditions))).scalar_one()
+
+
+def _desk_condition(desk: str, known_desks: Collection[str] | None) -> ColumnElement[bool]:
+    """The cards of ``desk``; with ``known_desks`` (given for the default desk), also the
+    cards of none of them (from before desks, or of a desk since removed), which the bot
+    counts as the default desk's until it next starts and gives them to it."""
+    mine = POST.c.desk == desk
+    if known_desks is None:
+        return mine
+    return or_(mine, POST.c.desk.is_(None), POST.c.desk.not_in(sorted(known_desks)))

@@ -1,7 +1,10 @@
-"""The morning summary: what was decided since the last one, what waits, what comes today.
+"""The morning summary of one desk: what it decided since the last one, what waits, what
+comes today.
 
-``build_summary`` reads the rows, ``summary_message`` renders them (pure), ``post_summary``
-sends the message to the channel. A quiet night is said in one line, never skipped.
+``build_summary`` reads one desk's rows, ``summary_message`` renders them (pure) and
+``summary_lists`` renders the lists alone, for the newsroom's summary of every desk
+(bot/slack/summary_post.py, which also sends them). A quiet night is said in one line, never
+skipped.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk import WebClient
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -19,16 +21,15 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     SectionBlock,
 )
-from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import todays_candidates
-from bot.config import Config
-from bot.house_rules import candidate_rules
+from bot.config import Config, Desk
+from bot.house_rules import candidate_rules, vote_rules
 from bot.rules import states
 from bot.rules.schedule import next_run, posting_day
+from bot.rules.tally import VoteRules, tally
 from bot.slack.card_blocks import md, quality_text, title_of
 from bot.slack.card_message import next_publish_run
-from bot.slack.daily_post import resolve_channel
 from bot.slack.digest import (
     HOLD_MAX,
     DigestEntry,
@@ -36,22 +37,19 @@ from bot.slack.digest import (
     card_link,
     commit_text,
     duration,
-    entries_for,
     format_when,
-    votes_text,
 )
 from bot.slack.limits import (
     MESSAGE_BLOCKS_MAX,
     POSTED_TEXT_MAX,
     SECTION_TEXT_MAX,
-    ensure_fits,
     length,
     text_length,
 )
 from bot.slack.text import escape, join_fitting, link, mrkdwn
 from storage.articles import ArticleView
-from storage.db import Transaction, reading
-from storage.post_views import Order, find_posts, posted_on
+from storage.db import Transaction
+from storage.post_views import Order, PostView, find_posts, holds_for, posted_on, reactions_for
 
 SHOWN = 10  # per list; the rest is one /digest away
 OTHER = "Other topics"
@@ -77,6 +75,7 @@ class Summary:
     waiting: list[DigestEntry]  # awaiting votes, oldest first
     candidates: list[TopicGroup]  # today's cards, or the preview of them, by topic
     posted_today: bool
+    desk: str | None = None  # the desk's name; None: the default desk (a config without desks)
 
     @property
     def quiet(self) -> bool:
@@ -86,23 +85,31 @@ class Summary:
         )
 
 
-def build_summary(conn: Transaction, config: Config, *, since: datetime, now: datetime) -> Summary:
-    """Read what the summary reports: decisions since ``since``, open cards, today's picks."""
+def build_summary(
+    conn: Transaction, config: Config, *, since: datetime, now: datetime, desk: Desk | None = None
+) -> Summary:
+    """Read what the desk's summary reports (the default desk's when ``desk`` is None):
+    its decisions since ``since``, its open cards, its picks for today."""
+    desk = desk or config.default_desk
+    # The default desk also holds the cards of no desk the config names, as votes count them.
+    default = desk.name == config.default_desk.name
+    scope = {"desk": desk.name, "known_desks": [d.name for d in config.desks] if default else None}
+    rules = vote_rules(desk)
 
     def cards(
         statuses: Sequence[str], *, since: datetime | None = None, order: Order = "oldest"
     ) -> list[DigestEntry]:
-        page = find_posts(conn, statuses=statuses, since=since, order=order)
-        return entries_for(conn, config, page.posts)
+        page = find_posts(conn, statuses=statuses, since=since, order=order, **scope)
+        return _entries(conn, page.posts, rules)
 
     day = posting_day(now, config.zone)
-    posted = posted_on(conn, day=day)
+    posted = posted_on(conn, day=day, **scope)
     if posted:
         shown = [s for s in states.ALL if s != states.SKIPPED]  # skipped: never in Slack
-        page = find_posts(conn, statuses=shown, day=day, order="best")
+        page = find_posts(conn, statuses=shown, day=day, order="best", **scope)
         today = [p.article for p in page.posts]
     else:
-        today = todays_candidates(conn, candidate_rules(config, config.default_desk), now=now)
+        today = todays_candidates(conn, candidate_rules(config, desk), now=now)
     return Summary(
         since=since,
         now=now,
@@ -113,7 +120,15 @@ def build_summary(conn: Transaction, config: Config, *, since: datetime, now: da
         waiting=cards([states.OPEN], order="oldest"),
         candidates=group_by_topic(today),
         posted_today=posted,
+        desk=desk.name,
     )
+
+
+def _entries(conn: Transaction, posts: Sequence[PostView], rules: VoteRules) -> list[DigestEntry]:
+    """Cards with their tallies by the desk's vote rules, and their holds, in two queries."""
+    reactions = reactions_for(conn, post_ids=[p.post_id for p in posts])
+    holds = holds_for(conn, post_ids=[p.post_id for p in posts if p.status == states.BLOCKED])
+    return [DigestEntry(p, tally(reactions[p.post_id], rules), holds.get(p.post_id)) for p in posts]
 
 
 def group_by_topic(articles: Sequence[ArticleView]) -> list[TopicGroup]:
@@ -142,19 +157,41 @@ def group_by_topic(articles: Sequence[ArticleView]) -> list[TopicGroup]:
 
 
 def summary_message(summary: Summary, config: Config) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) for the channel."""
+    """(fallback text, blocks) for the desk's channel."""
+    desk = config.desk(summary.desk)
     tz, now = config.zone, summary.now
-    since = format_when(summary.since, tz, now)
-    command = config.slack.command
     if summary.quiet:
-        line = f"Nothing was decided or published since {since}; no cards are waiting."
+        line = quiet_line(summary, config)
         blocks: list[Block] = [SectionBlock(text=md(line))]
         sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks), _text_budget(blocks))
         if summary.candidates:
             blocks += _candidates(summary, config, sections)
         return line, blocks
 
-    counts = [
+    counts = counts_of(summary)
+    of = "" if desk.implicit else f" · {desk.name}"  # plain text: nothing to escape
+    title = f"Morning summary{of} · {now.astimezone(tz):%A %d %B}"
+    since = format_when(summary.since, tz, now)
+    blocks = [
+        HeaderBlock(text=PlainTextObject(text=title)),
+        ContextBlock(elements=[md(f"Since {since} · " + " · ".join(counts))]),
+    ]
+    # and the closing tip
+    sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks) - 1, _text_budget(blocks))
+    blocks += summary_lists(summary, config, sections)
+    blocks.append(tip_block(config, sections.omitted))
+    name = "" if desk.implicit else f" of the {escape(desk.name)} desk"
+    return f"Morning summary{name}: " + ", ".join(counts), blocks
+
+
+def quiet_line(summary: Summary, config: Config) -> str:
+    since = format_when(summary.since, config.zone, summary.now)
+    return f"Nothing was decided or published since {since}; no cards are waiting."
+
+
+def counts_of(summary: Summary) -> list[str]:
+    """``2 published``, ``1 rejected``, ...: each list that is not empty."""
+    return [
         f"{len(items)} {label}"
         for items, label in (
             (summary.published, "published"),
@@ -165,49 +202,59 @@ def summary_message(summary: Summary, config: Config) -> tuple[str, list[Block]]
         )
         if items
     ]
-    title = f"Morning summary · {now.astimezone(tz):%A %d %B}"
-    blocks = [
-        HeaderBlock(text=PlainTextObject(text=title)),
-        ContextBlock(elements=[md(f"Since {since} · " + " · ".join(counts))]),
-    ]
-    # and the closing tip
-    sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks) - 1, _text_budget(blocks))
+
+
+def tip_block(config: Config, omitted: int, extra: str = "") -> ContextBlock:
+    """The closing line: where to see more, and how many lines did not fit."""
+    command = config.slack.command
+    tip = f"`{command}` shows any of these in detail, e.g. `{command} status:published since:7d`"
+    if omitted:
+        tip = f"{omitted} more lines did not fit in one Slack message. " + tip
+    return ContextBlock(elements=[md(extra + escape(tip))])
+
+
+def summary_lists(
+    summary: Summary, config: Config, sections: Sections, *, scope: str = ""
+) -> list[Block]:
+    """The lists of a summary that is not quiet, packed into ``sections``; ``scope`` is the
+    /digest filter the "and N more" commands add (the desk, in the newsroom's summary)."""
+    desk = config.desk(summary.desk)
+    tz, now = config.zone, summary.now
+    command = config.slack.command
+    blocks: list[Block] = []
     if summary.published:
         lines = _published(summary.published, config)
-        lines += _more(summary.published, f"{command} status:published since:{_days(summary)}d")
+        days = _days(summary)
+        lines += _more(summary.published, f"{command} status:published since:{days}d{scope}")
         blocks += sections.pack(f"*Published* · {len(summary.published)}", lines, "\n")
     for items, label, status in (
         (summary.rejected, "Rejected", "rejected"),
         (summary.expired, "Expired without a decision", "expired"),
     ):
         if items:
-            lines = [_line(e, f" · {_votes(e, config)}") for e in items[:SHOWN]]
-            lines += _more(items, f"{command} status:{status} since:{_days(summary)}d")
+            lines = [_line(e, f" · {_votes(e, desk)}") for e in items[:SHOWN]]
+            lines += _more(items, f"{command} status:{status} since:{_days(summary)}d{scope}")
             blocks += sections.pack(f"*{label}* · {len(items)}", lines, "\n")
     if summary.approved:
         at = next_publish_run(config, now)
         when = f", to be published {format_when(at, tz, now)}" if at else ""
         lines = [_approved(e, now) for e in summary.approved[:SHOWN]]
-        lines += _more(summary.approved, f"{command} status:approved")
+        lines += _more(summary.approved, f"{command} status:approved{scope}")
         blocks += sections.pack(f"*Approved{when}* · {len(summary.approved)}", lines, "\n")
     if summary.waiting:
         lines = [
             _line(
                 e,
-                f" · waiting {duration(now - e.post.posted_at)} · {_votes(e, config)} · "
-                f"{config.votes.quorum} needed{_card(e)}",
+                f" · waiting {duration(now - e.post.posted_at)} · {_votes(e, desk)} · "
+                f"{desk.votes.quorum} needed{_card(e)}",
             )
             for e in summary.waiting[:SHOWN]
         ]
-        lines += _more(summary.waiting, f"{command} status:pending limit:50")
+        lines += _more(summary.waiting, f"{command} status:pending limit:50{scope}")
         title = f"*Waiting for votes* · {len(summary.waiting)}, oldest first"
         blocks += sections.pack(title, lines, "\n")
     blocks += _candidates(summary, config, sections)
-    tip = f"`{command}` shows any of these in detail, e.g. `{command} status:published since:7d`"
-    if sections.omitted:
-        tip = f"{sections.omitted} more lines did not fit in one Slack message. " + tip
-    blocks.append(ContextBlock(elements=[md(escape(tip))]))
-    return "Morning summary: " + ", ".join(counts), blocks
+    return blocks
 
 
 def _text_budget(head: Sequence[Block]) -> int:
@@ -255,7 +302,7 @@ def _candidates(summary: Summary, config: Config, sections: Sections) -> list[Bl
     if summary.posted_today:
         title = f"*Today's cards by topic* · {n}"
     else:
-        at = _next_post(config, summary.now)
+        at = _next_post(config, summary.now, config.desk(summary.desk))
         if at is None:
             title = f"*Top candidates by topic* · {n}"
         elif posting_day(at, config.zone) == posting_day(summary.now, config.zone):
@@ -275,11 +322,13 @@ def _candidates(summary: Summary, config: Config, sections: Sections) -> list[Bl
     return sections.pack(title, lines, "\n")
 
 
-def _next_post(config: Config, now: datetime) -> datetime | None:
-    """When the post job runs next, if it is scheduled, in the newsroom's time zone."""
-    if not config.schedule.post:
+def _next_post(config: Config, now: datetime, desk: Desk | None = None) -> datetime | None:
+    """When the desk (the default desk) posts next, if it is scheduled, in the newsroom's
+    time zone."""
+    cron = (desk or config.default_desk).post
+    if not cron:
         return None
-    at = next_run(config.schedule.post, now, config.zone)
+    at = next_run(cron, now, config.zone)
     return None if at is None else at.astimezone(config.zone)
 
 
@@ -292,9 +341,11 @@ def _line(e: DigestEntry, rest: str) -> str:
     return f"• {link(a.url, title_of(a), budget, label_max=TITLE_MAX)}{tail}"
 
 
-def _votes(e: DigestEntry, config: Config) -> str:
-    """The tally without names: a mention in a channel message would notify every voter."""
-    return votes_text(e.tally, config, names=False)
+def _votes(e: DigestEntry, desk: Desk) -> str:
+    """The tally by the desk's emoji, without names: a mention in a channel message would
+    notify every voter."""
+    yes, no = desk.votes.publish[0], desk.votes.reject[0]
+    return f":{yes}: {len(e.tally.publish)} · :{no}: {len(e.tally.reject)}"
 
 
 def _card(e: DigestEntry) -> str:
@@ -308,25 +359,3 @@ def _more(items: Sequence[object], command: str) -> list[str]:
 
 def _days(summary: Summary) -> int:
     return max(1, -(-int((summary.now - summary.since).total_seconds()) // 86_400))
-
-
-# ------------------------------------------------------------------------------- sending
-
-
-def post_summary(
-    engine: Engine, client: WebClient, config: Config, *, since: datetime, now: datetime
-) -> str:
-    """Post the summary of everything since ``since`` to the channel; returns its ts.
-
-    The scheduler passes the slot of the previous summary as ``since``; running it twice for
-    one slot is the scheduler's to prevent (its job-run key), not this function's.
-    """
-    with reading(engine) as conn:
-        summary = build_summary(conn, config, since=since, now=now)
-    text, blocks = summary_message(summary, config)
-    ensure_fits(text, blocks, posted=True)  # built to fit; this is the last look before it leaves
-    channel = resolve_channel(client, config.slack.channel)
-    response = client.chat_postMessage(
-        channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-    )
-    return str(response["ts"])
