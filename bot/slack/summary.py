@@ -57,6 +57,15 @@ TOPIC_MAX = 100
 
 
 @dataclass(frozen=True)
+class Fit:
+    """How much of each list a summary shows: lines per list, and the length of a line
+    (a longer link shows as text). The newsroom's summary shows less of every desk."""
+
+    shown: int = SHOWN
+    line_max: int = SECTION_TEXT_MAX - 200  # a line fits one section beside its title
+
+
+@dataclass(frozen=True)
 class TopicGroup:
     topic: str
     articles: tuple[ArticleView, ...]
@@ -165,7 +174,7 @@ def summary_message(summary: Summary, config: Config) -> tuple[str, list[Block]]
         blocks: list[Block] = [SectionBlock(text=md(line))]
         sections = Sections(MESSAGE_BLOCKS_MAX - len(blocks), _text_budget(blocks))
         if summary.candidates:
-            blocks += _candidates(summary, config, sections)
+            blocks += _candidates(summary, config, sections, Fit())
         return line, blocks
 
     counts = counts_of(summary)
@@ -214,47 +223,60 @@ def tip_block(config: Config, omitted: int, extra: str = "") -> ContextBlock:
 
 
 def summary_lists(
-    summary: Summary, config: Config, sections: Sections, *, scope: str = ""
+    summary: Summary, config: Config, sections: Sections, *, scope: str = "", fit: Fit = Fit()
 ) -> list[Block]:
-    """The lists of a summary that is not quiet, packed into ``sections``; ``scope`` is the
-    /digest filter the "and N more" commands add (the desk, in the newsroom's summary)."""
+    """The lists of the summary, packed into ``sections``; ``scope`` is the /digest filter
+    the "and N more" commands add (the desk, in the newsroom's summary)."""
     desk = config.desk(summary.desk)
     tz, now = config.zone, summary.now
     command = config.slack.command
     blocks: list[Block] = []
     if summary.published:
-        lines = _published(summary.published, config)
+        lines = _published(summary.published, config, fit)
         days = _days(summary)
-        lines += _more(summary.published, f"{command} status:published since:{days}d{scope}")
-        blocks += sections.pack(f"*Published* · {len(summary.published)}", lines, "\n")
+        more = f"{command} status:published since:{days}d{scope}"
+        lines += _more(summary.published, more, fit)
+        blocks += _pack(sections, f"*Published* · {len(summary.published)}", lines)
     for items, label, status in (
         (summary.rejected, "Rejected", "rejected"),
         (summary.expired, "Expired without a decision", "expired"),
     ):
         if items:
-            lines = [_line(e, f" · {_votes(e, desk)}") for e in items[:SHOWN]]
-            lines += _more(items, f"{command} status:{status} since:{_days(summary)}d{scope}")
-            blocks += sections.pack(f"*{label}* · {len(items)}", lines, "\n")
+            lines = [_line(e, f" · {_votes(e, desk)}", fit) for e in items[: fit.shown]]
+            more = f"{command} status:{status} since:{_days(summary)}d{scope}"
+            lines += _more(items, more, fit)
+            blocks += _pack(sections, f"*{label}* · {len(items)}", lines)
     if summary.approved:
         at = next_publish_run(config, now)
         when = f", to be published {format_when(at, tz, now)}" if at else ""
-        lines = [_approved(e, now) for e in summary.approved[:SHOWN]]
-        lines += _more(summary.approved, f"{command} status:approved{scope}")
-        blocks += sections.pack(f"*Approved{when}* · {len(summary.approved)}", lines, "\n")
+        lines = [_approved(e, now, fit) for e in summary.approved[: fit.shown]]
+        lines += _more(summary.approved, f"{command} status:approved{scope}", fit)
+        blocks += _pack(sections, f"*Approved{when}* · {len(summary.approved)}", lines)
     if summary.waiting:
         lines = [
             _line(
                 e,
                 f" · waiting {duration(now - e.post.posted_at)} · {_votes(e, desk)} · "
                 f"{desk.votes.quorum} needed{_card(e)}",
+                fit,
             )
-            for e in summary.waiting[:SHOWN]
+            for e in summary.waiting[: fit.shown]
         ]
-        lines += _more(summary.waiting, f"{command} status:pending limit:50{scope}")
+        lines += _more(summary.waiting, f"{command} status:pending limit:50{scope}", fit)
         title = f"*Waiting for votes* · {len(summary.waiting)}, oldest first"
-        blocks += sections.pack(title, lines, "\n")
-    blocks += _candidates(summary, config, sections)
+        blocks += _pack(sections, title, lines)
+    blocks += _candidates(summary, config, sections, fit)
     return blocks
+
+
+def _pack(sections: Sections, title: str, lines: Sequence[str]) -> list[Block]:
+    """The list under its title; none of it (counted as omitted) when not even its first
+    line would fit: a title alone says nothing."""
+    first = length(title) + 1 + (length(lines[0]) if lines else 0)
+    if sections.text_left is not None and first > sections.text_left:
+        sections.omitted += len(lines)
+        return []
+    return sections.pack(title, lines, "\n")
 
 
 def _text_budget(head: Sequence[Block]) -> int:
@@ -263,14 +285,12 @@ def _text_budget(head: Sequence[Block]) -> int:
 
 
 TIP_MAX = 400  # the closing tip, with the count of lines that did not fit
-# A line of the summary fits one section beside its list's title, whatever the article holds.
-LINE_MAX = SECTION_TEXT_MAX - 200
 TITLE_MAX = 150
 CANDIDATE_TITLE_MAX = 120
 CANDIDATE_MAX = 1_000  # one candidate in its topic's line: a long URL is shown as text
 
 
-def _published(entries: Sequence[DigestEntry], config: Config) -> list[str]:
+def _published(entries: Sequence[DigestEntry], config: Config, fit: Fit) -> list[str]:
     """Published cards grouped by the commit that published them."""
     lines: list[str] = []
     by_commit: dict[str | None, list[DigestEntry]] = {}
@@ -278,24 +298,24 @@ def _published(entries: Sequence[DigestEntry], config: Config) -> list[str]:
         by_commit.setdefault(e.post.commit_sha, []).append(e)
     shown = 0
     for sha, group in by_commit.items():
-        if shown >= SHOWN:
+        if shown >= fit.shown:
             break
         lines.append(f"in {commit_text(sha, config)}:" if sha else "without a recorded commit:")
-        for e in group[: SHOWN - shown]:
-            lines.append(_line(e, _card(e)))
+        for e in group[: fit.shown - shown]:
+            lines.append(_line(e, _card(e), fit))
         shown += len(group)
     return lines
 
 
-def _approved(e: DigestEntry, now: datetime) -> str:
+def _approved(e: DigestEntry, now: datetime, fit: Fit) -> str:
     held = ""
     if e.post.status == states.BLOCKED:
         reason = mrkdwn(e.hold, HOLD_MAX) or "publishing refused the file"
         held = f"\n    :warning: held back from publishing: {reason}"
-    return _line(e, f" · approved {duration(now - e.post.changed_at)} ago{_card(e)}{held}")
+    return _line(e, f" · approved {duration(now - e.post.changed_at)} ago{_card(e)}{held}", fit)
 
 
-def _candidates(summary: Summary, config: Config, sections: Sections) -> list[Block]:
+def _candidates(summary: Summary, config: Config, sections: Sections, fit: Fit) -> list[Block]:
     if not summary.candidates:
         return []
     n = sum(len(g.articles) for g in summary.candidates)
@@ -318,8 +338,8 @@ def _candidates(summary: Summary, config: Config, sections: Sections) -> list[Bl
             + f" ({quality_text(a.quality)})"
             for a in group.articles
         ]
-        lines.append(head + join_fitting(items, LINE_MAX - length(head), sep=" · "))
-    return sections.pack(title, lines, "\n")
+        lines.append(head + join_fitting(items, fit.line_max - length(head), sep=" · "))
+    return _pack(sections, title, lines)
 
 
 def _next_post(config: Config, now: datetime, desk: Desk | None = None) -> datetime | None:
@@ -332,12 +352,12 @@ def _next_post(config: Config, now: datetime, desk: Desk | None = None) -> datet
     return None if at is None else at.astimezone(config.zone)
 
 
-def _line(e: DigestEntry, rest: str) -> str:
+def _line(e: DigestEntry, rest: str, fit: Fit) -> str:
     """``• title (quality)`` and the rest of the line; the title's link gets what the rest
-    leaves of ``LINE_MAX`` (and shows as text when its URL would not fit)."""
+    leaves of the line (and shows as text when its URL would not fit)."""
     a = e.post.article
     tail = f" ({quality_text(a.quality)}){rest}"
-    budget = LINE_MAX - length(tail) - 2
+    budget = fit.line_max - length(tail) - 2
     return f"• {link(a.url, title_of(a), budget, label_max=TITLE_MAX)}{tail}"
 
 
@@ -352,8 +372,8 @@ def _card(e: DigestEntry) -> str:
     return f" · {card_link(e.post.permalink)}" if e.post.permalink else ""
 
 
-def _more(items: Sequence[object], command: str) -> list[str]:
-    rest = len(items) - SHOWN
+def _more(items: Sequence[object], command: str, fit: Fit) -> list[str]:
+    rest = len(items) - fit.shown
     return [f"… and {rest} more: `{escape(command)}`"] if rest > 0 else []
 
 

@@ -31,6 +31,7 @@ from bot.slack.limits import (
 )
 from bot.slack.summary import (
     TIP_MAX,
+    Fit,
     Summary,
     build_summary,
     counts_of,
@@ -43,6 +44,9 @@ from storage.db import reading
 
 NEWSROOM = "newsroom"
 QUIET_DESK = "Nothing was decided or published; no cards are waiting."
+# Every desk's summary in one message: the first lines of each list, each line shorter (a
+# long link shows as text); the rest is in the desk's own summary and one /digest away.
+NEWSROOM_FIT = Fit(shown=3, line_max=600)
 
 
 @dataclass(frozen=True)
@@ -147,12 +151,15 @@ def post_summary(
 
 
 def _refused(o: Outgoing, exc: Exception) -> str:
-    problem = slack_api_problem(exc) if isinstance(exc, SlackApiError) else str(exc)
+    """One line: whose summary, where, what Slack said and the fix, naming the key to check."""
     if o.desk is None:
-        whose = f"the newsroom summary was not posted to {o.channel} (slack.summary_channel)"
+        key = "slack.summary_channel"
+        whose = f"the newsroom summary was not posted to {o.channel} ({key})"
     else:
+        key = "slack.channel" if o.desk.implicit else f"the {o.desk.name} desk's channel (desks:)"
         whose = f"the {o.desk.name} desk's summary was not posted to {o.channel}"
-    return f"{whose}: {problem}"
+    problem = slack_api_problem(exc) if isinstance(exc, SlackApiError) else str(exc)
+    return f"{whose}: {problem.replace('slack.channel', key)}"
 
 
 # ------------------------------------------------------------------------ the newsroom's
@@ -188,7 +195,8 @@ def newsroom_message(summaries: Sequence[Summary], config: Config) -> tuple[str,
         sections = Sections(blocks_left // left, text_left // left)
         share = (sections.blocks_left, sections.text_left or 0)
         blocks += head
-        blocks += summary_lists(summary, config, sections, scope=_scope(config, summary))
+        scope = _scope(config, summary)
+        blocks += summary_lists(summary, config, sections, scope=scope, fit=NEWSROOM_FIT)
         blocks_left -= share[0] - sections.blocks_left
         text_left -= share[1] - (sections.text_left or 0)
         omitted += sections.omitted
