@@ -136,8 +136,7 @@ def _publish(
         edited = [by_path[r.path] for r in attempt.results if r.outcome is Outcome.EDITED]
         return git_publish.prepare(
             repo, attempt, message=commit_message(edited, token, desks=_desk_names(config)),
-            author=_author(config),
-            dry_run=dry_run,
+            author=_author(config), dry_run=dry_run,
         )  # fmt: skip
 
     try:
@@ -202,11 +201,7 @@ def _desk_names(config: Config) -> tuple[str, ...] | None:
 
 
 def _due(
-    engine: Engine,
-    repo: ContentRepo,
-    tip: str,
-    names: Mapping[str, str],
-    config: Config,
+    engine: Engine, repo: ContentRepo, tip: str, names: Mapping[str, str], config: Config
 ) -> list[Candidate]:
     """Approved posts, plus blocked ones whose file changed since it was refused."""
     candidates = load_candidates(engine, config, names=names)
