@@ -75,8 +75,12 @@ SLACK_CODES = {
         SETUP, "add the scope to the app (`curator manifest` prints them) and reinstall it"
     ),
     "not_in_channel": SlackCode(SETUP, "invite the bot to the channel (/invite @Newsroom Curator)"),
-    "channel_not_found": SlackCode(SETUP, "check slack.channel and invite the bot to it"),
-    "is_archived": SlackCode(SETUP, "the channel is archived: set another slack.channel"),
+    "channel_not_found": SlackCode(
+        SETUP, "check the channel in slack.channel or desks[].channel and invite the bot to it"
+    ),
+    "is_archived": SlackCode(
+        SETUP, "the channel is archived: set another in slack.channel or desks[].channel"
+    ),
     "ratelimited": SlackCode(LATER, _SOON),
     "internal_error": SlackCode(LATER, _SOON),
     "fatal_error": SlackCode(LATER, _SOON),

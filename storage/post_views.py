@@ -39,6 +39,7 @@ class PostView:
     posted_at: datetime
     changed_at: datetime
     article: ArticleView
+    desk: str | None = None  # as stored: None for a card from before desks
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def find_posts(
             p.c.status.label("post_status"),
             p.c.channel.label("post_channel"),
             p.c.day.label("post_day"),
+            p.c.desk.label("post_desk"),
             p.c.permalink.label("post_permalink"),
             p.c.commit_sha.label("post_commit_sha"),
             p.c.created_at.label("post_created_at"),
@@ -160,6 +162,7 @@ def find_posts(
             posted_at=_utc(r.post_created_at),
             changed_at=_utc(r.post_changed_at),
             article=view_of_row(r, topics_by_id.get(r.id, ())),
+            desk=r.post_desk,
         )
         for r in rows
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -252,9 +252,13 @@ def test_a_card_slack_refuses_is_skipped_and_the_rest_are_posted(
 
     # A rerun, the reconcile's resume and the next day do not try the same card again.
     calls = len(standin.called("chat.postMessage"))
-    again = daily_post.post_day(engine, client(standin), config, now + timedelta(hours=1))
+    # Later the same posting day, whatever the hour the suite runs at (23:30 + 1 h is tomorrow).
+    local = now.astimezone(config.zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(), config.zone)
+    step = min(timedelta(hours=1), (midnight - now) / 3)
+    again = daily_post.post_day(engine, client(standin), config, now + step)
     assert (again.posted, again.already, again.skipped) == (0, 2, 1)
-    assert daily_post.resume_day(engine, client(standin), config, now + timedelta(hours=2)) == 0
+    assert daily_post.resume_day(engine, client(standin), config, now + 2 * step) == 0
     tomorrow = daily_post.post_day(engine, client(standin), config, now + timedelta(days=1))
     assert tomorrow.planned == 0 and len(standin.called("chat.postMessage")) == calls
     assert "skipped today" not in "\n".join(status_lines(engine, config, now + timedelta(days=1)))

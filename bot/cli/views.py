@@ -38,19 +38,27 @@ def _show(text: str, blocks: list[Block], as_json: bool) -> None:
 
 @click.command()
 @click.argument("query", nargs=-1)
+@click.option(
+    "--desk", metavar="NAME", help="One desk's cards (any case), or 'all'; default: every desk."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the Block Kit JSON instead.")
 @click.pass_obj
-def digest(ctx: Context, query: tuple[str, ...], as_json: bool) -> None:
+def digest(ctx: Context, query: tuple[str, ...], desk: str | None, as_json: bool) -> None:
     """What /digest answers, here: curator digest "topic:AI since:7d" (or "help")."""
     from bot.rules.digest_query import DigestError, parse_digest_query
-    from bot.slack.digest import answer_digest
+    from bot.slack.digest_desks import desks_for
 
     rt = ctx.runtime()
     now = datetime.now(UTC)
+    # --desk NAME is desk:NAME: read with the filters, so giving both differently is an error.
+    typed = " ".join(query) + (f' desk:"{desk}"' if desk is not None else "")
     try:
-        parsed = parse_digest_query(" ".join(query), now, rt.config.zone)
+        parsed = parse_digest_query(typed, now, rt.config.zone)
+        desks_for(rt.config, parsed)  # an unknown desk: one line listing the desks
     except DigestError as exc:
         raise click.ClickException(f"{exc} (curator digest help lists every filter)") from None
+    from bot.slack.digest import answer_digest
+
     text, blocks = answer_digest(rt.engine, rt.config, parsed, now=now)
     _show(text, blocks, as_json)
 

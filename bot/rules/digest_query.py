@@ -31,8 +31,9 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
 _STATUS_ALIASES = {"open": "pending", "waiting": "pending", "blocked": "approved"}
 _KEYS = {
     "topic": "topic", "topics": "topic", "status": "status", "since": "since", "min": "min",
-    "quality": "min", "limit": "limit",
+    "quality": "min", "limit": "limit", "desk": "desk",
 }  # fmt: skip
+ALL_DESKS = "all"  # desk:all
 _HELP_WORDS = {"help", "?", "-h", "--help"}
 # Smart quotes from phones and macOS count as straight ones.
 _QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"'})
@@ -57,6 +58,9 @@ class DigestQuery:
     words: tuple[str, ...] = ()
     limit: int = DEFAULT_LIMIT
     help: bool = False
+    # desk:NAME as typed (any case; checked against the config's desks where it is answered),
+    # ALL_DESKS for desk:all; None: the desk of the channel asked in, elsewhere every desk.
+    desk: str | None = None
 
     def describe(self) -> str:
         """The filters in the form they are typed, e.g. ``topic:AI since:7d``."""
@@ -69,6 +73,8 @@ class DigestQuery:
             parts.append(f"min:{self.min_quality:g}")
         if self.limit != DEFAULT_LIMIT:
             parts.append(f"limit:{self.limit}")
+        if self.desk is not None:
+            parts.append(f"desk:{_quoted(self.desk)}")
         parts += [_quoted(w) for w in self.words]
         return " ".join(parts)
 
@@ -143,7 +149,7 @@ def parse_digest_query(text: str, now: datetime, tz: tzinfo) -> DigestQuery:
     topics: list[str] = []
     statuses: list[str] = []
     words: list[str] = []
-    single: dict[str, str] = {}  # since/min/limit as typed: each may be given once
+    single: dict[str, str] = {}  # since/min/limit/desk as typed: each may be given once
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -167,7 +173,7 @@ def parse_digest_query(text: str, now: datetime, tz: tzinfo) -> DigestQuery:
                 topics.append(value)
         elif key == "status":
             statuses += [s for s in _statuses(value, now, tz) if s not in statuses]
-        elif key in single and single[key] != value:
+        elif key in single and _differ(key, single[key], value):
             first, second = _shown(single[key]), _shown(value)
             raise DigestError(f"{key}: given twice ({first!r} and {second!r}); use one")
         else:
@@ -183,6 +189,7 @@ def parse_digest_query(text: str, now: datetime, tz: tzinfo) -> DigestQuery:
         min_quality=_min_quality(single["min"], now, tz) if "min" in single else None,
         words=tuple(words),
         limit=_limit(single["limit"], now, tz) if "limit" in single else DEFAULT_LIMIT,
+        desk=_desk(single["desk"]) if "desk" in single else None,
     )
 
 
@@ -196,6 +203,7 @@ _EXPECTED = {
     "since": lambda now, tz: f"7d, 24h or a date like {_example_date(now, tz)}",
     "min": lambda now, tz: "a quality number like min:60",
     "limit": lambda now, tz: f"a whole number from 1 to {MAX_LIMIT}",
+    "desk": lambda now, tz: "a desk name like desk:Policy, or desk:all",
 }
 
 
@@ -213,7 +221,7 @@ def _unknown_filter(name: str) -> str:
     hint = f"did you mean {_KEYS[close[0]]}:? " if close else ""
     return (
         f"unknown filter '{_shown(name)}:'; {hint}"
-        "filters are topic:, status:, since:, min:, limit: "
+        "filters are topic:, status:, since:, min:, limit:, desk: "
         '(put other words with a colon in quotes, like "Update: budget")'
     )
 
@@ -259,6 +267,16 @@ def _min_quality(value: str, now: datetime, tz: tzinfo) -> float:
     if not math.isfinite(number):
         raise _bad("min", value, now, tz)
     return number
+
+
+def _differ(key: str, first: str, second: str) -> bool:
+    """Whether a filter given twice was given two values (desk names match in any case)."""
+    return first.casefold() != second.casefold() if key == "desk" else first != second
+
+
+def _desk(value: str) -> str:
+    """A desk's name as typed; ``all`` in any case is every desk."""
+    return ALL_DESKS if value.casefold() == ALL_DESKS else value
 
 
 def _limit(value: str, now: datetime, tz: tzinfo) -> int:

@@ -5,24 +5,29 @@ link to the card), approved and waiting to be published, published (with the com
 best first. Reading the command text is a rule (``bot.rules.digest_query``); rendering the
 answer is pure; the only side effect is one read query (``storage.post_views.find_posts``)
 and the votes of the cards shown.
+
+With several desks it answers for the desks asked (``desk:Policy``, ``desk:all``), else for
+the desk whose channel it was asked in, else (a DM, another channel) for every desk; each
+card's votes and quorum are its own desk's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 from sqlalchemy.engine import Engine
 
-from bot.config import Config
+from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.rules import states
 from bot.rules.digest_query import DEFAULT_LIMIT, MAX_LIMIT, STATUS_WORDS, DigestQuery, scope
 from bot.rules.tally import Tally, tally
 from bot.slack.card_blocks import md, quality_text, title_of, who
 from bot.slack.card_message import next_publish_run
+from bot.slack.digest_desks import desks_for, desks_text
 from bot.slack.limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, length
 from bot.slack.text import cut, escape, link, mrkdwn, shown_items
 from storage.db import Transaction, reading
@@ -44,6 +49,7 @@ class DigestEntry:
     post: PostView
     tally: Tally
     hold: str | None = None
+    desk: Desk | None = None  # whose votes and quorum apply; None: the default desk
 
 
 @dataclass(frozen=True)
@@ -53,37 +59,51 @@ class DigestResult:
     query: DigestQuery
     entries: list[DigestEntry]
     total: int
+    desks: tuple[Desk, ...] = ()  # the desks it covers; () read as every desk
 
 
 def run_digest(
-    conn: Transaction, config: Config, query: DigestQuery, *, now: datetime
-) -> DigestResult:
-    """The cards matching ``query``, best first, with their current tallies."""
+    conn: Transaction, config: Config, query: DigestQuery, *, now: datetime,
+    here: Desk | None = None,
+) -> DigestResult:  # fmt: skip
+    """The cards matching ``query`` in the desks it covers (see ``desks_for``), best first,
+    with their current tallies."""
+    desks = desks_for(config, query, here)
     statuses, published_since = scope(query, now)
+    one = desks[0] if len(desks) < len(config.desks) else None  # None: every desk's cards
+    # The default desk also has the cards of no desk (or of a removed one).
+    known = [d.name for d in config.desks] if one == config.default_desk else None
     page = find_posts(
         conn, statuses=statuses, published_since=published_since, since=query.since,
         topics=query.topics, min_quality=query.min_quality, words=query.words,
-        limit=query.limit, order="best",
+        desk=one.name if one else None, known_desks=known, limit=query.limit, order="best",
     )  # fmt: skip
-    return DigestResult(query, entries_for(conn, config, page.posts), page.total)
+    return DigestResult(query, entries_for(conn, config, page.posts), page.total, desks)
 
 
 def entries_for(conn: Transaction, config: Config, posts: Sequence[PostView]) -> list[DigestEntry]:
-    """Cards with their tallies and holds, read in two queries whatever their number."""
+    """Cards with their tallies (by their own desk's rules) and holds, read in two queries
+    whatever their number."""
     reactions = reactions_for(conn, post_ids=[p.post_id for p in posts])
     holds = holds_for(conn, post_ids=[p.post_id for p in posts if p.status == states.BLOCKED])
-    rules = vote_rules(config.default_desk)
-    return [DigestEntry(p, tally(reactions[p.post_id], rules), holds.get(p.post_id)) for p in posts]
+    entries = []
+    for p in posts:
+        desk = config.desk(p.desk)
+        its = tally(reactions[p.post_id], vote_rules(desk))
+        entries.append(DigestEntry(p, its, holds.get(p.post_id), desk))
+    return entries
 
 
 def answer_digest(
-    engine: Engine, config: Config, query: DigestQuery, *, now: datetime
-) -> tuple[str, list[Block]]:
-    """What ``/digest`` answers (fallback text, blocks); the listener and the CLI both call it."""
+    engine: Engine, config: Config, query: DigestQuery, *, now: datetime,
+    here: Desk | None = None,
+) -> tuple[str, list[Block]]:  # fmt: skip
+    """What ``/digest`` answers (fallback text, blocks); the listener and the CLI both call it.
+    ``here``: the desk whose channel it was asked in (None: elsewhere, or the CLI)."""
     if query.help:
-        return help_message(config.slack.command)
+        return help_message(config.slack.command, config)
     with reading(engine) as conn:
-        result = run_digest(conn, config, query, now=now)
+        result = run_digest(conn, config, query, now=now, here=here)
     return digest_message(result, config, now=now)
 
 
@@ -111,14 +131,19 @@ def digest_message(
     than one message holds, the answer says how many did not fit and how to narrow it.
     """
     query = result.query
-    asked = mrkdwn(query.describe(), ASKED_MAX)
-    what = f" · {asked}" if asked else ""
+    asked = mrkdwn(replace(query, desk=None).describe(), ASKED_MAX)
+    covered = result.desks or config.desks
+    several = len(covered) > 1  # each card then says its desk
+    where = desks_text(covered, config)
+    what = "".join(f" · {part}" for part in (where, asked) if part)
     command = config.slack.command
     if not result.entries:
-        text = f"Nothing matches{' ' + asked if asked else ''} ({_scope_words(query)})."
+        within = f" in {where}" if where else ""
+        text = f"Nothing matches{' ' + asked if asked else ''}{within} ({_scope_words(query)})."
+        hint = widen_hint(query, command, one_desk=len(covered) < len(config.desks))
         blocks: list[Block] = [
             SectionBlock(text=md(f"*Digest*{what}\n{text}")),
-            ContextBlock(elements=[md(escape(widen_hint(query, command)))]),
+            ContextBlock(elements=[md(escape(hint))]),
         ]
         return f"Digest: nothing matches {asked}".strip(), blocks
 
@@ -130,7 +155,7 @@ def digest_message(
         if not entries:
             continue
         counts.append(f"{len(entries)} {title.split(',')[0].lower()}")
-        lines = [entry_line(e, config, now=now) for e in entries]
+        lines = [entry_line(e, config, now=now, show_desk=several) for e in entries]
         blocks += sections.pack(f"*{title}* · {len(entries)}", lines)
     shown = len(result.entries) - sections.omitted
     count = (
@@ -154,8 +179,9 @@ def digest_message(
     return "Digest: " + ", ".join(counts), blocks
 
 
-def widen_hint(query: DigestQuery, command: str) -> str:
-    """How to find more when nothing matched: only what the query did not already ask."""
+def widen_hint(query: DigestQuery, command: str, *, one_desk: bool = False) -> str:
+    """How to find more when nothing matched: only what the query did not already ask
+    (``one_desk``: the answer covered fewer desks than there are)."""
     tips = []
     if set(query.statuses) != set(STATUS_WORDS):
         tips.append("status:all")
@@ -167,6 +193,8 @@ def widen_hint(query: DigestQuery, command: str) -> str:
         tips.append("another topic:")
     if query.words:
         tips.append("fewer words")
+    if one_desk:
+        tips.append("desk:all")
     tips.append(f"{command} help")
     return "Try " + (", ".join(tips[:-1]) + " or " if len(tips) > 1 else "") + tips[-1] + "."
 
@@ -181,8 +209,11 @@ def _scope_words(query: DigestQuery) -> str:
     return " or ".join(query.statuses)
 
 
-def entry_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
-    """Two lines for a card: the article, then where its vote stands and a link to the card.
+def entry_line(
+    entry: DigestEntry, config: Config, *, now: datetime, show_desk: bool = False
+) -> str:
+    """Two lines for a card: the article (and its desk, with ``show_desk``), then where its
+    vote stands and a link to the card.
 
     At most ``LINE_MAX`` long: the title's link gets what the rest leaves, and shows as text
     when its URL would not fit.
@@ -191,6 +222,8 @@ def entry_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
     facts = [quality_text(article.quality)]
     facts.append(mrkdwn(article.provider_name or article.provider_domain, 80))
     facts.append(shown_items(article.topics, lambda t: mrkdwn(t, 60), 120))
+    if show_desk:
+        facts.append(f"{mrkdwn((entry.desk or config.default_desk).name, 40)} desk")
     tail = " · " + " · ".join(f for f in facts if f) + "\n" + state_line(entry, config, now=now)
     title = link(article.url, title_of(article), LINE_MAX - length(tail) - 2, label_max=200)
     return f"*{title}*{tail}"
@@ -199,11 +232,12 @@ def entry_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
 def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
     """Where a card stands: votes and quorum, approval, the commit it was published in."""
     post = entry.post
-    votes = votes_text(entry.tally, config)
+    desk = entry.desk or config.default_desk
+    votes = votes_text(entry.tally, config, desk=desk)
     when = ago(now - post.changed_at)
     status = post.status
     if status == states.OPEN:
-        parts = [votes, f"{config.votes.quorum} needed", f"posted {ago(now - post.posted_at)}"]
+        parts = [votes, f"{desk.votes.quorum} needed", f"posted {ago(now - post.posted_at)}"]
     elif status == states.APPROVED:
         parts = [f"approved {when}"]
         at = next_publish_run(config, now)
@@ -230,10 +264,12 @@ def card_link(permalink: str) -> str:
     return link(permalink, "card", 300)
 
 
-def votes_text(t: Tally, config: Config, *, names: bool = True) -> str:
-    """``:white_check_mark: 1 (<@U1>) · :x: 0``; ``names`` only where a mention pings nobody
-    (a private answer), never in a channel message."""
-    yes, no = config.votes.publish[0], config.votes.reject[0]
+def votes_text(t: Tally, config: Config, *, names: bool = True, desk: Desk | None = None) -> str:
+    """``:white_check_mark: 1 (<@U1>) · :x: 0`` in the emoji of ``desk`` (default: the
+    default desk); ``names`` only where a mention pings nobody (a private answer), never in a
+    channel message."""
+    votes = (desk or config.default_desk).votes
+    yes, no = votes.publish[0], votes.reject[0]
     pro, con = (who(t.publish), who(t.reject)) if names else ("", "")
     return f":{yes}: {len(t.publish)}{pro} · :{no}: {len(t.reject)}{con}"
 
@@ -322,9 +358,12 @@ class Sections:
             self.text_left -= length(text)
 
 
-def help_message(command: str = "/digest") -> tuple[str, list[Block]]:
-    """What ``/digest help`` answers: every filter with an example."""
+def help_message(command: str = "/digest", config: Config | None = None) -> tuple[str, list[Block]]:
+    """What ``/digest help`` answers: every filter with an example (and the desks, with a
+    ``config`` of several)."""
     c = escape(command)
+    names = [d.name for d in config.desks] if config is not None else []
+    desks = f" The desks: {mrkdwn(', '.join(names), 500)}." if len(names) > 1 else ""
     lines = [
         f"*{c}* shows the articles in curation, best first, only to you.",
         f"`{c}` — awaiting votes, approved, and published in the last 7 days",
@@ -336,6 +375,8 @@ def help_message(command: str = "/digest") -> tuple[str, list[Block]]:
         "or a date like `2026-11-20`",
         f"`{c} min:60` — quality 60 or more",
         f"`{c} limit:25` — show up to 25 (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})",
+        f"`{c} desk:Policy` — that desk's cards, `desk:all` every desk's; by default the desk "
+        f"whose channel you ask in, and every desk elsewhere (a DM, another channel).{desks}",
         f'`{c} police "facial recognition"` — words in the title or excerpt; quotes keep a '
         "phrase together",
         f"Filters combine: `{c} topic:AI status:published since:30d min:50`",

@@ -1,0 +1,122 @@
+"""A newsroom of four desks for the per-desk tests: its config, a Slack stand-in that knows
+the desks' channels, and a day of cards posted in each desk's channel.
+
+- AI (``#ai-desk``): Alice and Dave edit it; quorum 1, a 2-day voting window.
+- Policy (``#policy``): Bob, Carol and Dave; quorum 2, a 5-day window.
+- Science (configured by ID, ``CSCIENCE``): Alice and Bob; publish emoji ``rocket``, quorum 1.
+- General (``#curation``): the catch-all, with ``slack.editors`` (Alice, Bob) and the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from bot.config import Config, config_from_mapping
+from bot.slack import daily_post
+from bot.slack.client import make_client
+from storage.fields import FieldMap
+from storage.gitrepo import ContentRepo
+from storage.models import Post, Vote
+from storage.pathfilter import PathFilter
+from storage.scan import scan
+from tests.helpers import Newsroom, article
+from tests.slack_standin import SlackStandIn
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+CHANNELS = {"CAIDESK": "ai-desk", "CPOLICY": "policy", "CSCIENCE": "science",
+            "CCURATION": "curation", "CRANDOM": "random"}  # fmt: skip
+DESK_CHANNEL = {"AI": "CAIDESK", "Policy": "CPOLICY", "Science": "CSCIENCE", "General": "CCURATION"}
+DESKS: list[dict[str, Any]] = [
+    {"name": "AI", "channel": "#ai-desk", "topics": ["AI"], "editors": ["UALICE", "UDAVE"],
+     "quorum": 1, "window_days": 2},
+    {"name": "Policy", "channel": "#policy", "topics": ["Policy"],
+     "editors": ["UBOB", "UCAROL", "UDAVE"], "quorum": 2, "window_days": 5},
+    {"name": "Science", "channel": "CSCIENCE", "topics": ["Science"],
+     "editors": ["UALICE", "UBOB"], "publish": ["rocket"], "quorum": 1},
+    {"name": "General", "channel": "#curation"},
+]  # fmt: skip
+
+
+@dataclass
+class DeskStandIn(SlackStandIn):
+    """The stand-in, with every desk's channel (and one that belongs to no desk)."""
+
+    channels: dict[str, str] = field(default_factory=lambda: dict(CHANNELS))
+
+    def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        listed = [{"id": i, "name": n} for i, n in self.channels.items()]
+        return {"ok": True, "channels": listed}
+
+    def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = self.channels.get(p["channel"], "unknown")
+        return {"ok": True, "channel": {"id": p["channel"], "name": name, "is_member": True}}
+
+
+def desk_config(tmp_path: Path, db_url: str, remote: Path, **extra: Any) -> Config:
+    data: dict[str, Any] = {
+        "content": {"remote": str(remote)},
+        "slack": {"editors": ["UALICE", "UBOB"]},
+        "votes": {"quorum": 2, "window_days": 3},
+        "candidates": {"per_day": 5, "max_age_days": 100000},
+        "schedule": {"publish": "0 10 * * *"},
+        "desks": DESKS,
+    }
+    data.update(extra)
+    return config_from_mapping(data, path=tmp_path / "curator.yml", env={"DATABASE_URL": db_url})
+
+
+# Two stories per desk; each article's topic routes it to its desk.
+STORIES = {
+    "AI": [("AI alpha", 90), ("AI beta", 80)],
+    "Policy": [("Policy alpha", 85), ("Policy beta", 75)],
+    "Science": [("Science alpha", 70), ("Science beta", 60)],
+    "General": [("Sports alpha", 65), ("Sports beta", 55)],
+}
+TOPIC = {"AI": "AI", "Policy": "Policy", "Science": "Science", "General": "Sports"}
+
+
+def write_stories(newsroom: Newsroom, content_repo: ContentRepo, engine: Engine) -> None:
+    for desk, stories in STORIES.items():
+        for title, quality in stories:
+            slug = title.lower().replace(" ", "-")
+            newsroom.write(f"{slug}.md", article(title, quality=quality, topics=(TOPIC[desk],)))
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, FieldMap(), PathFilter())
+
+
+def client(standin: SlackStandIn) -> WebClient:
+    return make_client("xoxb-test-token", standin.url)
+
+
+def post_every_desk(engine: Engine, standin: SlackStandIn, config: Config) -> None:
+    for desk in config.desks:
+        report = daily_post.post_day(engine, client(standin), config, NOW, desk)
+        assert report.posted == 2, (desk.name, report)
+
+
+def cards(engine: Engine) -> dict[str, Any]:
+    """Each post row by its article's title."""
+    from storage.models import Article
+
+    a, p = Article.__table__, Post.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(p, a.c.title).join(a, a.c.id == p.c.article_id))
+        return {r.title: r for r in rows}
+
+
+def voters(engine: Engine, post_id: int) -> set[tuple[str, str]]:
+    """(user, reaction) of the votes recorded and present on a card."""
+    v = Vote.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(v.c.user_id, v.c.reaction, v.c.present).where(v.c.post_id == post_id)
+        )
+        return {(r.user_id, r.reaction) for r in rows if r.present}
