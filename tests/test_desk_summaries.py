@@ -163,7 +163,8 @@ def test_a_desk_slack_refuses_does_not_stop_the_others(
     with pytest.raises(SummaryError) as told:
         run_summary_job(config, engine, standin, tmp_path)
     assert str(told.value) == (
-        "the Policy desk's summary was not posted to CPOLICY: Slack said not_in_channel; "
+        "the Policy desk's summary was not posted to CPOLICY (desks[1].channel): Slack said "
+        "not_in_channel; "
         "invite the bot to the channel (/invite @Newsroom Curator); posted: AI, newsroom"
     )
     posted = [c.params["channel"] for c in standin.called("chat.postMessage")]
@@ -276,8 +277,9 @@ def test_curator_summary_tells_a_refused_desk_in_one_line(
     out = curator("summary", code=1)
     assert "posted the summary of Policy since " in out
     assert out.strip().splitlines()[-1] == (
-        "Error: the AI desk's summary was not posted to CAIDESK: Slack said channel_not_found; "
-        "check the AI desk's channel (desks:) and invite the bot to it; posted: Policy, newsroom"
+        "Error: the AI desk's summary was not posted to CAIDESK (desks[0].channel): Slack said "
+        "channel_not_found; check the channel in slack.channel or desks[].channel and invite "
+        "the bot to it; posted: Policy, newsroom"
     )
 
 

@@ -24,10 +24,9 @@ from slack_sdk.models.blocks import (
 
 from bot.candidate_pool import todays_candidates
 from bot.config import Config, Desk
-from bot.house_rules import candidate_rules, vote_rules
+from bot.house_rules import candidate_rules
 from bot.rules import states
 from bot.rules.schedule import next_run, posting_day
-from bot.rules.tally import VoteRules, tally
 from bot.slack.card_blocks import md, quality_text, title_of
 from bot.slack.card_message import next_publish_run
 from bot.slack.digest import (
@@ -37,7 +36,9 @@ from bot.slack.digest import (
     card_link,
     commit_text,
     duration,
+    entries_for,
     format_when,
+    votes_text,
 )
 from bot.slack.limits import (
     MESSAGE_BLOCKS_MAX,
@@ -49,7 +50,7 @@ from bot.slack.limits import (
 from bot.slack.text import escape, join_fitting, link, mrkdwn
 from storage.articles import ArticleView
 from storage.db import Transaction
-from storage.post_views import Order, PostView, find_posts, holds_for, posted_on, reactions_for
+from storage.post_views import Order, find_posts, posted_on
 
 SHOWN = 10  # per list; the rest is one /digest away
 OTHER = "Other topics"
@@ -103,13 +104,12 @@ def build_summary(
     # The default desk also holds the cards of no desk the config names, as votes count them.
     default = desk.name == config.default_desk.name
     scope = {"desk": desk.name, "known_desks": [d.name for d in config.desks] if default else None}
-    rules = vote_rules(desk)
 
     def cards(
         statuses: Sequence[str], *, since: datetime | None = None, order: Order = "oldest"
     ) -> list[DigestEntry]:
         page = find_posts(conn, statuses=statuses, since=since, order=order, **scope)
-        return _entries(conn, page.posts, rules)
+        return entries_for(conn, config, page.posts)  # tallied by each card's desk
 
     day = posting_day(now, config.zone)
     posted = posted_on(conn, day=day, **scope)
@@ -131,13 +131,6 @@ def build_summary(
         posted_today=posted,
         desk=desk.name,
     )
-
-
-def _entries(conn: Transaction, posts: Sequence[PostView], rules: VoteRules) -> list[DigestEntry]:
-    """Cards with their tallies by the desk's vote rules, and their holds, in two queries."""
-    reactions = reactions_for(conn, post_ids=[p.post_id for p in posts])
-    holds = holds_for(conn, post_ids=[p.post_id for p in posts if p.status == states.BLOCKED])
-    return [DigestEntry(p, tally(reactions[p.post_id], rules), holds.get(p.post_id)) for p in posts]
 
 
 def group_by_topic(articles: Sequence[ArticleView]) -> list[TopicGroup]:
@@ -242,7 +235,7 @@ def summary_lists(
         (summary.expired, "Expired without a decision", "expired"),
     ):
         if items:
-            lines = [_line(e, f" · {_votes(e, desk)}", fit) for e in items[: fit.shown]]
+            lines = [_line(e, f" · {_votes(e, config, desk)}", fit) for e in items[: fit.shown]]
             more = f"{command} status:{status} since:{_days(summary)}d{scope}"
             lines += _more(items, more, fit)
             blocks += _pack(sections, f"*{label}* · {len(items)}", lines)
@@ -256,7 +249,7 @@ def summary_lists(
         lines = [
             _line(
                 e,
-                f" · waiting {duration(now - e.post.posted_at)} · {_votes(e, desk)} · "
+                f" · waiting {duration(now - e.post.posted_at)} · {_votes(e, config, desk)} · "
                 f"{desk.votes.quorum} needed{_card(e)}",
                 fit,
             )
@@ -361,11 +354,10 @@ def _line(e: DigestEntry, rest: str, fit: Fit) -> str:
     return f"• {link(a.url, title_of(a), budget, label_max=TITLE_MAX)}{tail}"
 
 
-def _votes(e: DigestEntry, desk: Desk) -> str:
-    """The tally by the desk's emoji, without names: a mention in a channel message would
+def _votes(e: DigestEntry, config: Config, desk: Desk) -> str:
+    """The tally in the desk's emoji, without names: a mention in a channel message would
     notify every voter."""
-    yes, no = desk.votes.publish[0], desk.votes.reject[0]
-    return f":{yes}: {len(e.tally.publish)} · :{no}: {len(e.tally.reject)}"
+    return votes_text(e.tally, config, names=False, desk=desk)
 
 
 def _card(e: DigestEntry) -> str:

@@ -144,22 +144,21 @@ def post_summary(
         except (SlackApiError, LookupError) as exc:
             if len(outgoing) == 1:
                 raise
-            sent.append(Sent(o.where, o.channel, problem=_refused(o, exc)))
+            sent.append(Sent(o.where, o.channel, problem=_refused(o, exc, config)))
             continue
         sent.append(Sent(o.where, o.channel, ts=str(response["ts"])))
     return SummaryReport(tuple(sent))
 
 
-def _refused(o: Outgoing, exc: Exception) -> str:
-    """One line: whose summary, where, what Slack said and the fix, naming the key to check."""
+def _refused(o: Outgoing, exc: Exception, config: Config) -> str:
+    """One line: whose summary, where (and the key that names it), what Slack said, the fix."""
     if o.desk is None:
-        key = "slack.summary_channel"
-        whose = f"the newsroom summary was not posted to {o.channel} ({key})"
+        whose = f"the newsroom summary was not posted to {o.channel} (slack.summary_channel)"
     else:
-        key = "slack.channel" if o.desk.implicit else f"the {o.desk.name} desk's channel (desks:)"
-        whose = f"the {o.desk.name} desk's summary was not posted to {o.channel}"
+        at = "slack.channel" if o.desk.implicit else f"desks[{config.desks.index(o.desk)}].channel"
+        whose = f"the {o.desk.name} desk's summary was not posted to {o.channel} ({at})"
     problem = slack_api_problem(exc) if isinstance(exc, SlackApiError) else str(exc)
-    return f"{whose}: {problem.replace('slack.channel', key)}"
+    return f"{whose}: {problem}"
 
 
 # ------------------------------------------------------------------------ the newsroom's
