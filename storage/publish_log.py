@@ -57,6 +57,7 @@ class QueuedPost:
     held: bool
     hold_blob: str | None
     reactions: tuple[Reaction, ...] = ()
+    desk: str | None = None  # the desk it was posted for (None: from before desks)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def queued_posts(
     query = (
         select(
             POST.c.id, POST.c.article_id, POST.c.channel, POST.c.ts, POST.c.permalink,
-            POST.c.status, ARTICLE.c.path, ARTICLE.c.title,
+            POST.c.status, POST.c.desk, ARTICLE.c.path, ARTICLE.c.title,
             HOLD.c.post_id.label("held"), HOLD.c.blob_sha.label("hold_blob"),
         )
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
@@ -110,7 +111,7 @@ def queued_posts(
             post_id=r.id, article_id=r.article_id, path=r.path, title=r.title,
             channel=r.channel, ts=r.ts, permalink=r.permalink, status=r.status,
             held=r.held is not None, hold_blob=r.hold_blob,
-            reactions=tuple(reactions.get(r.id, ())),
+            reactions=tuple(reactions.get(r.id, ())), desk=r.desk,
         )
         for r in rows
     ]  # fmt: skip

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bot.cli.context import Context
     from bot.runtime import Runtime
+    from bot.slack.summary_post import Outgoing
 
 
 def _show(text: str, blocks: list[Block], as_json: bool) -> None:
@@ -71,31 +72,74 @@ def digest(ctx: Context, query: tuple[str, ...], desk: str | None, as_json: bool
     help="Report since 24h, 7d or a date like 2026-11-20 "
     "(default: the last summary the scheduler sent, else 24 hours ago).",
 )
+@click.option(
+    "--desk",
+    "desk_name",
+    metavar="NAME",
+    help="Only this desk's summary, in its channel (default: every desk's, and the newsroom's "
+    "in slack.summary_channel, as the scheduler sends them).",
+)
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: the Block Kit JSON.")
 @click.pass_obj
-def summary(ctx: Context, dry_run: bool, since_text: str | None, as_json: bool) -> None:
+def summary(
+    ctx: Context, dry_run: bool, since_text: str | None, desk_name: str | None, as_json: bool
+) -> None:
     """Post the morning summary: published, rejected, waiting for votes, today's candidates."""
-    from bot.slack.summary import build_summary, post_summary, summary_message
-    from storage.db import reading
+    from bot.slack.summary_post import post_summary, summary_messages
 
     rt = ctx.runtime()
     now = datetime.now(UTC)
+    desk = None
+    if desk_name is not None:
+        desk = rt.config.find_desk(desk_name)
+        if desk is None:
+            names = ", ".join(d.name for d in rt.config.desks)
+            raise click.BadParameter(
+                f"no desk named {desk_name!r}; the desks are {names}", param_hint="--desk"
+            )
     since = _summary_since(rt, since_text, now)
     if dry_run or as_json:
-        with reading(rt.engine) as conn:
-            built = build_summary(conn, rt.config, since=since, now=now)
-        _show(*summary_message(built, rt.config), as_json)
+        outgoing = summary_messages(rt.engine, rt.config, since=since, now=now, desk=desk)
+        if len(outgoing) == 1:  # one desk: the message alone, as before desks
+            _show(outgoing[0].text, outgoing[0].blocks, as_json)
+            return
+        _show_several(outgoing, as_json)
         return
     from bot.cli.context import slack_secrets
     from bot.slack.client import make_client
 
     env = slack_secrets(("SLACK_BOT_TOKEN",))
     client = make_client(env.bot_token, env.api_url)
-    ts = post_summary(rt.engine, client, rt.config, since=since, now=now)
-    click.echo(
-        f"posted the summary since {since.astimezone(rt.config.zone):%Y-%m-%d %H:%M} "
-        f"to {rt.config.slack.channel} (ts {ts})"
-    )
+    report = post_summary(rt.engine, client, rt.config, since=since, now=now, desk=desk)
+    when = f"{since.astimezone(rt.config.zone):%Y-%m-%d %H:%M}"
+    several = len(report.sent) > 1 or desk is not None
+    for sent in report.sent:
+        if sent.ts is None:
+            continue
+        whose = f" of {sent.where}" if several else ""
+        click.echo(
+            escape_controls(
+                f"posted the summary{whose} since {when} to {sent.channel} (ts {sent.ts})"
+            )
+        )
+    if report.failed:
+        raise click.ClickException(escape_controls(report.detail()))
+
+
+def _show_several(outgoing: list[Outgoing], as_json: bool) -> None:
+    """Each summary with where it would go: a list of messages as JSON, or one after another."""
+    if as_json:
+        from bot.cli.terminal import json_safe
+
+        payload = [
+            {"channel": o.channel, "text": o.text, "blocks": [b.to_dict() for b in o.blocks]}
+            for o in outgoing
+        ]
+        click.echo(json_safe(json.dumps(payload, indent=2, ensure_ascii=False)))
+        return
+    for o in outgoing:
+        click.echo(escape_controls(f"── {o.where}, to {o.channel} ──"))
+        _show(o.text, o.blocks, as_json=False)
 
 
 def _summary_since(rt: Runtime, since_text: str | None, now: datetime) -> datetime:

@@ -16,7 +16,7 @@ from bot.rules.schedule import summary_since
 from bot.runtime import Runtime
 from bot.slack import daily_post
 from bot.slack.editors import DisplayNames, editors_from
-from bot.slack.summary import post_summary
+from bot.slack.summary_post import post_summary
 from bot.slack.voting import expire_posts, reconcile, refresh_card
 from storage.credentials import scrub as scrub_shapes
 from storage.scan import scan
@@ -53,10 +53,12 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         return f"{report.changed} of {report.checked} changed, {resumed} cards resumed"
 
     def summary(ctx: JobContext) -> str:
-        """Post the morning summary of everything since the last one."""
+        """Post each desk's morning summary of everything since the last one, and the newsroom's."""
         since = summary_since(ctx.last_ok, ctx.slot)
-        post_summary(rt.engine, client, config, since=since, now=ctx.now)
-        return f"since {since:%Y-%m-%d %H:%M}"
+        report = post_summary(rt.engine, client, config, since=since, now=ctx.now).check()
+        if len(report.sent) == 1:  # a config without desks, and no newsroom summary
+            return f"since {since:%Y-%m-%d %H:%M}"
+        return f"since {since:%Y-%m-%d %H:%M}: {report.detail()}"
 
     def publish(ctx: JobContext) -> str:
         """Commit approved articles to the content repo, push, and update their cards."""

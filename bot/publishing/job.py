@@ -42,7 +42,7 @@ from bot.publishing.message import (
 )
 from bot.publishing.report import ALREADY, MISSING, PUBLISHED, REFUSED, PostReport, PublishReport
 from bot.rules import states
-from bot.rules.tally import VoteRules, tally
+from bot.rules.tally import tally
 from storage import publish_commit as git_publish
 from storage import publish_log
 from storage.gitrepo import ContentRepo
@@ -124,7 +124,7 @@ def _publish(
 ) -> PublishReport:
     tip = repo.fetch()
     recovered = [] if dry_run else recover(engine, repo, config, tip=tip, now=now, names=names)
-    todo = _due(engine, repo, tip, names, vote_rules(config.default_desk))
+    todo = _due(engine, repo, tip, names, config)
     if not todo:
         return PublishReport(dry_run, tuple(recovered))
     by_path = {c.path: c for c in todo}
@@ -135,8 +135,8 @@ def _publish(
         attempt = git_publish.plan_attempt(repo, edits, tip=at, fields=config.fields, number=number)
         edited = [by_path[r.path] for r in attempt.results if r.outcome is Outcome.EDITED]
         return git_publish.prepare(
-            repo, attempt, message=commit_message(edited, token), author=_author(config),
-            dry_run=dry_run,
+            repo, attempt, message=commit_message(edited, token, desks=_desk_names(config)),
+            author=_author(config), dry_run=dry_run,
         )  # fmt: skip
 
     try:
@@ -189,14 +189,22 @@ def _author(config: Config) -> Author:
     return Author(config.content.author_name, config.content.author_email)
 
 
+def _desk_names(config: Config) -> tuple[str, ...] | None:
+    """The desks, in config order, that the commit message groups its articles by; None for
+    a config without desks, whose message has no groups."""
+    if len(config.desks) == 1 and config.desks[0].implicit:
+        return None
+    return tuple(d.name for d in config.desks)
+
+
 # ------------------------------------------------------------------------------ what is due
 
 
 def _due(
-    engine: Engine, repo: ContentRepo, tip: str, names: Mapping[str, str], rules: VoteRules
+    engine: Engine, repo: ContentRepo, tip: str, names: Mapping[str, str], config: Config
 ) -> list[Candidate]:
     """Approved posts, plus blocked ones whose file changed since it was refused."""
-    candidates = load_candidates(engine, names=names, rules=rules)
+    candidates = load_candidates(engine, config, names=names)
     blocked = [c for c in candidates if c.status == states.BLOCKED]
     now_at = git_publish.tree_entries(repo, tip, [c.path for c in blocked])
     return [
@@ -210,20 +218,23 @@ def _due(
 
 def load_candidates(
     engine: Engine,
+    config: Config,
     *,
     names: Mapping[str, str],
-    rules: VoteRules,
     paths: Sequence[str] | None = None,
     statuses: Iterable[str] = (states.APPROVED, states.BLOCKED),
 ) -> list[Candidate]:
     """Posts in ``statuses`` (optionally only those at ``paths``), by path, with approvers:
-    the editors whose current vote is "publish", as the card counts them."""
+    the editors whose current vote is "publish", as the card counts them: by the vote rules
+    of the post's desk (a card of no configured desk is the default desk's, and named so)."""
     out = []
     for q in publish_log.queued_posts(engine, statuses=statuses, paths=paths):
-        approvers = tally(list(q.reactions), rules).publish
+        desk = config.desk(q.desk)
+        approvers = tally(list(q.reactions), vote_rules(desk)).publish
         out.append(
             Candidate(
-                **{f.name: getattr(q, f.name) for f in fields(q)},
+                **{f.name: getattr(q, f.name) for f in fields(q) if f.name != "desk"},
+                desk=desk.name,
                 approvers=tuple((u, display_name(names.get(u), u)) for u in approvers),
             )
         )
@@ -313,13 +324,7 @@ def recover(
             continue
         paths = git_publish.changed_paths(repo, found)
         statuses = [s for s in states.ALL if s != states.PUBLISHED]
-        posts = load_candidates(
-            engine,
-            names=names or {},
-            rules=vote_rules(config.default_desk),
-            paths=paths,
-            statuses=statuses,
-        )
+        posts = load_candidates(engine, config, names=names or {}, paths=paths, statuses=statuses)
         cause = f"commit {found[:12]} pushed (recorded after an interrupted run)"
         verdicts = [
             _Verdict(c, PUBLISHED, states.PUBLISHED, cause, found, recovered=True) for c in posts

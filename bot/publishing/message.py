@@ -34,23 +34,31 @@ def display_name(name: str | None, user_id: str) -> str:
     return one_line((name or "").replace("<", "").replace(">", "")) or one_line(user_id)
 
 
-def commit_message(posts: Sequence[Candidate], token: str) -> str:
+def commit_message(
+    posts: Sequence[Candidate], token: str, *, desks: Sequence[str] | None = None
+) -> str:
     """Subject with the count, a body line per article, and trailers a reviewer can grep:
     ``Approved-by: Name <U123>`` per editor, ``Slack-Thread: <permalink>`` per post, and the
     ``Curator-Batch:`` token that lets an interrupted run be finished.
+
+    With ``desks`` (the config's, in its order) the articles are grouped by their desk, each
+    group under a ``Desk: <name>`` line; a post of none of them comes last, under its own.
 
     Paths, titles, names and links are escaped (storage/commit_text.py): a newline in any
     of them must never start a line, such as a forged ``Approved-by:``.
     """
     n = len(posts)
     lines = [f"Publish {n} article{'' if n == 1 else 's'} approved in Slack", ""]
-    for c in posts:
-        title, path = one_line(c.title or "")[:120], escape_controls(c.path)
-        lines.append(f"- {title}" if title else f"- {path}")
-        if title:
-            lines.append(f"  {path}")
-        if c.approvers:
-            lines.append(f"  approved by {', '.join(name for _, name in c.approvers)}")
+    if desks is None:
+        lines += _articles(posts)
+    else:
+        groups: dict[str | None, list[Candidate]] = {name: [] for name in desks}
+        for c in posts:
+            groups.setdefault(c.desk, []).append(c)
+        shown = [(name, group) for name, group in groups.items() if group]
+        for i, (name, group) in enumerate(shown):
+            lines += [""] if i else []
+            lines += [f"Desk: {one_line(name or '') or 'none'}", *_articles(group)]
     lines.append("")
     seen: set[str] = set()
     for c in posts:
@@ -61,6 +69,18 @@ def commit_message(posts: Sequence[Candidate], token: str) -> str:
     lines += [f"Slack-Thread: {one_line(c.permalink)}" for c in posts if c.permalink]
     lines.append(f"{BATCH_TRAILER}: {token}")
     return "\n".join(lines) + "\n"
+
+
+def _articles(posts: Sequence[Candidate]) -> list[str]:
+    lines = []
+    for c in posts:
+        title, path = one_line(c.title or "")[:120], escape_controls(c.path)
+        lines.append(f"- {title}" if title else f"- {path}")
+        if title:
+            lines.append(f"  {path}")
+        if c.approvers:
+            lines.append(f"  approved by {', '.join(name for _, name in c.approvers)}")
+    return lines
 
 
 def check_templates(templates: Mapping[str, str]) -> None:
