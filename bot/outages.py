@@ -95,12 +95,17 @@ _DISK_ERRNOS = {
 }  # fmt: skip
 
 
+class Told(RuntimeError):
+    """A failure already said in one line that names the fix (a desk's summary Slack refused,
+    a post stopped by Slack): logged as it is, without a traceback."""
+
+
 def explain(exc: BaseException, *, database_url: object, slack_api_url: str | None) -> str | None:
     """One line for a known failure, or None for anything else (a bug: keep the traceback)."""
     line = outage(exc, database_url=database_url, slack_api_url=slack_api_url)
     if line is not None:
         return line
-    if isinstance(exc, ConfigError | SchemaError | GitError):
+    if isinstance(exc, ConfigError | SchemaError | GitError | Told):
         return str(exc)
     if isinstance(exc, DatabaseURLError):
         return f"{exc} (check DATABASE_URL, or database: in curator.yml)"

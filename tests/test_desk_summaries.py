@@ -172,6 +172,33 @@ def test_a_desk_slack_refuses_does_not_stop_the_others(
     assert set(ch for ch, _ in standin.messages) == {AI, NEWSROOM}
 
 
+def test_the_scheduler_keeps_a_refused_desk_as_one_line_without_a_traceback(
+    config: Config, engine: Engine, standin: SlackStandIn, tmp_path: Path, caplog
+):
+    from datetime import timedelta
+
+    from bot.clock.slot_runner import SlotRunner
+    from storage.schedule_state import last_run
+
+    night(engine)
+    standin.refuse(lambda m: m["channel"] == POLICY, "not_in_channel")
+    repo = ContentRepo(tmp_path / "clone.git", str(tmp_path / "remote.git"), "main")
+    rt = Runtime(config, engine, repo, PathFilter())
+    client = make_client("xoxb-test", standin.url)
+    (spec,) = [s for s in build_jobs(rt, client, bot_user=None) if s.name == "summary"]
+    told: list[str] = []
+    runner = SlotRunner(
+        engine, [spec], config.zone, lease_ttl=timedelta(seconds=60), notify=told.append,
+        clock=lambda: NOW,
+    )  # fmt: skip
+    assert runner.run_slot(spec, NOW, NOW) == "failed"
+    with engine.connect() as conn:
+        run = last_run(conn, job="summary")
+    assert run is not None and run.detail.startswith("the Policy desk's summary was not posted")
+    assert not [r for r in caplog.records if r.exc_info], "a told failure is not a bug"
+    assert len(told) == 1 and "Policy desk's summary" in told[0]
+
+
 def test_a_lone_summary_refused_raises_slacks_own_error(
     config: Config, engine: Engine, standin: SlackStandIn
 ):

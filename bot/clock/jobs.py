@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.clock.slot_runner import JobContext, JobSpec, SlotRunner
 from bot.config import Config, Desk
+from bot.outages import Told
 from bot.publishing.job import PUBLISH_WAIT, publish_approved
 from bot.publishing.report import PublishReport
 from bot.rules.schedule import summary_since
@@ -37,7 +38,7 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         """Post the day's candidates."""
         report = daily_post.post_day(rt.engine, client, config, ctx.now, desk)
         if report.error:
-            raise RuntimeError(
+            raise Told(
                 f"{report.error} (after {report.posted} of {report.planned} cards; the rest "
                 "follow with the next reconcile)"
             )

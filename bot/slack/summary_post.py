@@ -18,7 +18,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, PlainTextO
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, Desk
-from bot.outages import slack_api_problem
+from bot.outages import Told, slack_api_problem
 from bot.slack.card_blocks import md
 from bot.slack.daily_post import resolve_channel
 from bot.slack.digest import Sections, format_when
@@ -70,7 +70,7 @@ class Sent:
     problem: str | None = None
 
 
-class SummaryError(RuntimeError):
+class SummaryError(Told):
     """Slack refused some of the summaries; the message says which, why, and what was sent."""
 
 
