@@ -51,8 +51,12 @@ def test_demo_shows_cards_digest_and_summary(tmp_path: Path, offline: None):
     assert "16 articles, scanned into" in out
     assert "could not read articles/broken-draft.md: YAML error" in out
     # Today's cards, as readable text: bold dropped, links as "title (url)", fields, related.
-    cards = out.split("Today's candidate cards")[1].split("/digest")[0]
-    assert "what the bot posts to #curation (5)" in cards
+    cards = out.split("Today's candidate cards, AI desk")[1].split("/digest")[0]
+    ai, general = cards.split("Today's candidate cards, General desk")
+    assert ai.startswith(": what the bot posts to #ai-desk (2)")  # its own per_day: 3
+    assert general.startswith(": what the bot posts to #curation (5)")
+    assert "Cities write the first rules for buying AI systems" in ai  # topics AI, Procurement
+    assert "Heat pumps cut public housing bills" in general
     assert (
         "Cities write the first rules for buying AI systems (https://www.route-fifty.com/" in cards
     )
@@ -63,19 +67,28 @@ def test_demo_shows_cards_digest_and_summary(tmp_path: Path, offline: None):
     assert "Open · ✅ 0 · ❌ 0 · 2 needed" in cards
     assert "fare capping & tap-to-pay" in cards and "&amp;" not in out
     assert "Airports expand face-scan" not in cards  # already live on the site
-    # The digest: cards awaiting votes (the sample-shaped one among them), approved, published.
-    digest = out.split("/digest   (answered privately")[1].split("Morning summary")[0]
-    assert "Awaiting votes · 2" in digest
+    # The digest asked in a DM covers every desk: cards awaiting votes (the sample-shaped one
+    # among them), approved, published; asked in the AI desk's channel, that desk only.
+    digest = out.split("/digest   (asked in a direct message")[1].split("Morning summary")[0]
+    assert "Digest · every desk" in digest and "Awaiting votes · 2" in digest
     assert "What cities must do to responsibly deploy facial recognition solutions" in digest
     assert "✅ 1 (@UDEMOBEN) · ❌ 0 · 2 needed" in digest
+    assert "· AI desk" in digest and "· General desk" in digest
     assert f"published 18 hours ago in `{sha}`" in digest or f"in `{sha}`" in digest
-    assert "Auditors count every police face search" in out.split('topic:AI "police"')[1]
-    # The summary of the replayed night.
-    summary = out.split("Morning summary: posted to #curation")[1]
-    for part in ("Since ", "Published · 1", f"in `{sha}`:", "Rejected · 1",
-                 "Waiting for votes · 2, oldest first", "andidates by topic · 5"):  # fmt: skip
-        assert part in summary, part
-    assert re.search(r"waiting (2 days|\d\d hours)", summary)  # the card from two days ago
+    police = out.split('/digest "police"   (asked in #ai-desk')[1].split("Morning summary")[0]
+    assert "Digest · the AI desk · police" in police
+    assert "Auditors count every police face search" in police
+    # The summaries of the replayed night: each desk's in its channel, the newsroom's.
+    ai = out.split("Morning summary: posted to #ai-desk")[1].split("Morning summary: posted")[0]
+    for part in ("Morning summary · AI", "Rejected · 1", "Waiting for votes · 1, oldest first"):
+        assert part in ai, part
+    general = out.split("Morning summary: posted to #curation")[1].split("posted to #newsroom")[0]
+    for part in ("Morning summary · General", "Published · 1", f"in `{sha}`:",
+                 "Waiting for votes · 1, oldest first", "andidates by topic · 5"):  # fmt: skip
+        assert part in general, part
+    assert re.search(r"waiting (2 days|\d\d hours)", general)  # the card from two days ago
+    newsroom = out.split("Morning summary: posted to #newsroom")[1]
+    assert "Newsroom summary" in newsroom and "2 desks · 1 published · 1 rejected" in newsroom
     assert "\x1b[" not in out
 
 

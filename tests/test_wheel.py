@@ -141,9 +141,11 @@ def test_demo_prints_cards_a_digest_and_a_summary(demo: tuple[Path, str]):
     folder, out = demo
     assert (folder / "curator.db").is_file() and "16 articles, scanned into" in out
     cards = out.split("Today's candidate cards")[1].split("/digest")[0]
-    assert "(5)" in cards and "Cities write the first rules for buying AI systems" in cards
+    assert "AI desk: what the bot posts to #ai-desk (2)" in cards
+    assert "Cities write the first rules for buying AI systems" in cards
     assert "What cities must do to responsibly deploy facial recognition" in out  # the digest
     assert "Morning summary: posted to #curation" in out
+    assert "Morning summary: posted to #newsroom" in out
 
 
 def test_doctor_checks_scopes_against_the_shipped_manifest(
@@ -151,6 +153,7 @@ def test_doctor_checks_scopes_against_the_shipped_manifest(
 ):
     folder, _ = demo
     standin.users.update(UDEMOANNA="Anna", UDEMOBEN="Ben")  # the demo's editors: doctor asks
+    standin.channels.update(CAIDESK="ai-desk")  # the demo's AI desk
     env = {"SLACK_API_URL": standin.url, "SLACK_BOT_TOKEN": "xoxb-test-not-real"}
     out = installed.run("-c", str(folder / "curator.yml"), "doctor", cwd=folder, env=env)
     assert "ok   slack scopes: every scope in the manifest is granted" in out, out

@@ -21,15 +21,17 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from bot.cli.demo_stories import SAMPLE_NAME, STORIES, markdown, write_articles
+from bot.cli.demo_stories import SAMPLE, SAMPLE_NAME, STORIES, markdown, write_articles
 from bot.cli.terminal import RULE, render_blocks
 from bot.config import Config, load_config
+from bot.house_rules import routes
 from bot.rules import states
+from bot.rules.desks import desk_for
 from bot.rules.digest_query import DigestQuery, parse_digest_query
 from bot.runtime import build_runtime
 from bot.slack import daily_post
 from bot.slack.digest import answer_digest
-from bot.slack.summary import build_summary, summary_message
+from bot.slack.summary_post import summary_messages
 from storage import articles, posts, publish_log
 from storage.articles import scan_problems
 from storage.db import reading, transaction
@@ -38,7 +40,7 @@ from storage.scan import ScanResult, scan
 from storage.votes import record_reaction, set_status
 
 EDITORS = ("UDEMOANNA", "UDEMOBEN")
-CHANNEL = "CDEMO"
+CHANNELS = {"AI": "CDEMOAI", "General": "CDEMO"}  # each desk's channel, as Slack names it
 AUTHOR = ("-c", "user.name=Curator Demo", "-c", "user.email=demo@example.org")
 
 
@@ -82,9 +84,13 @@ def build_demo(directory: Path, *, now: datetime) -> Demo:
         f"# Try: {curator_command()} -c {shlex.quote(str(config_path))} digest 'topic:AI'\n"
         "timezone: UTC\n"
         f"content:\n  remote: {json.dumps(str(newsroom))}\n"
-        'slack:\n  channel: "#curation"\n'
+        'slack:\n  channel: "#curation"\n  summary_channel: "#newsroom"\n'
         f"  editors: [{', '.join(EDITORS)}]\n"
         "candidates:\n  per_day: 5\n"
+        "desks:\n"
+        '  - name: AI\n    channel: "#ai-desk"\n    topics: [AI, Privacy, Biometrics]\n'
+        "    per_day: 3\n"
+        '  - name: General\n    channel: "#curation"\n'
         "database: sqlite:///curator.db\n",
         encoding="utf-8",
     )
@@ -112,6 +118,7 @@ def _replay(engine: Engine, config: Config, now: datetime, sha: str, message: st
         return datetime.combine(today - timedelta(days=days_back), time(hour, minute), tz)
 
     ids = articles.ids_by_path(engine)
+    table = routes(config)
     anna, ben, yes = *EDITORS, "white_check_mark"
     # (path, posted, [(editor, emoji, when)], final status, when it got there)
     plan: list[tuple[str, datetime, list[tuple[str, str, datetime]], str, datetime]] = []
@@ -130,14 +137,17 @@ def _replay(engine: Engine, config: Config, now: datetime, sha: str, message: st
             plan.append((path, at(2, 9), votes, states.PUBLISHED, at(1, 15)))
     sample_votes = [(ben, yes, at(1, 9, 20))]
     plan.append((f"articles/{SAMPLE_NAME}", at(1, 9), sample_votes, states.OPEN, at(1, 9)))
+    topics = {f"articles/{s.slug}.md": s.topics for s in (SAMPLE, *STORIES)}
 
     with transaction(engine) as conn:
         publish_log.add_commit(conn, sha=sha, article_count=1, message=message, pushed_at=at(1, 15))
         for n, (path, posted, votes, status, changed) in enumerate(plan, 1):
             ts = f"{int(posted.timestamp()) + n}.000100"
-            permalink = f"https://newsroom.slack.com/archives/{CHANNEL}/p{ts.replace('.', '')}"
+            desk = desk_for(topics[path], table) or config.default_desk.name
+            channel = CHANNELS[desk]
+            permalink = f"https://newsroom.slack.com/archives/{channel}/p{ts.replace('.', '')}"
             post_id = posts.add_post(
-                conn, article_id=ids[path], channel=CHANNEL, desk=CHANNEL,
+                conn, article_id=ids[path], channel=channel, desk=desk,
                 day=posted.date().isoformat(), now=posted, ts=ts, permalink=permalink,
             )  # fmt: skip
             set_status(conn, post_id=post_id, old=None, new="open", cause="posted", at=posted)
@@ -184,29 +194,35 @@ def demo_report(demo: Demo, *, color: bool = False) -> str:
         out.append(f"  could not read {path}: {reason}  (the scan records it and moves on)")
     out.append("  replayed two days of curation: cards posted, editors' votes, one publish commit")
 
-    cards = daily_post.dry_run(demo.engine, config, now)
-    title(f"Today's candidate cards: what the bot posts to {config.slack.channel} ({len(cards)})")
-    for i, card in enumerate(cards):
-        if i:
-            out.append("")
-        if "skipped" in card:
-            out.append(f"(the card for {card['path']} would be skipped: {card['skipped']})")
-        else:
-            out.append(render_blocks(card["blocks"], color=color))
-    if not cards:
-        out.append("(no candidates today)")
+    for desk in config.desks:
+        cards = daily_post.dry_run(demo.engine, config, now, desk)
+        title(
+            f"Today's candidate cards, {desk.name} desk: what the bot posts to {desk.channel} "
+            f"({len(cards)})"
+        )
+        for i, card in enumerate(cards):
+            if i:
+                out.append("")
+            if "skipped" in card:
+                out.append(f"(the card for {card['path']} would be skipped: {card['skipped']})")
+            else:
+                out.append(render_blocks(card["blocks"], color=color))
+        if not cards:
+            out.append("(no candidates today)")
 
     command = config.slack.command
-    for text in ("", 'topic:AI "police"'):
+    ai = config.desks[0]
+    asked = [("", None, "in a direct message: every desk"),
+             ('"police"', ai, f"in {ai.channel}: the {ai.name} desk")]  # fmt: skip
+    for text, here, where in asked:
         query: DigestQuery = parse_digest_query(text, now, config.zone)
-        title(f"{command} {text}".rstrip() + "   (answered privately to the editor who asks)")
-        _, blocks = answer_digest(demo.engine, config, query, now=now)
+        title(f"{command} {text}".rstrip() + f"   (asked {where}; answered privately)")
+        _, blocks = answer_digest(demo.engine, config, query, now=now, here=here)
         out.append(render_blocks(blocks, color=color, spaced=True))
 
-    title(f"Morning summary: posted to {config.slack.channel} once a day")
-    with reading(demo.engine) as conn:
-        summary = build_summary(conn, config, since=demo.last_summary, now=now)
-    out.append(render_blocks(summary_message(summary, config)[1], color=color, spaced=True))
+    for message in summary_messages(demo.engine, config, since=demo.last_summary, now=now):
+        title(f"Morning summary: posted to {message.channel} once a day")
+        out.append(render_blocks(message.blocks, color=color, spaced=True))
 
     curator = curator_command()
     if os.environ.get("DATABASE_URL"):
