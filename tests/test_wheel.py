@@ -153,7 +153,8 @@ def test_doctor_checks_scopes_against_the_shipped_manifest(
 ):
     folder, _ = demo
     standin.users.update(UDEMOANNA="Anna", UDEMOBEN="Ben")  # the demo's editors: doctor asks
-    standin.channels.update(CAIDESK="ai-desk")  # the demo's AI desk
+    standin.channels.update(CAIDESK="ai-desk", CNEWSROOM="newsroom")  # the demo's desks
     env = {"SLACK_API_URL": standin.url, "SLACK_BOT_TOKEN": "xoxb-test-not-real"}
     out = installed.run("-c", str(folder / "curator.yml"), "doctor", cwd=folder, env=env)
     assert "ok   slack scopes: every scope in the manifest is granted" in out, out
+    assert "ok   slack channel: newsroom summary: #newsroom (CNEWSROOM)" in out, out

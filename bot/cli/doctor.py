@@ -123,13 +123,15 @@ def _slack_checks(client: WebClient, config: Config) -> Iterator[Check]:
         )
     else:
         yield Check("slack scopes", True, "every scope in the manifest is granted")
-    # Each desk's channel, one line each; and slack.channel, where failures are told, when
-    # it is no desk's.
+    # Each desk's channel, one line each; slack.channel, where failures are told, when it is
+    # no desk's; and the newsroom summary's.
     channels = [
         (desk.channel, "" if desk.implicit else f"{desk.name} desk: ") for desk in config.desks
     ]
     if config.desk_in(config.slack.channel) is None:
         channels.append((config.slack.channel, "failure notices: "))
+    if config.slack.summary_channel is not None:
+        channels.append((config.slack.summary_channel, "newsroom summary: "))
     for channel, whose in channels:
         yield _channel_check(client, channel, whose)
     yield from _editor_checks(client, config)
