@@ -67,7 +67,7 @@ def test_the_issue_example_loads_each_desk_with_its_own_and_the_shared_settings(
     assert policy.votes.quorum == 3 and policy.candidates.per_day == 8
     assert policy.post == "30 8 * * *"  # schedule.post
     assert general.topics == () and config.default_desk is general
-    assert [d.post_job for d in config.desks] == ["post:AI", "post:Policy", "post:General"]
+    assert [d.job("post") for d in config.desks] == ["post:AI", "post:Policy", "post:General"]
     assert not any(d.implicit for d in config.desks)
 
 
@@ -89,7 +89,7 @@ def test_a_config_without_desks_is_one_desk_named_after_its_channel(tmp_path):
     config = load(tmp_path, data)
     (desk,) = config.desks
     assert desk.implicit and desk.name == "curation" and desk.channel == "#curation"
-    assert desk.post_job == "post"  # its slots keep the job name they always had
+    assert desk.job("post") == "post"  # its slots keep the job name they always had
     assert desk.votes == config.votes and desk.candidates == config.candidates
     assert desk.editors == config.slack.editors and desk.post == config.schedule.post
     assert config.desk("anything") is desk and config.desk(None) is desk
@@ -143,23 +143,18 @@ def test_every_desk_mistake_is_told_at_once_with_the_files_other_errors(tmp_path
         slack={"channel": "#curation"},  # no editors anywhere
         votes={"quorum": "two"},  # an error elsewhere in the file
     )
+    # Every mistake in one pass: a desk with an error of its own still takes part in the
+    # checks between desks (its name and channel as written).
     assert errors(tmp_path, data) == [
         "votes.quorum: expected an integer >= 1, got 'two'",
         "desks[2].qorum: unknown key (did you mean 'desks[2].quorum'?)",
-    ]
-    # Once each desk reads, how they agree is told, again with the other errors.
-    del data["desks"][2]["qorum"]
-    assert errors(tmp_path, data) == [
-        "votes.quorum: expected an integer >= 1, got 'two'",
-        "desks[0]: no editor can vote in this desk: set its editors or editor_group "
-        "(or slack.editors / slack.editor_group)",
         "desks[1].topics: a desk without topics takes every article left, so it must be the "
         "last desk: move it down or give it topics",
-        "desks[1]: no editor can vote in this desk: set its editors or editor_group "
-        "(or slack.editors / slack.editor_group)",
         "desks[2].name: 'ai' is also the name of desks[0]",
         "desks[2].channel: #ai is also the channel of desks[0]",
-        "desks[2]: no editor can vote in this desk: set its editors or editor_group "
+        "desks[0]: no editor can vote in this desk: set its editors or editor_group "
+        "(or slack.editors / slack.editor_group)",
+        "desks[1]: no editor can vote in this desk: set its editors or editor_group "
         "(or slack.editors / slack.editor_group)",
         "desks[3]: no editor can vote in this desk: set its editors or editor_group "
         "(or slack.editors / slack.editor_group)",
@@ -177,12 +172,20 @@ AI = {"name": "AI", "channel": "#x"}
         ({"channel": "#x"}, "desks[0].name: missing; expected a desk name"),
         ({"name": "AI"}, "desks[0].channel: missing; expected a channel ID"),
         ({"name": "all", "channel": "#x"}, "desks[0].name: 'all' means every desk"),
-        ({"name": "x" * 25, "channel": "#x"}, "desks[0].name: expected a desk name of up to 24"),
+        ({"name": "x" * 24, "channel": "#x"}, "desks[0].name: expected a desk name of up to 23"),
         ({"name": "AI:ML", "channel": "#x"}, "desks[0].name: expected a desk name"),
         (AI | {"quorum": 0}, "desks[0].quorum: expected an integer >= 1"),
         (AI | {"per_day": 99}, "desks[0].per_day: expected an integer from 1 to 50"),
         (AI | {"post": "61 9 * * *"}, "desks[0].post: expected a crontab line"),
         (AI | {"editors": ["alice"]}, "desks[0].editors[0]: expected a Slack user ID"),
+        # Written, a key means what it says: null or [] is a mistake, not "the default".
+        (AI | {"quorum": None}, "desks[0].quorum: expected an integer >= 1, got nothing"),
+        (AI | {"window_days": None}, "desks[0].window_days: expected an integer >= 1"),
+        (AI | {"per_day": None}, "desks[0].per_day: expected an integer from 1 to 50"),
+        (AI | {"max_age_days": None}, "desks[0].max_age_days: expected an integer >= 1"),
+        (AI | {"require_score": None}, "desks[0].require_score: expected true or false"),
+        (AI | {"publish": []}, "desks[0].publish: expected at least one emoji name"),
+        (AI | {"publish": None}, "desks[0].publish: expected at least one emoji name"),
     ],
 )  # fmt: skip
 def test_a_bad_desk_key_names_the_desk_and_what_it_expects(tmp_path, desk, said):
@@ -209,3 +212,28 @@ def test_a_desk_with_fewer_editors_than_its_quorum_is_warned_about(tmp_path):
     data = with_desks({"name": "AI", "channel": "#ai", "editors": ["U0A"], "quorum": 1})
     data["slack"] = {"channel": "#ops"}
     assert load(tmp_path, data).warnings == ()
+
+
+def test_a_desk_naming_its_editors_does_not_take_the_shared_group_too(tmp_path):
+    """Own voters or the shared ones, never a mix: a shared group's members would otherwise
+    vote in every desk that names its own editors."""
+    data = with_desks(
+        {"name": "AI", "channel": "#ai", "topics": ["AI"], "editors": ["U01ALICE"]},
+        {"name": "Policy", "channel": "#policy", "topics": ["Policy"], "editor_group": "S0POL"},
+        {"name": "General", "channel": "#curation"},
+    )
+    data["slack"] = {"channel": "#curation", "editors": ["U0EDITOR1"], "editor_group": "S0ALL"}
+    ai, policy, general = load(tmp_path, data).desks
+    assert (ai.editors, ai.editor_group) == (("U01ALICE",), None)
+    assert (policy.editors, policy.editor_group) == ((), "S0POL")
+    assert (general.editors, general.editor_group) == (("U0EDITOR1",), "S0ALL")
+
+
+def test_slack_channel_may_be_null_with_desks_but_not_without(tmp_path):
+    data = with_desks({"name": "AI", "channel": "#ai"})
+    data["slack"] = {"channel": None, "editors": ["U0A"]}
+    assert load(tmp_path, data).slack.channel == "#ai"
+    del data["desks"]
+    (error,) = errors(tmp_path, data)
+    assert error.startswith("slack.channel: missing; expected a channel ID")
+    assert "an unquoted #name is a YAML comment" in error

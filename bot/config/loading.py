@@ -21,9 +21,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.config.cron import both_days_restricted
+from bot.config.desk_checks import desk_problems
 from bot.config.errors import ConfigError, describe
 from bot.config.explain import translate
-from bot.config.models import CANDIDATE_KEYS, VOTE_KEYS, DeskSection, File, desk_problems
+from bot.config.models import CANDIDATE_KEYS, VOTE_KEYS, DeskSection, File
 from bot.config.reading import read_yaml
 from bot.config.secrets import credentials_in
 from bot.config.settings import (
@@ -141,12 +142,13 @@ def _desk(
     schedule: ScheduleConfig,
 ) -> Desk:  # fmt: skip
     """A desk, taking what it does not set from the sections every desk shares."""
+    editors, group = desk.voters(slack.editors, slack.editor_group)
     return Desk(
         name=desk.name,
         channel=desk.channel,
         topics=desk.topics,
-        editors=slack.editors if desk.editors is None else desk.editors,
-        editor_group=desk.editor_group or slack.editor_group,
+        editors=editors,
+        editor_group=group,
         votes=replace(votes, **desk.own(VOTE_KEYS)),
         candidates=replace(candidates, **desk.own(CANDIDATE_KEYS)),
         post=desk.post if "post" in desk.model_fields_set else schedule.post,
@@ -183,9 +185,9 @@ def _warnings(file: File) -> list[tuple[str, str]]:
             )
         )
     for i, desk in enumerate(file.desks):
-        editors = slack.editors if desk.editors is None else desk.editors
-        quorum = votes.quorum if desk.quorum is None else desk.quorum
-        if editors and not (desk.editor_group or slack.editor_group) and quorum > len(editors):
+        editors, group = desk.voters(slack.editors, slack.editor_group)
+        quorum = desk.own(("quorum",)).get("quorum", votes.quorum)
+        if editors and not group and quorum > len(editors):
             warnings.append(
                 (
                     f"desks[{i}]",

@@ -13,8 +13,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    TypeAdapter,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -98,12 +96,23 @@ class ContentSection(Section):
         return include
 
 
+def _some_emoji(publish: tuple[str, ...]) -> tuple[str, ...]:
+    if not publish:
+        raise problem("expected at least one emoji name, e.g. 'white_check_mark'")
+    return publish
+
+
+# The publish votes: one emoji at least, or nothing could ever be approved.
+PublishEmoji = Annotated[texts(checked(emoji_name)), AfterValidator(_some_emoji)]
+_EMOJI = "a list of emoji names like 'white_check_mark'"
+
+
 class SlackSection(Section):
     """Votes count from ``editors`` (user IDs) and members of ``editor_group``."""
 
     # Required without desks (desk_problems says so); with them, failing jobs are told in
     # the first desk's channel unless this names another.
-    channel: Annotated[str | None, BeforeValidator(slack_channel)] = setting(None, what=CHANNEL)
+    channel: Annotated[str | None, BeforeValidator(optional_channel)] = setting(None, what=CHANNEL)
     editors: texts(checked(slack_user_id)) = setting(
         (), what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
     )
@@ -121,7 +130,7 @@ class VotesSection(Section):
 
     model_config = ConfigDict(validate_default=True)  # a default reject meets publish too
 
-    publish: texts(checked(emoji_name)) = setting(
+    publish: PublishEmoji = setting(
         ("white_check_mark",), what="a list of emoji names like 'white_check_mark'",
         each="an emoji name",
     )  # fmt: skip
@@ -130,13 +139,6 @@ class VotesSection(Section):
     )
     quorum: Annotated[int, Field(ge=1)] = 2
     window_days: Annotated[int, Field(ge=1)] = 3
-
-    @field_validator("publish")
-    @classmethod
-    def _some_publish(cls, publish: tuple[str, ...]) -> tuple[str, ...]:
-        if not publish:
-            raise problem("expected at least one emoji name, e.g. 'white_check_mark'")
-        return publish
 
     @field_validator("reject")
     @classmethod
@@ -225,9 +227,6 @@ class FieldsSection(Section):
     related: _not_the_flag("related") = setting("related", what=_KEY)
 
 
-_EMOJI = "a list of emoji names like 'white_check_mark'"
-
-
 class DeskSection(Section):
     """One desk. Every key but ``name`` and ``channel`` may be left out: a desk takes what it
     does not set from ``slack:``, ``votes:``, ``candidates:`` and ``schedule.post``."""
@@ -235,29 +234,40 @@ class DeskSection(Section):
     name: checked(desk_name) = setting(what=DESK_NAME)
     channel: Annotated[str, BeforeValidator(slack_channel)] = setting(what=CHANNEL)
     topics: texts() = setting((), what="a list of topic names", each="a topic name")
-    editors: texts(checked(slack_user_id)) | None = setting(
-        None, what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
+    # A key left out takes the shared value (``own``); one written must be valid as written:
+    # ``quorum: null`` is a mistake, not "the default".
+    editors: texts(checked(slack_user_id)) = setting(
+        (), what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
     )
     editor_group: checked(slack_group_id) | None = setting(
         None, what="a user group ID like 'S0123ABCD'"
     )
-    post: Cron = None
+    post: Cron = None  # off: this desk never posts
     # votes.* for this desk
-    publish: texts(checked(emoji_name)) | None = setting(None, what=_EMOJI, each="an emoji name")
-    reject: texts(checked(emoji_name)) | None = setting(None, what=_EMOJI, each="an emoji name")
-    quorum: int | None = Field(None, ge=1)
-    window_days: int | None = Field(None, ge=1)
+    publish: PublishEmoji = setting((), what=_EMOJI, each="an emoji name")
+    reject: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
+    quorum: int = Field(None, ge=1)
+    window_days: int = Field(None, ge=1)
     # candidates.* for this desk (``topics`` here routes articles to the desk)
-    per_day: int | None = Field(None, ge=1, le=MAX_PER_DAY)
+    per_day: int = Field(None, ge=1, le=MAX_PER_DAY)
     min_quality: Annotated[float, Field(allow_inf_nan=False)] | None = setting(
         None, what="a number or null"
     )
-    require_score: bool | None = setting(None, what="true or false")
-    max_age_days: int | None = Field(None, ge=1)
+    require_score: bool = setting(None, what="true or false")
+    max_age_days: int = Field(None, ge=1)
 
     def own(self, keys: tuple[str, ...]) -> dict[str, Any]:
         """Those of ``keys`` (``VOTE_KEYS``, ``CANDIDATE_KEYS``) this desk sets itself."""
         return {key: getattr(self, key) for key in keys if key in self.model_fields_set}
+
+    def voters(
+        self, editors: tuple[str, ...], group: str | None
+    ) -> tuple[tuple[str, ...], str | None]:
+        """(editors, editor_group) of this desk: its own when it names either, else the
+        shared ones given; never a mix, or a shared group's members would vote in every desk."""
+        if self.model_fields_set & {"editors", "editor_group"}:
+            return self.editors, self.editor_group
+        return editors, group
 
 
 VOTE_KEYS = ("publish", "reject", "quorum", "window_days")
@@ -301,68 +311,3 @@ def schema_keys() -> dict[str, tuple[str, ...]]:
         if isinstance(info.annotation, type) and issubclass(info.annotation, Section):
             keys[name] = tuple(info.annotation.model_fields)
     return keys
-
-
-def desk_problems(data: Any, file: File | None) -> list[tuple[str, str]]:
-    """What no single desk shows: names and channels used twice, a catch-all desk before
-    another desk, a desk nobody can vote in, one emoji meaning publish and reject. Told with
-    the file's other errors, so it reads the desks on their own when the file is invalid."""
-    if not isinstance(data, dict):
-        return []
-    slack_data = data.get("slack")
-    no_channel = slack_data is None or (
-        isinstance(slack_data, dict) and "channel" not in slack_data
-    )
-    if not data.get("desks") and no_channel:
-        told = [("slack.channel", f"missing; expected {CHANNEL}")]
-    else:
-        told = []
-    if file is not None:
-        return told + _check_desks(file.desks, file.slack, file.votes)
-    try:
-        desks = TypeAdapter(File.model_fields["desks"].annotation).validate_python(
-            _desk_list(data.get("desks"))
-        )
-    except ValidationError:
-        return []  # each desk's own errors are told; how they agree is told once they are valid
-    slack = _valid(SlackSection, slack_data)
-    return told + _check_desks(
-        desks, slack, _valid(VotesSection, data.get("votes")) or VotesSection()
-    )
-
-
-def _valid(section: type[Section], data: Any) -> Any:
-    try:
-        return section.model_validate(data or {})
-    except ValidationError:
-        return None
-
-
-def _check_desks(
-    desks: tuple[DeskSection, ...], slack: SlackSection | None, votes: VotesSection
-) -> list[tuple[str, str]]:
-    told: list[tuple[str, str]] = []
-    names: dict[str, int] = {}
-    channels: dict[str, int] = {}
-    for i, desk in enumerate(desks):
-        at = f"desks[{i}]"
-        first = names.setdefault(desk.name.casefold(), i)
-        if first != i:
-            told.append((f"{at}.name", f"{desk.name!r} is also the name of desks[{first}]"))
-        first = channels.setdefault(desk.channel, i)
-        if first != i:
-            told.append((f"{at}.channel", f"{desk.channel} is also the channel of desks[{first}]"))
-        if not desk.topics and i != len(desks) - 1:
-            told.append((f"{at}.topics", "a desk without topics takes every article left, so "
-                         "it must be the last desk: move it down or give it topics"))  # fmt: skip
-        if slack is not None:
-            editors = slack.editors if desk.editors is None else desk.editors
-            if not editors and (desk.editor_group or slack.editor_group) is None:
-                told.append((at, "no editor can vote in this desk: set its editors or "
-                             "editor_group (or slack.editors / slack.editor_group)"))  # fmt: skip
-        publish, reject = desk.publish or votes.publish, desk.reject or votes.reject
-        both = [name for name in publish if name in reject]
-        if both:
-            told.append((at, f"{', '.join(both)} is both a publish and a reject vote in this "
-                         "desk; one reaction cannot mean both"))  # fmt: skip
-    return told

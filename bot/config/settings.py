@@ -124,7 +124,7 @@ class ScheduleConfig:
 
 
 DEFAULT_POST = "0 9 * * mon-fri"
-DESK_NAME_MAX = 24  # "post:<name>" keys the desk's posting slot in job_run (32 characters)
+DESK_NAME_MAX = 23  # "summary:<name>" keys the desk's summary slot in job_run (32 characters)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,10 +146,10 @@ class Desk:
     post: str | None = DEFAULT_POST
     implicit: bool = False
 
-    @property
-    def post_job(self) -> str:
-        """The name its posting slots are claimed under (``job_run.job``)."""
-        return "post" if self.implicit else f"post:{self.name}"
+    def job(self, kind: str) -> str:
+        """The name this desk's ``kind`` of job ("post", "summary") claims its slots under in
+        ``job_run.job``: ``post:AI``, or ``post`` for the one desk of a config without desks."""
+        return kind if self.implicit else f"{kind}:{self.name}"
 
 
 def implicit_desk(slack: SlackConfig, votes: VotesConfig, candidates: CandidatesConfig,
@@ -160,6 +160,18 @@ def implicit_desk(slack: SlackConfig, votes: VotesConfig, candidates: Candidates
         editors=slack.editors, editor_group=slack.editor_group, votes=votes,
         candidates=candidates, post=post, implicit=True,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """One job on the schedule: its name in ``job_run`` (``post:AI``), which kind of job it is
+    (one of ``JOBS``), its crontab line, and the desk it works for (None: every desk; for a
+    summary, the newsroom's)."""
+
+    name: str
+    kind: str
+    cron: str
+    desk: Desk | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,6 +217,25 @@ class Config:
         """The desk of that name (any case), or None."""
         key = name.strip().casefold()
         return next((d for d in self.desks if d.name.casefold() == key), None)
+
+    def scheduled_jobs(self) -> list[ScheduledJob]:
+        """Every enabled job in job order; posting and summaries once per desk (each desk's
+        slot claimed on its own), and the newsroom's summary when it has a channel."""
+        jobs = []
+        enabled = self.schedule.enabled()
+        for kind in JOBS:
+            cron = enabled.get(kind)
+            if kind == "post":  # each desk's own line (schedule.post is only their default)
+                jobs += [ScheduledJob(d.job(kind), kind, d.post, d) for d in self.desks if d.post]
+            elif cron is None:
+                continue
+            elif kind == "summary":
+                jobs += [ScheduledJob(d.job(kind), kind, cron, d) for d in self.desks]
+                if self.slack.summary_channel is not None:
+                    jobs.append(ScheduledJob("summary:all", kind, cron))
+            else:
+                jobs.append(ScheduledJob(kind, kind, cron))
+        return jobs
 
     def desk_in(self, channel: str) -> Desk | None:
         """The desk whose channel this is (an ID or a ``#name`` as the config wrote it)."""
