@@ -14,7 +14,6 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from bot.clock.jobs import build_jobs
-from bot.clock.slot_runner import JobContext
 from bot.config import Config, config_from_mapping
 from bot.runtime import Runtime
 from bot.slack.client import make_client
@@ -88,12 +87,33 @@ def night(engine: Engine) -> None:
                  topics=("Policy",), dated=5 * H)  # fmt: skip
 
 
-def run_summary_job(config: Config, engine: Engine, standin: SlackStandIn, tmp_path: Path) -> str:
+def run_summary_jobs(
+    config: Config, engine: Engine, standin: SlackStandIn, tmp_path: Path,
+    told: list[str] | None = None,
+) -> dict[str, tuple[str | None, str | None]]:  # fmt: skip
+    """Every summary job of the schedule through the slot runner, as the scheduler runs them
+    at one slot: job name -> (outcome, detail)."""
+    from datetime import timedelta
+
+    from bot.clock.slot_runner import SlotRunner
+    from storage.schedule_state import last_run
+
     repo = ContentRepo(tmp_path / "clone.git", str(tmp_path / "remote.git"), "main")
     rt = Runtime(config, engine, repo, PathFilter())
     client = make_client("xoxb-test", standin.url)
-    (spec,) = [s for s in build_jobs(rt, client, bot_user=None) if s.name == "summary"]
-    return spec.run(JobContext(slot=NOW, now=NOW, last_ok=LAST)) or ""
+    specs = [s for s in build_jobs(rt, client, bot_user=None) if s.name.startswith("summary")]
+    runner = SlotRunner(
+        engine, specs, config.zone, lease_ttl=timedelta(seconds=60),
+        notify=(told if told is not None else []).append, clock=lambda: NOW,
+    )  # fmt: skip
+    out = {}
+    for spec in specs:
+        runner.run_slot(spec, NOW, NOW)
+        with engine.connect() as conn:
+            run = last_run(conn, job=spec.name)
+        assert run is not None
+        out[spec.name] = (run.outcome, run.detail)
+    return out
 
 
 def text_of(blocks: list[dict]) -> str:
@@ -104,8 +124,10 @@ def test_each_desk_gets_its_summary_and_the_newsroom_gets_all_grouped_by_desk(
     config: Config, engine: Engine, standin: SlackStandIn, tmp_path: Path
 ):
     night(engine)
-    detail = run_summary_job(config, engine, standin, tmp_path)
-    assert detail == "since 2026-11-24 08:30: posted: AI, Policy, newsroom"
+    since = ("ok", "since 2026-11-25 09:00")  # no summary yet: the last 24 hours; each job's own
+    assert run_summary_jobs(config, engine, standin, tmp_path) == {
+        "summary:AI": since, "summary:Policy": since, "summary:all": since,
+    }  # fmt: skip
     ai, policy, newsroom = standin.called("chat.postMessage")
     assert [c.params["channel"] for c in (ai, policy, newsroom)] == [AI, POLICY, NEWSROOM]
 
@@ -151,52 +173,55 @@ def test_without_a_summary_channel_only_the_desks_get_one(
 ):
     data = desks(tmp_path, db_url, summary_channel=None)
     config = config_from_mapping(data, path=tmp_path / "c.yml", env={"DATABASE_URL": db_url})
-    assert run_summary_job(config, engine, standin, tmp_path).endswith("posted: AI, Policy")
+    assert set(run_summary_jobs(config, engine, standin, tmp_path)) == {
+        "summary:AI",
+        "summary:Policy",
+    }
     assert [c.params["channel"] for c in standin.called("chat.postMessage")] == [AI, POLICY]
 
 
-def test_a_desk_slack_refuses_does_not_stop_the_others(
-    config: Config, engine: Engine, standin: SlackStandIn, tmp_path: Path
+def test_a_desk_slack_refuses_neither_stops_nor_stretches_the_others(
+    config: Config, engine: Engine, standin: SlackStandIn, tmp_path: Path, caplog
+):
+    """Each summary is a job of its own: the refused desk's fails alone (told once, in one
+    line, no traceback), the others go out and tomorrow start from today, not from the last
+    morning every desk was posted."""
+    night(engine)
+    standin.refuse(lambda m: m["channel"] == POLICY, "not_in_channel")
+    told: list[str] = []
+    runs = run_summary_jobs(config, engine, standin, tmp_path, told)
+    assert runs["summary:AI"][0] == runs["summary:all"][0] == "ok"
+    outcome, detail = runs["summary:Policy"]
+    assert outcome == "failed" and detail is not None
+    assert "not_in_channel" in detail and "invite the bot" in detail
+    assert len(told) == 1 and told[0].startswith(":warning: The summary:Policy job failed")
+    assert not [r for r in caplog.records if r.exc_info], "a told failure is not a bug"
+    posted = [c.params["channel"] for c in standin.called("chat.postMessage")]
+    assert posted == [AI, POLICY, NEWSROOM]  # Policy was tried; the newsroom still went out
+    assert set(ch for ch, _ in standin.messages) == {AI, NEWSROOM}
+    # The next morning the AI desk's summary covers since this one; Policy's, since its last.
+    from storage.schedule_state import last_run
+
+    with engine.connect() as conn:
+        ai, policy = (last_run(conn, job=j, outcome="ok") for j in ("summary:AI", "summary:Policy"))
+    assert ai is not None and ai.slot.replace(tzinfo=UTC) == NOW
+    assert policy is None
+
+
+def test_curator_summary_refusals_are_one_line_each_and_the_rest_go_out(
+    config: Config, engine: Engine, standin: SlackStandIn
 ):
     night(engine)
     standin.refuse(lambda m: m["channel"] == POLICY, "not_in_channel")
     with pytest.raises(SummaryError) as told:
-        run_summary_job(config, engine, standin, tmp_path)
+        post_summary(
+            engine, make_client("xoxb-test", standin.url), config, since=LAST, now=NOW
+        ).check()
     assert str(told.value) == (
         "the Policy desk's summary was not posted to CPOLICY (desks[1].channel): Slack said "
         "not_in_channel; "
         "invite the bot to the channel (/invite @Newsroom Curator); posted: AI, newsroom"
     )
-    posted = [c.params["channel"] for c in standin.called("chat.postMessage")]
-    assert posted == [AI, POLICY, NEWSROOM]  # Policy was tried; the newsroom still went out
-    assert set(ch for ch, _ in standin.messages) == {AI, NEWSROOM}
-
-
-def test_the_scheduler_keeps_a_refused_desk_as_one_line_without_a_traceback(
-    config: Config, engine: Engine, standin: SlackStandIn, tmp_path: Path, caplog
-):
-    from datetime import timedelta
-
-    from bot.clock.slot_runner import SlotRunner
-    from storage.schedule_state import last_run
-
-    night(engine)
-    standin.refuse(lambda m: m["channel"] == POLICY, "not_in_channel")
-    repo = ContentRepo(tmp_path / "clone.git", str(tmp_path / "remote.git"), "main")
-    rt = Runtime(config, engine, repo, PathFilter())
-    client = make_client("xoxb-test", standin.url)
-    (spec,) = [s for s in build_jobs(rt, client, bot_user=None) if s.name == "summary"]
-    told: list[str] = []
-    runner = SlotRunner(
-        engine, [spec], config.zone, lease_ttl=timedelta(seconds=60), notify=told.append,
-        clock=lambda: NOW,
-    )  # fmt: skip
-    assert runner.run_slot(spec, NOW, NOW) == "failed"
-    with engine.connect() as conn:
-        run = last_run(conn, job="summary")
-    assert run is not None and run.detail.startswith("the Policy desk's summary was not posted")
-    assert not [r for r in caplog.records if r.exc_info], "a told failure is not a bug"
-    assert len(told) == 1 and "Policy desk's summary" in told[0]
 
 
 def test_a_lone_summary_refused_raises_slacks_own_error(
@@ -278,8 +303,8 @@ def test_curator_summary_desk_posts_that_desks_only(
     assert "posted the summary of Policy since " in out and " to CPOLICY (ts " in out
     assert [c.params["channel"] for c in standin.called("chat.postMessage")] == [POLICY]
 
-    out = curator("summary", "--desk", "Science", code=2)
-    assert "no desk named 'Science'; the desks are AI, Policy" in out
+    out = curator("summary", "--desk", "Science", code=1)
+    assert "--desk Science: no such desk; the desks are: AI, Policy" in out
 
     out = curator("summary", "--dry-run", "--desk", "AI")
     assert out.startswith("Nothing was decided or published since ")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census
-from bot.config import JOBS, Config, Desk
+from bot.config import Config, Desk
 from bot.house_rules import candidate_rules
 from bot.rules import states
 from bot.rules.candidates import describe
@@ -76,16 +76,9 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
 
 
 def scheduled_jobs(config: Config) -> dict[str, str]:
-    """Job name -> crontab line of every enabled job, in job order: "post" is each desk's
-    own (``post:<desk>``; "post" for a config without desks)."""
-    enabled = config.schedule.enabled()
-    jobs: dict[str, str] = {}
-    for job in JOBS:
-        if job == "post":
-            jobs |= {d.post_job: d.post for d in config.desks if d.post is not None}
-        elif job in enabled:
-            jobs[job] = enabled[job]
-    return jobs
+    """Job name -> crontab line of every enabled job, in job order (``post:AI``,
+    ``summary:AI``...: see ``Config.scheduled_jobs``)."""
+    return {job.name: job.cron for job in config.scheduled_jobs()}
 
 
 def _open_posts(

@@ -53,13 +53,14 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         report = reconcile(rt.engine, client, config, ctx.now, bot_user=bot_user, editors=editors)
         return f"{report.changed} of {report.checked} changed, {resumed} cards resumed"
 
-    def summary(ctx: JobContext) -> str:
-        """Post each desk's morning summary of everything since the last one, and the newsroom's."""
+    def summary(ctx: JobContext, desk: Desk | None) -> str:
+        """Post the morning summary of everything since the last one."""
         since = summary_since(ctx.last_ok, ctx.slot)
-        report = post_summary(rt.engine, client, config, since=since, now=ctx.now).check()
-        if len(report.sent) == 1:  # a config without desks, and no newsroom summary
-            return f"since {since:%Y-%m-%d %H:%M}"
-        return f"since {since:%Y-%m-%d %H:%M}: {report.detail()}"
+        newsroom = desk is None  # the newsroom's job: every desk's, grouped
+        post_summary(
+            rt.engine, client, config, since=since, now=ctx.now, desk=desk, newsroom=newsroom
+        ).check()
+        return f"since {since:%Y-%m-%d %H:%M}"
 
     def publish(ctx: JobContext) -> str:
         """Commit approved articles to the content repo, push, and update their cards."""
@@ -69,21 +70,23 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         """Close cards whose voting window has passed."""
         return f"{expire_posts(rt.engine, client, config, ctx.now)} expired"
 
-    bodies = {
-        "refresh": refresh, "reconcile": reconcile_votes, "publish": publish,
+    bodies: dict[str, Callable[..., str]] = {
+        "refresh": refresh, "post": post, "reconcile": reconcile_votes, "publish": publish,
         "summary": summary, "expire": expire,
     }  # fmt: skip
     specs = []
-    for name, cron in config.schedule.enabled().items():
-        if name in bodies:
-            specs.append(_spec(config, name, name, cron, bodies[name], bodies[name].__doc__))
-    # Each desk posts at its own time, each slot claimed under its own name ("post" for the
-    # one desk of a config without desks), so every desk's day is posted exactly once.
-    for desk in config.desks:
-        if desk.post is not None:
-            run = functools.partial(post, desk=desk)
-            doc = post.__doc__ if desk.implicit else f"Post the {desk.name} desk's candidates."
-            specs.append(_spec(config, desk.post_job, "post", desk.post, run, doc))
+    # Posting and summaries are a job per desk (and the newsroom's summary one more), each
+    # slot claimed under its own name: every desk's day is posted once, and a channel Slack
+    # refuses neither stops nor stretches another desk's "since the last summary".
+    for job in config.scheduled_jobs():
+        run, doc = bodies[job.kind], bodies[job.kind].__doc__
+        if job.kind in ("post", "summary"):
+            run = functools.partial(run, desk=job.desk)
+            if job.desk is None:
+                doc = "Post the newsroom's morning summary, every desk's grouped."
+            elif not job.desk.implicit:
+                doc = f"{(doc or '').rstrip('.')}: the {job.desk.name} desk's."
+        specs.append(_spec(config, job.name, job.kind, job.cron, run, doc))
     return specs
 
 

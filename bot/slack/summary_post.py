@@ -98,16 +98,18 @@ class SummaryReport:
 
 
 def summary_messages(
-    engine: Engine, config: Config, *, since: datetime, now: datetime, desk: Desk | None = None
-) -> list[Outgoing]:
-    """``desk``'s summary; without one, every desk's and the newsroom's (when
-    ``slack.summary_channel`` is set), in that order."""
+    engine: Engine, config: Config, *, since: datetime, now: datetime, desk: Desk | None = None,
+    newsroom: bool = False,
+) -> list[Outgoing]:  # fmt: skip
+    """``desk``'s summary, or with ``newsroom`` the newsroom's alone; with neither, every
+    desk's and the newsroom's (when ``slack.summary_channel`` is set), in that order."""
     desks = [desk] if desk is not None else list(config.desks)
     with reading(engine) as conn:
         summaries = [build_summary(conn, config, since=since, now=now, desk=d) for d in desks]
     out = [
         Outgoing(d.name, d.channel, *summary_message(s, config), desk=d)
         for d, s in zip(desks, summaries, strict=True)
+        if not newsroom
     ]
     if desk is None and config.slack.summary_channel:
         text, blocks = newsroom_message(summaries, config)
@@ -123,6 +125,7 @@ def post_summary(
     since: datetime,
     now: datetime,
     desk: Desk | None = None,
+    newsroom: bool = False,
 ) -> SummaryReport:
     """Post the summaries of everything since ``since`` (see :func:`summary_messages`).
 
@@ -131,7 +134,7 @@ def post_summary(
     summary that Slack refuses raises Slack's error as it is; among several, each refusal is
     kept in the report and the others are still sent.
     """
-    outgoing = summary_messages(engine, config, since=since, now=now, desk=desk)
+    outgoing = summary_messages(engine, config, since=since, now=now, desk=desk, newsroom=newsroom)
     sent = []
     for o in outgoing:
         ensure_fits(o.text, o.blocks, posted=True)  # built to fit; the last look before it leaves
