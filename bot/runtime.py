@@ -41,14 +41,12 @@ def build_runtime(config: Config) -> Runtime:
 
 
 def _rehome_cards(engine: Engine, config: Config) -> None:
-    """Cards of no desk this config names (from before desks, or of a desk since removed)
-    join the default desk, where they are voted on and expire."""
-    names = [desk.name for desk in config.desks]
-    moved = posts.rehome_cards(engine, desks=names, default=config.default_desk.name)
+    """Every card belongs to a desk this config names (``posts.rehome_cards``): cards from
+    before desks, or of a desk since renamed or removed, are voted on and expire somewhere."""
+    desks = {d.name: d.channel for d in config.desks}  # a card keeps the channel's ID: IDs match
+    moved = posts.rehome_cards(engine, desks=desks, default=config.default_desk.name)
     if moved:
-        log.debug(
-            "%d card(s) of no configured desk joined the %s desk", moved, config.default_desk.name
-        )
+        log.debug("%d card(s) of no configured desk found theirs", moved)
 
 
 def ensure_schema(engine: Engine, url: str) -> None:

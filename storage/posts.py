@@ -7,7 +7,7 @@ its own.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
@@ -33,12 +33,23 @@ def day_post_ids(conn: Connection, *, day: str, desk: str) -> list[int]:
     return list(conn.scalars(query.order_by(POST.c.id)))
 
 
-def rehome_cards(engine: Engine, *, desks: Collection[str], default: str) -> int:
-    """Cards of no desk in ``desks`` (from before desks, or of a desk since removed) go to
-    ``default``, where they are voted on and expire; how many moved."""
+def rehome_cards(engine: Engine, *, desks: Mapping[str, str], default: str) -> int:
+    """Give every card a desk of ``desks`` (name -> its channel as configured); how many
+    moved. A desk's name in another case is that desk, spelt as configured now; a card of
+    no such desk (from before desks, of a desk since removed or renamed) joins the desk whose
+    channel it was posted in, else ``default``, where it is voted on and expires."""
+    names = list(desks)
+    moved = 0
     with engine.begin() as conn:
-        stray = or_(POST.c.desk.is_(None), POST.c.desk.not_in(list(desks)))
-        return conn.execute(update(POST).where(stray).values(desk=default)).rowcount
+        for name in names:
+            same = (func.lower(POST.c.desk) == name.lower(), POST.c.desk != name)
+            moved += conn.execute(update(POST).where(*same).values(desk=name)).rowcount
+        stray = or_(POST.c.desk.is_(None), POST.c.desk.not_in(names))
+        for name, channel in desks.items():
+            here = update(POST).where(stray, POST.c.channel == channel).values(desk=name)
+            moved += conn.execute(here).rowcount
+        moved += conn.execute(update(POST).where(stray).values(desk=default)).rowcount
+    return moved
 
 
 def add_post(

@@ -183,6 +183,23 @@ def test_desks_plan_one_at_a_time_across_processes(
     assert len(planned[0]) == 1 and cards(engine) == [("p1.md", "Policy", "CP")]
 
 
+def test_a_plan_that_waits_too_long_fails_in_one_line_not_a_silent_skip(
+    tmp_path, db_url, engine, newsroom, content_repo, monkeypatch
+):
+    """The slot runner reads Busy as "another process does this very work" and skips the
+    slot quietly; a desk's day left unplanned must be told instead."""
+    from bot.outages import Told, explain
+    from storage.locks import run_lock
+
+    config = desks_config(tmp_path, db_url, newsroom, AI, POLICY)
+    monkeypatch.setattr(daily_post, "PLAN_WAIT", 0.2)
+    with run_lock(engine, "plan"), pytest.raises(Told) as told:
+        daily_post.plan_day(engine, config, NOW, "CP", config.find_desk("Policy"))
+    line = explain(told.value, database_url=None, slack_api_url=None)
+    assert line is not None and line.startswith("the Policy desk's day was not planned: another")
+    assert line.endswith("it is planned at the next run of its post job or `curator post --desk`")
+
+
 def test_each_desk_posts_in_its_channel_with_its_per_day_and_emoji(
     tmp_path, db_url, engine, newsroom, content_repo, standin
 ):

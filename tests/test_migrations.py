@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -82,4 +84,15 @@ def test_cards_from_before_desks_join_the_default_desk(db_url: str, tmp_path):
     with engine.connect() as conn:
         desks = conn.execute(text("SELECT id, desk FROM post ORDER BY id")).all()
     assert [tuple(row) for row in desks] == [(1, "General"), (2, "General")]
+    # A desk renamed in case keeps its cards; a card of a removed desk joins the desk whose
+    # channel it was posted in (a channel configured by ID), before the default desk.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE post SET desk = 'ai' WHERE id = 1"))
+        conn.execute(text("UPDATE post SET desk = 'Gone', channel = 'C0SCI' WHERE id = 2"))
+    science = Desk(name="Science", channel="C0SCI", topics=("Science",))
+    renamed = dataclasses.replace(config, desks=(config.desks[0], science, config.desks[1]))
+    build_runtime(renamed).engine.dispose()
+    with engine.connect() as conn:
+        desks = conn.execute(text("SELECT id, desk FROM post ORDER BY id")).all()
+    assert [tuple(row) for row in desks] == [(1, "AI"), (2, "Science")]
     engine.dispose()

@@ -85,18 +85,12 @@ def summary(
     ctx: Context, dry_run: bool, since_text: str | None, desk_name: str | None, as_json: bool
 ) -> None:
     """Post the morning summary: published, rejected, waiting for votes, today's candidates."""
+    from bot.cli.context import chosen_desks
     from bot.slack.summary_post import post_summary, summary_messages
 
     rt = ctx.runtime()
     now = datetime.now(UTC)
-    desk = None
-    if desk_name is not None:
-        desk = rt.config.find_desk(desk_name)
-        if desk is None:
-            names = ", ".join(d.name for d in rt.config.desks)
-            raise click.BadParameter(
-                f"no desk named {desk_name!r}; the desks are {names}", param_hint="--desk"
-            )
+    desk = chosen_desks(rt.config, desk_name)[0] if desk_name is not None else None
     since = _summary_since(rt, since_text, now)
     if dry_run or as_json:
         outgoing = summary_messages(rt.engine, rt.config, since=since, now=now, desk=desk)

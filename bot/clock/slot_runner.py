@@ -200,13 +200,14 @@ class SlotRunner:
         when = f" It will try again at {retry.astimezone(self.tz):%a %H:%M}." if retry else ""
         # The reason quotes others (git, Slack, a file name): inert text, like an article's.
         shown = mrkdwn(reason.rstrip("."), REASON_MAX)
-        self._say(f":warning: The {spec.name} job failed: {shown}.{when}")
+        # A job's name may hold a desk's name (post:R&D): inert text too.
+        self._say(f":warning: The {mrkdwn(spec.name, 64)} job failed: {shown}.{when}")
 
     def _tell_recovery(self, spec: JobSpec, run_id: int) -> None:
         with reading(self.engine) as conn:
             before = previous_outcome(conn, job=spec.name, before_id=run_id)
         if before == "failed" and self.notify is not None:
-            self._say(f"The {spec.name} job works again.")
+            self._say(f"The {mrkdwn(spec.name, 64)} job works again.")
 
     def _say(self, text: str) -> None:
         assert self.notify is not None

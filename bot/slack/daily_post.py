@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from bot.candidate_pool import todays_candidates, why_none
 from bot.config import Config, Desk
 from bot.house_rules import candidate_rules
-from bot.outages import from_slack, slack_api_problem, slack_unreachable
+from bot.outages import Told, from_slack, slack_api_problem, slack_unreachable
 from bot.rules.schedule import posting_day
 from bot.slack.card_blocks import CardState, candidate_card
 from bot.slack.card_message import emoji, render_post
@@ -27,7 +27,7 @@ from storage import posts
 from storage.db import reading, transaction
 from storage.db_errors import DatabaseError, DuplicateError
 from storage.installation import installation_id
-from storage.locks import run_lock
+from storage.locks import Busy, run_lock
 
 log = logging.getLogger(__name__)
 # Slack's answers that refuse this one message for what it holds, not Slack being down: the
@@ -85,6 +85,13 @@ def plan_day(
         # Another process planned the same articles at the same moment; use its plan.
         with reading(engine) as tx:
             return posts.day_post_ids(tx, day=day, desk=desk.name), False
+    except Busy as exc:
+        # Not "someone else does this very work" (that would skip the slot silently): another
+        # desk's plan held the lock too long, and this desk's day waits for its next run.
+        raise Told(
+            f"the {desk.name} desk's day was not planned: {exc}; it is planned at the next run "
+            "of its post job or `curator post --desk`"
+        ) from None
 
 
 def post_day(

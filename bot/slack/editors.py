@@ -63,10 +63,6 @@ class DeskEditors:
         """Whether ``user`` may vote on ``desk``'s cards."""
         return self.of(desk).contains(user, client)
 
-    def anywhere(self) -> frozenset[str]:
-        """Every editor listed by ID in any desk (user groups are asked of Slack)."""
-        return frozenset(u for editors in self._by_desk.values() for u in editors.users)
-
 
 def editors_from(config: Config) -> DeskEditors:
     """Who may vote in each desk, as the config names them: the one place :class:`Editors`

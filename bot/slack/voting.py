@@ -53,9 +53,12 @@ def apply_reaction(
     user, reaction = event.get("user"), event.get("reaction") or ""
     if item.get("type") != "message" or not user or user == bot_user:
         return None
-    # Before the card is looked up and locked: a vote in no desk, or a voter who edits no
-    # desk voting so, costs no read (and asking Slack for a user group holds no lock).
-    if not any(vote_rules(d).choice(reaction) and is_editor(d, user) for d in config.desks):
+    # Before the card is looked up and locked: the desks where this is a vote by an editor.
+    # None costs no read, and asking Slack for a user group never happens under the lock.
+    allowed = {
+        d.name for d in config.desks if vote_rules(d).choice(reaction) and is_editor(d, user)
+    }
+    if not allowed:
         return None
     event_ts = str(event.get("event_ts") or "")
     if not event_ts:
@@ -66,7 +69,7 @@ def apply_reaction(
             return None
         desk = config.desk(post.desk)
         choice = vote_rules(desk).choice(reaction)
-        if choice is None or not is_editor(desk, user):
+        if choice is None or desk.name not in allowed:
             return None
         changed = record_reaction(
             tx, post_id=post.id, user=user, reaction=normalize_reaction(reaction),
