@@ -198,6 +198,8 @@ class Config:
     def __post_init__(self) -> None:
         # Built directly (tests), from a file without desks:, or replaced from such a config
         # (dataclasses.replace): the one desk follows slack:, votes:, candidates: and post.
+        # Desks of a desks: list were worked out by the loader and stay as they are: replace
+        # them too when replacing the shared sections of such a config.
         if not self.desks or self.desks[0].implicit:
             desk = implicit_desk(self.slack, self.votes, self.candidates, self.schedule.post)
             object.__setattr__(self, "desks", (desk,))
