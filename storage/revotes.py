@@ -12,11 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from storage.articles import ARTICLE, POST
+from storage.fields import FINGERPRINT_KEYS
 from storage.fingerprint import loads
+from storage.models import PostStatus, PublishHold, Vote
+from storage.votes import set_status
+
+HOLD = PublishHold.__table__
+VOTE = Vote.__table__
 
 
 @dataclass(frozen=True)
@@ -67,28 +74,69 @@ def changed_cards(conn: Connection, *, statuses: Collection[str]) -> list[VotedC
     )  # fmt: skip
     return [
         VotedCard(
-            r.id, r.status, r.desk, r.channel, r.ts, loads(r.voted_hash), loads(r.content_hash),
+            r.id,
+            r.status,
+            r.desk,
+            r.channel,
+            r.ts,
+            loads(r.voted_hash),
+            loads(r.content_hash),
             r.changed_keys,
         )
         for r in conn.execute(query)
     ]
 
 
-def mark_changed(
+def keep_fingerprint(conn: Connection, *, post_id: int, fingerprint: str) -> None:
+    """The article changed only in keys that do not count: the next votes are on this one."""
+    conn.execute(update(POST).where(POST.c.id == post_id).values(voted_hash=fingerprint))
+
+
+def reopen(
     conn: Connection,
     *,
     post_id: int,
-    fingerprint: str,
-    keys: tuple[str, ...] | None,
+    status: str,
+    fingerprint: str | None,
+    keys: tuple[str, ...],
     since: str,
     commit: str | None,
-) -> None:
-    """Record a change after the votes: votes count again from ``since``; ``keys`` None
-    takes the new fingerprint without a change to tell (only keys that do not count)."""
-    values: dict[str, object] = {"voted_hash": fingerprint}
-    if keys is not None:
-        values.update(votes_since=since, changed_keys=",".join(keys), changed_commit=commit)
-    conn.execute(update(POST).where(POST.c.id == post_id).values(values))
+    cause: str,
+    at: datetime,
+) -> tuple[str, ...]:
+    """Record a change after the votes and send the card (now ``status``) back to open.
+
+    Votes count again from ``since``: none does yet, so the card is open whatever it was
+    (approved, rejected, blocked), and the decision keeps ``cause``. When nobody voted since
+    an earlier change, what changed adds up ("title" then "body": "title, body"). Returns
+    what the card says changed.
+    """
+    row = conn.execute(
+        select(POST.c.changed_keys, POST.c.votes_since).where(POST.c.id == post_id)
+    ).one()
+    if row.changed_keys and not _voted_since(conn, post_id, row.votes_since):
+        earlier = row.changed_keys.split(",")
+        keys = tuple(k for k in FINGERPRINT_KEYS if k in earlier or k in keys)
+    conn.execute(
+        update(POST)
+        .where(POST.c.id == post_id)
+        .values(
+            voted_hash=fingerprint, votes_since=since, changed_keys=",".join(keys),
+            changed_commit=commit,
+        )
+    )  # fmt: skip
+    if status != PostStatus.OPEN:
+        set_status(conn, post_id=post_id, old=status, new=PostStatus.OPEN, cause=cause, at=at)
+    if status == PostStatus.BLOCKED:
+        conn.execute(delete(HOLD).where(HOLD.c.post_id == post_id))
+    return keys
+
+
+def _voted_since(conn: Connection, post_id: int, since: str | None) -> bool:
+    query = select(VOTE.c.id).where(VOTE.c.post_id == post_id, VOTE.c.present.is_(True))
+    if since:
+        query = query.where(VOTE.c.event_ts >= since)
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def revote_note(conn: Connection, *, post_id: int) -> RevoteNote | None:
@@ -113,3 +161,15 @@ def changed_post_ids(conn: Connection, *, post_ids: Collection[int]) -> set[int]
         )
         found.update(r.id for r in conn.execute(query))
     return found
+
+
+def since_of(now: datetime) -> str:
+    """``now`` as a Slack timestamp (as votes' ``event_ts``): votes from before it were cast
+    on the old version."""
+    return f"{now.timestamp():.6f}"
+
+
+def revote_cause(keys: tuple[str, ...], commit: str | None, *, found: str = "") -> str:
+    """The decision's cause: ``changed since the votes: title, body (at 1a2b3c4d5e6f)``."""
+    at = f" (at {commit[:12]})" if commit else ""
+    return f"changed since the votes{found}: {', '.join(keys)}{at}"

@@ -21,6 +21,7 @@ from bot.slack.editors import DeskEditors
 from storage import posts
 from storage.db import Transaction, reading, transaction
 from storage.records import PostRecord
+from storage.revotes import note_vote
 from storage.votes import find_post, reactions_of, record_reaction, set_status
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,12 @@ def apply_reaction(
         )  # fmt: skip
         if not changed:
             return None  # a duplicate, or older than what we know
-        new = _retally(tx, post, config, cause=f"vote by {user}")
+        note_vote(tx, post_id=post.id)  # the first vote keeps what it was cast on
+        new = retally(tx, post, config, cause=f"vote by {user}")
     return VoteChange(post.id, post.channel, post.ts, post.status, new)
 
 
-def _retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
+def retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
     """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
     rules = vote_rules(config.desk(post.desk))
     new = next_status(post.status, tally(reactions_of(tx, post_id=post.id), rules), rules)
@@ -154,7 +156,7 @@ def reconcile(
                     choice=rules.choice(key[1]) or "", present=present, event_ts=now_ts,
                 )  # fmt: skip
             if changed:
-                _retally(tx, locked, config, cause="reconciled with Slack")
+                retally(tx, locked, config, cause="reconciled with Slack")
         if changed:
             report.changed += 1
             refresh_card(engine, client, config, post.id, now)

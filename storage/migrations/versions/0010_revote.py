@@ -37,9 +37,7 @@ def upgrade() -> None:
             sa.Column("changed_keys", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
         )
         batch_op.add_column(
-            sa.Column(
-                "changed_commit", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
-            )
+            sa.Column("changed_commit", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
         )
 
 
