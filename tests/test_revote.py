@@ -126,7 +126,7 @@ def test_a_title_change_after_the_votes_needs_new_votes(desk: Desk):
     assert desk.scan() == [desk.post().id]
     post = desk.post()
     assert post.status == "open" and post.changed_keys == "title"
-    assert any(c.startswith(f"changed since the votes: title (at {sha[:12]})") for c in desk.causes())
+    assert f"changed since the votes: title (at {sha[:12]})" in desk.causes()
     shown = desk.shown()
     assert "*Open*" in shown and "Changed since the votes:* title in " in shown
     assert f"<{COMMIT_URL.format(sha=sha)}|{sha[:7]}>" in shown  # the commit, linked
