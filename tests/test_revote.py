@@ -176,9 +176,7 @@ def test_a_new_quality_or_heat_is_not_a_change(desk: Desk):
     assert "Changed since" not in desk.shown()
 
 
-def test_only_the_configured_keys_count(
-    engine, newsroom, content_repo, standin, tmp_path, db_url
-):
+def test_only_the_configured_keys_count(engine, newsroom, content_repo, standin, tmp_path, db_url):
     config = make_config(tmp_path, db_url, newsroom, revote_on=["body"])
     with serve_bot(config, engine, standin.url) as url:
         desk = Desk(engine, newsroom, content_repo, config, standin, url)
@@ -261,3 +259,25 @@ def test_revote_on_names_what_can_count(keys, tmp_path):
             path=tmp_path / "curator.yml", env={},
         )  # fmt: skip
     assert "votes.revote_on" in str(exc.value) and "quality and heat never count" in str(exc.value)
+
+
+def test_digest_summary_and_status_say_changed(desk: Desk):
+    from bot.cli.status import status_lines
+    from bot.rules.digest_query import parse_digest_query
+    from bot.slack.digest import answer_digest
+    from bot.slack.summary import build_summary, summary_message
+    from storage.db import reading
+
+    desk.approve()
+    desk.change('title: "Alpha"', 'title: "Alpha, corrected"')
+    desk.scan()
+    now = datetime.fromtimestamp(CHANGE + 60, UTC)
+    query = parse_digest_query("status:pending", now, desk.config.zone)
+    text, blocks = answer_digest(desk.engine, desk.config, query, now=now)
+    assert ":pencil2: changed since the votes" in mrkdwn_of([b.to_dict() for b in blocks])
+    with reading(desk.engine) as conn:
+        summary = build_summary(conn, desk.config, since=NOW, now=now)
+    _, blocks = summary_message(summary, desk.config)
+    assert ":pencil2: changed since the votes" in mrkdwn_of([b.to_dict() for b in blocks])
+    lines = "\n".join(status_lines(desk.engine, desk.config, now))
+    assert "Alpha, corrected  (changed since the votes)" in lines
