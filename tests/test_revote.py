@@ -273,7 +273,7 @@ def test_digest_summary_and_status_say_changed(desk: Desk):
     desk.scan()
     now = datetime.fromtimestamp(CHANGE + 60, UTC)
     query = parse_digest_query("status:pending", now, desk.config.zone)
-    text, blocks = answer_digest(desk.engine, desk.config, query, now=now)
+    _, blocks = answer_digest(desk.engine, desk.config, query, now=now)
     assert ":pencil2: changed since the votes" in mrkdwn_of([b.to_dict() for b in blocks])
     with reading(desk.engine) as conn:
         summary = build_summary(conn, desk.config, since=NOW, now=now)
@@ -281,3 +281,22 @@ def test_digest_summary_and_status_say_changed(desk: Desk):
     assert ":pencil2: changed since the votes" in mrkdwn_of([b.to_dict() for b in blocks])
     lines = "\n".join(status_lines(desk.engine, desk.config, now))
     assert "Alpha, corrected  (changed since the votes)" in lines
+
+
+def test_reconcile_does_not_count_earlier_votes_again(desk: Desk):
+    """The earlier ✅ are still on the message in Slack: re-reading them is no new vote."""
+    from bot.slack.editors import editors_from
+    from bot.slack.voting import reconcile
+    from tests.slack_standin import BOT_USER
+
+    desk.approve()
+    for user in ("UALICE", "UBOB"):
+        desk.standin.react(CH, desk.ts, "white_check_mark", user)
+    desk.change('title: "Alpha"', 'title: "Alpha, corrected"')
+    desk.scan()
+    later = datetime.fromtimestamp(AGAIN, UTC)
+    report = reconcile(
+        desk.engine, client(desk.standin), desk.config, later, bot_user=BOT_USER,
+        editors=editors_from(desk.config),
+    )  # fmt: skip
+    assert report.changed == 0 and desk.post().status == "open"

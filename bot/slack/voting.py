@@ -22,7 +22,13 @@ from storage import posts
 from storage.db import Transaction, reading, transaction
 from storage.records import PostRecord
 from storage.revotes import note_vote
-from storage.votes import find_post, reactions_of, record_reaction, set_status
+from storage.votes import (
+    earlier_reactions_of,
+    find_post,
+    reactions_of,
+    record_reaction,
+    set_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +151,10 @@ def reconcile(
             locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)
             if locked is None or locked.status in FINAL:
                 continue
-            known = {(r.user, r.reaction): r for r in reactions_of(tx, post_id=post.id)}
+            # Earlier votes too (cast before the article changed): still in Slack, they are
+            # known, and must not come back as new ones.
+            every = reactions_of(tx, post_id=post.id) + earlier_reactions_of(tx, post_id=post.id)
+            known = {(r.user, r.reaction): r for r in every}
             changed = False
             for key in in_slack | {k for k, r in known.items() if r.present}:
                 present = key in in_slack
