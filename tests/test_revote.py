@@ -300,3 +300,30 @@ def test_reconcile_does_not_count_earlier_votes_again(desk: Desk):
         editors=editors_from(desk.config),
     )  # fmt: skip
     assert report.changed == 0 and desk.post().status == "open"
+
+
+def test_a_fingerprint_covers_what_editors_read_and_nothing_else():
+    from storage.fingerprint import differing, fingerprint_of
+
+    keys = ("title", "excerpt", "url", "date", "provider", "images", "related", "topics", "body")
+    base = fingerprint_of(article("Alpha").encode(), FieldMap())
+    assert base is not None and tuple(base) == keys
+    rescored = article("Alpha", quality=99, heat=12).encode()
+    assert fingerprint_of(rescored, FieldMap()) == base  # a collector's refresh
+    flipped = article("Alpha", published=True).encode()
+    assert fingerprint_of(flipped, FieldMap()) == base  # the bot's own publish commit
+    crlf = article("Alpha").replace("\n", "\r\n").encode()
+    assert differing(base, fingerprint_of(crlf, FieldMap()) or {}, keys) == ()
+    edited = article("Alpha").replace("Body of Alpha.", "Body, edited.").encode()
+    assert differing(base, fingerprint_of(edited, FieldMap()) or {}, keys) == ("body",)
+    assert differing(base, fingerprint_of(edited, FieldMap()) or {}, ("title",)) == ()
+
+
+def test_a_dry_run_publish_changes_nothing(desk: Desk):
+    desk.approve()
+    desk.change("Body of Alpha.", "Body of Alpha, with a late edit.")
+    now = datetime.fromtimestamp(CHANGE, UTC)
+    report = publish_approved(desk.engine, desk.repo, desk.config, now=now, dry_run=True)
+    assert report.count("changed") == 1 and report.diff == ""
+    post = desk.post()
+    assert post.status == "approved" and post.votes_since is None
