@@ -53,6 +53,9 @@ class SlackConfig:
     summary_channel: str | None = None
 
 
+REVOTE_DEFAULT = ("title", "excerpt", "url", "body")
+
+
 @dataclass(frozen=True, kw_only=True)
 class VotesConfig:
     """Which reactions are votes, and how many decide a candidate.
@@ -65,6 +68,9 @@ class VotesConfig:
     reject: tuple[str, ...] = ("x",)
     quorum: int = 2
     window_days: int = 3
+    # What, changed in an article after the votes on its card, sends it back to a vote
+    # (names from fields: and body; storage.fingerprint).
+    revote_on: tuple[str, ...] = REVOTE_DEFAULT
 
 
 @dataclass(frozen=True, kw_only=True)
