@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 BOT_USER = "UCURATOR"
 DEFAULT_SCOPES = (
     "chat:write,reactions:read,reactions:write,channels:history,usergroups:read,channels:read,"
-    "users:read,"
+    "users:read,im:write,"
     "commands"
 )
 
