@@ -257,7 +257,9 @@ class Clock:
 
 
 OTHER_JOBS_OFF = {
-    "schedule": {name: "off" for name in ("refresh", "publish", "summary", "reconcile", "expire")}
+    "schedule": {
+        name: "off" for name in ("refresh", "publish", "summary", "reconcile", "expire", "remind")
+    }
 }
 
 
