@@ -265,6 +265,19 @@ class Installation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
 
 
+class Reminder(SQLModel, table=True):
+    """One editor reminded of one card (migration 0009): the row is the claim, written before
+    the message is sent, so no two runs ever remind twice; ``sent_at`` once Slack took it.
+    A failed send deletes the claim; a claim a crash left unsent stays (never a duplicate)."""
+
+    __tablename__ = "reminder"
+
+    post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=32)
+    claimed_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(index=True))
+
+
 Index("ix_post_desk_day", Post.desk, Post.day)
 Index("ix_article_candidate", Article.published, Article.quality)
 # Covers the scan's closing counts: live articles, and how many of them are broken.

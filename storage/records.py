@@ -75,3 +75,16 @@ class CommitRecord(_FromRow):
     article_count: int
     message: str
     pushed_at: datetime
+
+
+@dataclass(frozen=True)
+class ReminderCard(_FromRow):
+    """An open card in Slack, as a reminder lists it: its card and its article's title."""
+
+    id: int
+    channel: str
+    ts: str
+    permalink: str | None
+    created_at: datetime
+    title: str | None
+    path: str

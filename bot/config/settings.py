@@ -5,9 +5,11 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
+from bot.rules.reminders import QuietHours
 from storage.fields import FieldMap
 
 
@@ -61,7 +63,9 @@ class VotesConfig:
     """Which reactions are votes, and how many decide a candidate.
 
     Emoji names are stored without colons, as Slack's reaction events spell them; the two sets
-    never overlap, so one reaction can never mean both.
+    never overlap, so one reaction can never mean both. ``remind_before``: how long before a
+    card closes its editors who have not voted get a DM (None: never); never inside
+    ``quiet_hours`` (local time in the config's time zone; None: any time).
     """
 
     publish: tuple[str, ...] = ("white_check_mark",)
@@ -71,6 +75,8 @@ class VotesConfig:
     # What, changed in an article after the votes on its card, sends it back to a vote
     # (names from fields: and body; storage.fingerprint).
     revote_on: tuple[str, ...] = REVOTE_DEFAULT
+    remind_before: timedelta | None = timedelta(hours=24)
+    quiet_hours: QuietHours | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +92,7 @@ class CandidatesConfig:
     topics: tuple[str, ...] = ()
 
 
-JOBS = ("refresh", "post", "publish", "summary", "reconcile", "expire")
+JOBS = ("refresh", "post", "publish", "summary", "reconcile", "expire", "remind")
 DEFAULT_GRACE = {
     "refresh": 10,
     "post": 180,
@@ -94,6 +100,7 @@ DEFAULT_GRACE = {
     "summary": 180,
     "reconcile": 5,
     "expire": 720,
+    "remind": 10,
 }
 
 
@@ -112,6 +119,7 @@ class ScheduleConfig:
     summary: str | None = "30 8 * * *"
     reconcile: str | None = "*/10 * * * *"
     expire: str | None = "5 0 * * *"
+    remind: str | None = "*/15 * * * *"
     # How late a slot missed while the bot was down may still run, in minutes: the day's
     # post at 09:30 after a 09:00 outage is useful, at 17:00 it is noise.
     grace: Mapping[str, int] = field(
