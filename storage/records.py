@@ -74,3 +74,16 @@ class CommitRecord(_FromRow):
     article_count: int
     message: str
     pushed_at: datetime
+
+
+@dataclass(frozen=True)
+class UnpublishTarget(_FromRow):
+    """An article an operator asked to unpublish, and its card (``post_id`` None: it has
+    none)."""
+
+    article_id: int
+    path: str
+    title: str | None
+    published: bool | None
+    post_id: int | None
+    status: str | None

@@ -123,6 +123,10 @@ class SlackSection(Section):
     summary_channel: Annotated[str | None, BeforeValidator(optional_channel)] = setting(
         None, what=CHANNEL
     )
+    # Whose votes.veto reaction rejects a card at once (a desk may name its own).
+    chiefs: texts(checked(slack_user_id)) = setting(
+        (), what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
+    )
 
 
 class VotesSection(Section):
@@ -139,18 +143,27 @@ class VotesSection(Section):
     )
     quorum: Annotated[int, Field(ge=1)] = 2
     window_days: Annotated[int, Field(ge=1)] = 3
+    unpublish: texts(checked(emoji_name)) = setting(("rewind",), what=_EMOJI, each="an emoji name")
+    veto: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
 
-    @field_validator("reject")
+    @field_validator("reject", "unpublish", "veto")
     @classmethod
-    def _apart(cls, reject: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        both = [name for name in info.data.get("publish", ()) if name in reject]
+    def _apart(cls, these: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        return apart(these, info)
+
+
+def apart(these: tuple[str, ...], info: ValidationInfo, at: str = "votes") -> tuple[str, ...]:
+    """Each reaction means one thing: none of ``these`` is in a vote key read before it."""
+    order = ("publish", "reject", "unpublish", "veto")
+    for key in order[: order.index(info.field_name or "reject")]:
+        both = [name for name in info.data.get(key) or () if name in these]
         if both:
             raise problem(
-                f"{', '.join(both)} is in both votes.publish and votes.reject; "
+                f"{', '.join(both)} is in both votes.{key} and votes.{info.field_name}; "
                 "one reaction cannot mean both",
-                at="votes",
+                at=at,
             )
-        return reject
+    return these
 
 
 class CandidatesSection(Section):
@@ -248,6 +261,12 @@ class DeskSection(Section):
     reject: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
     quorum: int = Field(None, ge=1)
     window_days: int = Field(None, ge=1)
+    unpublish: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
+    veto: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
+    # whose veto counts in this desk; default slack.chiefs
+    chiefs: texts(checked(slack_user_id)) = setting(
+        (), what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
+    )
     # candidates.* for this desk (``topics`` here routes articles to the desk)
     per_day: int = Field(None, ge=1, le=MAX_PER_DAY)
     min_quality: Annotated[float, Field(allow_inf_nan=False)] | None = setting(
@@ -270,7 +289,7 @@ class DeskSection(Section):
         return editors, group
 
 
-VOTE_KEYS = ("publish", "reject", "quorum", "window_days")
+VOTE_KEYS = ("publish", "reject", "quorum", "window_days", "unpublish", "veto")
 CANDIDATE_KEYS = ("per_day", "min_quality", "require_score", "max_age_days")
 
 
