@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import Connection, delete, insert, or_, select
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, Post, PostStatus, PostUnpublish
@@ -75,3 +75,8 @@ def release_changed_unpublished(engine: Engine) -> int:
         return conn.execute(
             delete(POST).where(POST.c.status == PostStatus.UNPUBLISHED, left)
         ).rowcount
+
+
+def requested_by(conn: Connection, *, post_id: int) -> str | None:
+    """The operator who asked to unpublish the post (None: its editors did, or nobody)."""
+    return conn.scalar(select(UNPUBLISH.c.requested_by).where(UNPUBLISH.c.post_id == post_id))

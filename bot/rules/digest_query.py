@@ -12,7 +12,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from bot.rules.states import APPROVED, BLOCKED, EXPIRED, OPEN, PUBLISHED, REJECTED
+from bot.rules.states import (
+    APPROVED,
+    BLOCKED,
+    EXPIRED,
+    OPEN,
+    PUBLISHED,
+    REJECTED,
+    UNPUBLISHED,
+    UNPUBLISHING,
+)
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -27,6 +36,7 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "published": (PUBLISHED,),
     "rejected": (REJECTED,),
     "expired": (EXPIRED,),
+    "unpublished": (UNPUBLISHING, UNPUBLISHED),  # queued to be taken back, or taken back
 }
 _STATUS_ALIASES = {"open": "pending", "waiting": "pending", "blocked": "approved"}
 _KEYS = {

@@ -115,6 +115,7 @@ _GROUPS = (
     ("Published", (states.PUBLISHED,)),
     ("Rejected", (states.REJECTED,)),
     ("Expired without a decision", (states.EXPIRED,)),
+    ("Unpublished", (states.UNPUBLISHING, states.UNPUBLISHED)),
 )
 # A card's two lines fit one section beside its group's title, whatever the article holds.
 LINE_MAX = SECTION_TEXT_MAX - 100
@@ -250,8 +251,15 @@ def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
     elif status == states.PUBLISHED:
         commit = f" in {commit_text(post.commit_sha, config)}" if post.commit_sha else ""
         parts = [f"published {when}{commit}"]
+    elif status == states.REJECTED and entry.tally.veto:
+        parts = [f"vetoed {when} by {who(entry.tally.veto).strip(' ()')}", votes]
     elif status == states.REJECTED:
         parts = [f"rejected {when}", votes]
+    elif status == states.UNPUBLISHING:
+        parts = ["to be unpublished by the next publish run"]
+    elif status == states.UNPUBLISHED:
+        commit = f" in {commit_text(post.commit_sha, config)}" if post.commit_sha else ""
+        parts = [f"unpublished {when}{commit}"]
     else:
         parts = [f"expired {when}", votes]
     if post.permalink:
