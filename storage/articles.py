@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, ArticleTopic, Post, PostStatus, PostUnpublish, as_utc
+from storage.unpublish import unchanged_since
 
 ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
@@ -82,7 +83,7 @@ def unpublished_pool(
         POST.c.article_id == a.c.id,
         POST.c.status == PostStatus.UNPUBLISHED,
         UNPUBLISH.c.post_id == POST.c.id,
-        UNPUBLISH.c.blob_sha == a.c.blob_sha,
+        unchanged_since(),
     )
     query = select(a).where(
         a.c.published.is_(False),

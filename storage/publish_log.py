@@ -211,8 +211,9 @@ def record(
 
 def _mark_unpublished(conn: Connection, changes: Sequence[PostChange], now: datetime) -> None:
     """Posts queued to unpublish that the commit took back: unpublished by it, with the blob
-    their file was left at. The article's own row follows with the next scan, which reads
-    the file again whole (a live article was read on the fast path)."""
+    their file was left at, and their article no longer live. The rest of the article's row
+    follows with the next scan, when the blob is not the one it last read (a flip back to
+    the bytes read before publishing is none: the scan would see no change)."""
     for c in changes:
         moved = conn.execute(
             update(POST)
@@ -222,6 +223,7 @@ def _mark_unpublished(conn: Connection, changes: Sequence[PostChange], now: date
         if moved.rowcount != 1:
             continue  # recorded by another run a moment ago
         _decide(conn, [c], now)
+        conn.execute(update(ARTICLE).where(ARTICLE.c.id == c.article_id).values(published=False))
         kept = update(UNPUBLISH).where(UNPUBLISH.c.post_id == c.post_id)
         if conn.execute(kept.values(blob_sha=c.left_blob)).rowcount == 0:
             conn.execute(insert(UNPUBLISH).values(post_id=c.post_id, blob_sha=c.left_blob, at=now))

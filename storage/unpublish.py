@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, or_, select
+from sqlalchemy import Connection, and_, delete, insert, or_, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import Article, Post, PostStatus, PostUnpublish
 from storage.records import UnpublishTarget
@@ -57,17 +58,27 @@ def queue_unpublish(engine: Engine, *, post_id: int, by: str, now: datetime) -> 
     return True
 
 
+def unchanged_since() -> ColumnElement[bool]:
+    """An unpublished post's article as unpublishing left it (in a query over ``post``,
+    ``post_unpublish`` and ``article``): its blob is the one the run left, or the scan has
+    not touched its row since (a flip back to the very bytes read before publishing is no
+    change the scan sees)."""
+    return or_(
+        UNPUBLISH.c.blob_sha == ARTICLE.c.blob_sha,
+        and_(UNPUBLISH.c.blob_sha.is_not(None), ARTICLE.c.updated_at <= POST.c.status_changed_at),
+    )
+
+
 def release_changed_unpublished(engine: Engine) -> int:
-    """Delete the unpublished cards whose article changed since it was taken back (its blob
-    is another than the one unpublishing left): the article goes back to the pool, to be
-    offered, voted on and published afresh. How many."""
+    """Delete the unpublished cards whose article changed since it was taken back: the
+    article goes back to the pool, to be offered, voted on and published afresh. How many."""
     left = (
         select(UNPUBLISH.c.post_id)
         .where(
             UNPUBLISH.c.post_id == POST.c.id,
             ARTICLE.c.id == POST.c.article_id,
             ARTICLE.c.published.is_(False),
-            or_(UNPUBLISH.c.blob_sha.is_(None), UNPUBLISH.c.blob_sha != ARTICLE.c.blob_sha),
+            ~unchanged_since(),
         )
         .exists()
     )
