@@ -181,3 +181,42 @@ def test_an_interrupted_unpublish_run_is_finished_by_the_next(
     assert left == repo.git("rev-parse", f"{sha}:news/live.md").decode().strip()
     again = publish_approved(engine, repo, cfg, now=NOW)
     assert again.posts == () and curator_commits(newsroom) == [sha]
+
+
+def test_the_keys_defaults_per_desk_and_one_meaning_per_reaction(tmp_path: Path):
+    from bot.config import ConfigError, config_from_mapping
+    from bot.house_rules import vote_rules
+
+    base = {
+        "content": {"remote": "/srv/news.git"},
+        "slack": {"channel": "#c", "editors": ["U0EDITOR1"]},
+    }
+    config = config_from_mapping(base, path=tmp_path / "c.yml", env={})
+    rules = vote_rules(config.default_desk)
+    assert (rules.unpublish, rules.veto, rules.chiefs) == ({"rewind"}, frozenset(), frozenset())
+    desks = {
+        **base,
+        "slack": {"channel": "#c", "editors": ["U0EDITOR1"], "chiefs": ["U0CHIEF9"]},
+        "votes": {"veto": ["no_entry"]},
+        "desks": [
+            {
+                "name": "AI",
+                "channel": "#ai",
+                "topics": ["AI"],
+                "chiefs": ["U0CHIEF7"],
+                "veto": ["stop"],
+            },
+            {"name": "General", "channel": "#general", "unpublish": ["back"]},
+        ],
+    }
+    config = config_from_mapping(desks, path=tmp_path / "c.yml", env={})
+    ai, general = (vote_rules(d) for d in config.desks)
+    assert (ai.veto, ai.chiefs, ai.unpublish) == ({"stop"}, {"U0CHIEF7"}, {"rewind"})
+    assert (general.veto, general.chiefs, general.unpublish) == (
+        {"no_entry"},
+        {"U0CHIEF9"},
+        {"back"},
+    )
+    clash = {**base, "votes": {"reject": ["x"], "veto": ["x"]}}
+    with pytest.raises(ConfigError, match=r"x is in both votes\.reject and votes\.veto"):
+        config_from_mapping(clash, path=tmp_path / "c.yml", env={})

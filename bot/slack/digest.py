@@ -377,8 +377,8 @@ def help_message(command: str = "/digest", config: Config | None = None) -> tupl
         f"`{c}` — awaiting votes, approved, and published in the last 7 days",
         f"`{c} topic:AI` — by topic; repeat it for any of several, "
         'quote names with spaces: `topic:"Computer Vision"`',
-        f"`{c} status:pending` — pending, approved, published, rejected, expired or all; "
-        "`status:pending,approved` for several",
+        f"`{c} status:pending` — pending, approved, published, rejected, expired, unpublished "
+        "or all; `status:pending,approved` for several",
         f"`{c} since:7d` — changed state in the last 7 days; also `24h`, `2w`, "
         "or a date like `2026-11-20`",
         f"`{c} min:60` — quality 60 or more",
