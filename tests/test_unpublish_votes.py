@@ -22,11 +22,15 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census, todays_candidates
+from bot.cli.status import status_lines
 from bot.clock.jobs import publish_and_tell
 from bot.config import Config
 from bot.house_rules import candidate_rules
+from bot.rules.digest_query import parse_digest_query
 from bot.runtime import Runtime
 from bot.slack import daily_post
+from bot.slack.digest import answer_digest
+from bot.slack.summary import build_summary, summary_message
 from storage.db import reading
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo
@@ -129,6 +133,8 @@ def test_a_quorum_of_rewinds_takes_a_card_back_in_the_next_runs_one_commit(
     eventually(lambda: status(engine, "Policy alpha") == "unpublishing")
     eventually(lambda: status(engine, "AI beta") == "approved")
     eventually(lambda: "*Unpublishing*" in shown(standin, engine, "Policy alpha"))
+    listed = "\n".join(status_lines(engine, config, NOW))
+    assert "unpublishing since" in listed and "1 to be unpublished by the next publish" in listed
 
     before = tip(newsroom)
     report = publish(config, engine, content_repo, standin)
@@ -149,6 +155,17 @@ def test_a_quorum_of_rewinds_takes_a_card_back_in_the_next_runs_one_commit(
     assert cards(engine)["Policy alpha"].commit_sha == sha
     assert f"*Unpublished* in `{sha[:7]}`" in shown(standin, engine, "Policy alpha")
     assert report.summary().startswith("published 1, unpublished 1,")
+    # /digest and the morning summary list it as unpublished.
+    query = parse_digest_query("status:unpublished desk:all", NOW, config.zone)
+    _, blocks = answer_digest(engine, config, query, now=NOW)
+    assert "Unpublished" in mrkdwn_of([b.to_dict() for b in blocks])
+    assert f"unpublished just now in `{sha[:7]}`" in mrkdwn_of([b.to_dict() for b in blocks])
+    with reading(engine) as tx:
+        summary = build_summary(
+            tx, config, since=NOW - timedelta(days=1), now=NOW, desk=config.desk("Policy")
+        )
+    said = mrkdwn_of([b.to_dict() for b in summary_message(summary, config)[1]])
+    assert "*Unpublished* · 1" in said and f"unpublished in `{sha[:7]}`" in said
 
     # Nothing moves it now: a rewind taken off, a new vote.
     react(endpoint, "Policy alpha", "UCAROL", "rewind", engine, kind="reaction_removed")
@@ -200,13 +217,27 @@ def test_an_unpublished_article_is_offered_again_only_once_it_changes(
 
 
 @pytest.mark.parametrize("config", [{"votes": VETO, "slack": CHIEFS}], indirect=True)
-def test_a_chiefs_veto_rejects_at_once_and_the_card_says_who(day, engine, endpoint, standin):
+def test_a_chiefs_veto_rejects_at_once_and_the_card_says_who(
+    day, engine, endpoint, standin, config
+):
     react(endpoint, "AI alpha", "UALICE", "white_check_mark", engine)  # AI's quorum is 1
     eventually(lambda: status(engine, "AI alpha") == "approved")
     # Dave is a chief: his veto rejects, whatever the votes.
     react(endpoint, "AI alpha", "UDAVE", "no_entry", engine)
     eventually(lambda: status(engine, "AI alpha") == "rejected")
     eventually(lambda: "*Vetoed* by <@UDAVE>" in shown(standin, engine, "AI alpha"))
+    query = parse_digest_query("status:rejected desk:all", NOW, config.zone)
+    answer = mrkdwn_of([b.to_dict() for b in answer_digest(engine, config, query, now=NOW)[1]])
+    assert "by <@UDAVE>" in answer and "vetoed" in answer
+    with reading(engine) as tx:
+        summary = build_summary(
+            tx,
+            config,
+            since=NOW - timedelta(days=1),
+            now=NOW + timedelta(hours=1),
+            desk=config.desk("AI"),
+        )
+    assert " · vetoed · " in mrkdwn_of([b.to_dict() for b in summary_message(summary, config)[1]])
     # Taken off again: the tally is re-opened, and Alice's vote approves it again.
     react(endpoint, "AI alpha", "UDAVE", "no_entry", engine, kind="reaction_removed")
     eventually(lambda: status(engine, "AI alpha") == "approved")
