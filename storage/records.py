@@ -50,6 +50,7 @@ class WaitingPost(_FromRow):
     permalink: str | None
     title: str | None
     path: str
+    votes_since: str | None = None  # set: its article changed after the votes
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,8 @@ def _open_posts(
         ]
     for row in listed:
         title = row.title or row.path
-        lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}")
+        changed = "  (changed since the votes)" if row.votes_since else ""
+        lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}{changed}")
     return lines
 
 

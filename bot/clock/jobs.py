@@ -17,6 +17,7 @@ from bot.rules.schedule import summary_since
 from bot.runtime import Runtime
 from bot.slack import daily_post
 from bot.slack.editors import DisplayNames, editors_from
+from bot.slack.revote import revote_changed
 from bot.slack.summary_post import post_summary
 from bot.slack.voting import expire_posts, reconcile, refresh_card
 from storage.credentials import scrub as scrub_shapes
@@ -32,7 +33,10 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         """Fetch the content repo and scan what changed."""
         rt.repo.fetch()  # the scan reads the head when it is its turn
         result = scan(rt.engine, rt.repo, config.fields, rt.paths)
-        return f"{result.new} new, {result.changed} changed, {result.deleted} deleted"
+        # Cards whose article changed after the votes go back to a vote, and say so.
+        moved = revote_changed(rt.engine, config, commit=result.commit, now=ctx.now, client=client)
+        again = f", {len(moved)} card(s) back to a vote" if moved else ""
+        return f"{result.new} new, {result.changed} changed, {result.deleted} deleted{again}"
 
     def post(ctx: JobContext, desk: Desk) -> str:
         """Post the day's candidates."""

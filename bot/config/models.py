@@ -19,8 +19,8 @@ from pydantic import (
 )
 
 from bot.config.cron import Cron
-from bot.config.errors import problem
-from bot.config.settings import DEFAULT_GRACE
+from bot.config.errors import expected, problem
+from bot.config.settings import DEFAULT_GRACE, REVOTE_DEFAULT
 from bot.config.values import (
     AUTHOR_FORMAT,
     CHANNEL,
@@ -44,7 +44,7 @@ from bot.config.values import (
     texts,
     time_zone_name,
 )
-from storage.fields import FieldMap
+from storage.fields import FINGERPRINT_KEYS, FieldMap
 
 MAX_PER_DAY = 50  # one Slack message per candidate: more than this floods the channel
 DEFAULT_AUTHOR = "Newsroom Curator <curator@localhost>"
@@ -129,6 +129,14 @@ class SlackSection(Section):
     )
 
 
+def _revote_key(value: str) -> str:
+    if value not in FINGERPRINT_KEYS:
+        raise expected(
+            f"one of {', '.join(FINGERPRINT_KEYS)} (quality and heat never count)", value
+        )
+    return value
+
+
 class VotesSection(Section):
     """Vote emoji and thresholds; the two emoji sets never overlap."""
 
@@ -145,6 +153,10 @@ class VotesSection(Section):
     window_days: Annotated[int, Field(ge=1)] = 3
     unpublish: texts(checked(emoji_name)) = setting(("rewind",), what=_EMOJI, each="an emoji name")
     veto: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
+    revote_on: texts(checked(_revote_key)) = setting(
+        REVOTE_DEFAULT, what="a list of article keys like [title, excerpt, url, body]",
+        each="a key from fields: or body",
+    )  # fmt: skip
 
     @field_validator("reject", "unpublish", "veto")
     @classmethod

@@ -54,6 +54,9 @@ class SlackConfig:
     chiefs: tuple[str, ...] = ()  # whose veto reaction rejects a card at once
 
 
+REVOTE_DEFAULT = ("title", "excerpt", "url", "body")
+
+
 @dataclass(frozen=True, kw_only=True)
 class VotesConfig:
     """Which reactions are votes, and how many decide a candidate.
@@ -70,6 +73,9 @@ class VotesConfig:
     unpublish: tuple[str, ...] = ("rewind",)
     # A chief's reaction with one of these rejects a card at once; empty: no veto.
     veto: tuple[str, ...] = ()
+    # What, changed in an article after the votes on its card, sends it back to a vote
+    # (names from fields: and body; storage.fingerprint).
+    revote_on: tuple[str, ...] = REVOTE_DEFAULT
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,6 +210,8 @@ class Config:
     def __post_init__(self) -> None:
         # Built directly (tests), from a file without desks:, or replaced from such a config
         # (dataclasses.replace): the one desk follows slack:, votes:, candidates: and post.
+        # Desks of a desks: list were worked out by the loader and stay as they are: replace
+        # them too when replacing the shared sections of such a config.
         if not self.desks or self.desks[0].implicit:
             desk = implicit_desk(self.slack, self.votes, self.candidates, self.schedule.post)
             object.__setattr__(self, "desks", (desk,))

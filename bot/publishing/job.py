@@ -47,6 +47,7 @@ from bot.publishing.message import (
     set_on_publish,
 )
 from bot.publishing.report import (
+    CHANGED,
     PUBLISHED,
     UNPUBLISHED,
     PostReport,
@@ -57,9 +58,12 @@ from bot.rules import states
 from bot.rules.tally import tally
 from storage import publish_commit as git_publish
 from storage import publish_log
+from storage.db import transaction
 from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
 from storage.publish_commit import Author, Edit, Outcome, PublishResult, PushRejected
+from storage.revotes import reopen, since_of
+from storage.votes import find_post
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +122,14 @@ def _publish(
         return PublishReport(dry_run, tuple(recovered))
     by_path = {c.path: c for c in todo}
     token = uuid.uuid4().hex
+    # Each article to publish must still be the one editors approved (bot/slack/revote.py):
+    # checked at the tip, so a change the scan has not seen yet is caught too. An unpublish
+    # takes back whatever is live: no fingerprint to check.
+    keys = config.votes.revote_on
     edits = [
         Edit(c.path, unpublish=True)
         if c.unpublish
-        else Edit(c.path, set_on_publish(config, c, now))
+        else Edit(c.path, set_on_publish(config, c, now), expect=c.voted_hash, keys=keys)
         for c in todo
     ]
 
@@ -165,6 +173,8 @@ def _publish(
             message=result.message, article_count=edited, token=token, now=now,
             unpushed=unpushed,
         )  # fmt: skip
+        changed = [v for v in verdicts if v.outcome == CHANGED]
+        _reopen_changed(engine, changed, tip=result.base, now=now)
     commit_url = config.content.commit_link(result.commit) if result.commit else None
     report = PublishReport(
         dry_run=dry_run,
@@ -177,6 +187,23 @@ def _publish(
     )
     log.info("publish: %s", report.summary())
     return report
+
+
+def _reopen_changed(
+    engine: Engine, verdicts: Sequence[Verdict], *, tip: str, now: datetime
+) -> None:
+    """Articles not published because they are not what editors approved: their cards go
+    back to a vote, as when the scan sees the change (bot/slack/revote.py)."""
+    for v in verdicts:
+        c = v.candidate
+        with transaction(engine) as tx:
+            post = find_post(tx, channel=c.channel, ts=c.ts or "", lock=True)
+            if post is None or post.status not in (states.APPROVED, states.BLOCKED):
+                continue  # a vote moved it meanwhile; the next scan tells the change
+            reopen(
+                tx, post_id=post.id, status=post.status, fingerprint=v.fingerprint,
+                keys=v.changed, since=since_of(now), commit=tip, cause=v.cause, at=now,
+            )  # fmt: skip
 
 
 def _author(config: Config) -> Author:

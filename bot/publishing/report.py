@@ -8,6 +8,8 @@ from dataclasses import dataclass
 PUBLISHED, ALREADY, MISSING, REFUSED = "published", "already", "missing", "refused"
 # Taken back: by this job's commit, or found missing or already unpublished on the remote.
 UNPUBLISHED = "unpublished"
+# Not what editors approved (changed after the votes): the post is open again for new votes.
+CHANGED = "changed"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class PublishReport:
             f"already published {self.count(ALREADY)}, missing {self.count(MISSING)}, "
             f"refused {self.count(REFUSED)}"
         )
+        if self.count(CHANGED):
+            others += f", changed since the votes {self.count(CHANGED)} (open again)"
         if self.dry_run:
             n, down = self.count(PUBLISHED), self.count(UNPUBLISHED)
             would = f"would publish {n}" + (f", unpublish {down}" if down else "")

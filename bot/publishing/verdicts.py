@@ -1,5 +1,6 @@
 """What one publish run decides for each post, from its article's outcome at the tip: the
-database change (published, blocked, unpublished) and the line of the report."""
+database change (published, blocked, unpublished, open again when changed after the votes)
+and the line of the report."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bot.config import Config
 from bot.publishing.message import Candidate
 from bot.publishing.report import (
     ALREADY,
+    CHANGED,
     MISSING,
     PUBLISHED,
     REFUSED,
@@ -20,6 +22,7 @@ from storage import publish_commit as git_publish
 from storage.gitrepo import ContentRepo
 from storage.publish_commit import ArticleResult, Outcome
 from storage.publish_log import PostChange
+from storage.revotes import revote_cause
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Verdict:
     hold_blob: str | None = None
     recovered: bool = False
     left_blob: str | None = None  # an unpublished post's file, as the run left it
+    fingerprint: str | None = None  # CHANGED: the article's at the tip
+    changed: tuple[str, ...] = ()  # CHANGED: which keys that count differ
 
     def change(self) -> PostChange:
         c = self.candidate
@@ -67,6 +72,13 @@ def verdict(
         sha, who = found
         cause = f"already published on {branch} by {who or 'someone'} in commit {sha[:12]}"
         return Verdict(c, ALREADY, states.PUBLISHED, cause, sha)
+    if r.outcome is Outcome.CHANGED:
+        keys = tuple((r.reason or "").split(","))
+        cause = revote_cause(keys, tip, found=" (found when publishing)")
+        return Verdict(
+            c, CHANGED, states.OPEN, cause, reason=cause, fingerprint=r.fingerprint,
+            changed=keys,
+        )  # fmt: skip
     if r.outcome is Outcome.MISSING:
         reason = f"{c.path} is not on {branch} (at {tip[:12]})"
         return Verdict(c, MISSING, states.BLOCKED, f"missing: {reason}", reason=reason)

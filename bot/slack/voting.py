@@ -28,7 +28,14 @@ from bot.slack.editors import DeskEditors
 from storage import posts
 from storage.db import Transaction, reading, transaction
 from storage.records import PostRecord
-from storage.votes import find_post, reactions_of, record_reaction, set_status
+from storage.revotes import note_vote
+from storage.votes import (
+    earlier_reactions_of,
+    find_post,
+    reactions_of,
+    record_reaction,
+    set_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +98,17 @@ def apply_reaction(
         )  # fmt: skip
         if not changed:
             return None  # a duplicate, or older than what we know
+        if choice != UNPUBLISH:
+            # The first vote keeps the version it was cast on (bot/slack/revote.py); a veto
+            # is cast on it as a reject is. An unpublish vote is on a published card, which
+            # a later change never sends back to a vote: it records nothing.
+            note_vote(tx, post_id=post.id)
         cause = f"{choice if choice in (VETO, UNPUBLISH) else 'vote'} by {user}"
-        new = _retally(tx, post, config, cause=cause)
+        new = retally(tx, post, config, cause=cause)
     return VoteChange(post.id, post.channel, post.ts, post.status, new)
 
 
-def _retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
+def retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
     """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
     rules = vote_rules(config.desk(post.desk))
     new = next_status(post.status, tally(reactions_of(tx, post_id=post.id), rules), rules)
@@ -160,7 +172,10 @@ def reconcile(
             locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)
             if locked is None or locked.status in FINAL:
                 continue
-            known = {(r.user, r.reaction): r for r in reactions_of(tx, post_id=post.id)}
+            # Earlier votes too (cast before the article changed): still in Slack, they are
+            # known, and must not come back as new ones.
+            every = reactions_of(tx, post_id=post.id) + earlier_reactions_of(tx, post_id=post.id)
+            known = {(r.user, r.reaction): r for r in every}
             changed = False
             for key in in_slack | {k for k, r in known.items() if r.present}:
                 present = key in in_slack
@@ -171,7 +186,7 @@ def reconcile(
                     choice=rules.choice(key[1]) or "", present=present, event_ts=now_ts,
                 )  # fmt: skip
             if changed:
-                _retally(tx, locked, config, cause="reconciled with Slack")
+                retally(tx, locked, config, cause="reconciled with Slack")
         if changed:
             report.changed += 1
             refresh_card(engine, client, config, post.id, now)
