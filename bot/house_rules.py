@@ -18,8 +18,9 @@ from bot.rules.tally import VoteRules
 def vote_rules(desk: Desk) -> VoteRules:
     v = desk.votes
     return VoteRules(
-        frozenset(v.publish), frozenset(v.reject), v.quorum, timedelta(days=v.window_days)
-    )
+        frozenset(v.publish), frozenset(v.reject), v.quorum, timedelta(days=v.window_days),
+        unpublish=frozenset(v.unpublish), veto=frozenset(v.veto), chiefs=frozenset(desk.chiefs),
+    )  # fmt: skip
 
 
 def routes(config: Config) -> tuple[Route, ...]:

@@ -13,11 +13,13 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
-from storage.models import Article, ArticleTopic, Post, as_utc
+from storage.models import Article, ArticleTopic, Post, PostStatus, PostUnpublish, as_utc
+from storage.unpublish import unchanged_since
 
 ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
 POST = Post.__table__
+UNPUBLISH = PostUnpublish.__table__
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ class ArticleView:
     # usable date (set by the scan only for those).
     added_at: datetime | None = None
     # Why it can no longer be offered, in a pool read with ``taken=True``: "posted" (it
-    # has a card) or "same story" (a copy, same URL, of a story published or posted).
+    # has a card), "unpublished" (taken back, and its file unchanged since) or "same story"
+    # (a copy, same URL, of a story published or posted).
     taken: str | None = None
 
 
@@ -54,7 +57,9 @@ def unpublished_pool(
     taken: bool = False,
 ) -> list[ArticleView]:
     """Articles that could become candidates: readable, in the repo, unpublished, never posted,
-    and not a copy (same URL) of a story already published or posted.
+    and not a copy (same URL) of a story already published or posted. An article taken back
+    (its card unpublished) is offered again once its file changed since (its card then goes,
+    ``storage.unpublish.release_changed_unpublished``, before the day is planned).
 
     ``min_quality`` and ``require_score`` leave out early, in SQL, what the quality rule of
     ``bot.rules.candidates.passes_quality`` would refuse (the two must agree: a test holds them to
@@ -73,16 +78,25 @@ def unpublished_pool(
             exists().where(POST.c.article_id == other.c.id),
         ),
     )
-    posted = exists().where(POST.c.article_id == a.c.id)
+    posted = exists().where(POST.c.article_id == a.c.id, POST.c.status != PostStatus.UNPUBLISHED)
+    taken_back = exists().where(
+        POST.c.article_id == a.c.id,
+        POST.c.status == PostStatus.UNPUBLISHED,
+        UNPUBLISH.c.post_id == POST.c.id,
+        unchanged_since(),
+    )
     query = select(a).where(
         a.c.published.is_(False),
         a.c.error.is_(None),
         a.c.removed_at.is_(None),
     )
     if taken:
-        query = query.add_columns(posted.label("posted"), same_story_done.label("same_story"))
+        query = query.add_columns(
+            posted.label("posted"), taken_back.label("taken_back"),
+            same_story_done.label("same_story"),
+        )  # fmt: skip
     else:
-        query = query.where(~posted, ~same_story_done)
+        query = query.where(~posted, ~taken_back, ~same_story_done)
     scored = a.c.quality.is_not(None)
     if min_quality is not None:
         high_enough = and_(scored, a.c.quality >= min_quality)
@@ -94,12 +108,18 @@ def unpublished_pool(
     views = [view_of_row(r, topics.get(r.id, ())) for r in rows]
     if taken:
         views = [
-            dataclasses.replace(v, taken="posted" if r.posted else "same story")
-            if r.posted or r.same_story
-            else v
+            dataclasses.replace(v, taken=_taken(r)) if _taken(r) else v
             for v, r in zip(views, rows, strict=True)
         ]
     return views
+
+
+def _taken(row: Any) -> str | None:
+    if row.posted:
+        return "posted"
+    if row.taken_back:
+        return "unpublished"
+    return "same story" if row.same_story else None
 
 
 def article_counts(conn: Connection) -> tuple[int, int]:

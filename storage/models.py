@@ -91,6 +91,10 @@ class PostStatus(StrEnum):
     # Posting (bot/slack/daily_post.py): the card could not be built or Slack refused it; the
     # Decision's cause says why. Never in Slack; offered again once the article changes.
     SKIPPED = "skipped"
+    # Unpublishing (bot/publishing/job.py): editors' unpublish votes or `curator unpublish`
+    # queued a published post; the next publish run flips its flag back (UNPUBLISHED).
+    UNPUBLISHING = "unpublishing"
+    UNPUBLISHED = "unpublished"
 
 
 class Post(SQLModel, table=True):
@@ -237,6 +241,19 @@ class PublishHold(SQLModel, table=True):
     post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")
     blob_sha: str | None = Field(default=None, max_length=64)
     reason: str
+    at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class PostUnpublish(SQLModel, table=True):
+    """A published post taken back (migration 0011): who asked, when an operator did
+    (``curator unpublish``; editors' votes are the card's reactions), and the blob its file
+    was left at once unpublished, so the article is offered again only once it changes."""
+
+    __tablename__ = "post_unpublish"
+
+    post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")
+    requested_by: str | None = None  # the operator, for an `Unpublished-by:` trailer
+    blob_sha: str | None = Field(default=None, max_length=64)  # set when unpublished
     at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
 
 

@@ -21,6 +21,7 @@ from storage.models import (
     Decision,
     Post,
     PostStatus,
+    PostUnpublish,
     PublishBatch,
     PublishCommit,
     PublishHold,
@@ -37,14 +38,15 @@ DECISION = Decision.__table__
 BATCH = PublishBatch.__table__
 HOLD = PublishHold.__table__
 COMMIT = PublishCommit.__table__
+UNPUBLISH = PostUnpublish.__table__
 
 _CHUNK = 500  # bound-parameter limits
 
 
 @dataclass(frozen=True)
 class QueuedPost:
-    """A post waiting to be published (approved, or blocked with its hold), its article and
-    every reaction on its card (the tally is a rule of bot/)."""
+    """A post waiting to be published (approved, or blocked with its hold) or unpublished, its
+    article and every reaction on its card (the tally is a rule of bot/)."""
 
     post_id: int
     article_id: int
@@ -58,6 +60,7 @@ class QueuedPost:
     hold_blob: str | None
     reactions: tuple[Reaction, ...] = ()
     desk: str | None = None  # the desk it was posted for (None: from before desks)
+    requested_by: str | None = None  # the operator who asked to unpublish it, if one did
     # The fingerprint editors approved (storage.fingerprint): the one the votes were cast on,
     # else the one the card shows; publishing refuses a file that differs from it.
     voted_hash: str | None = None
@@ -75,6 +78,7 @@ class PostChange:
     cause: str
     commit_sha: str | None = None
     hold_blob: str | None = None
+    left_blob: str | None = None  # an unpublished one: its file's blob once unpublished
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,12 @@ def queued_posts(
             POST.c.id, POST.c.article_id, POST.c.channel, POST.c.ts, POST.c.permalink,
             POST.c.status, POST.c.desk, ARTICLE.c.path, ARTICLE.c.title,
             HOLD.c.post_id.label("held"), HOLD.c.blob_sha.label("hold_blob"),
+            UNPUBLISH.c.requested_by,
             func.coalesce(POST.c.voted_hash, ARTICLE.c.content_hash).label("voted_hash"),
         )
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
         .outerjoin(HOLD, HOLD.c.post_id == POST.c.id)
+        .outerjoin(UNPUBLISH, UNPUBLISH.c.post_id == POST.c.id)
         .where(POST.c.status.in_([str(s) for s in statuses]))
     )  # fmt: skip
     with engine.connect() as conn:
@@ -115,7 +121,8 @@ def queued_posts(
             post_id=r.id, article_id=r.article_id, path=r.path, title=r.title,
             channel=r.channel, ts=r.ts, permalink=r.permalink, status=r.status,
             held=r.held is not None, hold_blob=r.hold_blob,
-            reactions=tuple(reactions.get(r.id, ())), desk=r.desk, voted_hash=r.voted_hash,
+            reactions=tuple(reactions.get(r.id, ())), desk=r.desk,
+            requested_by=r.requested_by, voted_hash=r.voted_hash,
         )
         for r in rows
     ]  # fmt: skip
@@ -202,7 +209,28 @@ def record(
         blocked = [c for c in changes if c.status == PostStatus.BLOCKED]
         _mark_published(conn, done, now)
         _mark_blocked(conn, blocked, now)
+        _mark_unpublished(conn, [c for c in changes if c.status == PostStatus.UNPUBLISHED], now)
     return True
+
+
+def _mark_unpublished(conn: Connection, changes: Sequence[PostChange], now: datetime) -> None:
+    """Posts queued to unpublish that the commit took back: unpublished by it, with the blob
+    their file was left at, and their article no longer live. The rest of the article's row
+    follows with the next scan, when the blob is not the one it last read (a flip back to
+    the bytes read before publishing is none: the scan would see no change)."""
+    for c in changes:
+        moved = conn.execute(
+            update(POST)
+            .where(POST.c.id == c.post_id, POST.c.status == PostStatus.UNPUBLISHING)
+            .values(status=PostStatus.UNPUBLISHED, commit_sha=c.commit_sha, status_changed_at=now)
+        )
+        if moved.rowcount != 1:
+            continue  # recorded by another run a moment ago
+        _decide(conn, [c], now)
+        conn.execute(update(ARTICLE).where(ARTICLE.c.id == c.article_id).values(published=False))
+        kept = update(UNPUBLISH).where(UNPUBLISH.c.post_id == c.post_id)
+        if conn.execute(kept.values(blob_sha=c.left_blob)).rowcount == 0:
+            conn.execute(insert(UNPUBLISH).values(post_id=c.post_id, blob_sha=c.left_blob, at=now))
 
 
 def _mark_published(conn: Connection, changes: Sequence[PostChange], now: datetime) -> None:

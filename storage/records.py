@@ -88,3 +88,16 @@ class ReminderCard(_FromRow):
     created_at: datetime
     title: str | None
     path: str
+
+
+@dataclass(frozen=True)
+class UnpublishTarget(_FromRow):
+    """An article an operator asked to unpublish, and its card (``post_id`` None: it has
+    none)."""
+
+    article_id: int
+    path: str
+    title: str | None
+    published: bool | None
+    post_id: int | None
+    status: str | None

@@ -474,7 +474,10 @@ def test_digest_slash_command_end_to_end(
 
 BAD = [
     ("since:yesterday", "since: expected 7d, 24h or a date like"),
-    ("status:done", "status: expected pending, approved, published, rejected, expired or all"),
+    (
+        "status:done",
+        "status: expected pending, approved, published, rejected, expired, unpublished or all",
+    ),
     ("limit:500", "limit: expected a whole number from 1 to 50, got '500'"),
     ("topic:&lt;!here&gt; topc:x", "unknown filter 'topc:'"),
     # What was typed is quoted back escaped: it cannot mention anyone or forge a link.

@@ -40,7 +40,9 @@ def q(text: str, tz: ZoneInfo = UTC_ZONE) -> DigestQuery:
         ("status:pending status:pending", DigestQuery(statuses=("pending",))),
         (
             "status:all",
-            DigestQuery(statuses=("pending", "approved", "published", "rejected", "expired")),
+            DigestQuery(
+                statuses=("pending", "approved", "published", "rejected", "expired", "unpublished")
+            ),
         ),
         ("min:60", DigestQuery(min_quality=60.0)),
         ("min:62.5", DigestQuery(min_quality=62.5)),
@@ -124,7 +126,8 @@ def test_describe_reads_back_as_the_same_query(text: str):
         ("since:7d since:24h", "since: given twice ('7d' and '24h'); use one"),
         (
             "status:done",
-            "status: expected pending, approved, published, rejected, expired or all, got 'done'",
+            "status: expected pending, approved, published, rejected, expired, unpublished or all, "
+            "got 'done'",
         ),
         ("status:pending,", "status: expected pending, approved"),
         ("min:high", "min: expected a quality number like min:60, got 'high'"),

@@ -92,7 +92,7 @@ def test_tally_depends_only_on_the_final_reactions(world, history, data):
             _, latest = max(mine)
             (expected_publish if latest in PUBLISH else expected_reject).add(user)
 
-    rules = vote_rules(config)
+    rules = vote_rules(config.default_desk)
     with engine.connect() as conn:
         got = tally(reactions_of(conn, post_id=1), rules)
     assert set(got.publish) == expected_publish
@@ -148,7 +148,7 @@ def test_simultaneous_votes_tally_one_after_the_other(world, monkeypatch):
     second.join(10)
     with engine.connect() as conn:
         status = conn.execute(select(Post.__table__.c.status)).scalar_one()
-        assert tally(reactions_of(conn, post_id=1), vote_rules(config)).publish == ()
+        assert tally(reactions_of(conn, post_id=1), vote_rules(config.default_desk)).publish == ()
     assert status == PostStatus.OPEN  # added, then withdrawn: not approved with no votes
 
 
@@ -164,7 +164,7 @@ def test_a_card_closes_when_expiry_says_it_has(
     a card is past its window exactly when the expire job's cutoff takes it."""
     _, config = world
     config = replace(config, votes=replace(config.votes, window_days=window_days))
-    rules = vote_rules(config)
+    rules = vote_rules(config.default_desk)
     assert rules.window == timedelta(days=window_days)
     try:
         closes, cutoff = voting_closes(posted, rules), closed_if_posted_before(now, rules)

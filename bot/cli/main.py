@@ -51,6 +51,8 @@ COMMANDS = {
          "Serve Slack's events over HTTP at /slack/events (the Procfile's web), plus /healthz."),
         ("publish", "bot.cli.publish:publish",
          "Publish every approved article in one commit to the content repo."),
+        ("unpublish", "bot.cli.publish:unpublish",
+         "Queue a published article (PATH or URL) to be unpublished by the next publish run."),
         ("digest", "bot.cli.views:digest",
          'What /digest answers, here: curator digest "topic:AI since:7d" (or "help").'),
         ("summary", "bot.cli.views:summary",

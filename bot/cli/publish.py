@@ -1,4 +1,5 @@
-"""``curator publish``: push approved articles in one commit (registered in ``bot.cli.main``)."""
+"""``curator publish``: push approved articles in one commit; ``curator unpublish``: queue a
+published one to be taken back by the next (both registered in ``bot.cli.main``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.slack.env import api_url
 from storage.controls import escape_controls
 from storage.git_command import GitError
 from storage.locks import Busy
+from storage.unpublish import find_target, queue_unpublish
 
 
 @click.command()
@@ -60,3 +62,48 @@ def publish(ctx: Context, dry_run: bool, wait: float) -> None:
     click.echo(report.summary())
     if report.commit_url:
         click.echo(report.commit_url)
+
+
+@click.command()
+@click.argument("article")
+@click.option("--by", help="Who asks, for the commit's Unpublished-by trailer (default: $USER).")
+@click.pass_obj
+def unpublish(ctx: Context, article: str, by: str | None) -> None:
+    """Queue a published article (PATH or URL) to be unpublished by the next publish run."""
+    from bot.rules import states
+    from bot.slack.voting import refresh_card
+
+    rt = ctx.runtime()
+    now = datetime.now(UTC)
+    who = (by or os.environ.get("USER") or "").strip() or "operator"
+    shown = escape_controls(article)
+    target = find_target(rt.engine, path_or_url=article)
+    if target is None:
+        raise click.ClickException(
+            f"no article with path or URL {shown!r}: give its path from the content repo's "
+            "root or its URL ('curator scan' first if it is new)"
+        )
+    path = escape_controls(target.path)
+    if target.post_id is None:
+        raise click.ClickException(
+            f"{path} has no card: only an article published from a card is unpublished "
+            "here; change its flag in the content repo by hand"
+        )
+    if target.status in (states.UNPUBLISHING, states.UNPUBLISHED):
+        said = (
+            "is already queued to be unpublished"
+            if target.status == states.UNPUBLISHING
+            else "was unpublished already"
+        )
+        click.echo(f"{path} {said}; nothing to do")
+        return
+    if target.status != states.PUBLISHED or not queue_unpublish(
+        rt.engine, post_id=target.post_id, by=who, now=now
+    ):
+        raise click.ClickException(
+            f"{path} is not published (its card is {target.status}): nothing to unpublish"
+        )
+    click.echo(f"queued: {path} is unpublished by the next publish run ('curator publish')")
+    token = os.environ.get("SLACK_BOT_TOKEN")
+    if token:  # the card says so at once
+        refresh_card(rt.engine, make_client(token, api_url()), rt.config, target.post_id, now)

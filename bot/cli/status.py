@@ -20,6 +20,8 @@ from storage.models import as_utc
 from storage.schedule_state import LEASE_NAME, last_run, lease_state
 
 WAITING = (states.OPEN, states.APPROVED)
+# Listed with them: published cards queued to be taken back by the next publish run.
+LISTED = (*WAITING, states.UNPUBLISHING)
 
 
 def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
@@ -92,11 +94,14 @@ def _open_posts(
     """A desk's cards being voted on and its candidates today; with desks, first a line
     with its channel, next post and counts."""
     mine = None if desk.implicit else desk.name  # the one desk: every card, as before desks
-    rows = posts.waiting_posts(conn, statuses=WAITING, desk=mine)
+    listed = posts.waiting_posts(conn, statuses=LISTED, desk=mine)
+    rows = [row for row in listed if row.status in WAITING]
+    back = len(listed) - len(rows)
     unposted = posts.count_unposted(conn, desk=mine)
+    planned = f" ({unposted} planned, not yet in Slack)" if unposted else ""
+    planned += f"; {back} to be unpublished by the next publish run" if back else ""
     rules = candidate_rules(config, desk)
     counts = describe(census(conn, rules, now=now), rules)
-    planned = f" ({unposted} planned, not yet in Slack)" if unposted else ""
     if desk.implicit:
         lines = [counts, f"open posts: {len(rows)}{planned}"]
     else:
@@ -110,7 +115,7 @@ def _open_posts(
             f"{approved} approved, {len(rows) - approved} waiting for votes{planned}",
             f"    {counts}",
         ]
-    for row in rows:
+    for row in listed:
         title = row.title or row.path
         changed = "  (changed since the votes)" if row.votes_since else ""
         lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}{changed}")

@@ -149,6 +149,7 @@ def _desk(
         topics=desk.topics,
         editors=editors,
         editor_group=group,
+        chiefs=desk.chiefs if "chiefs" in desk.model_fields_set else slack.chiefs,
         votes=replace(votes, **desk.own(VOTE_KEYS)),
         candidates=replace(candidates, **desk.own(CANDIDATE_KEYS)),
         post=desk.post if "post" in desk.model_fields_set else schedule.post,

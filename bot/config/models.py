@@ -126,6 +126,10 @@ class SlackSection(Section):
     summary_channel: Annotated[str | None, BeforeValidator(optional_channel)] = setting(
         None, what=CHANNEL
     )
+    # Whose votes.veto reaction rejects a card at once (a desk may name its own).
+    chiefs: texts(checked(slack_user_id)) = setting(
+        (), what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
+    )
 
 
 def _revote_key(value: str) -> str:
@@ -150,6 +154,8 @@ class VotesSection(Section):
     )
     quorum: Annotated[int, Field(ge=1)] = 2
     window_days: Annotated[int, Field(ge=1)] = 3
+    unpublish: texts(checked(emoji_name)) = setting(("rewind",), what=_EMOJI, each="an emoji name")
+    veto: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
     revote_on: texts(checked(_revote_key)) = setting(
         REVOTE_DEFAULT, what="a list of article keys like [title, excerpt, url, body]",
         each="a key from fields: or body",
@@ -157,17 +163,24 @@ class VotesSection(Section):
     remind_before: RemindBefore = setting(timedelta(hours=24), what=DURATION_FORMAT)
     quiet_hours: Quiet = setting(None, what=QUIET_FORMAT)
 
-    @field_validator("reject")
+    @field_validator("reject", "unpublish", "veto")
     @classmethod
-    def _apart(cls, reject: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        both = [name for name in info.data.get("publish", ()) if name in reject]
+    def _apart(cls, these: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        return apart(these, info)
+
+
+def apart(these: tuple[str, ...], info: ValidationInfo, at: str = "votes") -> tuple[str, ...]:
+    """Each reaction means one thing: none of ``these`` is in a vote key read before it."""
+    order = ("publish", "reject", "unpublish", "veto")
+    for key in order[: order.index(info.field_name or "reject")]:
+        both = [name for name in info.data.get(key) or () if name in these]
         if both:
             raise problem(
-                f"{', '.join(both)} is in both votes.publish and votes.reject; "
+                f"{', '.join(both)} is in both votes.{key} and votes.{info.field_name}; "
                 "one reaction cannot mean both",
-                at="votes",
+                at=at,
             )
-        return reject
+    return these
 
 
 class CandidatesSection(Section):
@@ -269,6 +282,12 @@ class DeskSection(Section):
     window_days: int = Field(None, ge=1)
     remind_before: RemindBefore = setting(None, what=DURATION_FORMAT)
     quiet_hours: Quiet = setting(None, what=QUIET_FORMAT)
+    unpublish: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
+    veto: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
+    # whose veto counts in this desk; default slack.chiefs
+    chiefs: texts(checked(slack_user_id)) = setting(
+        (), what="a list of Slack user IDs like 'U0123ABCD'", each="a Slack user ID"
+    )
     # candidates.* for this desk (``topics`` here routes articles to the desk)
     per_day: int = Field(None, ge=1, le=MAX_PER_DAY)
     min_quality: Annotated[float, Field(allow_inf_nan=False)] | None = setting(
@@ -291,7 +310,16 @@ class DeskSection(Section):
         return editors, group
 
 
-VOTE_KEYS = ("publish", "reject", "quorum", "window_days", "remind_before", "quiet_hours")
+VOTE_KEYS = (
+    "publish",
+    "reject",
+    "quorum",
+    "window_days",
+    "remind_before",
+    "quiet_hours",
+    "unpublish",
+    "veto",
+)
 CANDIDATE_KEYS = ("per_day", "min_quality", "require_score", "max_age_days")
 
 

@@ -53,6 +53,7 @@ class SlackConfig:
     command: str = "/digest"
     # Where the newsroom's summary (every desk, grouped) goes; None: only each desk's own.
     summary_channel: str | None = None
+    chiefs: tuple[str, ...] = ()  # whose veto reaction rejects a card at once
 
 
 REVOTE_DEFAULT = ("title", "excerpt", "url", "body")
@@ -72,6 +73,10 @@ class VotesConfig:
     reject: tuple[str, ...] = ("x",)
     quorum: int = 2
     window_days: int = 3
+    # A quorum of these on a published card takes it back (the next publish run).
+    unpublish: tuple[str, ...] = ("rewind",)
+    # A chief's reaction with one of these rejects a card at once; empty: no veto.
+    veto: tuple[str, ...] = ()
     # What, changed in an article after the votes on its card, sends it back to a vote
     # (names from fields: and body; storage.fingerprint).
     revote_on: tuple[str, ...] = REVOTE_DEFAULT
@@ -155,6 +160,7 @@ class Desk:
     topics: tuple[str, ...] = ()
     editors: tuple[str, ...] = ()
     editor_group: str | None = None
+    chiefs: tuple[str, ...] = ()
     votes: VotesConfig = field(default_factory=VotesConfig)
     candidates: CandidatesConfig = field(default_factory=CandidatesConfig)
     post: str | None = DEFAULT_POST
@@ -171,7 +177,7 @@ def implicit_desk(slack: SlackConfig, votes: VotesConfig, candidates: Candidates
     """The one desk of a config without ``desks:``, named after its channel."""
     return Desk(
         name=slack.channel.lstrip("#")[:DESK_NAME_MAX], channel=slack.channel,
-        editors=slack.editors, editor_group=slack.editor_group, votes=votes,
+        editors=slack.editors, editor_group=slack.editor_group, chiefs=slack.chiefs, votes=votes,
         candidates=candidates, post=post, implicit=True,
     )  # fmt: skip
 

@@ -18,6 +18,12 @@ Nothing lost, nothing twice, even when the job is killed at any point:
 
 An article that is missing or cannot be edited blocks its post (status "blocked" plus a
 ``PublishHold`` naming the refused blob); the post is retried as soon as its file changes.
+
+Posts queued to be unpublished ("unpublishing") ride in the same run and the same commit:
+one commit per run, whatever it holds, so the write-ahead batch and its recovery cover both
+kinds alike (recovery tells them apart by the post's state). An unpublish that finds its
+file missing or already unpublished is recorded as unpublished; one that cannot be edited
+stays queued (the report says why) and is retried by the next run.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -41,14 +47,13 @@ from bot.publishing.message import (
     set_on_publish,
 )
 from bot.publishing.report import (
-    ALREADY,
     CHANGED,
-    MISSING,
     PUBLISHED,
-    REFUSED,
+    UNPUBLISHED,
     PostReport,
     PublishReport,
 )
+from bot.publishing.verdicts import Verdict, report_of, verdict
 from bot.rules import states
 from bot.rules.tally import tally
 from storage import publish_commit as git_publish
@@ -56,9 +61,8 @@ from storage import publish_log
 from storage.db import transaction
 from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
-from storage.publish_commit import ArticleResult, Author, Edit, Outcome, PublishResult, PushRejected
-from storage.publish_log import PostChange
-from storage.revotes import reopen, revote_cause, since_of
+from storage.publish_commit import Author, Edit, Outcome, PublishResult, PushRejected
+from storage.revotes import reopen, since_of
 from storage.votes import find_post
 
 log = logging.getLogger(__name__)
@@ -66,30 +70,6 @@ log = logging.getLogger(__name__)
 
 #: How long a publish waits for another one to finish before it says so and stops.
 PUBLISH_WAIT = 10.0
-
-
-@dataclass(frozen=True)
-class _Verdict:
-    """The database change for one post: its new state and the decision's cause."""
-
-    candidate: Candidate
-    outcome: str
-    status: str
-    cause: str
-    commit_sha: str | None = None
-    reason: str | None = None
-    hold_blob: str | None = None
-    recovered: bool = False
-    fingerprint: str | None = None  # CHANGED: the article's at the tip
-    changed: tuple[str, ...] = ()  # CHANGED: which keys that count differ
-
-    def change(self) -> PostChange:
-        c = self.candidate
-        return PostChange(
-            post_id=c.post_id, article_id=c.article_id, from_status=c.status,
-            status=self.status, cause=self.cause, commit_sha=self.commit_sha,
-            hold_blob=self.hold_blob,
-        )  # fmt: skip
 
 
 def publish_approved(
@@ -142,11 +122,15 @@ def _publish(
         return PublishReport(dry_run, tuple(recovered))
     by_path = {c.path: c for c in todo}
     token = uuid.uuid4().hex
-    # Each article must still be the one editors approved (bot/slack/revote.py): checked
-    # at the tip, so a change the scan has not seen yet is caught too.
+    # Each article to publish must still be the one editors approved (bot/slack/revote.py):
+    # checked at the tip, so a change the scan has not seen yet is caught too. An unpublish
+    # takes back whatever is live: no fingerprint to check.
     keys = config.votes.revote_on
     edits = [
-        Edit(c.path, set_on_publish(config, c, now), expect=c.voted_hash, keys=keys) for c in todo
+        Edit(c.path, unpublish=True)
+        if c.unpublish
+        else Edit(c.path, set_on_publish(config, c, now), expect=c.voted_hash, keys=keys)
+        for c in todo
     ]
 
     def prepare(at: str, number: int) -> PublishResult:
@@ -175,7 +159,7 @@ def _publish(
     # Any other error leaves a pending batch (if any) for the next run to settle: a push
     # that failed on the network may still have reached the remote.
     verdicts = [
-        _verdict(by_path[r.path], r, result.commit, repo, config, result.base)
+        verdict(by_path[r.path], r, result.commit, repo, config, result.base)
         for r in result.articles
     ]
     edited = len(result.with_outcome(Outcome.EDITED))
@@ -194,7 +178,7 @@ def _publish(
     commit_url = config.content.commit_link(result.commit) if result.commit else None
     report = PublishReport(
         dry_run=dry_run,
-        posts=tuple(recovered) + tuple(_report(v, config) for v in verdicts),
+        posts=tuple(recovered) + tuple(report_of(v, config) for v in verdicts),
         commit_sha=result.commit,
         commit_url=commit_url,
         message=result.message if edited else "",
@@ -206,7 +190,7 @@ def _publish(
 
 
 def _reopen_changed(
-    engine: Engine, verdicts: Sequence[_Verdict], *, tip: str, now: datetime
+    engine: Engine, verdicts: Sequence[Verdict], *, tip: str, now: datetime
 ) -> None:
     """Articles not published because they are not what editors approved: their cards go
     back to a vote, as when the scan sees the change (bot/slack/revote.py)."""
@@ -240,8 +224,10 @@ def _desk_names(config: Config) -> tuple[str, ...] | None:
 def _due(
     engine: Engine, repo: ContentRepo, tip: str, names: Mapping[str, str], config: Config
 ) -> list[Candidate]:
-    """Approved posts, plus blocked ones whose file changed since it was refused."""
-    candidates = load_candidates(engine, config, names=names)
+    """Approved posts, plus blocked ones whose file changed since it was refused, and posts
+    queued to be unpublished."""
+    statuses = (states.APPROVED, states.BLOCKED, states.UNPUBLISHING)
+    candidates = load_candidates(engine, config, names=names, statuses=statuses)
     blocked = [c for c in candidates if c.status == states.BLOCKED]
     now_at = git_publish.tree_entries(repo, tip, [c.path for c in blocked])
     return [
@@ -263,70 +249,28 @@ def load_candidates(
 ) -> list[Candidate]:
     """Posts in ``statuses`` (optionally only those at ``paths``), by path, with approvers:
     the editors whose current vote is "publish", as the card counts them: by the vote rules
-    of the post's desk (a card of no configured desk is the default desk's, and named so)."""
+    of the post's desk (a card of no configured desk is the default desk's, and named so).
+    A post queued to be unpublished has who asked instead: the editors whose unpublish
+    reaction is on its card, then the operator (user id "")."""
     out = []
     for q in publish_log.queued_posts(engine, statuses=statuses, paths=paths):
         desk = config.desk(q.desk)
-        approvers = tally(list(q.reactions), vote_rules(desk)).publish
+        counted = tally(list(q.reactions), vote_rules(desk))
+        down = q.status == states.UNPUBLISHING
+        who = tuple(
+            (u, display_name(names.get(u), u))
+            for u in (counted.unpublish if down else counted.publish)
+        )
+        if down and q.requested_by:
+            who += (("", display_name(q.requested_by, "operator")),)
         out.append(
             Candidate(
                 **{f.name: getattr(q, f.name) for f in fields(q) if f.name != "desk"},
                 desk=desk.name,
-                approvers=tuple((u, display_name(names.get(u), u)) for u in approvers),
+                approvers=who,
             )
         )
     return sorted(out, key=lambda c: c.path)
-
-
-# ---------------------------------------------------------------------------------- verdicts
-
-
-def _verdict(
-    c: Candidate,
-    r: ArticleResult,
-    commit: str | None,
-    repo: ContentRepo,
-    config: Config,
-    tip: str,
-) -> _Verdict:
-    branch = config.content.branch
-    if r.outcome is Outcome.EDITED:
-        # On a dry run there is no commit yet: the state shown is the one it would reach.
-        cause = f"commit {commit[:12]} pushed" if commit else "would be published (dry run)"
-        return _Verdict(c, PUBLISHED, states.PUBLISHED, cause, commit)
-    if r.outcome is Outcome.ALREADY:
-        found = git_publish.find_publisher(repo, tip, c.path, config.fields)
-        if found is None:
-            return _Verdict(c, ALREADY, states.PUBLISHED, f"already published on {branch}")
-        sha, who = found
-        cause = f"already published on {branch} by {who or 'someone'} in commit {sha[:12]}"
-        return _Verdict(c, ALREADY, states.PUBLISHED, cause, sha)
-    if r.outcome is Outcome.CHANGED:
-        keys = tuple((r.reason or "").split(","))
-        cause = revote_cause(keys, tip, found=" (found when publishing)")
-        return _Verdict(
-            c, CHANGED, states.OPEN, cause, reason=cause, fingerprint=r.fingerprint,
-            changed=keys,
-        )  # fmt: skip
-    if r.outcome is Outcome.MISSING:
-        reason = f"{c.path} is not on {branch} (at {tip[:12]})"
-        return _Verdict(c, MISSING, states.BLOCKED, f"missing: {reason}", reason=reason)
-    reason = r.reason or "cannot be edited"
-    return _Verdict(
-        c, REFUSED, states.BLOCKED, f"refused: {reason}", reason=reason, hold_blob=r.old_blob
-    )
-
-
-def _report(v: _Verdict, config: Config) -> PostReport:
-    c = v.candidate
-    return PostReport(
-        post_id=c.post_id, article_id=c.article_id, path=c.path, title=c.title,
-        channel=c.channel, ts=c.ts, permalink=c.permalink, outcome=v.outcome, status=v.status,
-        commit_sha=v.commit_sha,
-        commit_url=config.content.commit_link(v.commit_sha) if v.commit_sha else None,
-        reason=v.reason, approvers=tuple(name for _, name in c.approvers),
-        recovered=v.recovered,
-    )  # fmt: skip
 
 
 def _nothing_left(branch: str) -> str:
@@ -367,12 +311,21 @@ def recover(
             )
             continue
         paths = git_publish.changed_paths(repo, found)
-        statuses = [s for s in states.ALL if s != states.PUBLISHED]
+        done = (states.PUBLISHED, states.UNPUBLISHED)
+        statuses = [s for s in states.ALL if s not in done]
         posts = load_candidates(engine, config, names=names or {}, paths=paths, statuses=statuses)
         cause = f"commit {found[:12]} pushed (recorded after an interrupted run)"
+        # A post queued to be unpublished was taken back by the commit; any other, published.
+        left = git_publish.tree_entries(repo, found, [c.path for c in posts if c.unpublish])
         verdicts = [
-            _Verdict(c, PUBLISHED, states.PUBLISHED, cause, found, recovered=True) for c in posts
-        ]
+            Verdict(
+                c, UNPUBLISHED, states.UNPUBLISHED, cause, found, recovered=True,
+                left_blob=left.get(c.path, ("", None))[1],
+            )
+            if c.unpublish
+            else Verdict(c, PUBLISHED, states.PUBLISHED, cause, found, recovered=True)
+            for c in posts
+        ]  # fmt: skip
         message = git_publish.read_message(repo, found)
         if publish_log.record(
             engine, changes=[v.change() for v in verdicts], commit=found, message=message,
@@ -382,5 +335,5 @@ def recover(
                 "publish batch %s was pushed as %s by an interrupted run: recorded %d post(s)",
                 batch.token, found[:12], len(verdicts),
             )  # fmt: skip
-            reports += [_report(v, config) for v in verdicts]
+            reports += [report_of(v, config) for v in verdicts]
     return reports

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Config
+from bot.rules import states
 from storage.commit_text import one_line
 from storage.controls import escape_controls
 from storage.publish_commit import BATCH_TRAILER
@@ -23,9 +24,16 @@ TEMPLATE_FIELDS = ("approvers", "approver_ids", "date", "datetime", "permalink",
 @dataclass(frozen=True)
 class Candidate(QueuedPost):
     """An approved (or blocked) post as storage queued it, with the editors whose votes
-    approved it: what the commit and the report need."""
+    approved it: what the commit and the report need. A post queued to be unpublished has
+    instead who asked for that: the editors whose unpublish reactions are on its card, and
+    the operator of ``curator unpublish`` (user id "").
+    """
 
     approvers: tuple[tuple[str, str], ...] = ()  # (user id, display name)
+
+    @property
+    def unpublish(self) -> bool:
+        return self.status == states.UNPUBLISHING
 
 
 def display_name(name: str | None, user_id: str) -> str:
@@ -46,32 +54,58 @@ def commit_message(
 
     Paths, titles, names and links are escaped (storage/commit_text.py): a newline in any
     of them must never start a line, such as a forged ``Approved-by:``.
+
+    An unpublish (``Candidate.unpublish``) shares the commit: the articles taken back follow
+    under an ``Unpublished:`` line, grouped alike, and ``Unpublished-by:`` trailers name who
+    asked, after the ``Approved-by:`` ones.
     """
-    n = len(posts)
-    lines = [f"Publish {n} article{'' if n == 1 else 's'} approved in Slack", ""]
-    if desks is None:
-        lines += _articles(posts)
-    else:
-        groups: dict[str | None, list[Candidate]] = {name: [] for name in desks}
-        for c in posts:
-            groups.setdefault(c.desk, []).append(c)
-        shown = [(name, group) for name, group in groups.items() if group]
-        for i, (name, group) in enumerate(shown):
-            lines += [""] if i else []
-            lines += [f"Desk: {one_line(name or '') or 'none'}", *_articles(group)]
+    ups = [c for c in posts if not c.unpublish]
+    downs = [c for c in posts if c.unpublish]
+    lines = [_subject(len(ups), len(downs)), ""]
+    lines += _grouped(ups, desks, "approved")
+    if downs:
+        lines += ["", "Unpublished:"] if ups else ["Unpublished:"]
+        lines += _grouped(downs, desks, "unpublished")
     lines.append("")
-    seen: set[str] = set()
-    for c in posts:
-        for user, name in c.approvers:
-            if user not in seen:
-                seen.add(user)
-                lines.append(f"Approved-by: {name} <{one_line(user)}>")
+    for trailer, group in (("Approved-by", ups), ("Unpublished-by", downs)):
+        seen: set[str] = set()
+        for c in group:
+            for user, name in c.approvers:
+                if (user or name) not in seen:
+                    seen.add(user or name)
+                    who = f"<{one_line(user)}>" if user else "(curator unpublish)"
+                    lines.append(f"{trailer}: {name} {who}")
     lines += [f"Slack-Thread: {one_line(c.permalink)}" for c in posts if c.permalink]
     lines.append(f"{BATCH_TRAILER}: {token}")
     return "\n".join(lines) + "\n"
 
 
-def _articles(posts: Sequence[Candidate]) -> list[str]:
+def _subject(ups: int, downs: int) -> str:
+    def articles(n: int) -> str:
+        return f"{n} article{'' if n == 1 else 's'}"
+
+    if not downs:
+        return f"Publish {articles(ups)} approved in Slack"
+    if not ups:
+        return f"Unpublish {articles(downs)}"
+    return f"Publish {articles(ups)} approved in Slack, unpublish {articles(downs)}"
+
+
+def _grouped(posts: Sequence[Candidate], desks: Sequence[str] | None, verb: str) -> list[str]:
+    if desks is None:
+        return _articles(posts, verb)
+    lines: list[str] = []
+    groups: dict[str | None, list[Candidate]] = {name: [] for name in desks}
+    for c in posts:
+        groups.setdefault(c.desk, []).append(c)
+    shown = [(name, group) for name, group in groups.items() if group]
+    for i, (name, group) in enumerate(shown):
+        lines += [""] if i else []
+        lines += [f"Desk: {one_line(name or '') or 'none'}", *_articles(group, verb)]
+    return lines
+
+
+def _articles(posts: Sequence[Candidate], verb: str) -> list[str]:
     lines = []
     for c in posts:
         title, path = one_line(c.title or "")[:120], escape_controls(c.path)
@@ -79,7 +113,7 @@ def _articles(posts: Sequence[Candidate]) -> list[str]:
         if title:
             lines.append(f"  {path}")
         if c.approvers:
-            lines.append(f"  approved by {', '.join(name for _, name in c.approvers)}")
+            lines.append(f"  {verb} by {', '.join(name for _, name in c.approvers)}")
     return lines
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 # What the report calls each outcome; "published" means this job's commit did it.
 PUBLISHED, ALREADY, MISSING, REFUSED = "published", "already", "missing", "refused"
+# Taken back: by this job's commit, or found missing or already unpublished on the remote.
+UNPUBLISHED = "unpublished"
 # Not what editors approved (changed after the votes): the post is open again for new votes.
 CHANGED = "changed"
 
@@ -60,10 +62,13 @@ class PublishReport:
         if self.count(CHANGED):
             others += f", changed since the votes {self.count(CHANGED)} (open again)"
         if self.dry_run:
-            n = self.count(PUBLISHED)
-            would = f"would publish {n}{' in one commit' if n else ''}"
+            n, down = self.count(PUBLISHED), self.count(UNPUBLISHED)
+            would = f"would publish {n}" + (f", unpublish {down}" if down else "")
+            would += " in one commit" if n or down else ""
             return f"dry run: {would}, {others}; nothing changed"
         published = f"published {self.count(PUBLISHED)}"
+        if self.count(UNPUBLISHED):
+            published += f", unpublished {self.count(UNPUBLISHED)}"
         recovered = sum(1 for p in self.posts if p.recovered)
         if recovered:
             published += f" ({recovered} recorded from an interrupted run)"

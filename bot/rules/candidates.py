@@ -2,8 +2,9 @@
 
 The rule, in one place (the README's "Candidates" says the same in words):
 
-- unpublished, readable, in the repo, never posted, and not a copy (same URL) of a story
-  already published or posted (the pool, ``storage.articles.unpublished_pool``);
+- unpublished, readable, in the repo, never posted (or taken back and changed since), and
+  not a copy (same URL) of a story already published or posted (the pool,
+  ``storage.articles.unpublished_pool``);
 - fresh: dated within ``max_age_days``; an article without a usable date counts from the
   commit that added its file;
 - good enough: a scored article needs ``min_quality`` (when set); an unscored one passes
@@ -39,8 +40,9 @@ class Article(Protocol):
     def added_at(self) -> datetime | None: ...  # when the commit that added the file was written
     @property
     def topics(self) -> tuple[str, ...]: ...
+    # "posted", "unpublished" (taken back, unchanged since) or "same story" when not on offer
     @property
-    def taken(self) -> str | None: ...  # "posted" or "same story" when no longer on offer
+    def taken(self) -> str | None: ...
 
 
 A = TypeVar("A", bound=Article)  # the caller's own article type comes back out
@@ -94,7 +96,7 @@ def rank_key(article: Article) -> tuple[int, float, float, float]:
 def refusal(article: Article, rules: CandidateRules, *, now: datetime) -> str | None:
     """The first rule the article fails (a :class:`Census` field name), or None."""
     if article.taken is not None:
-        return "posted" if article.taken == "posted" else "same_story"
+        return {"posted": "posted", "unpublished": "taken_back"}.get(article.taken, "same_story")
     if age_of(article) is None:
         return "undated"
     if not is_fresh(article, now=now, max_age_days=rules.max_age_days):
@@ -138,6 +140,7 @@ class Census:
     unpublished: int = 0
     qualify: int = 0  # pass every rule (before per_day and one card per story)
     posted: int = 0
+    taken_back: int = 0  # unpublished by the editors, and unchanged since
     same_story: int = 0
     undated: int = 0
     too_old: int = 0
@@ -174,6 +177,7 @@ def describe(census: Census, rules: CandidateRules) -> str:
         return "no candidates today: no articles scanned yet (run 'curator scan')"
     reasons = [
         (census.posted, "already posted"),
+        (census.taken_back, "unpublished and unchanged since"),
         (census.same_story, "repeating a story already published or posted"),
         (census.undated, "of unknown age ('curator scan --full' dates them from git)"),
         (census.too_old, f"older than {rules.max_age_days:,} days"),

@@ -12,7 +12,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from bot.rules.states import APPROVED, BLOCKED, EXPIRED, OPEN, PUBLISHED, REJECTED
+from bot.rules.states import (
+    APPROVED,
+    BLOCKED,
+    EXPIRED,
+    OPEN,
+    PUBLISHED,
+    REJECTED,
+    UNPUBLISHED,
+    UNPUBLISHING,
+)
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -27,6 +36,7 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "published": (PUBLISHED,),
     "rejected": (REJECTED,),
     "expired": (EXPIRED,),
+    "unpublished": (UNPUBLISHING, UNPUBLISHED),  # queued to be taken back, or taken back
 }
 _STATUS_ALIASES = {"open": "pending", "waiting": "pending", "blocked": "approved"}
 _KEYS = {
@@ -139,9 +149,10 @@ def parse_digest_query(text: str, now: datetime, tz: tzinfo) -> DigestQuery:
     """Read ``/digest`` text like ``topic:AI since:7d "facial recognition"``.
 
     Filters: ``topic:`` (repeatable; any of them), ``status:`` (pending, approved, published,
-    rejected, expired, all; commas or repeats for several), ``since:`` (7d, 24h, 2w or a date,
-    midnight in ``tz``), ``min:`` quality, ``limit:`` (1-50). Other words must all appear in
-    the title or excerpt; double quotes keep a phrase together. Raises DigestError.
+    rejected, expired, unpublished, all; commas or repeats for several), ``since:`` (7d, 24h,
+    2w or a date, midnight in ``tz``), ``min:`` quality, ``limit:`` (1-50). Other words must
+    all appear in the title or excerpt; double quotes keep a phrase together. Raises
+    DigestError.
     """
     tokens = _tokens(text)
     if tokens and not tokens[0].quoted and tokens[0].text.lower() in _HELP_WORDS:
@@ -199,7 +210,7 @@ def _example_date(now: datetime, tz: tzinfo) -> str:
 
 _EXPECTED = {
     "topic": lambda now, tz: 'a topic like topic:AI or topic:"Computer Vision"',
-    "status": lambda now, tz: "pending, approved, published, rejected, expired or all",
+    "status": lambda now, tz: "pending, approved, published, rejected, expired, unpublished or all",
     "since": lambda now, tz: f"7d, 24h or a date like {_example_date(now, tz)}",
     "min": lambda now, tz: "a quality number like min:60",
     "limit": lambda now, tz: f"a whole number from 1 to {MAX_LIMIT}",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from bot.rules.states import APPROVED, BLOCKED, FINAL, OPEN, REJECTED
+from bot.rules.states import APPROVED, BLOCKED, FINAL, OPEN, PUBLISHED, REJECTED, UNPUBLISHING
 
 PUBLISH, REJECT = "publish", "reject"
+# Not votes on the card's fate but signals of their own: a quorum of unpublish reactions on a
+# published card takes it back; a chief's veto rejects an undecided one at once.
+UNPUBLISH, VETO = "unpublish", "veto"
 
 
 class Reaction(Protocol):
@@ -33,15 +36,30 @@ class VoteRules:
     quorum: int
     # How long a card takes votes: past it, an open card expires undecided.
     window: timedelta
+    unpublish: frozenset[str] = frozenset()
+    veto: frozenset[str] = frozenset()  # empty: no veto (the default)
+    chiefs: frozenset[str] = frozenset()  # whose veto counts
 
     def choice(self, reaction: str) -> str | None:
-        """PUBLISH, REJECT, or None for an emoji that is not a vote."""
+        """PUBLISH, REJECT, UNPUBLISH, VETO, or None for an emoji that is none of them."""
         name = normalize_reaction(reaction)
         if name in self.publish:
             return PUBLISH
         if name in self.reject:
             return REJECT
+        if name in self.unpublish:
+            return UNPUBLISH
+        if name in self.veto:
+            return VETO
         return None
+
+    def counts(self, reaction: str, user: str, is_editor: Callable[[], bool]) -> bool:
+        """Whether ``user``'s ``reaction`` is a vote at all: a chief's veto, an editor's
+        other choice (``is_editor`` is asked only then); a non-chief's veto is no vote."""
+        choice = self.choice(reaction)
+        if choice == VETO:
+            return user in self.chiefs
+        return choice is not None and is_editor()
 
 
 @dataclass(frozen=True)
@@ -50,6 +68,8 @@ class Tally:
 
     publish: tuple[str, ...] = ()
     reject: tuple[str, ...] = ()
+    unpublish: tuple[str, ...] = ()  # editors whose unpublish reaction is on the card
+    veto: tuple[str, ...] = ()  # chiefs whose veto reaction is on the card
 
 
 def normalize_reaction(name: str) -> str:
@@ -66,25 +86,42 @@ def tally(reactions: Iterable[Reaction], rules: VoteRules) -> Tally:
 
     A later reaction replaces an earlier one; removing it withdraws it (and an earlier
     reaction that is still there counts again, as anyone looking at the message would see).
+    Unpublish and veto reactions stand apart from that vote: each counts while it is on the
+    card (a veto only from a chief), and neither replaces the editor's publish or reject.
     """
     latest: dict[str, tuple[Decimal, str]] = {}
+    apart: dict[str, dict[str, Decimal]] = {UNPUBLISH: {}, VETO: {}}
     for r in reactions:
         choice = rules.choice(r.reaction)
         if not r.present or choice is None:
             continue
         when = ts_key(r.event_ts)
+        if choice in apart:
+            if choice == UNPUBLISH or r.user in rules.chiefs:
+                seen = apart[choice]
+                seen[r.user] = min(when, seen.get(r.user, when))
+            continue
         if r.user not in latest or when > latest[r.user][0]:
             latest[r.user] = (when, choice)
     ordered = sorted(latest.items(), key=lambda kv: (kv[1][0], kv[0]))
+
+    def in_order(seen: dict[str, Decimal]) -> tuple[str, ...]:
+        return tuple(u for u, _ in sorted(seen.items(), key=lambda kv: (kv[1], kv[0])))
+
     return Tally(
         publish=tuple(u for u, (_, c) in ordered if c == PUBLISH),
         reject=tuple(u for u, (_, c) in ordered if c == REJECT),
+        unpublish=in_order(apart[UNPUBLISH]),
+        veto=in_order(apart[VETO]),
     )
 
 
 def decide(t: Tally, rules: VoteRules) -> str:
-    """Approved when publish votes reach quorum and outnumber rejects; rejected when rejects
-    reach quorum and are not outnumbered; open otherwise."""
+    """Rejected at once by a chief's veto; approved when publish votes reach quorum and
+    outnumber rejects; rejected when rejects reach quorum and are not outnumbered; open
+    otherwise."""
+    if t.veto:
+        return REJECTED
     quorum = rules.quorum
     if len(t.publish) >= quorum and len(t.publish) > len(t.reject):
         return APPROVED
@@ -94,7 +131,11 @@ def decide(t: Tally, rules: VoteRules) -> str:
 
 
 def next_status(current: str, t: Tally, rules: VoteRules) -> str:
-    """Votes move a post between open, approved and rejected until it is published or expired."""
+    """Votes move a post between open, approved and rejected until it is published or expired;
+    a quorum of unpublish votes moves a published post to unpublishing, and nothing moves it
+    after that."""
+    if current == PUBLISHED:
+        return UNPUBLISHING if len(t.unpublish) >= rules.quorum else current
     if current in FINAL:
         return current
     decided = decide(t, rules)

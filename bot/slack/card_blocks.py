@@ -69,6 +69,7 @@ class CardState:
 class Emoji:
     publish: str
     reject: str
+    unpublish: str | None = None  # None: the desk takes nothing back by vote
 
 
 def candidate_card(
@@ -169,10 +170,24 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
         f":{emoji.publish}: {len(state.tally.publish)}{who(state.tally.publish)} · "
         f":{emoji.reject}: {len(state.tally.reject)}{who(state.tally.reject)}"
     )
+    sha = state.commit_sha or ""
+    commit = link(state.commit_url, sha[:7], 500) if state.commit_url else f"`{sha[:7]}`"
     if state.status == states.PUBLISHED:
-        sha = state.commit_sha or ""
-        commit = link(state.commit_url, sha[:7], 500) if state.commit_url else f"`{sha[:7]}`"
-        return f"*Published* in {commit} · {votes}"
+        back = (
+            f" · :{emoji.unpublish}: {len(state.tally.unpublish)}{who(state.tally.unpublish)} "
+            f"of {state.quorum} to unpublish"
+            if emoji.unpublish
+            else ""
+        )
+        return f"*Published* in {commit} · {votes}{back}"
+    if state.status in (states.UNPUBLISHING, states.UNPUBLISHED):
+        asked = [f"<@{u}>" for u in state.tally.unpublish[:NAMES_SHOWN]]
+        asked += [mrkdwn(state.note, NOTE_MAX)] if state.note else []
+        by = f" · asked by {', '.join(asked)}" if asked else ""
+        if state.status == states.UNPUBLISHED:
+            return f"*Unpublished* in {commit}{by}"
+        when = f" {_when(state.publish_at, tz)}" if state.publish_at else ""
+        return f"*Unpublishing* · the flag is flipped back by the next publish run{when}{by}"
     if state.status == states.EXPIRED:
         return f"*Expired* without a decision · {votes}"
     note = mrkdwn(state.note, NOTE_MAX)
@@ -182,6 +197,8 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
     if state.status == states.APPROVED:
         when = f" · to be published {_when(state.publish_at, tz)}" if state.publish_at else ""
         line = f"*Approved*{when} · {votes}"
+    elif state.status == states.REJECTED and state.tally.veto:
+        line = f"*Vetoed* by {who(state.tally.veto).strip(' ()')} · {votes}"
     elif state.status == states.REJECTED:
         line = f"*Rejected* · {votes}"
     else:

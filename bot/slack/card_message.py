@@ -22,6 +22,7 @@ from storage.articles import article_view
 from storage.db import Transaction
 from storage.models import as_utc
 from storage.revotes import revote_note
+from storage.unpublish import requested_by
 from storage.votes import earlier_reactions_of, reactions_of
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 def emoji(desk: Desk) -> Emoji:
     """The reactions the bot adds to a desk's cards for one-click votes."""
-    return Emoji(desk.votes.publish[0], desk.votes.reject[0])
+    back = desk.votes.unpublish[0] if desk.votes.unpublish else None
+    return Emoji(desk.votes.publish[0], desk.votes.reject[0], back)
 
 
 def next_publish_run(config: Config, now: datetime) -> datetime | None:
@@ -77,7 +79,11 @@ def _changed(tx: Transaction, post_id: int, config: Config, rules: VoteRules) ->
 
 
 def _latest_note(tx: Transaction, post_id: int, status: str) -> str | None:
-    """Why a blocked post was not published: the cause of its move to ``blocked``."""
+    """Why a blocked post was not published: the cause of its move to ``blocked``; who asked
+    to unpublish a post (an operator's ``curator unpublish``)."""
+    if status in (states.UNPUBLISHING, states.UNPUBLISHED):
+        by = requested_by(tx, post_id=post_id)
+        return f"{by} (curator unpublish)" if by else None
     if status != states.BLOCKED:
         return None
     return publish_log.block_cause(tx, post_id=post_id)

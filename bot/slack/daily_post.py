@@ -28,6 +28,7 @@ from storage.db import reading, transaction
 from storage.db_errors import DatabaseError, DuplicateError
 from storage.installation import installation_id
 from storage.locks import Busy, run_lock
+from storage.unpublish import release_changed_unpublished
 
 log = logging.getLogger(__name__)
 # Slack's answers that refuse this one message for what it holds, not Slack being down: the
@@ -122,7 +123,8 @@ def _release_earlier(
     posting), give the others' articles back to the pool so a later day can offer them.
 
     A skipped card stays skipped (its article is not offered again as it is), until its
-    article changes in the content repo: then the article goes back to the pool too.
+    article changes in the content repo: then the article goes back to the pool too; so
+    does an unpublished card's.
     """
     _release_changed_skips(engine, day)
     stale = posts.unposted_before(engine, day=day, desk=desk.name)
@@ -138,6 +140,9 @@ def _release_changed_skips(engine: Engine, day: str) -> None:
     released = posts.release_changed_skips(engine, before_day=day)
     if released:
         log.info("%d skipped cards' articles changed since; back in the pool", released)
+    released = release_changed_unpublished(engine)
+    if released:
+        log.info("%d unpublished articles changed since; back in the pool", released)
 
 
 def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:

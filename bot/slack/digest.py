@@ -123,6 +123,7 @@ _GROUPS = (
     ("Published", (states.PUBLISHED,)),
     ("Rejected", (states.REJECTED,)),
     ("Expired without a decision", (states.EXPIRED,)),
+    ("Unpublished", (states.UNPUBLISHING, states.UNPUBLISHED)),
 )
 # A card's two lines fit one section beside its group's title, whatever the article holds.
 LINE_MAX = SECTION_TEXT_MAX - 100
@@ -255,11 +256,15 @@ def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
     elif status == states.BLOCKED:
         reason = mrkdwn(entry.hold, HOLD_MAX) or "publishing refused the file"
         parts = [f":warning: approved, held back from publishing: {reason}", votes]
-    elif status == states.PUBLISHED:
+    elif status in (states.PUBLISHED, states.UNPUBLISHED):  # "published 2h ago in <commit>"
         commit = f" in {commit_text(post.commit_sha, config)}" if post.commit_sha else ""
-        parts = [f"published {when}{commit}"]
+        parts = [f"{status} {when}{commit}"]
+    elif status == states.REJECTED and entry.tally.veto:
+        parts = [f"vetoed {when} by {who(entry.tally.veto).strip(' ()')}", votes]
     elif status == states.REJECTED:
         parts = [f"rejected {when}", votes]
+    elif status == states.UNPUBLISHING:
+        parts = ["to be unpublished by the next publish run"]
     else:
         parts = [f"expired {when}", votes]
     if entry.changed:
@@ -379,8 +384,8 @@ def help_message(command: str = "/digest", config: Config | None = None) -> tupl
         f"`{c}` — awaiting votes, approved, and published in the last 7 days",
         f"`{c} topic:AI` — by topic; repeat it for any of several, "
         'quote names with spaces: `topic:"Computer Vision"`',
-        f"`{c} status:pending` — pending, approved, published, rejected, expired or all; "
-        "`status:pending,approved` for several",
+        f"`{c} status:pending` — pending, approved, published, rejected, expired, unpublished "
+        "or all; `status:pending,approved` for several",
         f"`{c} since:7d` — changed state in the last 7 days; also `24h`, `2w`, "
         "or a date like `2026-11-20`",
         f"`{c} min:60` — quality 60 or more",

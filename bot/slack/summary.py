@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from slack_sdk.models.blocks import (
@@ -87,13 +87,15 @@ class Summary:
     candidates: list[TopicGroup]  # today's cards, or the preview of them, by topic
     posted_today: bool
     desk: str | None = None  # the desk's name; None: the default desk (a config without desks)
+    unpublished: list[DigestEntry] = field(default_factory=list)  # taken back, or queued to be
 
     @property
     def quiet(self) -> bool:
         """Nothing decided or published since ``since``, and no card waiting on anyone."""
         return not (
             self.published or self.rejected or self.expired or self.approved or self.waiting
-        )
+            or self.unpublished
+        )  # fmt: skip
 
 
 def build_summary(
@@ -131,6 +133,7 @@ def build_summary(
         candidates=group_by_topic(today),
         posted_today=posted,
         desk=desk.name,
+        unpublished=cards([states.UNPUBLISHING, states.UNPUBLISHED], since=since, order="changed"),
     )
 
 
@@ -200,6 +203,7 @@ def counts_of(summary: Summary) -> list[str]:
             (summary.published, "published"),
             (summary.rejected, "rejected"),
             (summary.expired, "expired"),
+            (summary.unpublished, "unpublished"),
             (summary.approved, "to be published"),
             (summary.waiting, "waiting for votes"),
         )
@@ -234,9 +238,10 @@ def summary_lists(
     for items, label, status in (
         (summary.rejected, "Rejected", "rejected"),
         (summary.expired, "Expired without a decision", "expired"),
+        (summary.unpublished, "Unpublished", "unpublished"),
     ):
         if items:
-            lines = [_line(e, f" · {_votes(e, config, desk)}", fit) for e in items[: fit.shown]]
+            lines = [_line(e, _state(e, config, desk), fit) for e in items[: fit.shown]]
             more = f"{command} status:{status} since:{_days(summary)}d{scope}"
             lines += _more(items, more, fit)
             blocks += _pack(sections, f"*{label}* · {len(items)}", lines)
@@ -261,6 +266,17 @@ def summary_lists(
         blocks += _pack(sections, title, lines)
     blocks += _candidates(summary, config, sections, fit)
     return blocks
+
+
+def _state(e: DigestEntry, config: Config, desk: Desk) -> str:
+    """A decided card's votes; a veto or an unpublish says so (no names: a channel message
+    would ping them)."""
+    if e.post.status == states.UNPUBLISHING:
+        return f" · to be unpublished{_card(e)}"
+    if e.post.status == states.UNPUBLISHED:
+        return f" · unpublished in {commit_text(e.post.commit_sha, config)}{_card(e)}"
+    vetoed = " · vetoed" if e.tally.veto else ""
+    return f"{vetoed} · {_votes(e, config, desk)}"
 
 
 def _pack(sections: Sections, title: str, lines: Sequence[str]) -> list[Block]:

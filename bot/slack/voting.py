@@ -15,7 +15,14 @@ from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.rules import states
 from bot.rules.states import FINAL
-from bot.rules.tally import closed_if_posted_before, next_status, normalize_reaction, tally
+from bot.rules.tally import (
+    UNPUBLISH,
+    VETO,
+    closed_if_posted_before,
+    next_status,
+    normalize_reaction,
+    tally,
+)
 from bot.slack.card_message import render_post, update_message
 from bot.slack.editors import DeskEditors
 from storage import posts
@@ -54,7 +61,8 @@ def apply_reaction(
     """Record a ``reaction_added``/``reaction_removed`` event; None when it changes nothing.
 
     Counted: the card's desk's emoji, from that desk's editors (``is_editor(desk, user)``), on
-    our own candidate messages, not the bot's.
+    our own candidate messages, not the bot's; a veto only from the desk's chiefs, and only
+    until the card is published; an unpublish vote only on a published card.
     """
     item = event.get("item") or {}
     user, reaction = event.get("user"), event.get("reaction") or ""
@@ -63,7 +71,9 @@ def apply_reaction(
     # Before the card is looked up and locked: the desks where this is a vote by an editor.
     # None costs no read, and asking Slack for a user group never happens under the lock.
     allowed = {
-        d.name for d in config.desks if vote_rules(d).choice(reaction) and is_editor(d, user)
+        d.name
+        for d in config.desks
+        if vote_rules(d).counts(reaction, user, lambda d=d: bool(is_editor(d, user)))
     }
     if not allowed:
         return None
@@ -72,20 +82,29 @@ def apply_reaction(
         return None
     with transaction(engine) as tx:
         post = find_post(tx, channel=item["channel"], ts=item["ts"], lock=True)
-        if post is None or post.status in FINAL:
+        if post is None:
             return None
         desk = config.desk(post.desk)
         choice = vote_rules(desk).choice(reaction)
         if choice is None or desk.name not in allowed:
             return None
+        if (choice == UNPUBLISH) != (post.status == states.PUBLISHED) or (
+            post.status in FINAL and post.status != states.PUBLISHED
+        ):
+            return None  # unpublish only a published card; nothing else moves it
         changed = record_reaction(
             tx, post_id=post.id, user=user, reaction=normalize_reaction(reaction),
             choice=choice, present=present, event_ts=event_ts,
         )  # fmt: skip
         if not changed:
             return None  # a duplicate, or older than what we know
-        note_vote(tx, post_id=post.id)  # the first vote keeps what it was cast on
-        new = retally(tx, post, config, cause=f"vote by {user}")
+        if choice != UNPUBLISH:
+            # The first vote keeps the version it was cast on (bot/slack/revote.py); a veto
+            # is cast on it as a reject is. An unpublish vote is on a published card, which
+            # a later change never sends back to a vote: it records nothing.
+            note_vote(tx, post_id=post.id)
+        cause = f"{choice if choice in (VETO, UNPUBLISH) else 'vote'} by {user}"
+        new = retally(tx, post, config, cause=cause)
     return VoteChange(post.id, post.channel, post.ts, post.status, new)
 
 
@@ -145,7 +164,9 @@ def reconcile(
             (user, normalize_reaction(r["name"]))
             for r in (message.get("message") or {}).get("reactions", [])
             for user in r.get("users", [])
-            if user != bot_user and rules.choice(r["name"]) and its_editors.contains(user, client)
+            if user != bot_user
+            and rules.choice(r["name"]) not in (None, UNPUBLISH)  # read only on cards not live
+            and rules.counts(r["name"], user, lambda u=user, e=its_editors: e.contains(u, client))
         }
         with transaction(engine) as tx:
             locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)

@@ -96,12 +96,13 @@ def _edit_chunk(items: Sequence[tuple[bytes, Edit]], fields: FieldMap) -> list[E
 
 def edit_article(data: bytes, edit: Edit, fields: FieldMap) -> Edited:
     """(outcome, reason, new bytes) for one article file: flip the flag unless it is live,
-    or unless it is not the version editors approved (CHANGED: its fingerprint for bytes)."""
+    or unless it is not the version editors approved (CHANGED: its fingerprint for bytes);
+    for an unpublish edit: flip it back unless it is not live (no fingerprint to check)."""
     try:
         published = read_flag(frontmatter.parse_keys(data, (fields.flag,)), fields)
     except (frontmatter.FrontmatterError, FlagError) as exc:
         return Outcome.REFUSED, _one_line(exc), None
-    if published:
+    if published != edit.unpublish:
         return Outcome.ALREADY, None, None
     if edit.expect is not None:
         now = fingerprint_of(data, fields)
@@ -109,8 +110,9 @@ def edit_article(data: bytes, edit: Edit, fields: FieldMap) -> Edited:
         if changed and now is not None:
             return Outcome.CHANGED, ",".join(changed), dumps(now).encode()
     # The flag first: when keys are missing they are added in this order.
-    changes: dict[str, Scalar] = {fields.flag: fields.published_value()}
-    changes.update((k, v) for k, v in edit.changes.items() if k != fields.flag)
+    changes: dict[str, Scalar] = {fields.flag: fields.published_value() != edit.unpublish}
+    if not edit.unpublish:
+        changes.update((k, v) for k, v in edit.changes.items() if k != fields.flag)
     try:
         new = frontmatter.set_keys(data, changes)
     except (frontmatter.EditError, frontmatter.FrontmatterError, TypeError) as exc:

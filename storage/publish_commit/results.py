@@ -18,7 +18,9 @@ class Outcome(StrEnum):
     """What publishing did to one article."""
 
     EDITED = "edited"  # the flag is flipped in the commit
-    ALREADY = "already"  # published at the tip already (by hand, or by an earlier batch)
+    # published at the tip already (by hand, or by an earlier batch); for an unpublish edit,
+    # not live at the tip already
+    ALREADY = "already"
     MISSING = "missing"  # no such file at the tip
     REFUSED = "refused"  # cannot be edited safely; ``reason`` says why in one line
     # Not what editors approved: a key that counts differs from the approved fingerprint
@@ -28,10 +30,12 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Edit:
-    """Publish the article at ``path``; ``changes`` are extra top-level keys set with the flag."""
+    """Publish the article at ``path``; ``changes`` are extra top-level keys set with the flag.
+    ``unpublish``: flip a live article's flag back instead (and set nothing else)."""
 
     path: str
     changes: Mapping[str, Scalar] = field(default_factory=dict)
+    unpublish: bool = False
     # The fingerprint editors approved, and the keys of it that count: an article that
     # differs in one of them at the tip is not edited (Outcome.CHANGED). None: no check.
     expect: str | None = None
