@@ -11,6 +11,16 @@ from typing import Protocol
 from bot.rules.states import APPROVED, BLOCKED, FINAL, OPEN, REJECTED
 
 PUBLISH, REJECT = "publish", "reject"
+# A vote cast with a Home tab button is kept as a reaction under one of these names: an
+# emoji name never holds a colon, so none can collide, and reconcile (which syncs the
+# reactions Slack has) knows to leave them alone.
+BUTTON_PUBLISH, BUTTON_REJECT = "button:publish", "button:reject"
+BUTTONS = {BUTTON_PUBLISH: PUBLISH, BUTTON_REJECT: REJECT}
+
+
+def is_button(reaction: str) -> bool:
+    """Whether a stored reaction is a Home tab button's vote, not an emoji."""
+    return reaction in BUTTONS
 
 
 class Reaction(Protocol):
@@ -35,7 +45,10 @@ class VoteRules:
     window: timedelta
 
     def choice(self, reaction: str) -> str | None:
-        """PUBLISH, REJECT, or None for an emoji that is not a vote."""
+        """PUBLISH, REJECT, or None for an emoji that is not a vote (a button's vote is one,
+        whatever the desk's emoji)."""
+        if reaction in BUTTONS:
+            return BUTTONS[reaction]
         name = normalize_reaction(reaction)
         if name in self.publish:
             return PUBLISH

@@ -15,7 +15,13 @@ from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.rules import states
 from bot.rules.states import FINAL
-from bot.rules.tally import closed_if_posted_before, next_status, normalize_reaction, tally
+from bot.rules.tally import (
+    closed_if_posted_before,
+    is_button,
+    next_status,
+    normalize_reaction,
+    tally,
+)
 from bot.slack.card_message import render_post, update_message
 from bot.slack.editors import DeskEditors
 from storage import posts
@@ -51,8 +57,8 @@ def apply_reaction(
     """
     item = event.get("item") or {}
     user, reaction = event.get("user"), event.get("reaction") or ""
-    if item.get("type") != "message" or not user or user == bot_user:
-        return None
+    if item.get("type") != "message" or not user or user == bot_user or is_button(reaction):
+        return None  # (a Home tab button's name is no emoji Slack could send)
     # Before the card is looked up and locked: the desks where this is a vote by an editor.
     # None costs no read, and asking Slack for a user group never happens under the lock.
     allowed = {
@@ -143,7 +149,12 @@ def reconcile(
             locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)
             if locked is None or locked.status in FINAL:
                 continue
-            known = {(r.user, r.reaction): r for r in reactions_of(tx, post_id=post.id)}
+            # Home tab buttons' votes are not reactions: Slack does not have them to report.
+            known = {
+                (r.user, r.reaction): r
+                for r in reactions_of(tx, post_id=post.id)
+                if not is_button(r.reaction)
+            }
             changed = False
             for key in in_slack | {k for k, r in known.items() if r.present}:
                 present = key in in_slack
