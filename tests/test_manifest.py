@@ -142,7 +142,8 @@ def test_curator_manifest_fills_in_http_mode(tmp_path: Path):
     assert events["request_url"] == "https://curator.example.org/slack/events"
     interactivity = printed["settings"]["interactivity"]
     assert interactivity == {
-        "is_enabled": True, "request_url": "https://curator.example.org/slack/events"
+        "is_enabled": True,
+        "request_url": "https://curator.example.org/slack/events",
     }
     assert printed["features"]["app_home"]["home_tab_enabled"] is True
     plain = yaml.safe_load(CliRunner().invoke(cli, ["-c", "none.yml", "manifest"]).output)
