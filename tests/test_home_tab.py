@@ -265,3 +265,28 @@ def test_a_burst_of_votes_becomes_few_views(config, engine, standin, day):
     assert 1 <= sent["UDAVE"] <= most and 1 <= sent["UCAROL"] <= most, (sent, took)
     assert sent["UALICE"] == 0  # her queue did not change
     assert sent["UBOB"] == 0  # he never opened the Home tab
+
+
+def test_a_home_tab_follows_what_the_jobs_change(config, engine, standin, day):
+    """Expiry, publishing and a new day's cards happen in the jobs, maybe on another replica:
+    the watcher sees them in the database and sends the views that show those desks."""
+    from bot.slack.home import HomeTabs
+
+    home = HomeTabs(engine, config, client(standin), editors_from(config), interval=0, poll=0.2)
+    home.opened("UBOB")  # Policy, Science and General
+    home.opened("UERIN")  # no desk: every desk's cards
+    eventually(lambda: views(standin, "UBOB") and views(standin, "UERIN"))
+    time.sleep(0.5)
+    before = {u: len(views(standin, u)) for u in ("UBOB", "UERIN")}
+    # AI's cards expire (a 2-day window): Erin sees every desk, Bob does not edit AI.
+    assert expire_posts(engine, client(standin), config, NOW + timedelta(days=2, hours=1)) == 2
+    eventually(lambda: "expired" in mrkdwn_of(views(standin, "UERIN")[-1]))
+    time.sleep(0.6)
+    assert len(views(standin, "UBOB")) == before["UBOB"]
+    # Policy's, Science's and General's cards expire too: now Bob's view follows.
+    expire_posts(engine, client(standin), config, NOW + timedelta(days=5, hours=1))
+    eventually(lambda: "Waiting for your vote* · none" in mrkdwn_of(views(standin, "UBOB")[-1]))
+    assert "Published, rejected or expired in the last 7 days* · 6" in mrkdwn_of(
+        views(standin, "UBOB")[-1]
+    )
+    home.stop()

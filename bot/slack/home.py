@@ -90,6 +90,7 @@ class HomeTabs:
         self._readers: dict[str, frozenset[str] | None] = {}
         self._notices: dict[str, str] = {}
         self._poked = threading.Event()
+        self._stopped = False
         self._watcher: threading.Thread | None = None
 
     def opened(self, user: str) -> None:
@@ -121,6 +122,11 @@ class HomeTabs:
         for user in due:
             self._views.mark(user)
 
+    def stop(self) -> None:
+        """The watcher ends (views already due are still sent)."""
+        self._stopped = True
+        self._poked.set()
+
     def flush(self, timeout: float = 10) -> bool:
         return self._views.flush(timeout)
 
@@ -148,10 +154,12 @@ class HomeTabs:
         """Every ``poll`` seconds, or when poked: which desks' queues changed since."""
         last: dict[str | None, tuple[object, ...]] | None = None
         first = True
-        while True:
+        while not self._stopped:
             if not first:
                 self._poked.wait(self._poll)
                 self._poked.clear()
+                if self._stopped:
+                    return
             first = False
             try:
                 with reading(self._engine) as conn:
