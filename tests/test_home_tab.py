@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.house_rules import vote_rules
 from bot.rules.tally import tally
 from bot.slack.editors import editors_from
+from bot.slack.home import HomeTabs
 from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION
 from bot.slack.limits import view_problems
 from bot.slack.voting import expire_posts, reconcile
@@ -49,6 +50,26 @@ from tests.slack_standin import BOT_USER
 from tests.test_slack_loop import eventually, mrkdwn_of
 
 HOME_INTERVAL = 0.3  # the tests' least time between two views of one reader
+
+
+@pytest.fixture(autouse=True)
+def home_tabs_stop(
+    monkeypatch: pytest.MonkeyPatch, engine: Engine, standin: DeskStandIn
+) -> Iterator[None]:
+    """Every Home tab watcher a test starts ends with it, before its database and Slack do:
+    it would go on reading a database that is gone (and log so into later tests). Only the
+    instances are recorded."""
+    made: list[HomeTabs] = []
+    build = HomeTabs.__init__
+
+    def recorded(self: HomeTabs, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(HomeTabs, "__init__", recorded)
+    yield
+    for home in made:
+        home.stop()
 
 
 @pytest.fixture
@@ -270,8 +291,6 @@ def test_a_burst_of_votes_becomes_few_views(config, engine, standin, day):
 def test_a_home_tab_follows_what_the_jobs_change(config, engine, standin, day):
     """Expiry, publishing and a new day's cards happen in the jobs, maybe on another replica:
     the watcher sees them in the database and sends the views that show those desks."""
-    from bot.slack.home import HomeTabs
-
     home = HomeTabs(engine, config, client(standin), editors_from(config), interval=0, poll=0.2)
     home.opened("UBOB")  # Policy, Science and General
     home.opened("UERIN")  # no desk: every desk's cards

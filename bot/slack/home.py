@@ -93,22 +93,16 @@ class HomeTabs:
         self._stopped = False
         self._watcher: threading.Thread | None = None
 
-    def opened(self, user: str) -> None:
-        """``user`` opened the Home tab: their view is sent now, and kept current."""
+    def opened(self, user: str, notice: str | None = None) -> None:
+        """``user`` is looking at the Home tab (they opened it, or pressed one of its
+        buttons): their view is sent soon, with ``notice`` at its top once, and kept current."""
         with self._lock:
+            if notice:
+                self._notices[user] = notice
             self._readers.setdefault(user, None)
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, name="home", daemon=True)
                 self._watcher.start()
-        self._views.mark(user)
-
-    def refresh(self, user: str, notice: str | None = None) -> None:
-        """Send ``user``'s view again soon, with ``notice`` at its top once."""
-        with self._lock:
-            if notice:
-                self._notices[user] = notice
-            if user not in self._readers:
-                return  # never opened it here: nothing to keep current
         self._views.mark(user)
 
     def poke(self) -> None:
@@ -122,10 +116,13 @@ class HomeTabs:
         for user in due:
             self._views.mark(user)
 
-    def stop(self) -> None:
-        """The watcher ends (views already due are still sent)."""
+    def stop(self, timeout: float = 5) -> None:
+        """The watcher ends, once the views already due are sent."""
         self._stopped = True
         self._poked.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout)
+        self._views.flush(timeout)
 
     def flush(self, timeout: float = 10) -> bool:
         return self._views.flush(timeout)

@@ -60,4 +60,4 @@ def _vote(curator: Curator, body: dict[str, Any], client: WebClient, choice: str
         notice = f"Only the {vote.desk} desk's editors vote on that card; nothing was counted."
     elif vote.outcome == UNKNOWN:
         notice = "That card is no longer in curation; nothing was counted."
-    curator.home.refresh(user, notice)
+    curator.home.opened(user, notice)  # a press means they are looking at it
