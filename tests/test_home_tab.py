@@ -309,3 +309,22 @@ def test_a_home_tab_follows_what_the_jobs_change(config, engine, standin, day):
         views(standin, "UBOB")[-1]
     )
     home.stop()
+
+
+def test_the_home_tab_works_over_socket_mode(config, engine, standin, day):
+    """Socket Mode hands the same envelopes and payloads to the same app, unsigned."""
+    from slack_bolt.request import BoltRequest
+
+    from tests.slack_requests import bot_app
+
+    app, _ = bot_app(config, engine, standin.url, home_interval=HOME_INTERVAL)
+    opened = BoltRequest(body=home_opened_event("UALICE"), mode="socket_mode")
+    assert app.dispatch(opened).status == 200
+    eventually(lambda: views(standin, "UALICE") and buttons(views(standin, "UALICE")[-1]))
+    post_id = cards(engine)["AI alpha"].id
+    pressed = BoltRequest(
+        body=button_action("UALICE", PUBLISH_ACTION, post_id, stamp()), mode="socket_mode"
+    )
+    assert app.dispatch(pressed).status == 200
+    eventually(lambda: cards(engine)["AI alpha"].status == "approved")
+    eventually(lambda: "Approved, waiting" in mrkdwn_of(views(standin, "UALICE")[-1]))
