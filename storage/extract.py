@@ -14,6 +14,8 @@ from typing import Any
 
 from storage import frontmatter
 from storage.fields import FieldMap
+from storage.fingerprint import KEYS as FINGERPRINT_KEYS
+from storage.fingerprint import body_of, dumps, fingerprint
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class ArticleData:
     # The columns this read vouches for; the others keep what the database had. None: every
     # column, and the topics.
     columns: frozenset[str] | None = None
+    # What editors vote on, per key (storage.fingerprint), as stored: unpublished only.
+    content_hash: str | None = None
 
 
 # What the bot needs of an article that is already live: its state, and its URL and title
@@ -50,7 +54,8 @@ PUBLISHED_COLUMNS = frozenset({"blob_sha", "title", "url", "published", "error",
 
 # Bump when extract() reads a file differently: every scanned article is then read again.
 # 3: repeated keys are errors; dates like `2020-05-12 9:00:00 -0500` are read; warnings.
-READER_VERSION = 3
+# 4: an unpublished article's fingerprint (content_hash).
+READER_VERSION = 4
 
 
 def reader_id(fields: FieldMap) -> str:
@@ -111,6 +116,8 @@ def extract_change(
     values = frontmatter.changed_values(old, data)
     if values is None or fields.topics in values:
         return None  # topics live in their own table: a full read rewrites them
+    if any(key in values for key in _fingerprinted(fields)) or body_of(old) != body_of(data):
+        return None  # what editors vote on changed: a full read makes its new fingerprint
     changed = {key: value for key, value in values.items() if value is not frontmatter.GONE}
     columns = {"blob_sha"}
     published = False
@@ -132,6 +139,10 @@ def extract_change(
     return dataclasses.replace(
         _candidate(path, blob_sha, changed, fields, data), columns=frozenset(columns)
     )
+
+
+def _fingerprinted(fields: FieldMap) -> tuple[str, ...]:
+    return tuple(getattr(fields, key) for key in FINGERPRINT_KEYS if key != "body")
 
 
 def _fed_by(fields: FieldMap) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -176,6 +187,7 @@ def _candidate(
         topics=_topics(mapping.get(fields.topics)),
         related_json=related_json,
         warning=warning,
+        content_hash=dumps(fingerprint(mapping, data, fields)),
     )
 
 

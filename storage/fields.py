@@ -7,6 +7,13 @@ from typing import Literal
 
 FlagStyle = Literal["published", "draft"]
 
+#: What editors vote on (storage.fingerprint): the field map's names of what a card shows,
+#: and ``body``, the Markdown after the frontmatter. Not ``flag``, ``quality`` or ``heat``: a
+#: collector rescoring, or the bot's own publish commit, changes nothing editors read.
+FINGERPRINT_KEYS = (
+    "title", "excerpt", "url", "date", "provider", "images", "related", "topics", "body",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class FieldMap:

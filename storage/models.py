@@ -61,6 +61,9 @@ class Article(SQLModel, table=True):
     # When the commit that added the file was written: the age of an unpublished article
     # without a usable date (migration 0006). Set by the scan, only for those.
     added_at: datetime | None = Field(default=None, sa_column=_utc_column())
+    # What editors vote on, fingerprinted per key (migration 0010): JSON {key: short hash}
+    # of the title, excerpt, URL... and the body (storage.fingerprint). Unpublished only.
+    content_hash: str | None = None
     first_seen_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
     removed_at: datetime | None = Field(default=None, sa_column=_utc_column())
@@ -112,6 +115,14 @@ class Post(SQLModel, table=True):
     )
     commit_sha: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    # Changed after the votes (migration 0010, storage/revotes.py): the article's fingerprint
+    # the current votes are for (set at the first vote), and once it changed: from when votes
+    # count again (a Slack-style timestamp: earlier votes are shown, not counted), which keys
+    # changed ("title,body") and the content commit the change was seen at.
+    voted_hash: str | None = None
+    votes_since: str | None = Field(default=None, max_length=24)
+    changed_keys: str | None = None
+    changed_commit: str | None = Field(default=None, max_length=64)
 
 
 class Vote(SQLModel, table=True):
@@ -252,6 +263,19 @@ class Installation(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)  # always 1: one row
     uuid: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+
+
+class Reminder(SQLModel, table=True):
+    """One editor reminded of one card (migration 0009): the row is the claim, written before
+    the message is sent, so no two runs ever remind twice; ``sent_at`` once Slack took it.
+    A failed send deletes the claim; a claim a crash left unsent stays (never a duplicate)."""
+
+    __tablename__ = "reminder"
+
+    post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=32)
+    claimed_at: datetime = Field(sa_column=_utc_column(nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(index=True))
 
 
 Index("ix_post_desk_day", Post.desk, Post.day)

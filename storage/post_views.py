@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST, TOPIC, ArticleView, topics_of, view_of_row
 from storage.models import PostStatus, PublishHold, Vote, as_utc
-from storage.votes import Reaction
+from storage.votes import Reaction, counted_vote
 
 VOTE = Vote.__table__
 HOLD = PublishHold.__table__
@@ -193,13 +193,18 @@ def _utc(value: datetime) -> datetime:
 
 
 def reactions_for(conn: Connection, *, post_ids: Collection[int]) -> dict[int, list[Reaction]]:
-    """Every recorded reaction of each post, in one query (the tally is a pure rule)."""
+    """Every reaction of each post that counts (none from before its article changed:
+    storage.revotes), in one query (the tally is a pure rule)."""
     found: dict[int, list[Reaction]] = {pid: [] for pid in post_ids}
     ids = list(post_ids)
     for i in range(0, len(ids), 500):
-        q = select(
-            VOTE.c.post_id, VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts
-        ).where(VOTE.c.post_id.in_(ids[i : i + 500]))
+        q = (
+            select(
+                VOTE.c.post_id, VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts
+            )
+            .join(POST, POST.c.id == VOTE.c.post_id)
+            .where(VOTE.c.post_id.in_(ids[i : i + 500]), counted_vote())
+        )  # fmt: skip
         for post_id, *rest in conn.execute(q):
             found[post_id].append(Reaction(*rest))
     return found

@@ -210,8 +210,9 @@ def waiting_posts(
     conn: Connection, *, statuses: Collection[str], desk: str | None = None
 ) -> list[WaitingPost]:
     """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first: status,
-    created_at, permalink and their article's title and path."""
-    columns = (POST.c.status, POST.c.created_at, POST.c.permalink)
+    created_at, permalink, votes_since (set: changed after the votes) and their article's
+    title and path."""
+    columns = (POST.c.status, POST.c.created_at, POST.c.permalink, POST.c.votes_since)
     query = (
         select(*columns, ARTICLE.c.title, ARTICLE.c.path)
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)

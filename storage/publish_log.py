@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from storage.models import (
@@ -58,6 +58,9 @@ class QueuedPost:
     hold_blob: str | None
     reactions: tuple[Reaction, ...] = ()
     desk: str | None = None  # the desk it was posted for (None: from before desks)
+    # The fingerprint editors approved (storage.fingerprint): the one the votes were cast on,
+    # else the one the card shows; publishing refuses a file that differs from it.
+    voted_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ def queued_posts(
             POST.c.id, POST.c.article_id, POST.c.channel, POST.c.ts, POST.c.permalink,
             POST.c.status, POST.c.desk, ARTICLE.c.path, ARTICLE.c.title,
             HOLD.c.post_id.label("held"), HOLD.c.blob_sha.label("hold_blob"),
+            func.coalesce(POST.c.voted_hash, ARTICLE.c.content_hash).label("voted_hash"),
         )
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
         .outerjoin(HOLD, HOLD.c.post_id == POST.c.id)
@@ -111,7 +115,7 @@ def queued_posts(
             post_id=r.id, article_id=r.article_id, path=r.path, title=r.title,
             channel=r.channel, ts=r.ts, permalink=r.permalink, status=r.status,
             held=r.held is not None, hold_blob=r.hold_blob,
-            reactions=tuple(reactions.get(r.id, ())), desk=r.desk,
+            reactions=tuple(reactions.get(r.id, ())), desk=r.desk, voted_hash=r.voted_hash,
         )
         for r in rows
     ]  # fmt: skip

@@ -50,6 +50,7 @@ class WaitingPost(_FromRow):
     permalink: str | None
     title: str | None
     path: str
+    votes_since: str | None = None  # set: its article changed after the votes
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,16 @@ class CommitRecord(_FromRow):
     article_count: int
     message: str
     pushed_at: datetime
+
+
+@dataclass(frozen=True)
+class ReminderCard(_FromRow):
+    """An open card in Slack, as a reminder lists it: its card and its article's title."""
+
+    id: int
+    channel: str
+    ts: str
+    permalink: str | None
+    created_at: datetime
+    title: str | None
+    path: str

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, Insert, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    bindparam,
+    insert,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import Decision, Post, Vote, utcnow
 from storage.records import PostRecord
@@ -80,7 +90,13 @@ def _upsert(dialect: str) -> Insert:
 
 
 def reactions_of(conn: Connection, *, post_id: int) -> list[Reaction]:
+    """The reactions that count: none cast before the card's article changed."""
     return [Reaction(*row) for row in conn.execute(_REACTIONS_OF, {"post_id": post_id})]
+
+
+def earlier_reactions_of(conn: Connection, *, post_id: int) -> list[Reaction]:
+    """The reactions cast before the card's article changed: shown, never counted."""
+    return [Reaction(*row) for row in conn.execute(_EARLIER_OF, {"post_id": post_id})]
 
 
 # Built once: every vote runs these, and building a statement costs more than running it.
@@ -95,9 +111,18 @@ _TOUCH_POST = (
 _SET_STATUS = update(POST).where(POST.c.id == bindparam("b_id"))
 _SET_STATUS_FROM = _SET_STATUS.where(POST.c.status == bindparam("b_old"))
 _DECIDE = insert(DECISION)
-_REACTIONS_OF = select(VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts).where(
-    VOTE.c.post_id == bindparam("post_id")
+# Votes cast before the card's article changed (post.votes_since) do not count.
+_SINCE = or_(POST.c.votes_since.is_(None), VOTE.c.event_ts >= POST.c.votes_since)
+_REACTIONS = select(VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts).join(
+    POST, POST.c.id == VOTE.c.post_id
 )
+_REACTIONS_OF = _REACTIONS.where(VOTE.c.post_id == bindparam("post_id"), _SINCE)
+_EARLIER_OF = _REACTIONS.where(VOTE.c.post_id == bindparam("post_id"), not_(_SINCE))
+
+
+def counted_vote() -> ColumnElement[bool]:
+    """The condition on a vote joined with its post that it counts (see _SINCE)."""
+    return _SINCE
 
 
 def set_status(

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 BOT_USER = "UCURATOR"
 DEFAULT_SCOPES = (
     "chat:write,reactions:read,reactions:write,channels:history,usergroups:read,channels:read,"
-    "users:read,"
+    "users:read,im:write,"
     "commands"
 )
 
@@ -278,6 +278,18 @@ class SlackStandIn:
         found = [m for m in found if float(m["ts"]) >= oldest]
         found.sort(key=lambda m: float(m["ts"]), reverse=True)
         return {"ok": True, "messages": found, "has_more": False}
+
+    def _conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A direct message with one user: its channel is ``D`` + the user's ID."""
+        users = str(p.get("users") or "")
+        if not users or "," in users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        return {"ok": True, "channel": {"id": f"D{users}"}}
+
+    def dms(self, user: str) -> list[dict[str, Any]]:
+        """The messages the bot sent ``user`` directly, oldest first."""
+        found = [m for (ch, _), m in self.messages.items() if ch == f"D{user}"]
+        return sorted(found, key=lambda m: float(m["ts"]))
 
     def _conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
         listed = [{"id": cid, "name": name} for cid, name in self.channels.items()]

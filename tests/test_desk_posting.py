@@ -257,7 +257,9 @@ class Clock:
 
 
 OTHER_JOBS_OFF = {
-    "schedule": {name: "off" for name in ("refresh", "publish", "summary", "reconcile", "expire")}
+    "schedule": {
+        name: "off" for name in ("refresh", "publish", "summary", "reconcile", "expire", "remind")
+    }
 }
 
 
@@ -313,7 +315,9 @@ def test_a_desk_with_no_candidates_says_why_in_its_job_detail(
 @pytest.mark.parametrize("desk_post", [None, "off"])
 def test_the_implicit_desk_keeps_the_post_job(tmp_path, newsroom, desk_post):
     """A config without desks: one job named "post", switched off by schedule.post."""
-    schedule = {name: "off" for name in ("refresh", "publish", "summary", "reconcile", "expire")}
+    schedule = {
+        name: "off" for name in ("refresh", "publish", "summary", "reconcile", "expire", "remind")
+    }
     if desk_post:
         schedule["post"] = desk_post
     config = config_from_mapping(

@@ -21,6 +21,7 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.history": {"channels:history"},
     "conversations.info": {"channels:read"},
     "conversations.list": {"channels:read"},
+    "conversations.open": {"im:write"},
     "reactions.add": {"reactions:write"},
     "reactions.get": {"reactions:read"},
     "usergroups.users.list": {"usergroups:read"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,7 @@ def scan(ctx: Context, full: bool, show_errors: bool, no_fetch: bool) -> None:
         return
     except GitError as exc:
         raise click.ClickException(str(exc)) from None
+    _revote(rt, result.commit)
     if result.reread:
         click.echo("read every article again: fields: or the way articles are read changed")
     warned = f", {result.warnings} read with a warning" if result.warnings else ""
@@ -63,6 +65,21 @@ def scan(ctx: Context, full: bool, show_errors: bool, no_fetch: bool) -> None:
     )
     if result.errors or result.warnings:
         click.echo("see them with 'curator scan --errors'")
+
+
+def _revote(rt: Any, commit: str) -> None:
+    """Cards whose article changed after the votes go back to a vote; with SLACK_BOT_TOKEN
+    set their cards follow, as when the schedule scans."""
+    from bot.slack.client import make_client
+    from bot.slack.env import api_url
+    from bot.slack.revote import revote_changed
+
+    token = os.environ.get("SLACK_BOT_TOKEN")
+    client = make_client(token, api_url()) if token else None
+    now = datetime.now(UTC)
+    moved = revote_changed(rt.engine, rt.config, commit=commit, now=now, client=client)
+    if moved:
+        click.echo(f"{len(moved)} card(s) changed since the votes: back to a vote")
 
 
 def _print_errors(engine: Engine) -> None:

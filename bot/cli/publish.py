@@ -54,7 +54,7 @@ def publish(ctx: Context, dry_run: bool, wait: float) -> None:
             click.echo("\n--- commit message ---")
             click.echo(escape_controls(report.message, keep="\n"), nl=False)
     for post in report.posts:
-        if post.outcome in ("missing", "refused"):
+        if post.outcome in ("missing", "refused", "changed"):
             path, reason = escape_controls(post.path), escape_controls(post.reason)
             click.echo(f"{post.outcome}: {path}: {reason}", err=True)
     click.echo(report.summary())

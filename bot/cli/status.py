@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -14,7 +14,7 @@ from bot.house_rules import candidate_rules
 from bot.rules import states
 from bot.rules.candidates import describe
 from bot.rules.schedule import next_run, posting_day
-from storage import posts, publish_log
+from storage import posts, publish_log, reminders
 from storage.db import Transaction, reading
 from storage.models import as_utc
 from storage.schedule_state import LEASE_NAME, last_run, lease_state
@@ -41,6 +41,10 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
                     last += f" ({run.detail})"
             line = f"{job:<{width}} {cron:<16} {last}; next {local(next_run(cron, now, tz))}"
             lines.append(f"  {line}")
+        if "remind" in jobs:
+            midnight = datetime.combine(now.astimezone(tz).date(), time(), tzinfo=tz)
+            sent = reminders.sent_since(conn, since=midnight)
+            lines.append(f"reminders sent today: {sent} (card and editor)")
         lease = lease_state(conn, name=LEASE_NAME)
         if lease is None:
             lines.append("leader: none yet (no scheduler has run)")
@@ -108,7 +112,8 @@ def _open_posts(
         ]
     for row in rows:
         title = row.title or row.path
-        lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}")
+        changed = "  (changed since the votes)" if row.votes_since else ""
+        lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}{changed}")
     return lines
 
 

@@ -17,6 +17,8 @@ from bot.rules.schedule import summary_since
 from bot.runtime import Runtime
 from bot.slack import daily_post
 from bot.slack.editors import DisplayNames, editors_from
+from bot.slack.reminders import send_reminders
+from bot.slack.revote import revote_changed
 from bot.slack.summary_post import post_summary
 from bot.slack.voting import expire_posts, reconcile, refresh_card
 from storage.credentials import scrub as scrub_shapes
@@ -32,7 +34,10 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         """Fetch the content repo and scan what changed."""
         rt.repo.fetch()  # the scan reads the head when it is its turn
         result = scan(rt.engine, rt.repo, config.fields, rt.paths)
-        return f"{result.new} new, {result.changed} changed, {result.deleted} deleted"
+        # Cards whose article changed after the votes go back to a vote, and say so.
+        moved = revote_changed(rt.engine, config, commit=result.commit, now=ctx.now, client=client)
+        again = f", {len(moved)} card(s) back to a vote" if moved else ""
+        return f"{result.new} new, {result.changed} changed, {result.deleted} deleted{again}"
 
     def post(ctx: JobContext, desk: Desk) -> str:
         """Post the day's candidates."""
@@ -70,9 +75,14 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
         """Close cards whose voting window has passed."""
         return f"{expire_posts(rt.engine, client, config, ctx.now)} expired"
 
+    def remind(ctx: JobContext) -> str:
+        """Remind each editor, in one direct message, of the cards they have not voted on that
+        close soon (votes.remind_before), never twice, never in votes.quiet_hours."""
+        return send_reminders(rt.engine, client, config, editors, ctx.now).summary()
+
     bodies: dict[str, Callable[..., str]] = {
         "refresh": refresh, "post": post, "reconcile": reconcile_votes, "publish": publish,
-        "summary": summary, "expire": expire,
+        "summary": summary, "expire": expire, "remind": remind,
     }  # fmt: skip
     specs = []
     # Posting and summaries are a job per desk (and the newsroom's summary one more), each

@@ -86,7 +86,7 @@ def config_from_mapping(
     if problems:
         raise ConfigError(scrub(f"{label}: {key}: {said}") for key, said in problems)
     assert file is not None
-    slack, votes = _slack(file), VotesConfig(**file.votes.model_dump())
+    slack, votes = _slack(file), VotesConfig(**dict(file.votes))
     candidates, schedule = CandidatesConfig(**file.candidates.model_dump()), _schedule(file)
     return Config(
         path=path.resolve() if path is not None else None,

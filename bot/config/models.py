@@ -5,6 +5,7 @@ which is what an error about it says; ``bot.config.explain`` puts pydantic's err
 words. The loader (``bot.config.loading``) turns a valid file into the settings the bot runs on.
 """
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,8 +20,9 @@ from pydantic import (
 )
 
 from bot.config.cron import Cron
-from bot.config.errors import problem
-from bot.config.settings import DEFAULT_GRACE
+from bot.config.errors import expected, problem
+from bot.config.settings import DEFAULT_GRACE, REVOTE_DEFAULT
+from bot.config.timing import Quiet, RemindBefore
 from bot.config.values import (
     AUTHOR_FORMAT,
     CHANNEL,
@@ -44,7 +46,8 @@ from bot.config.values import (
     texts,
     time_zone_name,
 )
-from storage.fields import FieldMap
+from bot.rules.reminders import DURATION_FORMAT, QUIET_FORMAT
+from storage.fields import FINGERPRINT_KEYS, FieldMap
 
 MAX_PER_DAY = 50  # one Slack message per candidate: more than this floods the channel
 DEFAULT_AUTHOR = "Newsroom Curator <curator@localhost>"
@@ -125,6 +128,14 @@ class SlackSection(Section):
     )
 
 
+def _revote_key(value: str) -> str:
+    if value not in FINGERPRINT_KEYS:
+        raise expected(
+            f"one of {', '.join(FINGERPRINT_KEYS)} (quality and heat never count)", value
+        )
+    return value
+
+
 class VotesSection(Section):
     """Vote emoji and thresholds; the two emoji sets never overlap."""
 
@@ -139,6 +150,12 @@ class VotesSection(Section):
     )
     quorum: Annotated[int, Field(ge=1)] = 2
     window_days: Annotated[int, Field(ge=1)] = 3
+    revote_on: texts(checked(_revote_key)) = setting(
+        REVOTE_DEFAULT, what="a list of article keys like [title, excerpt, url, body]",
+        each="a key from fields: or body",
+    )  # fmt: skip
+    remind_before: RemindBefore = setting(timedelta(hours=24), what=DURATION_FORMAT)
+    quiet_hours: Quiet = setting(None, what=QUIET_FORMAT)
 
     @field_validator("reject")
     @classmethod
@@ -176,6 +193,7 @@ class GraceSection(Section):
     summary: int = _grace_default("summary")
     reconcile: int = _grace_default("reconcile")
     expire: int = _grace_default("expire")
+    remind: int = _grace_default("remind")
 
 
 class ScheduleSection(Section):
@@ -185,6 +203,7 @@ class ScheduleSection(Section):
     summary: Cron = "30 8 * * *"
     reconcile: Cron = "*/10 * * * *"
     expire: Cron = "5 0 * * *"
+    remind: Cron = "*/15 * * * *"
     grace: Annotated[GraceSection, BeforeValidator(lambda v: {} if v is None else v)] = setting(
         GraceSection(), what="a mapping of job name to minutes"
     )
@@ -248,6 +267,8 @@ class DeskSection(Section):
     reject: texts(checked(emoji_name)) = setting((), what=_EMOJI, each="an emoji name")
     quorum: int = Field(None, ge=1)
     window_days: int = Field(None, ge=1)
+    remind_before: RemindBefore = setting(None, what=DURATION_FORMAT)
+    quiet_hours: Quiet = setting(None, what=QUIET_FORMAT)
     # candidates.* for this desk (``topics`` here routes articles to the desk)
     per_day: int = Field(None, ge=1, le=MAX_PER_DAY)
     min_quality: Annotated[float, Field(allow_inf_nan=False)] | None = setting(
@@ -270,7 +291,7 @@ class DeskSection(Section):
         return editors, group
 
 
-VOTE_KEYS = ("publish", "reject", "quorum", "window_days")
+VOTE_KEYS = ("publish", "reject", "quorum", "window_days", "remind_before", "quiet_hours")
 CANDIDATE_KEYS = ("per_day", "min_quality", "require_score", "max_age_days")
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 
+from bot.rules.reminders import QuietHours
 from storage.fields import FieldMap
 
 
@@ -53,18 +55,28 @@ class SlackConfig:
     summary_channel: str | None = None
 
 
+REVOTE_DEFAULT = ("title", "excerpt", "url", "body")
+
+
 @dataclass(frozen=True, kw_only=True)
 class VotesConfig:
     """Which reactions are votes, and how many decide a candidate.
 
     Emoji names are stored without colons, as Slack's reaction events spell them; the two sets
-    never overlap, so one reaction can never mean both.
+    never overlap, so one reaction can never mean both. ``remind_before``: how long before a
+    card closes its editors who have not voted get a DM (None: never); never inside
+    ``quiet_hours`` (local time in the config's time zone; None: any time).
     """
 
     publish: tuple[str, ...] = ("white_check_mark",)
     reject: tuple[str, ...] = ("x",)
     quorum: int = 2
     window_days: int = 3
+    # What, changed in an article after the votes on its card, sends it back to a vote
+    # (names from fields: and body; storage.fingerprint).
+    revote_on: tuple[str, ...] = REVOTE_DEFAULT
+    remind_before: timedelta | None = timedelta(hours=24)
+    quiet_hours: QuietHours | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +92,7 @@ class CandidatesConfig:
     topics: tuple[str, ...] = ()
 
 
-JOBS = ("refresh", "post", "publish", "summary", "reconcile", "expire")
+JOBS = ("refresh", "post", "publish", "summary", "reconcile", "expire", "remind")
 DEFAULT_GRACE = {
     "refresh": 10,
     "post": 180,
@@ -88,6 +100,7 @@ DEFAULT_GRACE = {
     "summary": 180,
     "reconcile": 5,
     "expire": 720,
+    "remind": 10,
 }
 
 
@@ -106,6 +119,7 @@ class ScheduleConfig:
     summary: str | None = "30 8 * * *"
     reconcile: str | None = "*/10 * * * *"
     expire: str | None = "5 0 * * *"
+    remind: str | None = "*/15 * * * *"
     # How late a slot missed while the bot was down may still run, in minutes: the day's
     # post at 09:30 after a 09:00 outage is useful, at 17:00 it is noise.
     grace: Mapping[str, int] = field(
@@ -198,6 +212,8 @@ class Config:
     def __post_init__(self) -> None:
         # Built directly (tests), from a file without desks:, or replaced from such a config
         # (dataclasses.replace): the one desk follows slack:, votes:, candidates: and post.
+        # Desks of a desks: list were worked out by the loader and stay as they are: replace
+        # them too when replacing the shared sections of such a config.
         if not self.desks or self.desks[0].implicit:
             desk = implicit_desk(self.slack, self.votes, self.candidates, self.schedule.post)
             object.__setattr__(self, "desks", (desk,))

@@ -40,15 +40,26 @@ from bot.publishing.message import (
     display_name,
     set_on_publish,
 )
-from bot.publishing.report import ALREADY, MISSING, PUBLISHED, REFUSED, PostReport, PublishReport
+from bot.publishing.report import (
+    ALREADY,
+    CHANGED,
+    MISSING,
+    PUBLISHED,
+    REFUSED,
+    PostReport,
+    PublishReport,
+)
 from bot.rules import states
 from bot.rules.tally import tally
 from storage import publish_commit as git_publish
 from storage import publish_log
+from storage.db import transaction
 from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
 from storage.publish_commit import ArticleResult, Author, Edit, Outcome, PublishResult, PushRejected
 from storage.publish_log import PostChange
+from storage.revotes import reopen, revote_cause, since_of
+from storage.votes import find_post
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +80,8 @@ class _Verdict:
     reason: str | None = None
     hold_blob: str | None = None
     recovered: bool = False
+    fingerprint: str | None = None  # CHANGED: the article's at the tip
+    changed: tuple[str, ...] = ()  # CHANGED: which keys that count differ
 
     def change(self) -> PostChange:
         c = self.candidate
@@ -129,7 +142,12 @@ def _publish(
         return PublishReport(dry_run, tuple(recovered))
     by_path = {c.path: c for c in todo}
     token = uuid.uuid4().hex
-    edits = [Edit(c.path, set_on_publish(config, c, now)) for c in todo]
+    # Each article must still be the one editors approved (bot/slack/revote.py): checked
+    # at the tip, so a change the scan has not seen yet is caught too.
+    keys = config.votes.revote_on
+    edits = [
+        Edit(c.path, set_on_publish(config, c, now), expect=c.voted_hash, keys=keys) for c in todo
+    ]
 
     def prepare(at: str, number: int) -> PublishResult:
         attempt = git_publish.plan_attempt(repo, edits, tip=at, fields=config.fields, number=number)
@@ -171,6 +189,8 @@ def _publish(
             message=result.message, article_count=edited, token=token, now=now,
             unpushed=unpushed,
         )  # fmt: skip
+        changed = [v for v in verdicts if v.outcome == CHANGED]
+        _reopen_changed(engine, changed, tip=result.base, now=now)
     commit_url = config.content.commit_link(result.commit) if result.commit else None
     report = PublishReport(
         dry_run=dry_run,
@@ -183,6 +203,23 @@ def _publish(
     )
     log.info("publish: %s", report.summary())
     return report
+
+
+def _reopen_changed(
+    engine: Engine, verdicts: Sequence[_Verdict], *, tip: str, now: datetime
+) -> None:
+    """Articles not published because they are not what editors approved: their cards go
+    back to a vote, as when the scan sees the change (bot/slack/revote.py)."""
+    for v in verdicts:
+        c = v.candidate
+        with transaction(engine) as tx:
+            post = find_post(tx, channel=c.channel, ts=c.ts or "", lock=True)
+            if post is None or post.status not in (states.APPROVED, states.BLOCKED):
+                continue  # a vote moved it meanwhile; the next scan tells the change
+            reopen(
+                tx, post_id=post.id, status=post.status, fingerprint=v.fingerprint,
+                keys=v.changed, since=since_of(now), commit=tip, cause=v.cause, at=now,
+            )  # fmt: skip
 
 
 def _author(config: Config) -> Author:
@@ -264,6 +301,13 @@ def _verdict(
         sha, who = found
         cause = f"already published on {branch} by {who or 'someone'} in commit {sha[:12]}"
         return _Verdict(c, ALREADY, states.PUBLISHED, cause, sha)
+    if r.outcome is Outcome.CHANGED:
+        keys = tuple((r.reason or "").split(","))
+        cause = revote_cause(keys, tip, found=" (found when publishing)")
+        return _Verdict(
+            c, CHANGED, states.OPEN, cause, reason=cause, fingerprint=r.fingerprint,
+            changed=keys,
+        )  # fmt: skip
     if r.outcome is Outcome.MISSING:
         reason = f"{c.path} is not on {branch} (at {tip[:12]})"
         return _Verdict(c, MISSING, states.BLOCKED, f"missing: {reason}", reason=reason)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 # What the report calls each outcome; "published" means this job's commit did it.
 PUBLISHED, ALREADY, MISSING, REFUSED = "published", "already", "missing", "refused"
+# Not what editors approved (changed after the votes): the post is open again for new votes.
+CHANGED = "changed"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class PublishReport:
             f"already published {self.count(ALREADY)}, missing {self.count(MISSING)}, "
             f"refused {self.count(REFUSED)}"
         )
+        if self.count(CHANGED):
+            others += f", changed since the votes {self.count(CHANGED)} (open again)"
         if self.dry_run:
             n = self.count(PUBLISHED)
             would = f"would publish {n}{' in one commit' if n else ''}"

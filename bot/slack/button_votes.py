@@ -16,9 +16,10 @@ from sqlalchemy.engine import Engine
 from bot.config import Config, Desk
 from bot.rules.states import FINAL
 from bot.rules.tally import BUTTON_PUBLISH, BUTTON_REJECT, PUBLISH, REJECT
-from bot.slack.voting import _retally  # the one way votes move a post
+from bot.slack.voting import retally
 from storage.db import reading, transaction
 from storage.home_views import card_by_id
+from storage.revotes import note_vote
 from storage.votes import find_post, record_reaction
 
 COUNTED, UNCHANGED, CLOSED = "counted", "unchanged", "closed"
@@ -82,5 +83,6 @@ def apply_button(
         )  # fmt: skip
         if not changed:
             return ButtonVote(UNCHANGED, post.id, desk.name, post.status)
-        new = _retally(tx, post, config, cause=f"vote by {user} (Home tab)")
+        note_vote(tx, post_id=post.id)  # the first vote keeps what it was cast on
+        new = retally(tx, post, config, cause=f"vote by {user} (Home tab)")
     return ButtonVote(COUNTED, post.id, desk.name, new)

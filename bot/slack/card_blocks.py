@@ -57,6 +57,12 @@ class CardState:
     commit_sha: str | None = None
     commit_url: str | None = None
     note: str | None = None  # e.g. why publishing this article was refused
+    # Changed after the votes (bot/slack/revote.py): what changed, the commit seen (with its
+    # link when content.commit_url is set), and the votes from before, which no longer count.
+    changed: tuple[str, ...] = ()
+    changed_sha: str | None = None
+    changed_url: str | None = None
+    earlier: Tally | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,25 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
         line = f"*Open* · {votes} · {state.quorum} needed{closes}"
     if note:
         line += f"\n:warning: {note}"
+    if state.changed:
+        line += "\n" + changed_line(state, emoji)
+    return line
+
+
+def changed_line(state: CardState, emoji: Emoji) -> str:
+    """``:pencil2: Changed since the votes: title, body in <commit> · earlier votes: ✅ 2 ·
+    ❌ 0, no longer counted``: the keys are config names, the commit a sha or its link."""
+    sha = (state.changed_sha or "")[:7]
+    commit = ""
+    if sha:
+        commit = " in " + (link(state.changed_url, sha, 500) if state.changed_url else f"`{sha}`")
+    line = f":pencil2: *Changed since the votes:* {', '.join(state.changed)}{commit}"
+    earlier = state.earlier or Tally()
+    line += (
+        f" · earlier votes: :{emoji.publish}: {len(earlier.publish)} · "
+        f":{emoji.reject}: {len(earlier.reject)}, no longer counted: vote again "
+        "(take your reaction off and put it back)"
+    )
     return line
 
 

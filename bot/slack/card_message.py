@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -13,14 +14,15 @@ from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.rules import states
 from bot.rules.schedule import next_run
-from bot.rules.tally import tally, voting_closes
+from bot.rules.tally import VoteRules, tally, voting_closes
 from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
 from storage import posts, publish_log
 from storage.articles import article_view
 from storage.db import Transaction
 from storage.models import as_utc
-from storage.votes import reactions_of
+from storage.revotes import revote_note
+from storage.votes import earlier_reactions_of, reactions_of
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,22 @@ def render_post(
         commit_sha=post.commit_sha,
         commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,
         note=_latest_note(tx, post_id, post.status),
+        **_changed(tx, post_id, config, rules),
     )
     return candidate_card(article, state, emoji(desk), config.zone)
+
+
+def _changed(tx: Transaction, post_id: int, config: Config, rules: VoteRules) -> dict[str, Any]:
+    """What the card says of a change after the votes (bot/slack/revote.py), if any."""
+    note = revote_note(tx, post_id=post_id)
+    if note is None or not note.keys:
+        return {}
+    return {
+        "changed": note.keys,
+        "changed_sha": note.commit,
+        "changed_url": config.content.commit_link(note.commit) if note.commit else None,
+        "earlier": tally(earlier_reactions_of(tx, post_id=post_id), rules),
+    }
 
 
 def _latest_note(tx: Transaction, post_id: int, status: str) -> str | None:

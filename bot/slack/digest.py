@@ -32,6 +32,7 @@ from bot.slack.limits import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, length
 from bot.slack.text import cut, escape, link, mrkdwn, shown_items
 from storage.db import Transaction, reading
 from storage.post_views import PostView, find_posts, holds_for, reactions_for
+from storage.revotes import changed_post_ids
 
 
 def unescape_command(text: str) -> str:
@@ -50,6 +51,7 @@ class DigestEntry:
     tally: Tally
     hold: str | None = None
     desk: Desk | None = None  # whose votes and quorum apply; None: the default desk
+    changed: bool = False  # its article changed after the votes (bot/slack/revote.py)
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,22 @@ def run_digest(
     return DigestResult(query, entries_for(conn, config, page.posts), page.total, desks)
 
 
+#: How a list of cards marks one whose article changed after the votes.
+CHANGED = ":pencil2: changed since the votes"
+
+
 def entries_for(conn: Transaction, config: Config, posts: Sequence[PostView]) -> list[DigestEntry]:
     """Cards with their tallies (by their own desk's rules) and holds, read in two queries
     whatever their number."""
     reactions = reactions_for(conn, post_ids=[p.post_id for p in posts])
     holds = holds_for(conn, post_ids=[p.post_id for p in posts if p.status == states.BLOCKED])
+    voting = (states.OPEN, states.APPROVED, states.REJECTED, states.BLOCKED)
+    changed = changed_post_ids(conn, post_ids=[p.post_id for p in posts if p.status in voting])
     entries = []
     for p in posts:
         desk = config.desk(p.desk)
         its = tally(reactions[p.post_id], vote_rules(desk))
-        entries.append(DigestEntry(p, its, holds.get(p.post_id), desk))
+        entries.append(DigestEntry(p, its, holds.get(p.post_id), desk, p.post_id in changed))
     return entries
 
 
@@ -254,6 +262,8 @@ def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
         parts = [f"rejected {when}", votes]
     else:
         parts = [f"expired {when}", votes]
+    if entry.changed:
+        parts.append(CHANGED)
     if post.permalink:
         parts.append(card_link(post.permalink))
     return " · ".join(parts)

@@ -37,6 +37,13 @@ class Editors:
             return True
         return self._group is not None and user in self._cache._group_members(client)
 
+    def members(self, client: WebClient) -> frozenset[str]:
+        """Everyone who may vote: the listed users and the user group's members (as last
+        known, when Slack cannot list them now)."""
+        if self._group is None:
+            return self.users
+        return self.users | self._cache._group_members(client)
+
     def _group_members(self, client: WebClient) -> frozenset[str]:
         with self._lock:
             if time.monotonic() - self._fetched_at > self._ttl:

@@ -30,6 +30,7 @@ from bot.rules.schedule import next_run, posting_day
 from bot.slack.card_blocks import md, quality_text, title_of
 from bot.slack.card_message import next_publish_run
 from bot.slack.digest import (
+    CHANGED,
     HOLD_MAX,
     DigestEntry,
     Sections,
@@ -250,7 +251,7 @@ def summary_lists(
             _line(
                 e,
                 f" · waiting {duration(now - e.post.posted_at)} · {_votes(e, config, desk)} · "
-                f"{desk.votes.quorum} needed{_card(e)}",
+                f"{desk.votes.quorum} needed{' · ' + CHANGED if e.changed else ''}{_card(e)}",
                 fit,
             )
             for e in summary.waiting[: fit.shown]

@@ -27,7 +27,14 @@ from bot.slack.editors import DeskEditors
 from storage import posts
 from storage.db import Transaction, reading, transaction
 from storage.records import PostRecord
-from storage.votes import find_post, reactions_of, record_reaction, set_status
+from storage.revotes import note_vote
+from storage.votes import (
+    earlier_reactions_of,
+    find_post,
+    reactions_of,
+    record_reaction,
+    set_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +90,12 @@ def apply_reaction(
         )  # fmt: skip
         if not changed:
             return None  # a duplicate, or older than what we know
-        new = _retally(tx, post, config, cause=f"vote by {user}")
+        note_vote(tx, post_id=post.id)  # the first vote keeps what it was cast on
+        new = retally(tx, post, config, cause=f"vote by {user}")
     return VoteChange(post.id, post.channel, post.ts, post.status, new)
 
 
-def _retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
+def retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
     """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
     rules = vote_rules(config.desk(post.desk))
     new = next_status(post.status, tally(reactions_of(tx, post_id=post.id), rules), rules)
@@ -149,12 +157,11 @@ def reconcile(
             locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)
             if locked is None or locked.status in FINAL:
                 continue
-            # Home tab buttons' votes are not reactions: Slack does not have them to report.
-            known = {
-                (r.user, r.reaction): r
-                for r in reactions_of(tx, post_id=post.id)
-                if not is_button(r.reaction)
-            }
+            # Earlier votes too (cast before the article changed): still in Slack, they are
+            # known, and must not come back as new ones. Home tab buttons' votes are not
+            # reactions: Slack does not have them to report, so they are left alone.
+            every = reactions_of(tx, post_id=post.id) + earlier_reactions_of(tx, post_id=post.id)
+            known = {(r.user, r.reaction): r for r in every if not is_button(r.reaction)}
             changed = False
             for key in in_slack | {k for k, r in known.items() if r.present}:
                 present = key in in_slack
@@ -165,7 +172,7 @@ def reconcile(
                     choice=rules.choice(key[1]) or "", present=present, event_ts=now_ts,
                 )  # fmt: skip
             if changed:
-                _retally(tx, locked, config, cause="reconciled with Slack")
+                retally(tx, locked, config, cause="reconciled with Slack")
         if changed:
             report.changed += 1
             refresh_card(engine, client, config, post.id, now)

@@ -14,6 +14,7 @@ from storage import frontmatter
 # The scan's own reading of the flag, so a file the scan calls unpublished is one we edit.
 from storage.extract import FlagError, read_flag
 from storage.fields import FieldMap
+from storage.fingerprint import differing, dumps, fingerprint_of, loads
 from storage.gitrepo import BlobReader, ContentRepo
 from storage.lifeline import follow
 from storage.publish_commit.results import ArticleResult, Edit, Outcome, Planned, Scalar
@@ -47,6 +48,11 @@ def plan(
             planned.append(Planned(ArticleResult(e.path, Outcome.REFUSED, reason, entry[1])))
         else:
             outcome, reason, new = edited[e.path]
+            if outcome is Outcome.CHANGED:  # ``new`` holds the tip's fingerprint
+                print_ = new.decode() if new else None
+                result = ArticleResult(e.path, outcome, reason, entry[1], fingerprint=print_)
+                planned.append(Planned(result, entry[0], data[e.path]))
+                continue
             result = ArticleResult(e.path, outcome, reason, entry[1])
             planned.append(Planned(result, entry[0], data[e.path], new))
     return planned
@@ -89,13 +95,19 @@ def _edit_chunk(items: Sequence[tuple[bytes, Edit]], fields: FieldMap) -> list[E
 
 
 def edit_article(data: bytes, edit: Edit, fields: FieldMap) -> Edited:
-    """(outcome, reason, new bytes) for one article file: flip the flag unless it is live."""
+    """(outcome, reason, new bytes) for one article file: flip the flag unless it is live,
+    or unless it is not the version editors approved (CHANGED: its fingerprint for bytes)."""
     try:
         published = read_flag(frontmatter.parse_keys(data, (fields.flag,)), fields)
     except (frontmatter.FrontmatterError, FlagError) as exc:
         return Outcome.REFUSED, _one_line(exc), None
     if published:
         return Outcome.ALREADY, None, None
+    if edit.expect is not None:
+        now = fingerprint_of(data, fields)
+        changed = differing(loads(edit.expect), now or {}, edit.keys)
+        if changed and now is not None:
+            return Outcome.CHANGED, ",".join(changed), dumps(now).encode()
     # The flag first: when keys are missing they are added in this order.
     changes: dict[str, Scalar] = {fields.flag: fields.published_value()}
     changes.update((k, v) for k, v in edit.changes.items() if k != fields.flag)

@@ -21,6 +21,9 @@ class Outcome(StrEnum):
     ALREADY = "already"  # published at the tip already (by hand, or by an earlier batch)
     MISSING = "missing"  # no such file at the tip
     REFUSED = "refused"  # cannot be edited safely; ``reason`` says why in one line
+    # Not what editors approved: a key that counts differs from the approved fingerprint
+    # (storage.fingerprint); ``reason`` names them ("title,body"), ``fingerprint`` is the tip's.
+    CHANGED = "changed"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class Edit:
 
     path: str
     changes: Mapping[str, Scalar] = field(default_factory=dict)
+    # The fingerprint editors approved, and the keys of it that count: an article that
+    # differs in one of them at the tip is not edited (Outcome.CHANGED). None: no check.
+    expect: str | None = None
+    keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class ArticleResult:
     reason: str | None = None
     old_blob: str | None = None
     new_blob: str | None = None  # the committed blob (EDITED and not a dry run)
+    fingerprint: str | None = None  # CHANGED: the article's fingerprint at the tip
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,139 @@
+"""Reminders: each editor who has not voted on a card that closes soon gets one direct message
+per run listing all such cards (the rule is ``bot.rules.reminders``).
+
+Claim, then send. Every (card, editor) of a message is claimed in the database first
+(``storage.reminders.claim``, a unique key), so two replicas or a restart never remind twice;
+a message Slack does not take gives its claims back for the next run. The one gap left is a
+process killed between the claim and Slack's answer: its claims stay, so that editor is not
+reminded of those cards — never reminded twice is the promise, and a reminder is a nicety
+while a duplicate is noise (a claim without ``sent_at`` shows what such a crash left).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+
+from bot.config import Config, Desk
+from bot.house_rules import vote_rules
+from bot.outages import Told
+from bot.rules.reminders import OpenCard, due_reminders, is_quiet, posted_between
+from bot.rules.tally import tally, voting_closes
+from bot.slack.editors import DeskEditors
+from bot.slack.reminder_message import RemindedCard, reminder_message
+from storage import reminders
+from storage.db import reading
+from storage.post_views import reactions_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReminderReport:
+    messages: int = 0  # direct messages sent, one per editor
+    cards: int = 0  # (card, editor) reminders in them
+    failed: list[str] = field(default_factory=list)  # "U123: user_not_found"
+    quiet: list[str] = field(default_factory=list)  # desks in their quiet hours
+
+    def summary(self) -> str:
+        line = f"{self.messages} message(s), {self.cards} card reminder(s)"
+        if self.failed:
+            line += f"; {len(self.failed)} not sent, retried next run ({self.failed[0]})"
+        if self.quiet:
+            line += f"; quiet hours: {', '.join(self.quiet)}"
+        return line
+
+
+def send_reminders(
+    engine: Engine, client: WebClient, config: Config, editors: DeskEditors, now: datetime
+) -> ReminderReport:
+    """Remind every editor of their cards closing soon, in one message each. Raises Told
+    when no message could be sent at all (Slack refused each: a scope, a setting to fix)."""
+    report = ReminderReport()
+    due: dict[str, list[RemindedCard]] = {}
+    for desk in config.desks:
+        if desk.votes.remind_before is None:
+            continue
+        if is_quiet(now, desk.votes.quiet_hours, config.zone):
+            report.quiet.append(desk.name)
+            continue
+        for user, cards in _due_in(engine, client, config, desk, editors, now).items():
+            due.setdefault(user, []).extend(cards)
+    for user in sorted(due):
+        cards = sorted(due[user], key=lambda c: (c.closes, c.post_id))
+        _remind(engine, client, config, user, cards, now, report)
+    if report.failed and not report.messages:
+        raise Told(f"no reminder could be sent: {report.summary()}")
+    return report
+
+
+def _due_in(
+    engine: Engine, client: WebClient, config: Config, desk: Desk, editors: DeskEditors,
+    now: datetime,
+) -> dict[str, list[RemindedCard]]:  # fmt: skip
+    """Editor -> the desk's cards to remind them of now."""
+    rules, remind_before = vote_rules(desk), desk.votes.remind_before
+    assert remind_before is not None
+    after, until = posted_between(now, window=rules.window, remind_before=remind_before)
+    with reading(engine) as conn:
+        rows = reminders.open_cards_posted(conn, desk=desk.name, after=after, until=until)
+        if not rows:
+            return {}
+        ids = [row.id for row in rows]
+        votes, done = reactions_for(conn, post_ids=ids), reminders.reminded(conn, post_ids=ids)
+    members = editors.of(desk).members(client)  # asked of Slack outside the transaction
+    named = None if desk.implicit else desk.name
+    shown, open_cards = {}, []
+    for row in rows:
+        t = tally(votes[row.id], rules)
+        closes = voting_closes(row.created_at, rules)
+        open_cards.append(OpenCard(row.id, closes, members, frozenset(t.publish + t.reject)))
+        shown[row.id] = RemindedCard(row.id, row.title, row.path, row.permalink, named, closes)
+    due = due_reminders(open_cards, now=now, remind_before=remind_before, reminded=done)
+    return {user: [shown[c.post_id] for c in cards] for user, cards in due.items()}
+
+
+def _remind(
+    engine: Engine, client: WebClient, config: Config, user: str, cards: list[RemindedCard],
+    now: datetime, report: ReminderReport,
+) -> None:  # fmt: skip
+    """Claim ``user``'s reminders of ``cards``, send the one message, keep or give back the
+    claims as Slack answers."""
+    claimed = set(reminders.claim(engine, user=user, post_ids=[c.post_id for c in cards], now=now))
+    mine = [c for c in cards if c.post_id in claimed]  # another run may have claimed some
+    if not mine:
+        return
+    ids = [c.post_id for c in mine]
+    posting = False
+    try:
+        text, blocks = reminder_message(mine, now=now, tz=config.zone, command=config.slack.command)
+        channel = client.conversations_open(users=user)["channel"]["id"]
+        posting = True
+        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except SlackApiError as exc:  # Slack answered no: nothing was sent, the next run retries
+        reminders.release(engine, user=user, post_ids=ids)
+        error = exc.response.get("error") if exc.response is not None else str(exc)
+        log.warning("could not remind %s of %d card(s): %s", user, len(ids), error)
+        report.failed.append(f"{user}: {error}")
+        return
+    except BaseException as exc:
+        # Before the message left, or Slack was never reached: the next run retries. An
+        # answer lost on the way back may mean Slack took it: the claim stays (never twice).
+        if not posting or _never_reached(exc):
+            reminders.release(engine, user=user, post_ids=ids)
+        raise
+    reminders.mark_sent(engine, user=user, post_ids=ids, now=now)
+    report.messages += 1
+    report.cards += len(ids)
+
+
+def _never_reached(exc: BaseException) -> bool:
+    """Whether the request surely never reached Slack: refused, or no such host."""
+    reason = getattr(exc, "reason", exc)  # urllib's URLError wraps the socket's error
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)

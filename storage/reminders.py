@@ -1,0 +1,117 @@
+"""Reminders: the open cards a reminder may list, and who was reminded of which card.
+
+A (post, editor) row is written before the direct message is sent (``claim``): the unique
+key makes the claim the one place that decides, across replicas and restarts, that an
+editor hears of a card once. ``mark_sent`` records that Slack took the message; ``release``
+deletes a claim whose message failed, so the next run tries again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy.engine import Engine
+
+from storage.db import dialect_insert
+from storage.models import Article, Post, PostStatus, Reminder, as_utc
+from storage.records import ReminderCard
+
+POST = Post.__table__
+ARTICLE = Article.__table__
+REMINDER = Reminder.__table__
+
+
+def open_cards_posted(
+    conn: Connection, *, desk: str, after: datetime, until: datetime
+) -> list[ReminderCard]:
+    """The desk's open cards in Slack created after ``after`` and up to ``until``, oldest
+    first."""
+    query = (
+        select(
+            POST.c.id,
+            POST.c.channel,
+            POST.c.ts,
+            POST.c.permalink,
+            POST.c.created_at,
+            ARTICLE.c.title,
+            ARTICLE.c.path,
+        )
+        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
+        .where(
+            POST.c.desk == desk,
+            POST.c.status == PostStatus.OPEN,
+            POST.c.ts.is_not(None),
+            POST.c.created_at > after,
+            POST.c.created_at <= until,
+        )
+        .order_by(POST.c.created_at, POST.c.id)
+    )
+    return [_utc(ReminderCard.of(row)) for row in conn.execute(query)]
+
+
+def _utc(card: ReminderCard) -> ReminderCard:
+    created = as_utc(card.created_at)
+    assert created is not None
+    return ReminderCard(
+        id=card.id, channel=card.channel, ts=card.ts, permalink=card.permalink,
+        created_at=created, title=card.title, path=card.path,
+    )  # fmt: skip
+
+
+def reminded(conn: Connection, *, post_ids: Collection[int]) -> set[tuple[int, str]]:
+    """(post_id, user) of every reminder claimed for these posts, sent or being sent."""
+    found: set[tuple[int, str]] = set()
+    ids = list(post_ids)
+    for i in range(0, len(ids), 500):
+        query = select(REMINDER.c.post_id, REMINDER.c.user_id).where(
+            REMINDER.c.post_id.in_(ids[i : i + 500])
+        )
+        found |= {(int(post_id), str(user)) for post_id, user in conn.execute(query)}
+    return found
+
+
+def claim(engine: Engine, *, user: str, post_ids: Collection[int], now: datetime) -> list[int]:
+    """Claim reminding ``user`` of each post; the posts this call claimed (a post another
+    run claimed first is left out), in the order given. One transaction: all or none."""
+    claimed = []
+    with engine.begin() as conn:
+        for post_id in post_ids:
+            stmt = (
+                dialect_insert(conn, REMINDER)
+                .values(post_id=post_id, user_id=user, claimed_at=now)
+                .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
+                .returning(REMINDER.c.post_id)
+            )
+            if conn.execute(stmt).scalar_one_or_none() is not None:
+                claimed.append(post_id)
+    return claimed
+
+
+def mark_sent(engine: Engine, *, user: str, post_ids: Collection[int], now: datetime) -> None:
+    """Slack took the message reminding ``user`` of these posts."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(REMINDER)
+            .where(REMINDER.c.user_id == user, REMINDER.c.post_id.in_(list(post_ids)))
+            .values(sent_at=now)
+        )
+
+
+def release(engine: Engine, *, user: str, post_ids: Collection[int]) -> int:
+    """Give back the claims of a message that was not sent; how many were released. A
+    reminder already sent is never released."""
+    with engine.begin() as conn:
+        unsent = and_(
+            REMINDER.c.user_id == user,
+            REMINDER.c.post_id.in_(list(post_ids)),
+            REMINDER.c.sent_at.is_(None),
+        )
+        return int(conn.execute(delete(REMINDER).where(unsent)).rowcount)
+
+
+def sent_since(conn: Connection, *, since: datetime) -> int:
+    """How many reminders (card and editor) were sent since ``since``."""
+    query = select(func.count()).select_from(REMINDER).where(REMINDER.c.sent_at >= since)
+    return int(conn.scalar(query) or 0)

@@ -1,0 +1,175 @@
+"""Cards whose article changed after the votes: what the votes were cast on, and the change.
+
+A card's ``voted_hash`` is the article's fingerprint (storage.fingerprint) when its first
+vote came in. When the scan (or the publisher, at the remote tip) finds another, the change
+is recorded on the post: from when votes count again (``votes_since``, a Slack-style
+timestamp compared with each vote's ``event_ts``: storage.votes counts none from before it),
+what changed and at which commit; ``voted_hash`` becomes the new fingerprint, which the next
+votes are cast on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select, update
+
+from storage.articles import ARTICLE, POST
+from storage.fields import FINGERPRINT_KEYS
+from storage.fingerprint import loads
+from storage.models import PostStatus, PublishHold, Vote
+from storage.votes import set_status
+
+HOLD = PublishHold.__table__
+VOTE = Vote.__table__
+
+
+@dataclass(frozen=True)
+class VotedCard:
+    """A card with votes whose article's fingerprint is not the one they were cast on."""
+
+    post_id: int
+    status: str
+    desk: str | None
+    channel: str
+    ts: str | None
+    voted: dict[str, str]
+    now: dict[str, str]
+    changed_keys: str | None  # what an earlier change, not yet voted on again, changed
+
+
+@dataclass(frozen=True)
+class RevoteNote:
+    """What a card says about a change after the votes (None when there was none)."""
+
+    keys: tuple[str, ...]
+    commit: str | None
+    since: str
+
+
+def note_vote(conn: Connection, *, post_id: int) -> None:
+    """At a card's first vote: keep the fingerprint of the article the vote is cast on."""
+    current = select(ARTICLE.c.content_hash).where(ARTICLE.c.id == POST.c.article_id)
+    conn.execute(
+        update(POST)
+        .where(POST.c.id == post_id, POST.c.voted_hash.is_(None))
+        .values(voted_hash=current.scalar_subquery())
+    )
+
+
+def changed_cards(conn: Connection, *, statuses: Collection[str]) -> list[VotedCard]:
+    """Cards in ``statuses`` with votes whose article's fingerprint is now another."""
+    query = (
+        select(
+            POST.c.id, POST.c.status, POST.c.desk, POST.c.channel, POST.c.ts,
+            POST.c.voted_hash, POST.c.changed_keys, ARTICLE.c.content_hash,
+        )
+        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
+        .where(
+            POST.c.status.in_(list(statuses)), POST.c.voted_hash.is_not(None),
+            ARTICLE.c.content_hash.is_not(None), POST.c.voted_hash != ARTICLE.c.content_hash,
+        )
+    )  # fmt: skip
+    return [
+        VotedCard(
+            r.id,
+            r.status,
+            r.desk,
+            r.channel,
+            r.ts,
+            loads(r.voted_hash),
+            loads(r.content_hash),
+            r.changed_keys,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def keep_fingerprint(conn: Connection, *, post_id: int, fingerprint: str) -> None:
+    """The article changed only in keys that do not count: the next votes are on this one."""
+    conn.execute(update(POST).where(POST.c.id == post_id).values(voted_hash=fingerprint))
+
+
+def reopen(
+    conn: Connection,
+    *,
+    post_id: int,
+    status: str,
+    fingerprint: str | None,
+    keys: tuple[str, ...],
+    since: str,
+    commit: str | None,
+    cause: str,
+    at: datetime,
+) -> tuple[str, ...]:
+    """Record a change after the votes and send the card (now ``status``) back to open.
+
+    Votes count again from ``since``: none does yet, so the card is open whatever it was
+    (approved, rejected, blocked), and the decision keeps ``cause``. When nobody voted since
+    an earlier change, what changed adds up ("title" then "body": "title, body"). Returns
+    what the card says changed.
+    """
+    row = conn.execute(
+        select(POST.c.changed_keys, POST.c.votes_since).where(POST.c.id == post_id)
+    ).one()
+    if row.changed_keys and not _voted_since(conn, post_id, row.votes_since):
+        earlier = row.changed_keys.split(",")
+        keys = tuple(k for k in FINGERPRINT_KEYS if k in earlier or k in keys)
+    conn.execute(
+        update(POST)
+        .where(POST.c.id == post_id)
+        .values(
+            voted_hash=fingerprint, votes_since=since, changed_keys=",".join(keys),
+            changed_commit=commit,
+        )
+    )  # fmt: skip
+    if status != PostStatus.OPEN:
+        set_status(conn, post_id=post_id, old=status, new=PostStatus.OPEN, cause=cause, at=at)
+    if status == PostStatus.BLOCKED:
+        conn.execute(delete(HOLD).where(HOLD.c.post_id == post_id))
+    return keys
+
+
+def _voted_since(conn: Connection, post_id: int, since: str | None) -> bool:
+    query = select(VOTE.c.id).where(VOTE.c.post_id == post_id, VOTE.c.present.is_(True))
+    if since:
+        query = query.where(VOTE.c.event_ts >= since)
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def revote_note(conn: Connection, *, post_id: int) -> RevoteNote | None:
+    row = conn.execute(
+        select(POST.c.changed_keys, POST.c.changed_commit, POST.c.votes_since).where(
+            POST.c.id == post_id
+        )
+    ).one()
+    if not row.votes_since:
+        return None
+    keys = tuple(k for k in (row.changed_keys or "").split(",") if k)
+    return RevoteNote(keys, row.changed_commit, row.votes_since)
+
+
+def changed_post_ids(conn: Connection, *, post_ids: Collection[int]) -> set[int]:
+    """Which of ``post_ids`` changed after votes and wait for new ones (no vote since)."""
+    ids = list(post_ids)
+    found: set[int] = set()
+    for i in range(0, len(ids), 500):
+        query = select(POST.c.id).where(
+            POST.c.id.in_(ids[i : i + 500]), POST.c.votes_since.is_not(None)
+        )
+        found.update(r.id for r in conn.execute(query))
+    return found
+
+
+def since_of(now: datetime) -> str:
+    """``now`` as a Slack timestamp (as votes' ``event_ts``): votes from before it were cast
+    on the old version."""
+    return f"{now.timestamp():.6f}"
+
+
+def revote_cause(keys: tuple[str, ...], commit: str | None, *, found: str = "") -> str:
+    """The decision's cause: ``changed since the votes: title, body (at 1a2b3c4d5e6f)``."""
+    at = f" (at {commit[:12]})" if commit else ""
+    return f"changed since the votes{found}: {', '.join(keys)}{at}"
