@@ -61,6 +61,8 @@ class SlackStandIn:
     # (status, HTML) to answer every Web API call with: a server that is not Slack's Web API
     # (a wrong SLACK_API_URL). Calls are still recorded.
     page: tuple[int, bytes] | None = None
+    # Home tab views published (views.publish), by user, in order.
+    views: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -245,6 +247,17 @@ class SlackStandIn:
         ]
         return {"ok": True, "type": "message", "message": {"ts": key[1], "reactions": reactions}}
 
+    def _views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        view = p["view"]
+        if isinstance(view, str):
+            view = json.loads(view)
+        if len(json.dumps(view).encode()) > 250_000:
+            return {"ok": False, "error": "view_too_large"}
+        if view.get("type") != "home" or over_limits(view, blocks_max=100):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.views.setdefault(p["user_id"], []).append(view)
+        return {"ok": True, "view": {"id": "V1", "type": "home", **view}}
+
     def _usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
         if p["usergroup"] not in self.groups:
             return {"ok": False, "error": "no_such_subteam"}
@@ -307,17 +320,18 @@ def too_much_text(message: dict[str, Any]) -> bool:
     return texts(message.get("blocks") or []) > 11_000
 
 
-def over_limits(message: dict[str, Any]) -> list[str]:
+def over_limits(message: dict[str, Any], *, blocks_max: int = 50) -> list[str]:
     """Where a message breaks Slack's documented Block Kit limits, as Slack would refuse it.
 
     Written apart from ``bot.slack.limits`` (the bot's own checker), from the Block Kit
-    reference: 50 blocks; section text 3,000, fields 10 of 2,000; header 150; context 10
+    reference: 50 blocks (a Home tab view 100); actions 1 to 25 buttons of 75 characters;
+    section text 3,000, fields 10 of 2,000; header 150; context 10
     elements of 3,000; image_url 3,000 and alt_text 2,000; any text object 1 to 3,000.
     """
     found = []
     blocks = message.get("blocks") or []
-    if len(blocks) > 50:
-        found.append("more than 50 blocks")
+    if len(blocks) > blocks_max:
+        found.append(f"more than {blocks_max} blocks")
 
     def text(obj: Any, limit: int, where: str) -> None:
         value = obj.get("text") if isinstance(obj, dict) else None
@@ -352,6 +366,11 @@ def over_limits(message: dict[str, Any]) -> list[str]:
                     image(e, where)
                 else:
                     text(e, 3000, where)
+        elif b.get("type") == "actions":
+            if not 1 <= len(b.get("elements") or []) <= 25:
+                found.append(f"{where}: 1 to 25 elements")
+            for e in b.get("elements") or []:
+                text(e.get("text"), 75, where + ".button")
     return found
 
 

@@ -26,8 +26,10 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "reactions.get": {"reactions:read"},
     "usergroups.users.list": {"usergroups:read"},
     "users.info": {"users:read"},
+    "views.publish": set(),  # the Home tab; Slack asks no scope for it
 }
 EVENT_SCOPES: dict[str, set[str]] = {
+    "app_home_opened": set(),
     "reaction_added": {"reactions:read"},
     "reaction_removed": {"reactions:read"},
 }
@@ -100,6 +102,18 @@ def test_events_and_commands_match_the_listeners():
     assert len(slash) == len(registered("command"))
 
 
+def test_home_tab_and_interactivity_match_the_listeners():
+    """The Home tab is on exactly when the bot publishes one (``app_home_opened``), and
+    interactivity exactly when it has buttons to answer (``app.action``)."""
+    manifest = load_manifest()
+    home = manifest["features"].get("app_home", {})
+    assert home.get("home_tab_enabled", False) is ("app_home_opened" in registered("event"))
+    assert "views.publish" in used_methods()
+    actions = registered("action")
+    assert actions, "the Home tab's buttons have listeners"
+    assert manifest["settings"]["interactivity"]["is_enabled"] is bool(actions)
+
+
 def test_socket_mode_matches_the_worker():
     uses_socket_mode = any(
         "SocketModeHandler" in p.read_text() for p in (REPO_ROOT / "bot").rglob("*.py")
@@ -127,5 +141,11 @@ def test_curator_manifest_fills_in_http_mode(tmp_path: Path):
     assert printed["settings"]["socket_mode_enabled"] is False
     events = printed["settings"]["event_subscriptions"]
     assert events["request_url"] == "https://curator.example.org/slack/events"
+    interactivity = printed["settings"]["interactivity"]
+    assert interactivity == {
+        "is_enabled": True,
+        "request_url": "https://curator.example.org/slack/events",
+    }
+    assert printed["features"]["app_home"]["home_tab_enabled"] is True
     plain = yaml.safe_load(CliRunner().invoke(cli, ["-c", "none.yml", "manifest"]).output)
     assert plain == load_manifest()

@@ -14,6 +14,16 @@ PUBLISH, REJECT = "publish", "reject"
 # Not votes on the card's fate but signals of their own: a quorum of unpublish reactions on a
 # published card takes it back; a chief's veto rejects an undecided one at once.
 UNPUBLISH, VETO = "unpublish", "veto"
+# A vote cast with a Home tab button is kept as a reaction under one of these names: an
+# emoji name never holds a colon, so none can collide, and reconcile (which syncs the
+# reactions Slack has) knows to leave them alone.
+BUTTON_PUBLISH, BUTTON_REJECT = "button:publish", "button:reject"
+BUTTONS = {BUTTON_PUBLISH: PUBLISH, BUTTON_REJECT: REJECT}
+
+
+def is_button(reaction: str) -> bool:
+    """Whether a stored reaction is a Home tab button's vote, not an emoji."""
+    return reaction in BUTTONS
 
 
 class Reaction(Protocol):
@@ -41,7 +51,10 @@ class VoteRules:
     chiefs: frozenset[str] = frozenset()  # whose veto counts
 
     def choice(self, reaction: str) -> str | None:
-        """PUBLISH, REJECT, UNPUBLISH, VETO, or None for an emoji that is none of them."""
+        """PUBLISH, REJECT, UNPUBLISH, VETO, or None for an emoji that is none of them (a
+        button's vote is PUBLISH or REJECT, whatever the desk's emoji)."""
+        if reaction in BUTTONS:
+            return BUTTONS[reaction]
         name = normalize_reaction(reaction)
         if name in self.publish:
             return PUBLISH

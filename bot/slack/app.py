@@ -22,6 +22,7 @@ from bot.slack.card_refresher import CardRefresher
 from bot.slack.client import make_client
 from bot.slack.curator import Curator
 from bot.slack.editors import editors_from
+from bot.slack.home import HOME_INTERVAL, HomeTabs
 from bot.slack.listeners import register_listeners
 from bot.slack.voting import refresh_card
 
@@ -41,17 +42,21 @@ def build_app(
     api_url: str,
     client: WebClient | None = None,
     auth_test: SlackResponse | None = None,
+    home_interval: float = HOME_INTERVAL,
 ) -> App:
     """The Slack app with every listener registered. Nothing happens at import time, and
     nothing goes over the network here: whoever starts it asks Slack who the bot is (and
-    retries), and hands the answer over as ``auth_test``."""
+    retries), and hands the answer over as ``auth_test``. ``home_interval``: the least
+    time between two Home tab views of one reader."""
     client = client or make_client(token, api_url)
     _quiet_bolt()
+    editors = editors_from(config)
     curator = Curator(
         config,
         engine,
-        editors_from(config),
+        editors,
         CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
+        HomeTabs(engine, config, client, editors, interval=home_interval),
     )
     app = App(
         # Bolt builds a client per request from this one's settings (base_url included).

@@ -4,6 +4,9 @@ Slack allows about 50 ``chat.update`` calls a minute, and rendering a card costs
 database reads; one update per vote would fall behind in a busy minute and park Bolt's
 workers in rate-limit sleeps. Votes mark a card dirty; one background thread sends each
 dirty card at most once per ``interval``, always with the state as it is by then.
+
+The same coalescing serves the Home tab (``bot.slack.home``), keyed by user instead of post,
+with a ``gap`` between any two sends so many editors' views stay within Slack's rate.
 """
 
 from __future__ import annotations
@@ -11,24 +14,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from bot.outages import outage
 
 log = logging.getLogger(__name__)
 
+K = TypeVar("K", bound=Hashable)
 
-class CardRefresher:
-    def __init__(self, refresh: Callable[[int], object], interval: float = 1.0) -> None:
+
+class CardRefresher(Generic[K]):
+    def __init__(
+        self, refresh: Callable[[K], object], interval: float = 1.0, *,
+        what: str = "the card of post", gap: float = 0.0,
+    ) -> None:  # fmt: skip
         self._refresh = refresh
         self._interval = interval
-        self._due: dict[int, float] = {}  # post id -> monotonic time it may be sent
-        self._last: dict[int, float] = {}
+        self._what = what  # for the log: "could not refresh <what> <key>"
+        self._gap = gap  # at least this long between any two sends
+        self._sent_at = float("-inf")
+        self._due: dict[K, float] = {}  # post id -> monotonic time it may be sent
+        self._last: dict[K, float] = {}
         self._busy = 0
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def mark(self, post_id: int) -> None:
+    def mark(self, post_id: K) -> None:
         """The card's state changed; it will be sent soon (once, however often it changes)."""
         with self._cond:
             if post_id not in self._due:
@@ -56,22 +68,22 @@ class CardRefresher:
                 while not self._due:
                     self._cond.wait()
                 post_id, due = min(self._due.items(), key=lambda kv: kv[1])
-                wait = due - time.monotonic()
+                wait = max(due, self._sent_at + self._gap) - time.monotonic()
                 if wait > 0:
                     self._cond.wait(wait)
                     continue
                 del self._due[post_id]
-                self._last[post_id] = time.monotonic()
+                self._last[post_id] = self._sent_at = time.monotonic()
                 self._busy += 1
             try:
                 self._refresh(post_id)
             except Exception as exc:  # one card failing must not stop the others
                 reason = outage(exc)
                 if reason is None:
-                    log.exception("could not refresh the card of post %s", post_id)
+                    log.exception("could not refresh %s %s", self._what, post_id)
                 else:  # Slack or the database away: a line, the traceback with -v
-                    log.warning("could not refresh the card of post %s: %s", post_id, reason)
-                    log.debug("card refresh failed", exc_info=True)
+                    log.warning("could not refresh %s %s: %s", self._what, post_id, reason)
+                    log.debug("refresh failed", exc_info=True)
             finally:
                 with self._cond:
                     self._busy -= 1

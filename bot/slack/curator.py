@@ -13,13 +13,16 @@ from sqlalchemy.engine import Engine
 from bot.config import Config
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.editors import DeskEditors
+from bot.slack.home import HomeTabs
 
 
 @dataclass
 class Curator:
-    """What the listeners need: settings, database, who may vote, the cards to refresh."""
+    """What the listeners need: settings, database, who may vote, the cards and Home tabs
+    to refresh."""
 
     config: Config
     engine: Engine
     editors: DeskEditors
-    cards: CardRefresher
+    cards: CardRefresher[int]
+    home: HomeTabs

@@ -15,6 +15,10 @@ characters with a buffer for block containers" and messages were refused from ab
 ``POSTED_TEXT_MAX``; a /digest answer goes back through the command's response_url, which
 that limit does not reach.
 
+A Home tab view (views.publish; https://docs.slack.dev/reference/views/home-tab-views) holds
+at most 100 blocks, each under the same block limits; ``private_metadata`` at most 3,000
+characters, ``callback_id`` 255; Slack refuses a view over 250 kB (``view_too_large``).
+
 Slack does not say what a "character" is. Lengths here are counted in UTF-16 code units,
 which is never less than the number of code points, so a text that passes here passes
 however Slack counts (an emoji is one code point and two code units).
@@ -47,6 +51,10 @@ ACTIONS_ELEMENTS_MAX = 25
 BLOCK_ID_MAX = 255
 ACTION_ID_MAX = 255
 POSTED_TEXT_MAX = 10_000  # all text in the blocks of a posted message; see above
+VIEW_BLOCKS_MAX = 100
+VIEW_METADATA_MAX = 3_000  # private_metadata
+VIEW_CALLBACK_ID_MAX = 255
+VIEW_BYTES_MAX = 250_000  # the view as JSON; Slack answers view_too_large past 250 kB
 
 
 class MessageLimitError(ValueError):
@@ -103,6 +111,28 @@ def ensure_fits(
             f"; and {len(problems) - 3} more" if problems[3:] else ""
         )
         raise MessageLimitError(f"the message breaks Slack's limits: {shown}")
+
+
+def view_problems(view: Mapping[str, Any]) -> list[str]:
+    """Every way a Home tab view (as the dict views.publish sends) breaks Slack's limits."""
+    import json
+
+    problems: list[str] = []
+    if view.get("type") != "home":
+        problems.append("type: a Home tab view is of type 'home'")
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or not blocks:
+        return [*problems, "blocks: a view needs blocks"]
+    if len(blocks) > VIEW_BLOCKS_MAX:
+        problems.append(f"blocks: {len(blocks)}, over {VIEW_BLOCKS_MAX}")
+    for i, block in enumerate(blocks):
+        problems += _block(f"blocks[{i}]", block)
+    problems += _max("private_metadata", view.get("private_metadata"), VIEW_METADATA_MAX)
+    problems += _max("callback_id", view.get("callback_id"), VIEW_CALLBACK_ID_MAX)
+    size = len(json.dumps(view, ensure_ascii=False).encode())
+    if size > VIEW_BYTES_MAX:
+        problems.append(f"view: {size} bytes, over {VIEW_BYTES_MAX}")
+    return problems
 
 
 def _block(where: str, b: Mapping[str, Any]) -> list[str]:

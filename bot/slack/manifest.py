@@ -24,6 +24,8 @@ def render_manifest(*, command: str, base_url: str | None) -> str:
         settings = manifest["settings"]
         settings["socket_mode_enabled"] = False
         settings["event_subscriptions"]["request_url"] = base_url.rstrip("/") + "/slack/events"
+        # Button presses come to the same endpoint: Bolt tells them from events.
+        settings["interactivity"]["request_url"] = base_url.rstrip("/") + "/slack/events"
     return yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)
 
 

@@ -19,6 +19,7 @@ from bot.rules.tally import (
     UNPUBLISH,
     VETO,
     closed_if_posted_before,
+    is_button,
     next_status,
     normalize_reaction,
     tally,
@@ -66,8 +67,8 @@ def apply_reaction(
     """
     item = event.get("item") or {}
     user, reaction = event.get("user"), event.get("reaction") or ""
-    if item.get("type") != "message" or not user or user == bot_user:
-        return None
+    if item.get("type") != "message" or not user or user == bot_user or is_button(reaction):
+        return None  # (a Home tab button's name is no emoji Slack could send)
     # Before the card is looked up and locked: the desks where this is a vote by an editor.
     # None costs no read, and asking Slack for a user group never happens under the lock.
     allowed = {
@@ -173,9 +174,10 @@ def reconcile(
             if locked is None or locked.status in FINAL:
                 continue
             # Earlier votes too (cast before the article changed): still in Slack, they are
-            # known, and must not come back as new ones.
+            # known, and must not come back as new ones. Home tab buttons' votes are not
+            # reactions: Slack does not have them to report, so they are left alone.
             every = reactions_of(tx, post_id=post.id) + earlier_reactions_of(tx, post_id=post.id)
-            known = {(r.user, r.reaction): r for r in every}
+            known = {(r.user, r.reaction): r for r in every if not is_button(r.reaction)}
             changed = False
             for key in in_slack | {k for k, r in known.items() if r.present}:
                 present = key in in_slack

@@ -1,5 +1,5 @@
 """The whole wiring table: every Slack surface the bot listens to, a module per surface as
-in Bolt's own app template (events, commands; actions and views join them here)."""
+in Bolt's own app template (events, commands, the Home tab and its buttons)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from bot.slack.listeners import commands, events
+from bot.slack.listeners import commands, events, home
 
 if TYPE_CHECKING:
     from bot.slack.curator import Curator
@@ -16,3 +16,4 @@ if TYPE_CHECKING:
 def register_listeners(app: App, curator: Curator) -> None:
     events.register(app, curator)
     commands.register(app, curator)
+    home.register(app, curator)

@@ -39,3 +39,4 @@ def _handle(
     )
     if change is not None:
         curator.cards.mark(change.post_id)
+        curator.home.poke()  # the Home tabs showing the card follow
