@@ -112,6 +112,11 @@ def test_home_tab_and_interactivity_match_the_listeners():
     actions = registered("action")
     assert actions, "the Home tab's buttons have listeners"
     assert manifest["settings"]["interactivity"]["is_enabled"] is bool(actions)
+    # The bot writes direct messages (the reminders): the Messages tab where they are read
+    # must be on; read-only, since the bot answers nothing written to it.
+    assert "conversations.open" in used_methods()
+    assert home.get("messages_tab_enabled") is True
+    assert home.get("messages_tab_read_only_enabled") is True
 
 
 def test_socket_mode_matches_the_worker():
