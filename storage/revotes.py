@@ -59,6 +59,19 @@ def note_vote(conn: Connection, *, post_id: int) -> None:
     )
 
 
+def version_unversioned(conn: Connection, *, statuses: Collection[str]) -> int:
+    """Cards in ``statuses`` with votes but no version kept (voted before migration 0010
+    fingerprinted articles) take the article's version as scanned now: what they were cast
+    on cannot be known any more, and from here a change sends them back to a vote. How many."""
+    current = select(ARTICLE.c.content_hash).where(ARTICLE.c.id == POST.c.article_id)
+    voted = select(VOTE.c.id).where(VOTE.c.post_id == POST.c.id, VOTE.c.present).exists()
+    return conn.execute(
+        update(POST)
+        .where(POST.c.voted_hash.is_(None), POST.c.status.in_(list(statuses)), voted)
+        .values(voted_hash=current.scalar_subquery())
+    ).rowcount
+
+
 def changed_cards(conn: Connection, *, statuses: Collection[str]) -> list[VotedCard]:
     """Cards in ``statuses`` with votes whose article's fingerprint is now another."""
     query = (

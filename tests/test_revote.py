@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, ConfigError, config_from_mapping
@@ -300,6 +300,40 @@ def test_reconcile_does_not_count_earlier_votes_again(desk: Desk):
         editors=editors_from(desk.config),
     )  # fmt: skip
     assert report.changed == 0 and desk.post().status == "open"
+
+
+def test_votes_reconcile_finds_keep_the_version_they_were_cast_on(desk: Desk):
+    """Votes cast while the bot was down come in through reconcile: they approve the card as
+    events would, and a later change must still send it back to a vote, never be published."""
+    from bot.slack.editors import editors_from
+    from bot.slack.voting import reconcile
+    from tests.slack_standin import BOT_USER
+
+    for user in ("UALICE", "UBOB"):
+        desk.standin.react(CH, desk.ts, "white_check_mark", user)
+    seen = datetime.fromtimestamp(FIRST, UTC)
+    reconcile(
+        desk.engine, client(desk.standin), desk.config, seen, bot_user=BOT_USER,
+        editors=editors_from(desk.config),
+    )  # fmt: skip
+    assert desk.post().status == "approved" and desk.post().voted_hash is not None
+    desk.change('title: "Alpha"', 'title: "Alpha, corrected"')
+    assert desk.scan() == [desk.post().id]
+    assert desk.post().status == "open"
+    report = publish_approved(desk.engine, desk.repo, desk.config, now=seen)
+    assert report.commit_sha is None
+
+
+def test_a_card_voted_before_fingerprints_takes_the_version_of_the_next_scan(desk: Desk):
+    """Voted before migration 0010: no version was kept. The next scan gives it the version
+    it finds, and a change after that sends the card back to a vote."""
+    desk.approve()
+    with desk.engine.begin() as conn:
+        conn.execute(update(Post.__table__).values(voted_hash=None))
+    assert desk.scan() == [] and desk.post().voted_hash is not None
+    desk.change('title: "Alpha"', 'title: "Alpha, corrected"')
+    assert desk.scan(at=CHANGE + 10) == [desk.post().id]
+    assert desk.post().status == "open"
 
 
 def test_a_fingerprint_covers_what_editors_read_and_nothing_else():

@@ -23,7 +23,14 @@ from bot.rules.states import FINAL
 from bot.slack.voting import refresh_card
 from storage.db import reading, transaction
 from storage.fingerprint import differing, dumps
-from storage.revotes import changed_cards, keep_fingerprint, reopen, revote_cause, since_of
+from storage.revotes import (
+    changed_cards,
+    keep_fingerprint,
+    reopen,
+    revote_cause,
+    since_of,
+    version_unversioned,
+)
 from storage.votes import find_post
 
 log = logging.getLogger(__name__)
@@ -42,6 +49,8 @@ def revote_changed(
 ) -> list[int]:
     """After a scan of ``commit``: send every card whose article changed back to a vote.
     Returns their post ids (their cards are refreshed when ``client`` is given)."""
+    with transaction(engine) as tx:
+        version_unversioned(tx, statuses=VOTED)
     with reading(engine) as conn:
         found = changed_cards(conn, statuses=VOTED)
     moved = []

@@ -188,6 +188,9 @@ def reconcile(
                     choice=rules.choice(key[1]) or "", present=present, event_ts=now_ts,
                 )  # fmt: skip
             if changed:
+                # A vote found here is cast on the article as it is, like one by event: its
+                # version is kept, or a later change could be published unvoted.
+                note_vote(tx, post_id=post.id)
                 retally(tx, locked, config, cause="reconciled with Slack")
         if changed:
             report.changed += 1
