@@ -158,8 +158,7 @@ def test_every_desk_mistake_is_told_at_once_with_the_files_other_errors(tmp_path
         "(or slack.editors / slack.editor_group)",
         "desks[3]: no editor can vote in this desk: set its editors or editor_group "
         "(or slack.editors / slack.editor_group)",
-        "desks[3]: x is both a publish and a reject vote in this desk; one reaction cannot "
-        "mean both",
+        "desks[3]: x means both publish and reject in this desk; one reaction cannot mean both",
     ]
 
 
@@ -237,3 +236,21 @@ def test_slack_channel_may_be_null_with_desks_but_not_without(tmp_path):
     (error,) = errors(tmp_path, data)
     assert error.startswith("slack.channel: missing; expected a channel ID")
     assert "an unquoted #name is a YAML comment" in error
+
+
+@pytest.mark.parametrize(
+    ("own", "said"),
+    [
+        ({"reject": ["rewind"]}, "rewind means both reject and unpublish in this desk"),
+        ({"publish": ["no_entry"]}, "no_entry means both publish and veto in this desk"),
+        ({"unpublish": ["x"]}, "x means both reject and unpublish in this desk"),
+    ],
+)
+def test_a_desks_own_emoji_may_not_mean_what_a_shared_list_means(tmp_path, own, said):
+    """A desk's reject: [rewind] beside the shared unpublish: [rewind] is a desk that could
+    never unpublish by vote: told, with the other mistakes."""
+    data = with_desks({"name": "AI", "channel": "#ai"} | own)
+    data["votes"] = {"veto": ["no_entry"]}
+    data["slack"]["chiefs"] = ["U0CHIEF"]
+    (error,) = errors(tmp_path, data)
+    assert error == f"desks[0]: {said}; one reaction cannot mean both"

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from bot.config.models import DeskSection, File, SlackSection, VotesSection
 from bot.config.values import CHANNEL
 
+_EMOJI_KEYS = ("publish", "reject", "unpublish", "veto")  # the order votes.* checks them in
 _UNQUOTED = ' (an unquoted #name is a YAML comment: write channel: "#curation")'
 
 
@@ -79,12 +80,17 @@ def _each_desk(
             if not editors and group is None:
                 told.append((at, "no editor can vote in this desk: set its editors or "
                              "editor_group (or slack.editors / slack.editor_group)"))  # fmt: skip
-        own = desk.own(("publish", "reject"))
-        publish, reject = own.get("publish", votes.publish), own.get("reject", votes.reject)
-        both = [name for name in publish if name in reject]
-        if both:
-            told.append((at, f"{', '.join(both)} is both a publish and a reject vote in this "
-                         "desk; one reaction cannot mean both"))  # fmt: skip
+        # Each reaction means one thing in the desk, whichever lists it sets itself and which
+        # it shares: a desk's reject: [rewind] beside the shared unpublish: [rewind] is a desk
+        # that can never unpublish by vote.
+        own = desk.own(_EMOJI_KEYS)
+        lists = {key: own.get(key, getattr(votes, key)) for key in _EMOJI_KEYS}
+        for n, first in enumerate(_EMOJI_KEYS):
+            for second in _EMOJI_KEYS[n + 1 :]:
+                both = [name for name in lists[first] if name in lists[second]]
+                if both:
+                    told.append((at, f"{', '.join(both)} means both {first} and {second} in "
+                                 "this desk; one reaction cannot mean both"))  # fmt: skip
     return told
 
 
