@@ -254,3 +254,31 @@ def test_a_desks_own_emoji_may_not_mean_what_a_shared_list_means(tmp_path, own, 
     data["slack"]["chiefs"] = ["U0CHIEF"]
     (error,) = errors(tmp_path, data)
     assert error == f"desks[0]: {said}; one reaction cannot mean both"
+
+
+def test_vote_settings_that_cannot_work_are_warned_about_per_desk(tmp_path):
+    data = with_desks(
+        {"name": "AI", "channel": "#ai", "topics": ["AI"], "veto": ["no_entry"]},
+        {"name": "General", "channel": "#curation", "remind_before": "3d", "window_days": 3},
+    )
+    warnings = load(tmp_path, data).warnings
+    assert any(
+        w.endswith("desks[0]: the AI desk's veto emoji count from nobody: no chiefs are listed "
+                   "(slack.chiefs, or the desk's chiefs)") for w in warnings
+    ), warnings  # fmt: skip
+    assert any(
+        w.endswith("desks[1]: the General desk's reminders (72 h before a card closes) are as "
+                   "long as its voting window (3 days): every card is reminded as soon as it is "
+                   "posted") for w in warnings
+    ), warnings  # fmt: skip
+    # With chiefs and a shorter reminder: nothing to say.
+    data["slack"]["chiefs"] = ["U0CHIEF"]
+    data["desks"][1]["remind_before"] = "1d"
+    assert not [w for w in load(tmp_path, data).warnings if "veto" in w or "remind" in w]
+    # Without desks, the same is said of votes:.
+    del data["desks"]
+    data["slack"] = {"channel": "#curation", "editors": ["U0A", "U0B", "U0C"]}
+    data["votes"] = {"veto": ["no_entry"]}
+    (warning,) = load(tmp_path, data).warnings
+    assert warning.endswith("votes.veto: veto emoji count from nobody: no chiefs are listed "
+                            "(slack.chiefs, or the desk's chiefs)")  # fmt: skip

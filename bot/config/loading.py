@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -36,6 +37,7 @@ from bot.config.settings import (
     ScheduleConfig,
     SlackConfig,
     VotesConfig,
+    implicit_desk,
 )
 from bot.config.values import AUTHOR, SCP_LIKE
 from storage.credentials import scrub
@@ -88,6 +90,10 @@ def config_from_mapping(
     assert file is not None
     slack, votes = _slack(file), VotesConfig(**dict(file.votes))
     candidates, schedule = CandidatesConfig(**file.candidates.model_dump()), _schedule(file)
+    desks = tuple(_desk(d, slack, votes, candidates, schedule) for d in file.desks)
+    said = _warnings(file) + vote_warnings(
+        desks or (implicit_desk(slack, votes, candidates, None),)
+    )
     return Config(
         path=path.resolve() if path is not None else None,
         timezone=file.timezone,
@@ -96,10 +102,10 @@ def config_from_mapping(
         votes=votes,
         candidates=candidates,
         schedule=schedule,
-        desks=tuple(_desk(d, slack, votes, candidates, schedule) for d in file.desks),
+        desks=desks,
         fields=FieldMap(**file.fields.model_dump()),
         database_url=_database_url(file.database, base, env),
-        warnings=tuple(scrub(f"{label}: {key}: {said}") for key, said in _warnings(file)),
+        warnings=tuple(scrub(f"{label}: {key}: {line}") for key, line in said),
     )
 
 
@@ -207,6 +213,32 @@ def _warnings(file: File) -> list[tuple[str, str]]:
                 )
             )
     return warnings
+
+
+def vote_warnings(desks: Sequence[Desk]) -> list[tuple[str, str]]:
+    """Vote settings that load but cannot do what they say, desk by desk (the one desk of a
+    config without desks is told as ``votes``)."""
+    warnings = []
+    for i, desk in enumerate(desks):
+        at = "votes" if desk.implicit else f"desks[{i}]"
+        whose = "" if desk.implicit else f"the {desk.name} desk's "
+        v = desk.votes
+        if v.veto and not desk.chiefs:
+            warnings.append((f"{at}.veto" if desk.implicit else at,
+                             f"{whose}veto emoji count from nobody: no chiefs are listed "
+                             "(slack.chiefs, or the desk's chiefs)"))  # fmt: skip
+        window = timedelta(days=v.window_days)
+        if v.remind_before is not None and v.remind_before >= window:
+            warnings.append((f"{at}.remind_before" if desk.implicit else at,
+                             f"{whose}reminders ({_hours(v.remind_before)} before a card "
+                             f"closes) are as long as its voting window ({v.window_days} "
+                             "days): every card is reminded as soon as it is posted"))  # fmt: skip
+    return warnings
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g} h"
 
 
 def _remote(remote: str, base: Path) -> str:
