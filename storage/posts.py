@@ -39,12 +39,17 @@ def rehome_cards(engine: Engine, *, desks: Mapping[str, str], default: str) -> i
     no such desk (from before desks, of a desk since removed or renamed) joins the desk whose
     channel it was posted in, else ``default``, where it is voted on and expires."""
     names = list(desks)
+    stray = or_(POST.c.desk.is_(None), POST.c.desk.not_in(names))
+    with engine.connect() as conn:
+        # Every start asks (status and digest too): a read, not a write transaction, when
+        # every card already has a configured desk, the usual case.
+        if conn.scalar(select(POST.c.id).where(stray).limit(1)) is None:
+            return 0
     moved = 0
     with engine.begin() as conn:
         for name in names:
             same = (func.lower(POST.c.desk) == name.lower(), POST.c.desk != name)
             moved += conn.execute(update(POST).where(*same).values(desk=name)).rowcount
-        stray = or_(POST.c.desk.is_(None), POST.c.desk.not_in(names))
         for name, channel in desks.items():
             here = update(POST).where(stray, POST.c.channel == channel).values(desk=name)
             moved += conn.execute(here).rowcount
