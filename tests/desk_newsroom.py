@@ -1,5 +1,9 @@
 """A newsroom of four desks for the per-desk tests: its config, a Slack stand-in that knows
-the desks' channels, and a day of cards posted in each desk's channel.
+the desks' channels, a day of cards posted in each desk's channel, and reactions sent to the
+bot's endpoint as Slack sends them.
+
+Plain helpers, not fixtures: each test module keeps thin fixtures that call them (a fixture
+imported from another module would shadow its own parameter names).
 
 - AI (``#ai-desk``): Alice and Dave edit it; quorum 1, a 2-day voting window.
 - Policy (``#policy``): Bob, Carol and Dave; quorum 2, a 5-day window.
@@ -9,6 +13,9 @@ the desks' channels, and a day of cards posted in each desk's channel.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +34,7 @@ from storage.models import Post, Vote
 from storage.pathfilter import PathFilter
 from storage.scan import scan
 from tests.helpers import Newsroom, article
+from tests.slack_requests import reaction_event, send_event
 from tests.slack_standin import SlackStandIn
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -57,6 +65,19 @@ class DeskStandIn(SlackStandIn):
     def _conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
         name = self.channels.get(p["channel"], "unknown")
         return {"ok": True, "channel": {"id": p["channel"], "name": name, "is_member": True}}
+
+
+EDITORS = {"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UDAVE": "Dave"}
+
+
+@contextmanager
+def running_standin(users: dict[str, str] = EDITORS) -> Iterator[DeskStandIn]:
+    """A started stand-in that knows ``users`` by name (the four editors unless told)."""
+    standin = DeskStandIn(users=dict(users)).start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
 
 
 def desk_config(tmp_path: Path, db_url: str, remote: Path, **extra: Any) -> Config:
@@ -102,6 +123,15 @@ def post_every_desk(engine: Engine, standin: SlackStandIn, config: Config) -> No
         assert report.posted == 2, (desk.name, report)
 
 
+def post_a_day(
+    newsroom: Newsroom, content_repo: ContentRepo, engine: Engine, standin: SlackStandIn,
+    config: Config,
+) -> None:  # fmt: skip
+    """Two cards in each desk's channel, posted at NOW."""
+    write_stories(newsroom, content_repo, engine)
+    post_every_desk(engine, standin, config)
+
+
 def cards(engine: Engine) -> dict[str, Any]:
     """Each post row by its article's title."""
     from storage.models import Article
@@ -120,3 +150,26 @@ def voters(engine: Engine, post_id: int) -> set[tuple[str, str]]:
             select(v.c.user_id, v.c.reaction, v.c.present).where(v.c.post_id == post_id)
         )
         return {(r.user_id, r.reaction) for r in rows if r.present}
+
+
+def status(engine: Engine, title: str) -> str:
+    return str(cards(engine)[title].status)
+
+
+_stamps = itertools.count(1)
+
+
+def stamp() -> str:
+    """A Slack timestamp later than every one before it."""
+    return f"{1_800_000_100 + next(_stamps)}.000001"
+
+
+def react(endpoint: str, title: str, user: str, emoji: str, engine: Engine, *,
+          removed: bool = False) -> None:  # fmt: skip
+    """``user`` adds (or removes) ``emoji`` on the card of ``title``, as Slack tells the bot."""
+    card = cards(engine)[title]
+    kind = "reaction_removed" if removed else "reaction_added"
+    event = reaction_event(
+        kind, user=user, reaction=emoji, channel=card.channel, ts=card.ts, event_ts=stamp()
+    )
+    assert send_event(endpoint, event) == 200
