@@ -28,19 +28,9 @@ from bot.house_rules import candidate_rules
 from bot.rules import states
 from bot.rules.schedule import next_run, posting_day
 from bot.slack.card_blocks import md, quality_text, title_of
+from bot.slack.card_facts import CHANGED, HOLD_MAX, card_link, commit_text, votes_text
 from bot.slack.card_message import next_publish_run
-from bot.slack.digest import (
-    CHANGED,
-    HOLD_MAX,
-    DigestEntry,
-    Sections,
-    card_link,
-    commit_text,
-    duration,
-    entries_for,
-    format_when,
-    votes_text,
-)
+from bot.slack.digest_cards import DigestEntry, entries_for
 from bot.slack.limits import (
     MESSAGE_BLOCKS_MAX,
     POSTED_TEXT_MAX,
@@ -48,7 +38,9 @@ from bot.slack.limits import (
     length,
     text_length,
 )
+from bot.slack.sections import Sections
 from bot.slack.text import escape, join_fitting, link, mrkdwn
+from bot.slack.time_words import duration, format_when
 from storage.articles import ArticleView
 from storage.db import Transaction
 from storage.post_views import Order, find_posts, posted_on
