@@ -30,7 +30,8 @@ from bot.rules.digest_query import parse_digest_query
 from bot.runtime import Runtime
 from bot.slack import daily_post
 from bot.slack.digest import answer_digest
-from bot.slack.summary import build_summary, summary_message
+from bot.slack.summary import build_summary
+from bot.slack.summary_message import summary_message
 from storage.db import reading
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo

@@ -29,11 +29,10 @@ from bot.slack.limits import (
     text_length,
 )
 from bot.slack.sections import Sections
-from bot.slack.summary import (
+from bot.slack.summary import Summary, build_summary
+from bot.slack.summary_message import (
     TIP_MAX,
     Fit,
-    Summary,
-    build_summary,
     counts_of,
     summary_lists,
     summary_message,
