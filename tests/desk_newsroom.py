@@ -34,7 +34,7 @@ from storage.models import Post, Vote
 from storage.pathfilter import PathFilter
 from storage.scan import scan
 from tests.helpers import Newsroom, article
-from tests.slack_requests import reaction_event, send_event
+from tests.slack_requests import reaction_event, send_event, serve_bot
 from tests.slack_standin import SlackStandIn
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -81,6 +81,12 @@ def running_standin(users: dict[str, str] = EDITORS) -> Iterator[DeskStandIn]:
 
 
 def desk_config(tmp_path: Path, db_url: str, remote: Path, **extra: Any) -> Config:
+    data = desk_settings(remote, **extra)
+    return config_from_mapping(data, path=tmp_path / "curator.yml", env={"DATABASE_URL": db_url})
+
+
+def desk_settings(remote: Path, **extra: Any) -> dict[str, Any]:
+    """The newsroom's ``curator.yml``, as a mapping."""
     data: dict[str, Any] = {
         "content": {"remote": str(remote)},
         "slack": {"editors": ["UALICE", "UBOB"]},
@@ -90,7 +96,7 @@ def desk_config(tmp_path: Path, db_url: str, remote: Path, **extra: Any) -> Conf
         "desks": DESKS,
     }
     data.update(extra)
-    return config_from_mapping(data, path=tmp_path / "curator.yml", env={"DATABASE_URL": db_url})
+    return data
 
 
 # Two stories per desk; each article's topic routes it to its desk.
@@ -130,6 +136,30 @@ def post_a_day(
     """Two cards in each desk's channel, posted at NOW."""
     write_stories(newsroom, content_repo, engine)
     post_every_desk(engine, standin, config)
+
+
+@dataclass(frozen=True)
+class ServedDay:
+    """A day of cards in every desk's channel, and the bot serving Slack's requests."""
+
+    engine: Engine
+    newsroom: Newsroom
+    repo: ContentRepo
+    config: Config
+    standin: DeskStandIn
+    endpoint: str
+
+
+@contextmanager
+def served_day(
+    engine: Engine, newsroom: Newsroom, repo: ContentRepo, config: Config, **serve: Any
+) -> Iterator[ServedDay]:
+    """The four editors' stand-in, the day's cards, and the bot's endpoint (``serve``: its
+    options, as ``serve_bot`` takes them)."""
+    with running_standin() as standin:
+        post_a_day(newsroom, repo, engine, standin, config)
+        with serve_bot(config, engine, standin.url, **serve) as endpoint:
+            yield ServedDay(engine, newsroom, repo, config, standin, endpoint)
 
 
 def cards(engine: Engine) -> dict[str, Any]:
