@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -28,6 +29,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Config, config_from_mapping
 from bot.slack import daily_post
 from bot.slack.client import make_client
+from bot.slack.home import HomeTabs
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo
 from storage.models import Post, Vote
@@ -151,14 +153,38 @@ class ServedDay:
 
 
 @contextmanager
+def home_tabs_stopped(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every Home tab watcher started inside ends with it: it would go on reading a database
+    that is gone (and log so into later tests). Only the instances are recorded."""
+    made: list[HomeTabs] = []
+    build = HomeTabs.__init__
+
+    def recorded(self: HomeTabs, *args: Any, **kwargs: Any) -> None:
+        build(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(HomeTabs, "__init__", recorded)
+    try:
+        yield
+    finally:
+        for home in made:
+            home.stop()
+
+
+@contextmanager
 def served_day(
-    engine: Engine, newsroom: Newsroom, repo: ContentRepo, config: Config, **serve: Any
-) -> Iterator[ServedDay]:
+    engine: Engine, newsroom: Newsroom, repo: ContentRepo, config: Config,
+    monkeypatch: pytest.MonkeyPatch, **serve: Any,
+) -> Iterator[ServedDay]:  # fmt: skip
     """The four editors' stand-in, the day's cards, and the bot's endpoint (``serve``: its
-    options, as ``serve_bot`` takes them)."""
+    options, as ``serve_bot`` takes them), its Home tab watchers stopped before the rest."""
     with running_standin() as standin:
         post_a_day(newsroom, repo, engine, standin, config)
-        with serve_bot(config, engine, standin.url, **serve) as endpoint:
+        # Watchers are recorded from the app's start on, and stopped once it no longer serves.
+        with (
+            home_tabs_stopped(monkeypatch),
+            serve_bot(config, engine, standin.url, **serve) as endpoint,
+        ):
             yield ServedDay(engine, newsroom, repo, config, standin, endpoint)
 
 

@@ -34,6 +34,7 @@ from tests.desk_newsroom import (
     cards,
     client,
     desk_config,
+    home_tabs_stopped,
     post_a_day,
     react,
     running_standin,
@@ -58,20 +59,9 @@ HOME_INTERVAL = 0.3  # the tests' least time between two views of one reader
 def home_tabs_stop(
     monkeypatch: pytest.MonkeyPatch, engine: Engine, standin: DeskStandIn
 ) -> Iterator[None]:
-    """Every Home tab watcher a test starts ends with it, before its database and Slack do:
-    it would go on reading a database that is gone (and log so into later tests). Only the
-    instances are recorded."""
-    made: list[HomeTabs] = []
-    build = HomeTabs.__init__
-
-    def recorded(self: HomeTabs, *args: Any, **kwargs: Any) -> None:
-        build(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(HomeTabs, "__init__", recorded)
-    yield
-    for home in made:
-        home.stop()
+    """Every Home tab watcher a test starts ends with it, before its database and Slack do."""
+    with home_tabs_stopped(monkeypatch):
+        yield
 
 
 @pytest.fixture

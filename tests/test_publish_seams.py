@@ -55,9 +55,9 @@ RETITLED = b'title: "Science alpha, retitled"'
 
 
 @pytest.fixture
-def desk(engine, newsroom, content_repo, tmp_path, db_url) -> Iterator[ServedDay]:
+def desk(engine, newsroom, content_repo, tmp_path, db_url, monkeypatch) -> Iterator[ServedDay]:
     config = desk_config(tmp_path, db_url, newsroom.remote)
-    with served_day(engine, newsroom, content_repo, config, home_interval=0.3) as day:
+    with served_day(engine, newsroom, content_repo, config, monkeypatch, home_interval=0.3) as day:
         yield day
 
 
