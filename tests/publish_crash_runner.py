@@ -1,6 +1,10 @@
 """Run the publish job and SIGKILL this very process at a chosen stage (for crash tests).
 
-    python tests/publish_crash_runner.py DB_URL REMOTE CHECKOUT STAGE
+    python tests/publish_crash_runner.py DB_URL REMOTE CHECKOUT STAGE [CONFIG SLACK_API_URL]
+
+With CONFIG (a curator.yml) the run counts votes and groups the commit by its desks, and
+with SLACK_API_URL (the Slack stand-in) it names the approvers as the bot does; without,
+a config of one channel and no names.
 
 The production code has no test hooks: the functions the job calls are wrapped here, and at
 the stage the process kills itself with SIGKILL, so nothing gets to clean up (no finally, no
@@ -27,8 +31,10 @@ from typing import Any
 import storage.publish_commit.attempt
 import storage.publish_commit.planning
 import storage.publish_log
-from bot.config import Config, ContentConfig, SlackConfig
+from bot.config import Config, ContentConfig, SlackConfig, load_config
 from bot.publishing.job import publish_approved
+from bot.slack.client import make_client
+from bot.slack.editors import DisplayNames
 from storage.db import make_engine
 from storage.gitrepo import ContentRepo
 
@@ -88,12 +94,18 @@ def config(db_url: str, remote: str, checkout: Path) -> Config:
 
 
 def main(argv: list[str]) -> int:
-    db_url, remote, checkout, stage = argv
-    cfg = config(db_url, remote, Path(checkout))
+    db_url, remote, checkout, stage, *desk_run = argv
+    names = None
+    if desk_run:
+        config_file, slack_url = desk_run
+        cfg = load_config(Path(config_file), env={"DATABASE_URL": db_url})
+        names = DisplayNames(make_client("xoxb-test-token", slack_url))
+    else:
+        cfg = config(db_url, remote, Path(checkout))
     engine = make_engine(db_url)
-    repo = ContentRepo(cfg.content.checkout, cfg.content.remote, cfg.content.branch)
+    repo = ContentRepo(Path(checkout), remote, cfg.content.branch)
     arm(stage)
-    report = publish_approved(engine, repo, cfg, now=datetime.now(UTC))
+    report = publish_approved(engine, repo, cfg, now=datetime.now(UTC), approver_names=names)
     print(report.summary())
     return 0
 

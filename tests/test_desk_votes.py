@@ -24,23 +24,22 @@ from tests.desk_newsroom import (
     cards,
     client,
     desk_config,
-    post_every_desk,
+    post_a_day,
+    react,
+    running_standin,
+    status,
     voters,
-    write_stories,
 )
 from tests.helpers import Newsroom
-from tests.slack_requests import reaction_event, send_event, serve_bot
+from tests.slack_requests import serve_bot
 from tests.slack_standin import BOT_USER
 from tests.test_slack_loop import REFRESH_QUIET, eventually, mrkdwn_of
 
 
 @pytest.fixture
 def standin() -> Iterator[DeskStandIn]:
-    s = DeskStandIn(
-        users={"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UDAVE": "Dave"}
-    ).start()
-    yield s
-    s.stop()
+    with running_standin() as s:
+        yield s
 
 
 @pytest.fixture
@@ -50,31 +49,13 @@ def config(tmp_path: Path, db_url: str, newsroom: Newsroom) -> Config:
 
 @pytest.fixture
 def day(engine, newsroom, content_repo, standin, config) -> None:
-    """Two cards in each desk's channel."""
-    write_stories(newsroom, content_repo, engine)
-    post_every_desk(engine, standin, config)
+    post_a_day(newsroom, content_repo, engine, standin, config)
 
 
 @pytest.fixture
 def endpoint(config: Config, engine: Engine, standin: DeskStandIn) -> Iterator[str]:
     with serve_bot(config, engine, standin.url) as url:
         yield url
-
-
-_stamps = iter(range(1, 1_000_000))
-
-
-def react(endpoint: str, title: str, user: str, emoji: str, engine: Engine) -> None:
-    card = cards(engine)[title]
-    event = reaction_event(
-        "reaction_added", user=user, reaction=emoji, channel=card.channel, ts=card.ts,
-        event_ts=f"{1_800_000_100 + next(_stamps)}.000001",
-    )  # fmt: skip
-    assert send_event(endpoint, event) == 200
-
-
-def status(engine: Engine, title: str) -> str:
-    return str(cards(engine)[title].status)
 
 
 def test_each_desk_posts_in_its_channel_and_its_card_shows_its_quorum(day, engine, standin):

@@ -25,14 +25,10 @@ from sqlalchemy.engine import Engine
 from bot.cli.terminal import render_blocks
 from bot.config import Config, config_from_mapping
 from bot.rules.digest_query import DigestQuery, parse_digest_query
-from bot.slack.digest import (
-    ago,
-    answer_digest,
-    format_when,
-    run_digest,
-    unescape_command,
-    widen_hint,
-)
+from bot.slack.digest import answer_digest, unescape_command
+from bot.slack.digest_cards import run_digest
+from bot.slack.digest_message import widen_hint
+from bot.slack.time_words import ago, format_when
 from storage import migrate
 from storage.db import make_engine
 from storage.models import Article, ArticleTopic, Post, PublishHold, Vote

@@ -32,7 +32,8 @@ from tests.desk_newsroom import (
     cards,
     client,
     desk_config,
-    post_every_desk,
+    post_a_day,
+    running_standin,
     write_stories,
 )
 from tests.helpers import Newsroom
@@ -45,9 +46,8 @@ ALL_TITLES = {"AI alpha", "AI beta", "Policy alpha", "Policy beta", "Science alp
 
 @pytest.fixture
 def standin() -> Iterator[DeskStandIn]:
-    s = DeskStandIn(users={"UALICE": "Alice", "UBOB": "Bob", "UDAVE": "Dave"}).start()
-    yield s
-    s.stop()
+    with running_standin({"UALICE": "Alice", "UBOB": "Bob", "UDAVE": "Dave"}) as s:
+        yield s
 
 
 @pytest.fixture
@@ -59,8 +59,7 @@ def config(tmp_path: Path, db_url: str, newsroom: Newsroom) -> Config:
 def day(engine, newsroom, content_repo, standin, config) -> None:
     """Two cards per desk; Dave's ✅ on a Policy card (1 of 2), Alice's rocket approves a
     Science card (quorum 1)."""
-    write_stories(newsroom, content_repo, engine)
-    post_every_desk(engine, standin, config)
+    post_a_day(newsroom, content_repo, engine, standin, config)
     by_title = cards(engine)
     policy, science = by_title["Policy alpha"], by_title["Science beta"]
     standin.react(policy.channel, policy.ts, "white_check_mark", "UDAVE")

@@ -28,20 +28,23 @@ from bot.slack.limits import view_problems
 from bot.slack.voting import expire_posts, reconcile
 from storage.votes import reactions_of
 from tests.desk_newsroom import (
+    EDITORS,
     NOW,
     DeskStandIn,
     cards,
     client,
     desk_config,
-    post_every_desk,
+    home_tabs_stopped,
+    post_a_day,
+    react,
+    running_standin,
+    stamp,
     voters,
-    write_stories,
 )
 from tests.helpers import Newsroom
 from tests.slack_requests import (
     button_action,
     home_opened_event,
-    reaction_event,
     send_action,
     send_event,
     serve_bot,
@@ -56,28 +59,15 @@ HOME_INTERVAL = 0.3  # the tests' least time between two views of one reader
 def home_tabs_stop(
     monkeypatch: pytest.MonkeyPatch, engine: Engine, standin: DeskStandIn
 ) -> Iterator[None]:
-    """Every Home tab watcher a test starts ends with it, before its database and Slack do:
-    it would go on reading a database that is gone (and log so into later tests). Only the
-    instances are recorded."""
-    made: list[HomeTabs] = []
-    build = HomeTabs.__init__
-
-    def recorded(self: HomeTabs, *args: Any, **kwargs: Any) -> None:
-        build(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(HomeTabs, "__init__", recorded)
-    yield
-    for home in made:
-        home.stop()
+    """Every Home tab watcher a test starts ends with it, before its database and Slack do."""
+    with home_tabs_stopped(monkeypatch):
+        yield
 
 
 @pytest.fixture
 def standin() -> Iterator[DeskStandIn]:
-    users = {"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UDAVE": "Dave", "UERIN": "Erin"}
-    s = DeskStandIn(users=users).start()
-    yield s
-    s.stop()
+    with running_standin({**EDITORS, "UERIN": "Erin"}) as s:
+        yield s
 
 
 @pytest.fixture
@@ -87,22 +77,13 @@ def config(tmp_path: Path, db_url: str, newsroom: Newsroom) -> Config:
 
 @pytest.fixture
 def day(engine, newsroom, content_repo, standin, config) -> None:
-    write_stories(newsroom, content_repo, engine)
-    post_every_desk(engine, standin, config)
+    post_a_day(newsroom, content_repo, engine, standin, config)
 
 
 @pytest.fixture
 def endpoint(config: Config, engine: Engine, standin: DeskStandIn, day) -> Iterator[str]:
     with serve_bot(config, engine, standin.url, home_interval=HOME_INTERVAL) as url:
         yield url
-
-
-_stamps = iter(range(1, 1_000_000))
-
-
-def stamp() -> str:
-    """A Slack timestamp later than every one before it."""
-    return f"{1_800_000_100 + next(_stamps)}.000001"
 
 
 def open_home(endpoint: str, user: str) -> None:
@@ -115,16 +96,6 @@ def press(endpoint: str, user: str, title: str, engine: Engine, *, publish: bool
     ts = action_ts or stamp()
     assert send_action(endpoint, button_action(user, action, cards(engine)[title].id, ts)) == 200
     return ts
-
-
-def react(endpoint: str, user: str, title: str, emoji: str, engine: Engine, *,
-          removed: bool = False) -> None:  # fmt: skip
-    card = cards(engine)[title]
-    kind = "reaction_removed" if removed else "reaction_added"
-    event = reaction_event(
-        kind, user=user, reaction=emoji, channel=card.channel, ts=card.ts, event_ts=stamp()
-    )
-    assert send_event(endpoint, event) == 200
 
 
 def views(standin: DeskStandIn, user: str) -> list[dict[str, Any]]:
@@ -171,7 +142,7 @@ def test_the_publish_button_approves_at_quorum_like_a_reaction(endpoint, standin
     press(endpoint, "UBOB", "Policy alpha", engine)
     eventually(lambda: counted(engine, config, "Policy alpha") == (("UBOB",), ()))
     assert cards(engine)["Policy alpha"].status == "open"
-    react(endpoint, "UDAVE", "Policy alpha", "white_check_mark", engine)
+    react(endpoint, "Policy alpha", "UDAVE", "white_check_mark", engine)
     eventually(lambda: cards(engine)["Policy alpha"].status == "approved")
     card = cards(engine)["Policy alpha"]
     # The card in the channel shows both votes (chat.update at the stand-in).
@@ -186,16 +157,16 @@ def test_the_publish_button_approves_at_quorum_like_a_reaction(endpoint, standin
 def test_a_reaction_after_a_button_replaces_it_and_back(endpoint, standin, engine, config):
     press(endpoint, "UBOB", "Policy alpha", engine)
     eventually(lambda: counted(engine, config, "Policy alpha") == (("UBOB",), ()))
-    react(endpoint, "UBOB", "Policy alpha", "x", engine)
+    react(endpoint, "Policy alpha", "UBOB", "x", engine)
     eventually(lambda: counted(engine, config, "Policy alpha") == ((), ("UBOB",)))
     press(endpoint, "UBOB", "Policy alpha", engine)
     eventually(lambda: counted(engine, config, "Policy alpha") == (("UBOB",), ()))
     press(endpoint, "UBOB", "Policy alpha", engine, publish=False)
     eventually(lambda: counted(engine, config, "Policy alpha") == ((), ("UBOB",)))
-    react(endpoint, "UBOB", "Policy alpha", "white_check_mark", engine)
+    react(endpoint, "Policy alpha", "UBOB", "white_check_mark", engine)
     eventually(lambda: counted(engine, config, "Policy alpha") == (("UBOB",), ()))
     # One vote per editor however it was cast: Carol's reject ties, and ties do not reject.
-    react(endpoint, "UCAROL", "Policy alpha", "x", engine)
+    react(endpoint, "Policy alpha", "UCAROL", "x", engine)
     eventually(lambda: counted(engine, config, "Policy alpha") == (("UBOB",), ("UCAROL",)))
     assert cards(engine)["Policy alpha"].status == "open"
 
@@ -203,7 +174,7 @@ def test_a_reaction_after_a_button_replaces_it_and_back(endpoint, standin, engin
 def test_the_same_action_twice_counts_once(endpoint, standin, engine, config):
     ts = press(endpoint, "UBOB", "Policy alpha", engine)
     eventually(lambda: counted(engine, config, "Policy alpha") == (("UBOB",), ()))
-    react(endpoint, "UBOB", "Policy alpha", "x", engine)
+    react(endpoint, "Policy alpha", "UBOB", "x", engine)
     eventually(lambda: counted(engine, config, "Policy alpha") == ((), ("UBOB",)))
     before = set(voters(engine, cards(engine)["Policy alpha"].id))
     # The button press delivered again (a retry): older than the reaction, it changes nothing.
@@ -270,7 +241,7 @@ def test_a_burst_of_votes_becomes_few_views(config, engine, standin, day):
         # of both (no quorum: the cards stay open).
         for i in range(10):
             for title in ("Policy alpha", "Policy beta"):
-                react(endpoint, "UBOB", title, "x" if i % 2 else "white_check_mark", engine)
+                react(endpoint, title, "UBOB", "x" if i % 2 else "white_check_mark", engine)
                 want = ((), ("UBOB",)) if i % 2 else (("UBOB",), ())
                 eventually(lambda t=title, w=want: counted(engine, config, t) == w)
                 time.sleep(0.05)

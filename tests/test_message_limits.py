@@ -19,9 +19,11 @@ from bot.config import Config, config_from_mapping
 from bot.rules.digest_query import DigestQuery
 from bot.rules.tally import Tally
 from bot.slack.card_blocks import CardState, Emoji, candidate_card
-from bot.slack.digest import DigestEntry, DigestResult, digest_message
+from bot.slack.digest_cards import DigestEntry, DigestResult
+from bot.slack.digest_message import digest_message
 from bot.slack.limits import message_problems
-from bot.slack.summary import Summary, group_by_topic, summary_message
+from bot.slack.summary import Summary, group_by_topic
+from bot.slack.summary_message import summary_message
 from storage.articles import ArticleView
 from storage.models import PostStatus
 from storage.post_views import PostView

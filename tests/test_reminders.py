@@ -36,8 +36,8 @@ from tests.desk_newsroom import (
     cards,
     client,
     desk_config,
-    post_every_desk,
-    write_stories,
+    post_a_day,
+    running_standin,
 )
 from tests.helpers import Newsroom
 from tests.slack_requests import reaction_event, send_event, serve_bot
@@ -50,18 +50,13 @@ GENERAL_CLOSES = NOW + timedelta(days=3)  # and Science's
 
 @pytest.fixture
 def standin() -> Iterator[DeskStandIn]:
-    s = DeskStandIn(
-        users={"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UDAVE": "Dave"}
-    ).start()
-    yield s
-    s.stop()
+    with running_standin() as s:
+        yield s
 
 
 @pytest.fixture
 def day(engine, newsroom, content_repo, standin, tmp_path, db_url) -> None:
-    """Two cards in each desk's channel, posted at NOW."""
-    write_stories(newsroom, content_repo, engine)
-    post_every_desk(engine, standin, desk_config(tmp_path, db_url, newsroom.remote))
+    post_a_day(newsroom, content_repo, engine, standin, make_config(tmp_path, db_url, newsroom))
 
 
 def make_config(tmp_path: Path, db_url: str, newsroom: Newsroom, **extra: Any) -> Config:

@@ -265,7 +265,8 @@ def test_digest_summary_and_status_say_changed(desk: Desk):
     from bot.cli.status import status_lines
     from bot.rules.digest_query import parse_digest_query
     from bot.slack.digest import answer_digest
-    from bot.slack.summary import build_summary, summary_message
+    from bot.slack.summary import build_summary
+    from bot.slack.summary_message import summary_message
     from storage.db import reading
 
     desk.approve()

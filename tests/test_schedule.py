@@ -24,7 +24,7 @@ from bot.rules.schedule import crontab_line, next_run, summary_since
 from bot.rules.tally import Tally
 from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.card_message import next_publish_run
-from bot.slack.summary import _next_post
+from bot.slack.summary_message import _next_post
 from storage.articles import ArticleView
 from storage.models import PostStatus
 

@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 from bot.cli.terminal import render_blocks
 from bot.config import Config
 from bot.slack.client import make_client
-from bot.slack.summary import build_summary, group_by_topic, summary_message
+from bot.slack.summary import build_summary, group_by_topic
+from bot.slack.summary_message import summary_message
 from bot.slack.summary_post import post_summary
 from storage.articles import ArticleView
 from storage.models import JobRun

@@ -30,7 +30,8 @@ from bot.rules.digest_query import parse_digest_query
 from bot.runtime import Runtime
 from bot.slack import daily_post
 from bot.slack.digest import answer_digest
-from bot.slack.summary import build_summary, summary_message
+from bot.slack.summary import build_summary
+from bot.slack.summary_message import summary_message
 from storage.db import reading
 from storage.fields import FieldMap
 from storage.gitrepo import ContentRepo
@@ -42,12 +43,14 @@ from tests.desk_newsroom import (
     cards,
     client,
     desk_config,
-    post_every_desk,
+    post_a_day,
+    react,
+    running_standin,
+    status,
     voters,
-    write_stories,
 )
 from tests.helpers import Newsroom
-from tests.slack_requests import reaction_event, send_event, serve_bot
+from tests.slack_requests import serve_bot
 from tests.test_publish import catch_up, remote, show, tip
 from tests.test_slack_loop import REFRESH_QUIET, eventually, mrkdwn_of
 
@@ -57,11 +60,8 @@ CHIEFS = {"editors": ["UALICE", "UBOB"], "chiefs": ["UDAVE"]}
 
 @pytest.fixture
 def standin() -> Iterator[DeskStandIn]:
-    s = DeskStandIn(
-        users={"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UDAVE": "Dave"}
-    ).start()
-    yield s
-    s.stop()
+    with running_standin() as s:
+        yield s
 
 
 @pytest.fixture
@@ -72,32 +72,13 @@ def config(request: pytest.FixtureRequest, tmp_path: Path, db_url: str, newsroom
 
 @pytest.fixture
 def day(engine, newsroom, content_repo, standin, config) -> None:
-    write_stories(newsroom, content_repo, engine)
-    post_every_desk(engine, standin, config)
+    post_a_day(newsroom, content_repo, engine, standin, config)
 
 
 @pytest.fixture
 def endpoint(config: Config, engine: Engine, standin: DeskStandIn) -> Iterator[str]:
     with serve_bot(config, engine, standin.url) as url:
         yield url
-
-
-_stamps = iter(range(1, 1_000_000))
-
-
-def react(
-    endpoint: str, title: str, user: str, emoji: str, engine: Engine, kind: str = "reaction_added"
-) -> None:
-    card = cards(engine)[title]
-    event = reaction_event(
-        kind, user=user, reaction=emoji, channel=card.channel, ts=card.ts,
-        event_ts=f"{1_800_000_100 + next(_stamps)}.000001",
-    )  # fmt: skip
-    assert send_event(endpoint, event) == 200
-
-
-def status(engine: Engine, title: str) -> str:
-    return str(cards(engine)[title].status)
 
 
 def shown(standin: DeskStandIn, engine: Engine, title: str) -> str:
@@ -168,7 +149,7 @@ def test_a_quorum_of_rewinds_takes_a_card_back_in_the_next_runs_one_commit(
     assert "*Unpublished* · 1" in said and f"unpublished in `{sha[:7]}`" in said
 
     # Nothing moves it now: a rewind taken off, a new vote.
-    react(endpoint, "Policy alpha", "UCAROL", "rewind", engine, kind="reaction_removed")
+    react(endpoint, "Policy alpha", "UCAROL", "rewind", engine, removed=True)
     react(endpoint, "Policy alpha", "UDAVE", "white_check_mark", engine)
     time.sleep(REFRESH_QUIET)
     assert status(engine, "Policy alpha") == "unpublished"
@@ -239,7 +220,7 @@ def test_a_chiefs_veto_rejects_at_once_and_the_card_says_who(
         )
     assert " · vetoed · " in mrkdwn_of([b.to_dict() for b in summary_message(summary, config)[1]])
     # Taken off again: the tally is re-opened, and Alice's vote approves it again.
-    react(endpoint, "AI alpha", "UDAVE", "no_entry", engine, kind="reaction_removed")
+    react(endpoint, "AI alpha", "UDAVE", "no_entry", engine, removed=True)
     eventually(lambda: status(engine, "AI alpha") == "approved")
     eventually(lambda: "Vetoed" not in shown(standin, engine, "AI alpha"))
 

@@ -1,6 +1,6 @@
 """``curator digest``, ``summary``, ``status`` and ``demo``: the read-only views in a terminal.
 
-Thin commands over ``bot.slack.digest``, ``bot.slack.summary``, ``bot.cli.status`` and
+Thin commands over ``bot.slack.digest``, ``bot.slack.summary_post``, ``bot.cli.status`` and
 ``bot.cli.demo``. They print what Slack would show, rendered as text (``--json`` for the
 Block Kit).
 """

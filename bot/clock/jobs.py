@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 
 from bot.clock.slot_runner import JobContext, JobSpec, SlotRunner
-from bot.config import Config, Desk
+from bot.config import Desk
 from bot.outages import Told
 from bot.publishing.job import PUBLISH_WAIT, publish_approved
 from bot.publishing.report import PublishReport
@@ -96,16 +96,10 @@ def build_jobs(rt: Runtime, client: WebClient, *, bot_user: str | None) -> list[
                 doc = "Post the newsroom's morning summary, every desk's grouped."
             elif not job.desk.implicit:
                 doc = f"{(doc or '').rstrip('.')}: the {job.desk.name} desk's."
-        specs.append(_spec(config, job.name, job.kind, job.cron, run, doc))
+        grace = timedelta(minutes=config.schedule.grace_minutes(job.kind))
+        doc = (doc or job.name).strip()
+        specs.append(JobSpec(name=job.name, cron=job.cron, grace=grace, run=run, doc=doc))
     return specs
-
-
-def _spec(
-    config: Config, name: str, job: str, cron: str, run: Callable[[JobContext], str | None],
-    doc: str | None,
-) -> JobSpec:  # fmt: skip
-    grace = timedelta(minutes=config.schedule.grace_minutes(job))
-    return JobSpec(name=name, cron=cron, grace=grace, run=run, doc=(doc or name).strip())
 
 
 def publish_and_tell(

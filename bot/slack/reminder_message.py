@@ -14,9 +14,10 @@ from datetime import datetime, tzinfo
 from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 
 from bot.slack.card_blocks import md
-from bot.slack.digest import Sections, duration, format_when
 from bot.slack.limits import MESSAGE_BLOCKS_MAX, POSTED_TEXT_MAX, ensure_fits
+from bot.slack.sections import Sections
 from bot.slack.text import escape, link, mrkdwn
+from bot.slack.time_words import duration, format_when
 
 TITLE_MAX = 200  # a card's title in a reminder line; the card itself shows the rest
 

@@ -21,7 +21,6 @@ from bot.config import Config, Desk
 from bot.outages import Told, slack_api_problem
 from bot.slack.card_blocks import md
 from bot.slack.daily_post import resolve_channel
-from bot.slack.digest import Sections, format_when
 from bot.slack.limits import (
     MESSAGE_BLOCKS_MAX,
     MESSAGE_TEXT_MAX,
@@ -29,17 +28,18 @@ from bot.slack.limits import (
     ensure_fits,
     text_length,
 )
-from bot.slack.summary import (
+from bot.slack.sections import Sections
+from bot.slack.summary import Summary, build_summary
+from bot.slack.summary_message import (
     TIP_MAX,
     Fit,
-    Summary,
-    build_summary,
     counts_of,
     summary_lists,
     summary_message,
     tip_block,
 )
 from bot.slack.text import escape, join_fitting
+from bot.slack.time_words import format_when
 from storage.db import reading
 
 NEWSROOM = "newsroom"

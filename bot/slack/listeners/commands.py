@@ -10,8 +10,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.rules.digest_query import DigestError, parse_digest_query
-from bot.slack.digest import answer_digest, help_message, unescape_command
+from bot.slack.digest import answer_digest, unescape_command
 from bot.slack.digest_desks import DeskChannels, desks_for
+from bot.slack.digest_help import help_message
 from bot.slack.limits import message_problems
 from bot.slack.text import escape
 from storage.db_errors import DatabaseError
