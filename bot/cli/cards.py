@@ -72,7 +72,8 @@ def post(ctx: Context, dry_run: bool, desk_name: str | None) -> None:
 @click.command()
 @click.pass_obj
 def reconcile(ctx: Context) -> None:
-    """Re-read reactions on open cards, so votes cast while the bot was down count."""
+    """Re-read reactions on open cards (and rewinds on those published in the last week), so
+    votes cast while the bot was down count."""
     from bot.slack.editors import editors_from
     from bot.slack.voting import reconcile as run_reconcile
 

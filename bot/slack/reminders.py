@@ -2,11 +2,12 @@
 per run listing all such cards (the rule is ``bot.rules.reminders``).
 
 Claim, then send. Every (card, editor) of a message is claimed in the database first
-(``storage.reminders.claim``, a unique key), so two replicas or a restart never remind twice;
-a message Slack does not take gives its claims back for the next run. The one gap left is a
-process killed between the claim and Slack's answer: its claims stay, so that editor is not
-reminded of those cards — never reminded twice is the promise, and a reminder is a nicety
-while a duplicate is noise (a claim without ``sent_at`` shows what such a crash left).
+(``storage.reminders.claim``, a unique key with the card's voting round), so two replicas or
+a restart never remind twice in a round; a message Slack does not take gives its claims back
+for the next run. The one gap left is a process killed between the claim and Slack's
+answer: its claims stay, so that editor is not reminded of those cards — never reminded twice
+is the promise, and a reminder is a nicety while a duplicate is noise (a claim without
+``sent_at`` or ``error`` shows what such a crash left).
 
 A message Slack will never take for that editor (``CANNOT_DM``: no such user, deactivated,
 a bot) keeps its claims with Slack's answer: retrying every run would fail and say so every
