@@ -18,13 +18,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from bot.slack.editors import editors_from
 from bot.slack.home import HomeTabs
 from bot.slack.revote import revote_changed
 from bot.slack.voting import reconcile
+from storage import reminders
 from storage.fields import FieldMap
+from storage.models import Post
 from storage.pathfilter import PathFilter
 from storage.scan import scan
 from tests.desk_newsroom import (
@@ -182,3 +185,28 @@ def test_an_article_changed_after_the_votes_reminds_each_editor_once_more(
     remind(engine, standin, config, second + timedelta(hours=1))
     assert policy(standin, "UBOB") == [["Policy beta"], ["Policy alpha"]]
     assert len(policy(standin, "UCAROL")) == 2
+
+
+def test_one_claim_per_card_editor_and_round_and_never_back_to_an_earlier_round(day, engine):
+    alpha = cards(engine)["Policy alpha"].id
+    post = Post.__table__
+
+    def new_round(since: str | None) -> None:
+        with engine.begin() as conn:
+            conn.execute(update(post).where(post.c.id == alpha).values(votes_since=since))
+
+    def done() -> set[tuple[int, str]]:
+        with engine.connect() as conn:
+            return reminders.reminded(conn, post_ids=[alpha])
+
+    assert reminders.claim(engine, user="UBOB", post_ids=[alpha], now=NOW) == [alpha]
+    reminders.mark_sent(engine, user="UBOB", post_ids=[alpha], now=NOW)
+    assert reminders.claim(engine, user="UBOB", post_ids=[alpha], now=NOW) == []
+    new_round("1800000000.000000")
+    assert done() == set()  # the first round's reminder is not this round's
+    assert reminders.claim(engine, user="UBOB", post_ids=[alpha], now=NOW) == [alpha]
+    assert reminders.claim(engine, user="UBOB", post_ids=[alpha], now=NOW) == []
+    assert done() == {(alpha, "UBOB")}
+    # A run that still sees the earlier round never takes the later one's claim back.
+    new_round(None)
+    assert reminders.claim(engine, user="UBOB", post_ids=[alpha], now=NOW) == []
