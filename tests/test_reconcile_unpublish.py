@@ -35,7 +35,7 @@ from tests.desk_newsroom import (
 )
 from tests.helpers import Newsroom
 from tests.slack_standin import BOT_USER
-from tests.test_publish import show
+from tests.test_publish import remote, show
 from tests.test_slack_loop import mrkdwn_of
 
 
@@ -117,6 +117,9 @@ def test_rewinds_cast_while_the_bot_was_down_unpublish_in_the_next_run(
         b"published: true", b"published: false"
     )
     assert report.summary().startswith("published 0, unpublished 1,")
+    message = remote(newsroom, "log", "-1", "--format=%B", str(report.commit_sha))
+    trailers = [line for line in message.splitlines() if line.startswith("Unpublished-by:")]
+    assert trailers == ["Unpublished-by: Bob <UBOB>", "Unpublished-by: Dave <UDAVE>"]
 
 
 def test_one_rewind_is_no_quorum_and_other_emoji_on_a_published_card_are_no_votes(
