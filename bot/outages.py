@@ -71,6 +71,9 @@ SLACK_CODES = {
         TOKEN, "the token expired: reinstall the app and update SLACK_BOT_TOKEN"
     ),
     "account_inactive": SlackCode(TOKEN, "the app was removed or deactivated: reinstall it"),
+    "not_allowed_token_type": SlackCode(
+        TOKEN, "SLACK_BOT_TOKEN must be the app's bot token (xoxb-)"
+    ),
     "missing_scope": SlackCode(
         SETUP, "add the scope to the app (`curator manifest` prints them) and reinstall it"
     ),

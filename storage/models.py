@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from sqlalchemy import Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 
 def utcnow() -> datetime:
@@ -285,7 +286,10 @@ class Installation(SQLModel, table=True):
 class Reminder(SQLModel, table=True):
     """One editor reminded of one card (migration 0009): the row is the claim, written before
     the message is sent, so no two runs ever remind twice; ``sent_at`` once Slack took it.
-    A failed send deletes the claim; a claim a crash left unsent stays (never a duplicate)."""
+    A failed send deletes the claim; a claim a crash left unsent stays (never a duplicate).
+    ``round`` (migration 0014): the card's ``votes_since`` it was claimed for, ``''`` before
+    any change; a later round's claim takes the row over. ``error``: Slack can never DM
+    that editor (the claim stays, unsent)."""
 
     __tablename__ = "reminder"
 
@@ -293,6 +297,10 @@ class Reminder(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=32)
     claimed_at: datetime = Field(sa_column=_utc_column(nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=_utc_column(index=True))
+    round: str = Field(
+        default="", sa_column=Column(AutoString(length=24), nullable=False, server_default="")
+    )
+    error: str | None = Field(default=None, max_length=64)
 
 
 Index("ix_post_desk_day", Post.desk, Post.day)

@@ -200,6 +200,17 @@ def being_voted(engine: Engine, *, statuses: Collection[str]) -> list[PostRecord
         return [PostRecord.of(row) for row in conn.execute(query)]
 
 
+def published_since(engine: Engine, *, since: datetime) -> list[PostRecord]:
+    """Posts in Slack published at or after ``since`` and still published."""
+    query = select(POST).where(
+        POST.c.status == PostStatus.PUBLISHED,
+        POST.c.ts.is_not(None),
+        POST.c.status_changed_at >= since,
+    )
+    with engine.connect() as conn:
+        return [PostRecord.of(row) for row in conn.execute(query)]
+
+
 def open_since_before(conn: Connection, *, cutoff: datetime, desk: str) -> list[int]:
     """The desk's open posts created before ``cutoff``."""
     query = select(POST.c.id).where(

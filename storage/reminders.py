@@ -2,8 +2,14 @@
 
 A (post, editor) row is written before the direct message is sent (``claim``): the unique
 key makes the claim the one place that decides, across replicas and restarts, that an
-editor hears of a card once. ``mark_sent`` records that Slack took the message; ``release``
-deletes a claim whose message failed, so the next run tries again.
+editor hears of a card once per voting round. ``mark_sent`` records that Slack took the
+message; ``release`` deletes a claim whose message failed, so the next run tries again;
+``keep_undeliverable`` keeps one Slack will never take, with Slack's answer.
+
+A round is the card's ``votes_since`` (``''`` before its article changed after the votes):
+the votes of an earlier round no longer count, so neither do its reminders. A claim for a
+later round takes the row over; Slack timestamps are fixed-width, so rounds compare as
+strings and a run still holding an earlier round never takes a later one's row back.
 """
 
 from __future__ import annotations
@@ -61,29 +67,41 @@ def _utc(card: ReminderCard) -> ReminderCard:
 
 
 def reminded(conn: Connection, *, post_ids: Collection[int]) -> set[tuple[int, str]]:
-    """(post_id, user) of every reminder claimed for these posts, sent or being sent."""
+    """(post_id, user) of every reminder claimed for these posts' current round, sent,
+    being sent, or never to be sent."""
     found: set[tuple[int, str]] = set()
     ids = list(post_ids)
     for i in range(0, len(ids), 500):
-        query = select(REMINDER.c.post_id, REMINDER.c.user_id).where(
-            REMINDER.c.post_id.in_(ids[i : i + 500])
+        query = (
+            select(REMINDER.c.post_id, REMINDER.c.user_id)
+            .join(POST, POST.c.id == REMINDER.c.post_id)
+            .where(REMINDER.c.post_id.in_(ids[i : i + 500]), REMINDER.c.round == _ROUND)
         )
         found |= {(int(post_id), str(user)) for post_id, user in conn.execute(query)}
     return found
 
 
+# The round a card's votes are in now (in a query over ``post``).
+_ROUND = func.coalesce(POST.c.votes_since, "")
+
+
 def claim(engine: Engine, *, user: str, post_ids: Collection[int], now: datetime) -> list[int]:
-    """Claim reminding ``user`` of each post; the posts this call claimed (a post another
-    run claimed first is left out), in the order given. One transaction: all or none."""
+    """Claim reminding ``user`` of each post in its current round; the posts this call
+    claimed (one another run claimed first is left out), in the order given. One
+    transaction: all or none."""
     claimed = []
     with engine.begin() as conn:
         for post_id in post_ids:
-            stmt = (
-                dialect_insert(conn, REMINDER)
-                .values(post_id=post_id, user_id=user, claimed_at=now)
-                .on_conflict_do_nothing(index_elements=["post_id", "user_id"])
-                .returning(REMINDER.c.post_id)
+            current = select(_ROUND).where(POST.c.id == post_id).scalar_subquery()
+            stmt = dialect_insert(conn, REMINDER).values(
+                post_id=post_id, user_id=user, claimed_at=now, round=current
             )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["post_id", "user_id"],
+                set_={"round": stmt.excluded.round, "claimed_at": now, "sent_at": None,
+                      "error": None},
+                where=REMINDER.c.round < stmt.excluded.round,
+            ).returning(REMINDER.c.post_id)  # fmt: skip
             if conn.execute(stmt).scalar_one_or_none() is not None:
                 claimed.append(post_id)
     return claimed
@@ -109,6 +127,21 @@ def release(engine: Engine, *, user: str, post_ids: Collection[int]) -> int:
             REMINDER.c.sent_at.is_(None),
         )
         return int(conn.execute(delete(REMINDER).where(unsent)).rowcount)
+
+
+def keep_undeliverable(engine: Engine, *, user: str, post_ids: Collection[int], error: str) -> None:
+    """Slack will never take a message to ``user`` (``error``): the claims stay, unsent, so
+    no later run asks again for these cards in this round."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(REMINDER)
+            .where(
+                REMINDER.c.user_id == user,
+                REMINDER.c.post_id.in_(list(post_ids)),
+                REMINDER.c.sent_at.is_(None),
+            )
+            .values(error=error[:64])
+        )
 
 
 def sent_since(conn: Connection, *, since: datetime) -> int:

@@ -72,7 +72,10 @@ def post(ctx: Context, dry_run: bool, desk_name: str | None) -> None:
 @click.command()
 @click.pass_obj
 def reconcile(ctx: Context) -> None:
-    """Re-read reactions on open cards, so votes cast while the bot was down count."""
+    """Re-read reactions on open and recently published cards, so missed votes count.
+
+    Votes cast while the bot was down: on open cards every vote, on cards published in the
+    last 7 days the unpublish emoji."""
     from bot.slack.editors import editors_from
     from bot.slack.voting import reconcile as run_reconcile
 

@@ -44,7 +44,7 @@ COMMANDS = {
         ("post", "bot.cli.cards:post",
          "Post today's candidates to each desk's channel (once a day; a rerun resumes)."),
         ("reconcile", "bot.cli.cards:reconcile",
-         "Re-read reactions on open cards, so votes cast while the bot was down count."),
+         "Re-read reactions on open and recently published cards, so missed votes count."),
         ("run", "bot.cli.live:run",
          "Run the bot over Socket Mode (the Procfile's worker): no public URL needed."),
         ("serve", "bot.cli.live:serve",

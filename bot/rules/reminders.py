@@ -2,7 +2,8 @@
 
 Plain functions over plain data. A card is due for an editor when it is still open, it
 closes within the desk's ``remind_before`` (closes = posted + voting window), the editor may
-vote on it, has no vote on it now, and has not been reminded of it before. Quiet hours are
+vote on it, has no vote on it now, and has not been reminded of it in this voting round (an
+article changed after the votes starts another: storage.reminders keeps the round). Quiet hours are
 wall-clock times in the newsroom's time zone, so "20:00-08:00" means the same evening and
 morning on both sides of a daylight-saving change; a span may wrap midnight.
 """
@@ -108,9 +109,9 @@ def due_reminders(
 ) -> dict[str, list[OpenCard]]:
     """Editor -> the cards to remind them of now, soonest to close first (then oldest post).
 
-    ``reminded``: (post_id, editor) pairs already reminded (or claimed by a run that is
-    sending them), never reminded again. An editor with a vote on the card now is not
-    reminded; one who took their vote back is, if not reminded before.
+    ``reminded``: (post_id, editor) pairs already reminded in the card's current round (or
+    claimed by a run that is sending them), never reminded again. An editor with a vote on
+    the card now is not reminded; one who took their vote back is, if not reminded before.
     """
     done = set(reminded)
     due: dict[str, list[OpenCard]] = {}

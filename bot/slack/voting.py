@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -127,6 +127,13 @@ def refresh_card(
     return update_message(client, channel=post.channel, ts=post.ts, text=text, blocks=blocks)
 
 
+# How far back reconcile reads the unpublish votes on published cards. One reactions.get
+# per card every run (every 10 minutes by default) must stay well inside Slack's rate limit,
+# and these are the cards an editor still finds: the Home tab lists a week of published
+# ones. A rewind on an older card cast while the bot was down counts once it is added again.
+UNPUBLISH_RECONCILED = timedelta(days=7)
+
+
 @dataclass
 class ReconcileReport:
     checked: int = 0
@@ -143,18 +150,22 @@ def reconcile(
     bot_user: str | None,
     editors: DeskEditors,
 ) -> ReconcileReport:
-    """Re-read the reactions of every post still being voted on, so votes cast while the bot
-    was down count. Reactions Slack has and we don't are dated ``now``: any event we missed
-    is older than this read, and any event after it is newer."""
+    """Re-read the reactions of every post still being voted on, and the unpublish votes of
+    the cards published in the last ``UNPUBLISH_RECONCILED``, so votes cast while the bot was
+    down count. Reactions Slack has and we don't are dated ``now``: any event we missed is
+    older than this read, and any event after it is newer."""
 
     report = ReconcileReport()
     open_states = (states.OPEN, states.APPROVED, states.REJECTED, states.BLOCKED)
     voted = posts.being_voted(engine, statuses=open_states)
+    voted += posts.published_since(engine, since=now - UNPUBLISH_RECONCILED)
     now_ts = f"{now.timestamp():.6f}"
     for post in voted:
         report.checked += 1
         desk = config.desk(post.desk)
         rules, its_editors = vote_rules(desk), editors.of(desk)
+        # A published card counts unpublish votes alone, any other card none (as by event).
+        live = post.status == states.PUBLISHED
         try:
             message = client.reactions_get(channel=post.channel, timestamp=post.ts, full=True)
         except SlackApiError as exc:
@@ -166,18 +177,24 @@ def reconcile(
             for r in (message.get("message") or {}).get("reactions", [])
             for user in r.get("users", [])
             if user != bot_user
-            and rules.choice(r["name"]) not in (None, UNPUBLISH)  # read only on cards not live
+            and rules.choice(r["name"]) is not None
+            and (rules.choice(r["name"]) == UNPUBLISH) == live
             and rules.counts(r["name"], user, lambda u=user, e=its_editors: e.contains(u, client))
         }
         with transaction(engine) as tx:
             locked = find_post(tx, channel=post.channel, ts=post.ts, lock=True)
-            if locked is None or locked.status in FINAL:
-                continue
+            if locked is None or (locked.status != post.status and locked.status in FINAL):
+                continue  # closed since the read (published, expired, being unpublished)
             # Earlier votes too (cast before the article changed): still in Slack, they are
             # known, and must not come back as new ones. Home tab buttons' votes are not
-            # reactions: Slack does not have them to report, so they are left alone.
+            # reactions: Slack does not have them to report, so they are left alone; on a
+            # published card so are the votes that published it.
             every = reactions_of(tx, post_id=post.id) + earlier_reactions_of(tx, post_id=post.id)
-            known = {(r.user, r.reaction): r for r in every if not is_button(r.reaction)}
+            known = {
+                (r.user, r.reaction): r
+                for r in every
+                if not is_button(r.reaction) and (rules.choice(r.reaction) == UNPUBLISH) == live
+            }
             changed = False
             for key in in_slack | {k for k, r in known.items() if r.present}:
                 present = key in in_slack
@@ -187,10 +204,11 @@ def reconcile(
                     tx, post_id=post.id, user=key[0], reaction=key[1],
                     choice=rules.choice(key[1]) or "", present=present, event_ts=now_ts,
                 )  # fmt: skip
-            if changed:
+            if changed and not live:
                 # A vote found here is cast on the article as it is, like one by event: its
                 # version is kept, or a later change could be published unvoted.
                 note_vote(tx, post_id=post.id)
+            if changed:
                 retally(tx, locked, config, cause="reconciled with Slack")
         if changed:
             report.changed += 1
