@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from storage.models import Article, Decision, Post, PostStatus
 from storage.records import PostRecord, WaitingPost
+from storage.revotes import awaiting_revotes
 from storage.votes import set_status
 
 POST = Post.__table__
@@ -22,6 +23,9 @@ ARTICLE = Article.__table__
 DECISION = Decision.__table__
 # A card to post: not in Slack yet, and not skipped.
 UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
+# When a card's voting window started: its posting, or the change after the votes that sent
+# it back to a vote (storage.revotes.reopen). Every end of a window is counted from it.
+WINDOW_FROM = func.coalesce(POST.c.window_from, POST.c.created_at)
 
 
 # ------------------------------------------------------------------------------ the day's plan
@@ -201,9 +205,9 @@ def being_voted(engine: Engine, *, statuses: Collection[str]) -> list[PostRecord
 
 
 def open_since_before(conn: Connection, *, cutoff: datetime, desk: str) -> list[int]:
-    """The desk's open posts created before ``cutoff``."""
+    """The desk's open posts whose voting window started before ``cutoff``."""
     query = select(POST.c.id).where(
-        POST.c.status == PostStatus.OPEN, POST.c.created_at < cutoff, POST.c.desk == desk
+        POST.c.status == PostStatus.OPEN, cutoff > WINDOW_FROM, POST.c.desk == desk
     )
     return list(conn.scalars(query).all())
 
@@ -215,9 +219,10 @@ def waiting_posts(
     conn: Connection, *, statuses: Collection[str], desk: str | None = None
 ) -> list[WaitingPost]:
     """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first: status,
-    created_at, permalink, votes_since (set: changed after the votes) and their article's
-    title and path."""
-    columns = (POST.c.status, POST.c.created_at, POST.c.permalink, POST.c.votes_since)
+    created_at, permalink, whether it changed after the votes and waits for new ones
+    (storage.revotes.awaiting_revotes) and their article's title and path."""
+    changed = awaiting_revotes().label("changed")
+    columns = (POST.c.status, POST.c.created_at, POST.c.permalink, changed)
     query = (
         select(*columns, ARTICLE.c.title, ARTICLE.c.path)
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)

@@ -117,7 +117,7 @@ def _open_posts(
         ]
     for row in listed:
         title = row.title or row.path
-        changed = "  (changed since the votes)" if row.votes_since else ""
+        changed = "  (changed since the votes)" if row.changed else ""
         lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}{changed}")
     return lines
 
