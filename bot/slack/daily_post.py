@@ -28,7 +28,6 @@ from storage import posts
 from storage.db import reading
 from storage.db_errors import DatabaseError
 from storage.installation import installation_id
-from storage.unpublish import release_changed_unpublished
 
 log = logging.getLogger(__name__)
 # Slack's answers that refuse this one message for what it holds, not Slack being down: the
@@ -82,8 +81,8 @@ def _release_earlier(
     posting), give the others' articles back to the pool so a later day can offer them.
 
     A skipped card stays skipped (its article is not offered again as it is), until its
-    article changes in the content repo: then the article goes back to the pool too; so
-    does an unpublished card's.
+    article changes in the content repo: then the article goes back to the pool too (an
+    unpublished card's is given back by the plan itself, bot/slack/day_plan.py).
     """
     _release_changed_skips(engine, day)
     stale = posts.unposted_before(engine, day=day, desk=desk.name)
@@ -99,9 +98,6 @@ def _release_changed_skips(engine: Engine, day: str) -> None:
     released = posts.release_changed_skips(engine, before_day=day)
     if released:
         log.info("%d skipped cards' articles changed since; back in the pool", released)
-    released = release_changed_unpublished(engine)
-    if released:
-        log.info("%d unpublished articles changed since; back in the pool", released)
 
 
 def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -15,6 +16,9 @@ from storage import posts
 from storage.db import reading, transaction
 from storage.db_errors import DuplicateError
 from storage.locks import Busy, run_lock
+from storage.unpublish import release_changed_unpublished
+
+log = logging.getLogger(__name__)
 
 # How long a desk's planning waits for another desk's (a plan reads the pool and writes up
 # to per_day rows: well under a second, unless the database is struggling).
@@ -35,6 +39,11 @@ def plan_day(
             existing = posts.day_post_ids(tx, day=day, desk=desk.name)
             if existing:
                 return existing, False
+            # With the pool read in the same transaction: a scan in between cannot offer an
+            # article whose unpublished card is still there (the plan would break on it).
+            released = release_changed_unpublished(tx, keys=config.votes.revote_on)
+            if released:
+                log.info("%d unpublished articles changed since; back in the pool", released)
             for article in todays_candidates(tx, candidate_rules(config, desk), now=now):
                 posts.add_post(
                     tx, article_id=article.id, channel=channel, desk=desk.name, day=day, now=now
