@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, Decision, Post, PostStatus
@@ -218,20 +218,42 @@ def open_since_before(conn: Connection, *, cutoff: datetime, desk: str) -> list[
 def waiting_posts(
     conn: Connection, *, statuses: Collection[str], desk: str | None = None
 ) -> list[WaitingPost]:
-    """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first: status,
+    """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first: id, status,
     created_at, permalink, whether it changed after the votes and waits for new ones
     (storage.revotes.awaiting_revotes) and their article's title and path."""
-    changed = awaiting_revotes().label("changed")
-    columns = (POST.c.status, POST.c.created_at, POST.c.permalink, changed)
-    query = (
-        select(*columns, ARTICLE.c.title, ARTICLE.c.path)
-        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
-        .where(POST.c.status.in_(statuses), POST.c.ts.is_not(None))
-        .order_by(POST.c.created_at, POST.c.id)
-    )
-    if desk is not None:
-        query = query.where(POST.c.desk == desk)
+    query = _listed(statuses, desk).order_by(POST.c.created_at, POST.c.id)
     return [WaitingPost.of(row) for row in conn.execute(query)]
+
+
+def decided_since(
+    conn: Connection, *, statuses: Collection[str], since: datetime, desk: str | None = None
+) -> list[WaitingPost]:
+    """Posts in Slack moved to one of ``statuses`` since ``since`` (``desk``: its cards
+    only), in the order they were."""
+    query = _listed(statuses, desk).where(POST.c.status_changed_at >= since)
+    return [
+        WaitingPost.of(row)
+        for row in conn.execute(query.order_by(POST.c.status_changed_at, POST.c.id))
+    ]
+
+
+def _listed(statuses: Collection[str], desk: str | None) -> Select:
+    """The columns of a WaitingPost, of the cards in Slack in ``statuses`` (of ``desk``)."""
+    query = (
+        select(
+            POST.c.id.label("post_id"),
+            POST.c.status,
+            POST.c.created_at,
+            POST.c.status_changed_at.label("changed_at"),
+            POST.c.permalink,
+            awaiting_revotes().label("changed"),
+            ARTICLE.c.title,
+            ARTICLE.c.path,
+        )
+        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
+        .where(POST.c.status.in_(list(statuses)), POST.c.ts.is_not(None))
+    )
+    return query if desk is None else query.where(POST.c.desk == desk)
 
 
 def skipped_on(conn: Connection, *, day: str) -> list[tuple[str, str]]:

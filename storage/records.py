@@ -49,10 +49,13 @@ class PostRecord(_FromRow):
 
 @dataclass(frozen=True)
 class WaitingPost(_FromRow):
-    """A post in Slack still waiting (open or approved), with its article's title and path."""
+    """A post in Slack as ``curator status`` lists it (waiting for votes or the publisher,
+    or decided lately), with its article's title and path."""
 
+    post_id: int
     status: str
     created_at: datetime
+    changed_at: datetime  # when it moved to ``status``
     permalink: str | None
     title: str | None
     path: str

@@ -92,12 +92,14 @@ def marked(desk: Desk, now: datetime) -> dict[str, bool]:
     query = parse_digest_query("", now, config.zone)
     digest = mrkdwn_of([b.to_dict() for b in answer_digest(engine, config, query, now=now)[1]])
     said = mrkdwn_of([b.to_dict() for b in summary_message(summary, config)[1]])
+    listed = "\n".join(status_lines(engine, config, now))
     return {
         "storage": ids == {post_id},
         "card": "Changed since the votes" in desk.shown(),
         "digest": CHANGED in digest,
         "summary": CHANGED in said,
-        "status": "(changed since the votes)" in "\n".join(status_lines(engine, config, now)),
+        "status": "(changed since the votes)" in listed,
+        "status count": "; 1 changed since the votes" in listed,
     }
 
 

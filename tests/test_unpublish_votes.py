@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -273,6 +273,36 @@ def test_a_scan_just_before_the_plan_does_not_cost_the_desk_its_day(
     later = NOW + timedelta(days=1)
     report = daily_post.post_day(engine, client(standin), config, later, config.desk("AI"))
     assert report.posted == 1 and status(engine, "AI alpha") == "open"
+
+
+@pytest.mark.parametrize("config", [{"votes": VETO, "slack": CHIEFS}], indirect=True)
+def test_curator_status_lists_the_vetoed_and_the_unpublished_by_desk(
+    day, engine, endpoint, standin, config, content_repo
+):
+    react(endpoint, "AI alpha", "UDAVE", "no_entry", engine)
+    eventually(lambda: status(engine, "AI alpha") == "rejected")
+    react(endpoint, "AI beta", "UALICE", "white_check_mark", engine)
+    react(endpoint, "AI beta", "UBOB", "white_check_mark", engine)
+    eventually(lambda: status(engine, "AI beta") == "approved")
+    publish(config, engine, content_repo, standin)
+    react(endpoint, "AI beta", "UALICE", "rewind", engine)
+    react(endpoint, "AI beta", "UBOB", "rewind", engine)
+    eventually(lambda: status(engine, "AI beta") == "unpublishing")
+    publish(config, engine, content_repo, standin)
+    assert status(engine, "AI beta") == "unpublished"
+
+    lines = status_lines(engine, config, NOW + timedelta(hours=1))
+    ai = next(i for i, line in enumerate(lines) if line.startswith("  AI in "))
+    assert lines[ai].endswith("; in the last 7 days 1 vetoed and 1 unpublished")
+    mine = lines[ai : next(i for i in range(ai + 1, len(lines)) if " in #" in lines[i])]
+    assert any("vetoed by UDAVE " in line and line.endswith("  AI alpha") for line in mine)
+    assert any("  unpublished " in line and line.endswith("  AI beta") for line in mine)
+    policy = next(line for line in lines if line.startswith("  Policy in "))
+    assert "vetoed" not in policy and "unpublished" not in policy
+    # A week on, they are history (the votes were handled at the wall clock's time).
+    later = status_lines(engine, config, datetime.now(UTC) + timedelta(days=8))
+    assert not [line for line in later if line.strip().startswith(("vetoed", "unpublished "))]
+    assert not [line for line in later if "last 7 days" in line]
 
 
 @pytest.mark.parametrize("config", [{"votes": VETO, "slack": CHIEFS}], indirect=True)
