@@ -13,13 +13,11 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
-from storage.models import Article, ArticleTopic, Post, PostStatus, PostUnpublish, as_utc
-from storage.unpublish import unchanged_since
+from storage.models import Article, ArticleTopic, Post, PostStatus, as_utc
 
 ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
 POST = Post.__table__
-UNPUBLISH = PostUnpublish.__table__
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,7 @@ class ArticleView:
     # usable date (set by the scan only for those).
     added_at: datetime | None = None
     # Why it can no longer be offered, in a pool read with ``taken=True``: "posted" (it
-    # has a card), "unpublished" (taken back, and its file unchanged since) or "same story"
+    # has a card), "unpublished" (taken back, not yet given back by a plan) or "same story"
     # (a copy, same URL, of a story published or posted).
     taken: str | None = None
 
@@ -58,8 +56,9 @@ def unpublished_pool(
 ) -> list[ArticleView]:
     """Articles that could become candidates: readable, in the repo, unpublished, never posted,
     and not a copy (same URL) of a story already published or posted. An article taken back
-    (its card unpublished) is offered again once its file changed since (its card then goes,
-    ``storage.unpublish.release_changed_unpublished``, before the day is planned).
+    (its card unpublished) is left out until the plan gives it back, once what editors vote
+    on changed (its card then goes: ``storage.unpublish.release_changed_unpublished``, in the
+    plan's transaction).
 
     ``min_quality`` and ``require_score`` leave out early, in SQL, what the quality rule of
     ``bot.rules.candidates.passes_quality`` would refuse (the two must agree: a test holds them to
@@ -79,11 +78,9 @@ def unpublished_pool(
         ),
     )
     posted = exists().where(POST.c.article_id == a.c.id, POST.c.status != PostStatus.UNPUBLISHED)
+    # Until the plan releases it (it changed since), whatever the file says now.
     taken_back = exists().where(
-        POST.c.article_id == a.c.id,
-        POST.c.status == PostStatus.UNPUBLISHED,
-        UNPUBLISH.c.post_id == POST.c.id,
-        unchanged_since(),
+        POST.c.article_id == a.c.id, POST.c.status == PostStatus.UNPUBLISHED
     )
     query = select(a).where(
         a.c.published.is_(False),

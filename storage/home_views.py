@@ -33,6 +33,13 @@ class HomeCard:
     posted_at: datetime
     changed_at: datetime
     commit_sha: str | None
+    # When its voting window started, when not at its posting: sent back to a vote after a
+    # change (storage.posts.WINDOW_FROM).
+    window_from: datetime | None = None
+
+    @property
+    def voting_from(self) -> datetime:
+        return self.window_from or self.posted_at
 
 
 def card_by_id(conn: Connection, *, post_id: int) -> PostRecord | None:
@@ -72,7 +79,7 @@ def home_cards(
     query = (
         select(
             p.c.id, p.c.status, p.c.desk, p.c.channel, p.c.permalink, a.c.title, a.c.url,
-            p.c.created_at, p.c.status_changed_at, p.c.commit_sha,
+            p.c.created_at, p.c.status_changed_at, p.c.commit_sha, p.c.window_from,
         )
         .select_from(p.join(a, a.c.id == p.c.article_id))
         .where(*conditions)
@@ -83,6 +90,7 @@ def home_cards(
             post_id=r.id, status=r.status, desk=r.desk, channel=r.channel,
             permalink=r.permalink, title=r.title, url=r.url, posted_at=_utc(r.created_at),
             changed_at=_utc(r.status_changed_at), commit_sha=r.commit_sha,
+            window_from=as_utc(r.window_from),
         )
         for r in conn.execute(query)
     ]  # fmt: skip

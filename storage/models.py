@@ -120,6 +120,9 @@ class Post(SQLModel, table=True):
     )
     commit_sha: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    # When its voting window started again (migration 0013): the change after the votes that
+    # sent it back to a vote (storage.revotes.reopen); None: at created_at, its posting.
+    window_from: datetime | None = Field(default=None, sa_column=_utc_column())
     # Changed after the votes (migration 0010, storage/revotes.py): the article's fingerprint
     # the current votes are for (set at the first vote), and once it changed: from when votes
     # count again (a Slack-style timestamp: earlier votes are shown, not counted), which keys
@@ -255,6 +258,9 @@ class PostUnpublish(SQLModel, table=True):
     post_id: int = Field(foreign_key="post.id", primary_key=True, ondelete="CASCADE")
     requested_by: str | None = None  # the operator, for an `Unpublished-by:` trailer
     blob_sha: str | None = Field(default=None, max_length=64)  # set when unpublished
+    # That file's fingerprint (migration 0013), kept once a scan has read it: a change of
+    # keys that do not count (quality, heat) does not make it a candidate again.
+    left_hash: str | None = None
     at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
 
 

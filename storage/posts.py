@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, Decision, Post, PostStatus
 from storage.records import PostRecord, WaitingPost
+from storage.revotes import awaiting_revotes
 from storage.votes import set_status
 
 POST = Post.__table__
@@ -22,6 +23,9 @@ ARTICLE = Article.__table__
 DECISION = Decision.__table__
 # A card to post: not in Slack yet, and not skipped.
 UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
+# When a card's voting window started: its posting, or the change after the votes that sent
+# it back to a vote (storage.revotes.reopen). Every end of a window is counted from it.
+WINDOW_FROM = func.coalesce(POST.c.window_from, POST.c.created_at)
 
 
 # ------------------------------------------------------------------------------ the day's plan
@@ -212,9 +216,9 @@ def published_since(engine: Engine, *, since: datetime) -> list[PostRecord]:
 
 
 def open_since_before(conn: Connection, *, cutoff: datetime, desk: str) -> list[int]:
-    """The desk's open posts created before ``cutoff``."""
+    """The desk's open posts whose voting window started before ``cutoff``."""
     query = select(POST.c.id).where(
-        POST.c.status == PostStatus.OPEN, POST.c.created_at < cutoff, POST.c.desk == desk
+        POST.c.status == PostStatus.OPEN, cutoff > WINDOW_FROM, POST.c.desk == desk
     )
     return list(conn.scalars(query).all())
 
@@ -225,19 +229,42 @@ def open_since_before(conn: Connection, *, cutoff: datetime, desk: str) -> list[
 def waiting_posts(
     conn: Connection, *, statuses: Collection[str], desk: str | None = None
 ) -> list[WaitingPost]:
-    """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first: status,
-    created_at, permalink, votes_since (set: changed after the votes) and their article's
-    title and path."""
-    columns = (POST.c.status, POST.c.created_at, POST.c.permalink, POST.c.votes_since)
-    query = (
-        select(*columns, ARTICLE.c.title, ARTICLE.c.path)
-        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
-        .where(POST.c.status.in_(statuses), POST.c.ts.is_not(None))
-        .order_by(POST.c.created_at, POST.c.id)
-    )
-    if desk is not None:
-        query = query.where(POST.c.desk == desk)
+    """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first: id, status,
+    created_at, permalink, whether it changed after the votes and waits for new ones
+    (storage.revotes.awaiting_revotes) and their article's title and path."""
+    query = _listed(statuses, desk).order_by(POST.c.created_at, POST.c.id)
     return [WaitingPost.of(row) for row in conn.execute(query)]
+
+
+def decided_since(
+    conn: Connection, *, statuses: Collection[str], since: datetime, desk: str | None = None
+) -> list[WaitingPost]:
+    """Posts in Slack moved to one of ``statuses`` since ``since`` (``desk``: its cards
+    only), in the order they were."""
+    query = _listed(statuses, desk).where(POST.c.status_changed_at >= since)
+    return [
+        WaitingPost.of(row)
+        for row in conn.execute(query.order_by(POST.c.status_changed_at, POST.c.id))
+    ]
+
+
+def _listed(statuses: Collection[str], desk: str | None) -> Select:
+    """The columns of a WaitingPost, of the cards in Slack in ``statuses`` (of ``desk``)."""
+    query = (
+        select(
+            POST.c.id.label("post_id"),
+            POST.c.status,
+            POST.c.created_at,
+            POST.c.status_changed_at.label("changed_at"),
+            POST.c.permalink,
+            awaiting_revotes().label("changed"),
+            ARTICLE.c.title,
+            ARTICLE.c.path,
+        )
+        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
+        .where(POST.c.status.in_(list(statuses)), POST.c.ts.is_not(None))
+    )
+    return query if desk is None else query.where(POST.c.desk == desk)
 
 
 def skipped_on(conn: Connection, *, day: str) -> list[tuple[str, str]]:

@@ -39,18 +39,27 @@ class PostRecord(_FromRow):
     status_changed_at: datetime
     commit_sha: str | None
     created_at: datetime
+    window_from: datetime | None  # its voting window started again then (None: created_at)
+
+    @property
+    def voting_from(self) -> datetime:
+        """When its voting window started (see storage.posts.WINDOW_FROM)."""
+        return self.window_from or self.created_at
 
 
 @dataclass(frozen=True)
 class WaitingPost(_FromRow):
-    """A post in Slack still waiting (open or approved), with its article's title and path."""
+    """A post in Slack as ``curator status`` lists it (waiting for votes or the publisher,
+    or decided lately), with its article's title and path."""
 
+    post_id: int
     status: str
     created_at: datetime
+    changed_at: datetime  # when it moved to ``status``
     permalink: str | None
     title: str | None
     path: str
-    votes_since: str | None = None  # set: its article changed after the votes
+    changed: bool = False  # its article changed after the votes, and nobody voted since
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ class ReminderCard(_FromRow):
     created_at: datetime
     title: str | None
     path: str
+    window_from: datetime  # when its voting window started (storage.posts.WINDOW_FROM)
 
 
 @dataclass(frozen=True)

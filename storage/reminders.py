@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from storage.db import dialect_insert
 from storage.models import Article, Post, PostStatus, Reminder, as_utc
+from storage.posts import WINDOW_FROM
 from storage.records import ReminderCard
 
 POST = Post.__table__
@@ -32,8 +33,9 @@ REMINDER = Reminder.__table__
 def open_cards_posted(
     conn: Connection, *, desk: str, after: datetime, until: datetime
 ) -> list[ReminderCard]:
-    """The desk's open cards in Slack created after ``after`` and up to ``until``, oldest
-    first."""
+    """The desk's open cards in Slack whose voting window started after ``after`` and up
+    to ``until`` (storage.posts.WINDOW_FROM: a card sent back to a vote starts anew), the
+    soonest to close first."""
     query = (
         select(
             POST.c.id,
@@ -43,26 +45,27 @@ def open_cards_posted(
             POST.c.created_at,
             ARTICLE.c.title,
             ARTICLE.c.path,
+            WINDOW_FROM.label("window_from"),
         )
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
         .where(
             POST.c.desk == desk,
             POST.c.status == PostStatus.OPEN,
             POST.c.ts.is_not(None),
-            POST.c.created_at > after,
-            POST.c.created_at <= until,
+            after < WINDOW_FROM,
+            until >= WINDOW_FROM,
         )
-        .order_by(POST.c.created_at, POST.c.id)
+        .order_by(WINDOW_FROM, POST.c.id)
     )
     return [_utc(ReminderCard.of(row)) for row in conn.execute(query)]
 
 
 def _utc(card: ReminderCard) -> ReminderCard:
-    created = as_utc(card.created_at)
-    assert created is not None
+    created, window_from = as_utc(card.created_at), as_utc(card.window_from)
+    assert created is not None and window_from is not None
     return ReminderCard(
         id=card.id, channel=card.channel, ts=card.ts, permalink=card.permalink,
-        created_at=created, title=card.title, path=card.path,
+        created_at=created, title=card.title, path=card.path, window_from=window_from,
     )  # fmt: skip
 
 

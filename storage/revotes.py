@@ -14,7 +14,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST
 from storage.fields import FINGERPRINT_KEYS
@@ -120,14 +121,14 @@ def reopen(
     """Record a change after the votes and send the card (now ``status``) back to open.
 
     Votes count again from ``since``: none does yet, so the card is open whatever it was
-    (approved, rejected, blocked), and the decision keeps ``cause``. When nobody voted since
-    an earlier change, what changed adds up ("title" then "body": "title, body"). Returns
-    what the card says changed.
+    (approved, rejected, blocked), for a whole voting window from ``at``, and the decision
+    keeps ``cause``. When nobody voted since an earlier change, what changed adds up
+    ("title" then "body": "title, body"). Returns what the card says changed.
     """
     row = conn.execute(
-        select(POST.c.changed_keys, POST.c.votes_since).where(POST.c.id == post_id)
+        select(POST.c.changed_keys, awaiting_revotes().label("waiting")).where(POST.c.id == post_id)
     ).one()
-    if row.changed_keys and not _voted_since(conn, post_id, row.votes_since):
+    if row.changed_keys and row.waiting:
         earlier = row.changed_keys.split(",")
         keys = tuple(k for k in FINGERPRINT_KEYS if k in earlier or k in keys)
     conn.execute(
@@ -135,7 +136,7 @@ def reopen(
         .where(POST.c.id == post_id)
         .values(
             voted_hash=fingerprint, votes_since=since, changed_keys=",".join(keys),
-            changed_commit=commit,
+            changed_commit=commit, window_from=at,  # a full voting window from the change
         )
     )  # fmt: skip
     if status != PostStatus.OPEN:
@@ -145,20 +146,30 @@ def reopen(
     return keys
 
 
-def _voted_since(conn: Connection, post_id: int, since: str | None) -> bool:
-    query = select(VOTE.c.id).where(VOTE.c.post_id == post_id, VOTE.c.present.is_(True))
-    if since:
-        query = query.where(VOTE.c.event_ts >= since)
-    return conn.execute(query.limit(1)).first() is not None
+def awaiting_revotes() -> ColumnElement[bool]:
+    """In a query over ``post``: its article changed after the votes and nobody has voted
+    since (no present vote with ``event_ts`` from ``votes_since`` on). What every list that
+    says "changed since the votes" shows, and the card's hint, go by this one rule: the mark
+    clears at the first new vote."""
+    revoted = (
+        select(VOTE.c.id)
+        .where(
+            VOTE.c.post_id == POST.c.id, VOTE.c.present.is_(True),
+            VOTE.c.event_ts >= POST.c.votes_since,
+        )
+        .exists()
+    )  # fmt: skip
+    return and_(POST.c.votes_since.is_not(None), ~revoted)
 
 
 def revote_note(conn: Connection, *, post_id: int) -> RevoteNote | None:
+    """What the card says of the change after the votes, while it waits for new votes."""
     row = conn.execute(
         select(POST.c.changed_keys, POST.c.changed_commit, POST.c.votes_since).where(
-            POST.c.id == post_id
+            POST.c.id == post_id, awaiting_revotes()
         )
-    ).one()
-    if not row.votes_since:
+    ).first()
+    if row is None:
         return None
     keys = tuple(k for k in (row.changed_keys or "").split(",") if k)
     return RevoteNote(keys, row.changed_commit, row.votes_since)
@@ -169,9 +180,7 @@ def changed_post_ids(conn: Connection, *, post_ids: Collection[int]) -> set[int]
     ids = list(post_ids)
     found: set[int] = set()
     for i in range(0, len(ids), 500):
-        query = select(POST.c.id).where(
-            POST.c.id.in_(ids[i : i + 500]), POST.c.votes_since.is_not(None)
-        )
+        query = select(POST.c.id).where(POST.c.id.in_(ids[i : i + 500]), awaiting_revotes())
         found.update(r.id for r in conn.execute(query))
     return found
 

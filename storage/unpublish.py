@@ -1,5 +1,6 @@
 """Taking a published article back: the card an operator names, queueing it for the next
-publish run, and giving an unpublished article back to the pool once its file changes.
+publish run, and giving an unpublished article back to the pool once what editors vote on
+changes (its fingerprint, storage.fingerprint, in a key of ``votes.revote_on``).
 
 The publish run itself (storage/publish_log.py, bot/publishing/job.py) flips the flag and
 records the post as unpublished, with the blob its file was left at (``post_unpublish``).
@@ -7,13 +8,15 @@ records the post as unpublished, with the blob its file was left at (``post_unpu
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select
+from sqlalchemy import Connection, Row, delete, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Article, Post, PostStatus, PostUnpublish
+from storage.fingerprint import differing, loads
+from storage.models import Article, Post, PostStatus, PostUnpublish, as_utc
 from storage.records import UnpublishTarget
 from storage.votes import set_status
 
@@ -58,34 +61,50 @@ def queue_unpublish(engine: Engine, *, post_id: int, by: str, now: datetime) -> 
     return True
 
 
-def unchanged_since() -> ColumnElement[bool]:
-    """An unpublished post's article as unpublishing left it (in a query over ``post``,
-    ``post_unpublish`` and ``article``): its blob is the one the run left, or the scan has
-    not touched its row since (a flip back to the very bytes read before publishing is no
-    change the scan sees)."""
-    return or_(
-        UNPUBLISH.c.blob_sha == ARTICLE.c.blob_sha,
-        and_(UNPUBLISH.c.blob_sha.is_not(None), ARTICLE.c.updated_at <= POST.c.status_changed_at),
-    )
+def release_changed_unpublished(conn: Connection, *, keys: Collection[str]) -> int:
+    """Delete the unpublished cards whose article changed since it was taken back, in one of
+    ``keys`` (``votes.revote_on``: a collector's new quality or heat is no change): the
+    article goes back to the pool, to be offered, voted on and published afresh. How many.
 
-
-def release_changed_unpublished(engine: Engine) -> int:
-    """Delete the unpublished cards whose article changed since it was taken back: the
-    article goes back to the pool, to be offered, voted on and published afresh. How many."""
-    left = (
-        select(UNPUBLISH.c.post_id)
-        .where(
-            UNPUBLISH.c.post_id == POST.c.id,
-            ARTICLE.c.id == POST.c.article_id,
-            ARTICLE.c.published.is_(False),
-            ~unchanged_since(),
+    Until then the pool leaves an unpublished card's article out whatever its file says
+    (``storage.articles.unpublished_pool``): run in the plan's transaction, before the pool is
+    read, so that a scan in between cannot offer an article whose card is still there.
+    """
+    query = (
+        select(
+            POST.c.id, POST.c.voted_hash, POST.c.status_changed_at,
+            UNPUBLISH.c.blob_sha.label("left_blob"), UNPUBLISH.c.left_hash,
+            ARTICLE.c.blob_sha, ARTICLE.c.content_hash, ARTICLE.c.updated_at,
         )
-        .exists()
-    )
-    with engine.begin() as conn:
-        return conn.execute(
-            delete(POST).where(POST.c.status == PostStatus.UNPUBLISHED, left)
-        ).rowcount
+        .join(UNPUBLISH, UNPUBLISH.c.post_id == POST.c.id)
+        .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
+        .where(POST.c.status == PostStatus.UNPUBLISHED, ARTICLE.c.published.is_(False))
+    )  # fmt: skip
+    changed = []
+    for row in conn.execute(query).all():
+        if row.blob_sha == row.left_blob:
+            if row.left_hash is None and row.content_hash:  # what it was left at, read
+                keep = update(UNPUBLISH).where(UNPUBLISH.c.post_id == row.id)
+                conn.execute(keep.values(left_hash=row.content_hash))
+        elif _changed(row, keys):
+            changed.append(row.id)
+    if not changed:
+        return 0
+    return conn.execute(delete(POST).where(POST.c.id.in_(changed))).rowcount
+
+
+def _changed(row: Row[Any], keys: Collection[str]) -> bool:
+    """Whether an unpublished card's article, at another blob than the one unpublishing
+    left, differs from it in a key that counts."""
+    if row.left_blob is None:
+        return True  # nothing was left to compare with (the file had gone)
+    if as_utc(row.updated_at) <= as_utc(row.status_changed_at):
+        return False  # the scan has not read the file since (a flip back to the same bytes)
+    # Its fingerprint once unpublished; unread by a scan, the version editors approved.
+    left, now = loads(row.left_hash or row.voted_hash), loads(row.content_hash)
+    if not left or not now:
+        return True  # no fingerprint to compare: the file changed
+    return bool(differing(left, now, keys))
 
 
 def requested_by(conn: Connection, *, post_id: int) -> str | None:

@@ -17,7 +17,7 @@ from bot.clock.jobs import build_jobs
 from bot.clock.slot_runner import SlotRunner
 from bot.config import Config, config_from_mapping
 from bot.runtime import Runtime
-from bot.slack import daily_post
+from bot.slack import daily_post, day_plan
 from bot.slack.client import make_client
 from bot.slack.editors import editors_from
 from bot.slack.voting import reconcile
@@ -192,7 +192,7 @@ def test_a_plan_that_waits_too_long_fails_in_one_line_not_a_silent_skip(
     from storage.locks import run_lock
 
     config = desks_config(tmp_path, db_url, newsroom, AI, POLICY)
-    monkeypatch.setattr(daily_post, "PLAN_WAIT", 0.2)
+    monkeypatch.setattr(day_plan, "PLAN_WAIT", 0.2)
     with run_lock(engine, "plan"), pytest.raises(Told) as told:
         daily_post.plan_day(engine, config, NOW, "CP", config.find_desk("Policy"))
     line = explain(told.value, database_url=None, slack_api_url=None)

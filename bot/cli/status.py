@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from bot.candidate_pool import census
 from bot.config import Config, Desk
-from bot.house_rules import candidate_rules
+from bot.house_rules import candidate_rules, vote_rules
 from bot.rules import states
 from bot.rules.candidates import describe
 from bot.rules.schedule import next_run, posting_day
+from bot.rules.tally import tally
 from storage import posts, publish_log, reminders
 from storage.db import Transaction, reading
 from storage.models import as_utc
+from storage.post_views import reactions_for
+from storage.records import WaitingPost
 from storage.schedule_state import LEASE_NAME, last_run, lease_state
 
 WAITING = (states.OPEN, states.APPROVED)
 # Listed with them: published cards queued to be taken back by the next publish run.
 LISTED = (*WAITING, states.UNPUBLISHING)
+# And the cards vetoed by a chief or taken back this long ago at most.
+RECENT = timedelta(days=7)
 
 
 def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
@@ -100,6 +105,15 @@ def _open_posts(
     unposted = posts.count_unposted(conn, desk=mine)
     planned = f" ({unposted} planned, not yet in Slack)" if unposted else ""
     planned += f"; {back} to be unpublished by the next publish run" if back else ""
+    revotes = sum(1 for row in rows if row.changed)
+    planned += f"; {revotes} changed since the votes" if revotes else ""
+    recent = _recent(conn, desk, mine, now)
+    if recent:
+        vetoed = sum(1 for _, by in recent if by)
+        taken_back = [f"{vetoed} vetoed"] if vetoed else []
+        if len(recent) > vetoed:
+            taken_back.append(f"{len(recent) - vetoed} unpublished")
+        planned += f"; in the last {RECENT.days} days {' and '.join(taken_back)}"
     rules = candidate_rules(config, desk)
     counts = describe(census(conn, rules, now=now), rules)
     if desk.implicit:
@@ -117,9 +131,31 @@ def _open_posts(
         ]
     for row in listed:
         title = row.title or row.path
-        changed = "  (changed since the votes)" if row.votes_since else ""
+        changed = "  (changed since the votes)" if row.changed else ""
         lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}{changed}")
+    for row, by in recent:
+        title = row.title or row.path
+        what = f"vetoed by {', '.join(by)}" if by else row.status
+        lines.append(f"{indent}  {what} {local(row.changed_at)}  {title}")
     return lines
+
+
+def _recent(
+    conn: Transaction, desk: Desk, mine: str | None, now: datetime
+) -> list[tuple[WaitingPost, tuple[str, ...]]]:
+    """The desk's cards rejected by a chief's veto (with the chiefs) or unpublished (no one)
+    in the last ``RECENT``, in the order they were."""
+    decided = (states.REJECTED, states.UNPUBLISHED)
+    rows = posts.decided_since(conn, statuses=decided, since=now - RECENT, desk=mine)
+    rejected = [row.post_id for row in rows if row.status == states.REJECTED]
+    reactions = reactions_for(conn, post_ids=rejected)
+    rules = vote_rules(desk)
+    vetoes = {post_id: tally(reactions[post_id], rules).veto for post_id in rejected}
+    return [
+        (row, vetoes.get(row.post_id, ()))
+        for row in rows
+        if row.status == states.UNPUBLISHED or vetoes.get(row.post_id)
+    ]
 
 
 def _skipped_today(conn: Transaction, day: str) -> list[tuple[str, str]]:

@@ -40,7 +40,8 @@ class Article(Protocol):
     def added_at(self) -> datetime | None: ...  # when the commit that added the file was written
     @property
     def topics(self) -> tuple[str, ...]: ...
-    # "posted", "unpublished" (taken back, unchanged since) or "same story" when not on offer
+    # "posted", "unpublished" (taken back, until a plan gives it back) or "same story" when
+    # not on offer
     @property
     def taken(self) -> str | None: ...
 
@@ -140,7 +141,7 @@ class Census:
     unpublished: int = 0
     qualify: int = 0  # pass every rule (before per_day and one card per story)
     posted: int = 0
-    taken_back: int = 0  # unpublished by the editors, and unchanged since
+    taken_back: int = 0  # unpublished, not given back by a plan (it changed) yet
     same_story: int = 0
     undated: int = 0
     too_old: int = 0
@@ -177,7 +178,7 @@ def describe(census: Census, rules: CandidateRules) -> str:
         return "no candidates today: no articles scanned yet (run 'curator scan')"
     reasons = [
         (census.posted, "already posted"),
-        (census.taken_back, "unpublished and unchanged since"),
+        (census.taken_back, "unpublished (taken back)"),
         (census.same_story, "repeating a story already published or posted"),
         (census.undated, "of unknown age ('curator scan --full' dates them from git)"),
         (census.too_old, f"older than {rules.max_age_days:,} days"),

@@ -47,15 +47,15 @@ def render_post(
     post = posts.post_by_id(tx, post_id=post_id)
     article = article_view(tx, article_id=post.article_id)
     assert article is not None, f"post {post_id} has no article"
-    created = as_utc(post.created_at)
-    assert created is not None
+    opened = as_utc(post.voting_from)  # a card sent back to a vote closes a window after
+    assert opened is not None
     desk = config.desk(post.desk)
     rules = vote_rules(desk)
     state = CardState(
         status=post.status,
         tally=tally(reactions_of(tx, post_id=post_id), rules),
         quorum=rules.quorum,
-        closes_at=voting_closes(created, rules),
+        closes_at=voting_closes(opened, rules),
         publish_at=next_publish_run(config, now),
         commit_sha=post.commit_sha,
         commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,

@@ -14,21 +14,20 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from sqlalchemy.engine import Engine
 
-from bot.candidate_pool import todays_candidates, why_none
+from bot.candidate_pool import todays_candidates
 from bot.config import Config, Desk
 from bot.house_rules import candidate_rules
-from bot.outages import Told, from_slack, slack_api_problem, slack_unreachable
+from bot.outages import from_slack, slack_api_problem, slack_unreachable
 from bot.rules.schedule import posting_day
 from bot.slack.card_blocks import CardState, candidate_card
 from bot.slack.card_message import emoji, render_post
 from bot.slack.client import without_resend
+from bot.slack.day_plan import plan_day, why_none_today
 from bot.slack.limits import ensure_fits
 from storage import posts
-from storage.db import reading, transaction
-from storage.db_errors import DatabaseError, DuplicateError
+from storage.db import reading
+from storage.db_errors import DatabaseError
 from storage.installation import installation_id
-from storage.locks import Busy, run_lock
-from storage.unpublish import release_changed_unpublished
 
 log = logging.getLogger(__name__)
 # Slack's answers that refuse this one message for what it holds, not Slack being down: the
@@ -39,9 +38,6 @@ REFUSED = frozenset(
 # Slack message metadata marks our cards, so a resumed run can find what it already posted:
 # the post id, its article and this database's installation id (storage/installation.py).
 METADATA_TYPE = "curator_candidate"
-# How long a desk's planning waits for another desk's (a plan reads the pool and writes up
-# to per_day rows: well under a second, unless the database is struggling).
-PLAN_WAIT = 60.0
 
 
 @dataclass
@@ -63,38 +59,6 @@ class CardError(Exception):
     """A card that cannot be built or that Slack's limits refuse; the message says why."""
 
 
-def plan_day(
-    engine: Engine, config: Config, now: datetime, channel: str, desk: Desk | None = None
-) -> tuple[list[int], bool]:
-    """The desk's post ids for the day, choosing them on the first call; (ids, chosen_now).
-    No desk: the default desk (the only one of a config without desks)."""
-    desk = desk or config.default_desk
-    day = posting_day(now, config.zone)
-    try:
-        # Desks plan one at a time, whichever process plans: two desks planning at once would
-        # each miss the other's story, and post one story twice (the URL dedupe spans desks).
-        with run_lock(engine, "plan", wait=PLAN_WAIT), transaction(engine) as tx:
-            existing = posts.day_post_ids(tx, day=day, desk=desk.name)
-            if existing:
-                return existing, False
-            for article in todays_candidates(tx, candidate_rules(config, desk), now=now):
-                posts.add_post(
-                    tx, article_id=article.id, channel=channel, desk=desk.name, day=day, now=now
-                )
-            return posts.day_post_ids(tx, day=day, desk=desk.name), True
-    except DuplicateError:
-        # Another process planned the same articles at the same moment; use its plan.
-        with reading(engine) as tx:
-            return posts.day_post_ids(tx, day=day, desk=desk.name), False
-    except Busy as exc:
-        # Not "someone else does this very work" (that would skip the slot silently): another
-        # desk's plan held the lock too long, and this desk's day waits for its next run.
-        raise Told(
-            f"the {desk.name} desk's day was not planned: {exc}; it is planned at the next run "
-            "of its post job or `curator post --desk`"
-        ) from None
-
-
 def post_day(
     engine: Engine, client: WebClient, config: Config, now: datetime, desk: Desk | None = None
 ) -> DayReport:
@@ -110,12 +74,6 @@ def post_day(
     return report
 
 
-def why_none_today(engine: Engine, config: Config, now: datetime, desk: Desk | None = None) -> str:
-    """The counts behind a desk's day without candidates (for the job's log line, the CLI)."""
-    with reading(engine) as tx:
-        return why_none(tx, candidate_rules(config, desk or config.default_desk), now=now)
-
-
 def _release_earlier(
     engine: Engine, client: WebClient, desk: Desk, channel: str, day: str, now: datetime
 ) -> None:
@@ -123,8 +81,8 @@ def _release_earlier(
     posting), give the others' articles back to the pool so a later day can offer them.
 
     A skipped card stays skipped (its article is not offered again as it is), until its
-    article changes in the content repo: then the article goes back to the pool too; so
-    does an unpublished card's.
+    article changes in the content repo: then the article goes back to the pool too (an
+    unpublished card's is given back by the plan itself, bot/slack/day_plan.py).
     """
     _release_changed_skips(engine, day)
     stale = posts.unposted_before(engine, day=day, desk=desk.name)
@@ -140,9 +98,6 @@ def _release_changed_skips(engine: Engine, day: str) -> None:
     released = posts.release_changed_skips(engine, before_day=day)
     if released:
         log.info("%d skipped cards' articles changed since; back in the pool", released)
-    released = release_changed_unpublished(engine)
-    if released:
-        log.info("%d unpublished articles changed since; back in the pool", released)
 
 
 def resume_day(engine: Engine, client: WebClient, config: Config, now: datetime) -> int:

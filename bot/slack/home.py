@@ -67,7 +67,7 @@ def build_home(
         rules = vote_rules(desk)
         its = tally(reactions[card.post_id], rules)
         mine = "publish" if user in its.publish else "reject" if user in its.reject else None
-        closes = voting_closes(card.posted_at, rules)
+        closes = voting_closes(card.voting_from, rules)
         entries.append(HomeEntry(card, desk, its, closes, mine if desks else None))
     return home_view(entries, config, editing=desks, now=now, notice=notice)
 

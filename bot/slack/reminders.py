@@ -116,7 +116,7 @@ def _due_in(
     shown, open_cards = {}, []
     for row in rows:
         t = tally(votes[row.id], rules)
-        closes = voting_closes(row.created_at, rules)
+        closes = voting_closes(row.window_from, rules)
         open_cards.append(OpenCard(row.id, closes, members, frozenset(t.publish + t.reject)))
         shown[row.id] = RemindedCard(row.id, row.title, row.path, row.permalink, named, closes)
     due = due_reminders(open_cards, now=now, remind_before=remind_before, reminded=done)
