@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.outages import outage
+from bot.rules import states
 from bot.rules.tally import tally, voting_closes
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.editors import DeskEditors
@@ -34,6 +35,7 @@ from bot.slack.limits import view_problems
 from storage.db import reading
 from storage.home_views import home_cards, queue_marks
 from storage.post_views import reactions_for
+from storage.revotes import changed_post_ids
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ def build_home(
     with reading(engine) as conn:
         cards = home_cards(conn, desks=names, known_desks=known, decided_since=now - RECENT)
         reactions = reactions_for(conn, post_ids=[c.post_id for c in cards])
+        waiting = [c.post_id for c in cards if c.status == states.OPEN]
+        revote = changed_post_ids(conn, post_ids=waiting)  # changed, and no vote since
     entries = []
     for card in cards:
         desk = config.desk(card.desk)
@@ -68,7 +72,10 @@ def build_home(
         its = tally(reactions[card.post_id], rules)
         mine = "publish" if user in its.publish else "reject" if user in its.reject else None
         closes = voting_closes(card.posted_at, rules)
-        entries.append(HomeEntry(card, desk, its, closes, mine if desks else None))
+        can_veto = bool(rules.veto) and user in rules.chiefs and card.status == states.OPEN
+        changed = card.changed_keys if card.post_id in revote else None
+        keys = tuple(changed.split(",")) if changed else ()
+        entries.append(HomeEntry(card, desk, its, closes, mine if desks else None, can_veto, keys))
     return home_view(entries, config, editing=desks, now=now, notice=notice)
 
 
