@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,12 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.publishing.job import publish_approved
+from bot.slack.card_refresher import CardRefresher
 from bot.slack.editors import editors_from
 from bot.slack.home import HomeTabs
 from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION
 from bot.slack.limits import view_problems
+from storage.home_readers import readers
 from tests.desk_newsroom import voters
 from tests.helpers import Newsroom, git
 from tests.slack_requests import (
@@ -204,3 +206,54 @@ def test_cards_being_unpublished_and_unpublished_are_in_the_home_tab(desk: Desk,
     shown = last(desk.standin, "UALICE")
     assert "being unpublished" not in shown
     assert "Published, rejected, expired or unpublished lately* · 1" in shown
+
+
+def test_two_replicas_send_one_refresh_per_reader(desk: Desk):
+    a, b = replica(desk, poll=0.05), replica(desk, poll=0.05)
+    # Alice's visit reached replica a, Bob's presses reached both: both replicas watch.
+    a.opened("UALICE")
+    a.opened("UBOB")
+    b.opened("UBOB")
+    eventually(lambda: views(desk.standin, "UALICE") and len(views(desk.standin, "UBOB")) >= 2)
+    time.sleep(0.6)  # many looks by both watchers: nothing changed, nothing sent
+    before = {u: len(views(desk.standin, u)) for u in ("UALICE", "UBOB")}
+    assert before == {"UALICE": 1, "UBOB": 2}
+    desk.vote("UALICE", FIRST)  # one change, which neither replica made
+    eventually(lambda: "<@UALICE>" in last(desk.standin, "UBOB"))
+    eventually(lambda: "<@UALICE>" in last(desk.standin, "UALICE"))
+    time.sleep(0.6)
+    after = {u: len(views(desk.standin, u)) - before[u] for u in before}
+    assert after == {"UALICE": 1, "UBOB": 1}
+
+
+def test_a_reader_gone_for_a_week_is_forgotten(desk: Desk):
+    clock = [datetime.now(UTC)]
+    home = replica(desk, now=lambda: clock[0])
+    home.opened("UBOB")
+    eventually(lambda: views(desk.standin, "UBOB"))
+    time.sleep(0.5)
+    assert reader_users(desk.engine) == {"UBOB"}
+    clock[0] += timedelta(days=8)
+    desk.vote("UALICE", FIRST)
+    eventually(lambda: reader_users(desk.engine) == set())
+    time.sleep(0.5)
+    assert len(views(desk.standin, "UBOB")) == 1
+    # Back on the tab: a reader again, kept current.
+    home.opened("UBOB")
+    eventually(lambda: len(views(desk.standin, "UBOB")) == 2)
+    assert reader_users(desk.engine) == {"UBOB"}
+
+
+def reader_users(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {r.user for r in readers(conn)}
+
+
+def test_the_refresher_lets_go_of_sends_that_throttle_nothing():
+    """Each reader's last send is kept only while it holds their next one back."""
+    sent: list[str] = []
+    views = CardRefresher(sent.append, interval=0)
+    for i in range(1_500):
+        views.mark(f"U{i:05d}")
+    assert views.flush()
+    assert len(sent) == 1_500 and len(views._last) <= 1_001
