@@ -15,8 +15,9 @@ from storage.models import PostStatus, Vote, as_utc
 from storage.records import PostRecord
 
 VOTE = Vote.__table__
-WAITING = (PostStatus.OPEN, PostStatus.APPROVED, PostStatus.BLOCKED)
-DECIDED = (PostStatus.PUBLISHED, PostStatus.REJECTED, PostStatus.EXPIRED)
+# Being unpublished waits for the publisher as an approved card does: shown however old.
+WAITING = (PostStatus.OPEN, PostStatus.APPROVED, PostStatus.BLOCKED, PostStatus.UNPUBLISHING)
+DECIDED = (PostStatus.PUBLISHED, PostStatus.REJECTED, PostStatus.EXPIRED, PostStatus.UNPUBLISHED)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class HomeCard:
     posted_at: datetime
     changed_at: datetime
     commit_sha: str | None
+    changed_keys: str | None = None  # what changed after the votes ("title,body"), if it did
     # When its voting window started, when not at its posting: sent back to a vote after a
     # change (storage.posts.WINDOW_FROM).
     window_from: datetime | None = None
@@ -56,7 +58,8 @@ def home_cards(
     decided_since: datetime,
 ) -> list[HomeCard]:
     """The cards in Slack of ``desks`` (None: every desk) still waiting (open, approved,
-    blocked), and those published, rejected or expired since ``decided_since``.
+    blocked, being unpublished), and those published, rejected, expired or unpublished since
+    ``decided_since``.
 
     ``known_desks`` (given when ``desks`` holds the default desk): also the cards of none
     of them, from before desks or of a desk since removed, which count as the default's.
@@ -80,6 +83,7 @@ def home_cards(
         select(
             p.c.id, p.c.status, p.c.desk, p.c.channel, p.c.permalink, a.c.title, a.c.url,
             p.c.created_at, p.c.status_changed_at, p.c.commit_sha, p.c.window_from,
+            p.c.changed_keys,
         )
         .select_from(p.join(a, a.c.id == p.c.article_id))
         .where(*conditions)
@@ -91,6 +95,7 @@ def home_cards(
             permalink=r.permalink, title=r.title, url=r.url, posted_at=_utc(r.created_at),
             changed_at=_utc(r.status_changed_at), commit_sha=r.commit_sha,
             window_from=as_utc(r.window_from),
+            changed_keys=r.changed_keys,
         )
         for r in conn.execute(query)
     ]  # fmt: skip
@@ -98,19 +103,23 @@ def home_cards(
 
 def queue_marks(conn: Connection) -> dict[str | None, tuple[object, ...]]:
     """For each desk (as stored), a mark that changes whenever one of its cards is posted,
-    changes state or gets a vote: the Home tabs showing that desk are then out of date.
-    Two grouped reads over indexed columns, whatever the number of cards."""
-    cards = select(POST.c.desk, func.count(POST.c.id), func.max(POST.c.status_changed_at)).group_by(
-        POST.c.desk
-    )
+    changes state, gets a vote or goes back to a vote after its article changed (which
+    leaves an open card's state as it was, but moves its ``votes_since`` on): the Home tabs
+    showing that desk are then out of date. Two grouped reads, whatever the number of cards."""
+    cards = select(
+        POST.c.desk,
+        func.count(POST.c.id),
+        func.max(POST.c.status_changed_at),
+        func.max(POST.c.votes_since),
+    ).group_by(POST.c.desk)
     votes = (
         select(POST.c.desk, func.count(VOTE.c.id), func.max(VOTE.c.updated_at))
         .select_from(VOTE.join(POST, POST.c.id == VOTE.c.post_id))
         .group_by(POST.c.desk)
     )
     marks: dict[str | None, tuple[object, ...]] = {}
-    for desk, count, last in conn.execute(cards):
-        marks[desk] = (count, str(last))
+    for desk, count, last, reopened in conn.execute(cards):
+        marks[desk] = (count, str(last), reopened)
     for desk, count, last in conn.execute(votes):
         marks[desk] = (*marks.get(desk, ()), count, str(last))
     return marks

@@ -309,6 +309,20 @@ class Reminder(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=64)
 
 
+class HomeReader(SQLModel, table=True):
+    """Someone who opened the bot's Home tab lately (migration 0012): whichever replica
+    watches keeps their view current. ``mark`` is the queue their view (or the refresh due)
+    was built from; ``desks`` the desks it shows (JSON, null: every desk). Readers who have
+    not opened the tab for a while are forgotten (``storage.home_readers``)."""
+
+    __tablename__ = "home_reader"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    desks: str | None = None
+    mark: str | None = Field(default=None, max_length=64)
+    opened_at: datetime = Field(sa_column=_utc_column(nullable=False, index=True))
+
+
 Index("ix_post_desk_day", Post.desk, Post.day)
 Index("ix_article_candidate", Article.published, Article.quality)
 # Covers the scan's closing counts: live articles, and how many of them are broken.

@@ -276,7 +276,7 @@ def test_a_home_tab_follows_what_the_jobs_change(config, engine, standin, day):
     # Policy's, Science's and General's cards expire too: now Bob's view follows.
     expire_posts(engine, client(standin), config, NOW + timedelta(days=5, hours=1))
     eventually(lambda: "Waiting for your vote* · none" in mrkdwn_of(views(standin, "UBOB")[-1]))
-    assert "Published, rejected or expired in the last 7 days* · 6" in mrkdwn_of(
+    assert "Published, rejected, expired or unpublished lately* · 6" in mrkdwn_of(
         views(standin, "UBOB")[-1]
     )
     home.stop()

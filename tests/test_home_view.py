@@ -5,6 +5,7 @@ close first, and is told how many more and where to see them."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from bot.config import config_from_mapping
 from bot.house_rules import vote_rules
 from bot.rules import states
 from bot.rules.tally import BUTTON_PUBLISH, BUTTON_REJECT, PUBLISH, REJECT, Tally, is_button
-from bot.slack.home_view import PUBLISH_ACTION, HomeEntry, home_view
+from bot.slack.home_view import PUBLISH_ACTION, VETO_ACTION, HomeEntry, home_view
 from bot.slack.limits import VIEW_BLOCKS_MAX, view_problems
+from storage.fields import FINGERPRINT_KEYS
 from storage.home_views import HomeCard
 from tests.slack_standin import over_limits
 from tests.test_slack_loop import mrkdwn_of
@@ -73,6 +75,36 @@ def test_an_editor_with_200_waiting_cards_gets_a_view_within_slacks_limits(tmp_p
     assert f"{200 - len(ids)} more did not fit here" in shown
     assert "/digest status:pending" in shown
     assert "Waiting for your vote* · 200" in shown
+
+
+def test_200_waiting_cards_with_every_mark_and_a_chiefs_veto_fit_slacks_limits(tmp_path: Path):
+    """Every waiting card changed in every key that counts, with a Veto button (and its
+    confirm dialog) beside Publish and Reject; decided cards of every kind, vetoed ones too."""
+    config = _config(tmp_path)
+    keys = tuple(FINGERPRINT_KEYS)
+    entries = [
+        replace(_entry(config, i, states.OPEN), can_veto=True, changed=keys) for i in range(200)
+    ]
+    kinds = (states.REJECTED, states.UNPUBLISHING, states.UNPUBLISHED, states.PUBLISHED)
+    for i in range(80):
+        e = _entry(config, 300 + i, kinds[i % len(kinds)])
+        entries.append(replace(e, tally=Tally(VOTERS[:5], VOTERS[5:], veto=VOTERS[:12])))
+    view = home_view(entries, config, editing=config.desks, now=NOW, notice="x" * 5000)
+    assert view_problems(view) == [] and over_limits(view, blocks_max=100) == []
+    shown = mrkdwn_of(view["blocks"])
+    assert f"changed since the votes: {', '.join(keys)}" in shown
+    assert "vetoed" in shown and "being unpublished" in shown and "· unpublished " in shown
+    pressed = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    vetoes = [e for e in pressed if e["action_id"] == VETO_ACTION]
+    assert len(vetoes) > 20 and all(e["confirm"] and e["style"] == "danger" for e in vetoes)
+
+
+def test_a_chief_who_edits_no_desk_gets_only_the_veto_button(tmp_path: Path):
+    config = _config(tmp_path)
+    entries = [replace(_entry(config, i, states.OPEN), can_veto=i % 2 == 0) for i in range(4)]
+    view = home_view(entries, config, editing=[], now=NOW)
+    pressed = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [e["action_id"] for e in pressed] == [VETO_ACTION, VETO_ACTION]
 
 
 def test_the_views_limits_are_checked():

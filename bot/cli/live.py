@@ -27,7 +27,7 @@ def _app(rt: Runtime, env: SlackEnv, client: WebClient, auth: SlackResponse) -> 
 
     return build_app(
         rt.config, rt.engine, token=env.bot_token, signing_secret=env.signing_secret,
-        api_url=env.api_url, client=client, auth_test=auth,
+        api_url=env.api_url, client=client, auth_test=auth, watch_home=True,
     )  # fmt: skip
 
 

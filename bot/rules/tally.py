@@ -17,8 +17,8 @@ UNPUBLISH, VETO = "unpublish", "veto"
 # A vote cast with a Home tab button is kept as a reaction under one of these names: an
 # emoji name never holds a colon, so none can collide, and reconcile (which syncs the
 # reactions Slack has) knows to leave them alone.
-BUTTON_PUBLISH, BUTTON_REJECT = "button:publish", "button:reject"
-BUTTONS = {BUTTON_PUBLISH: PUBLISH, BUTTON_REJECT: REJECT}
+BUTTON_PUBLISH, BUTTON_REJECT, BUTTON_VETO = "button:publish", "button:reject", "button:veto"
+BUTTONS = {BUTTON_PUBLISH: PUBLISH, BUTTON_REJECT: REJECT, BUTTON_VETO: VETO}
 
 
 def is_button(reaction: str) -> bool:
@@ -52,7 +52,10 @@ class VoteRules:
 
     def choice(self, reaction: str) -> str | None:
         """PUBLISH, REJECT, UNPUBLISH, VETO, or None for an emoji that is none of them (a
-        button's vote is PUBLISH or REJECT, whatever the desk's emoji)."""
+        button's vote is PUBLISH or REJECT, whatever the desk's emoji; the Veto button's is
+        VETO only where the desk has a veto, as its emoji are)."""
+        if reaction == BUTTON_VETO:
+            return VETO if self.veto else None
         if reaction in BUTTONS:
             return BUTTONS[reaction]
         name = normalize_reaction(reaction)

@@ -43,21 +43,27 @@ def build_app(
     client: WebClient | None = None,
     auth_test: SlackResponse | None = None,
     home_interval: float = HOME_INTERVAL,
+    watch_home: bool = False,
 ) -> App:
     """The Slack app with every listener registered. Nothing happens at import time, and
     nothing goes over the network here: whoever starts it asks Slack who the bot is (and
     retries), and hands the answer over as ``auth_test``. ``home_interval``: the least
-    time between two Home tab views of one reader."""
+    time between two Home tab views of one reader. ``watch_home``: keep the Home tabs of the
+    readers in the database current from the start (``curator run`` and ``serve``), not only
+    once someone opens the tab here."""
     client = client or make_client(token, api_url)
     _quiet_bolt()
     editors = editors_from(config)
+    home = HomeTabs(engine, config, client, editors, interval=home_interval)
     curator = Curator(
         config,
         engine,
         editors,
         CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
-        HomeTabs(engine, config, client, editors, interval=home_interval),
+        home,
     )
+    if watch_home:
+        home.watch()
     app = App(
         # Bolt builds a client per request from this one's settings (base_url included).
         client=client,

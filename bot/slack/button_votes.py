@@ -1,9 +1,11 @@
 """Home tab buttons become votes that count exactly like reactions.
 
-A button's vote is kept as a vote row under ``button:publish`` or ``button:reject`` (no emoji
-name holds a colon), dated by the action's ``action_ts``: the tally takes each editor's
-latest vote whichever way it was cast, so a later button or reaction replaces an earlier
-one, and the same action delivered twice changes nothing the second time.
+A button's vote is kept as a vote row under ``button:publish``, ``button:reject`` or
+``button:veto`` (no emoji name holds a colon), dated by the action's ``action_ts``: the tally
+takes each editor's latest vote whichever way it was cast, so a later button or reaction
+replaces an earlier one, and the same action delivered twice changes nothing the second
+time. A veto stands apart, as the veto reaction does: it counts from the desk's chiefs only
+(``VoteRules.counts``) and rejects the card at once.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, Desk
+from bot.house_rules import vote_rules
 from bot.rules.states import FINAL
-from bot.rules.tally import BUTTON_PUBLISH, BUTTON_REJECT, PUBLISH, REJECT
+from bot.rules.tally import BUTTON_PUBLISH, BUTTON_REJECT, BUTTON_VETO, PUBLISH, REJECT, VETO
 from bot.slack.voting import retally
 from storage.db import reading, transaction
 from storage.home_views import card_by_id
@@ -30,7 +33,7 @@ REFUSED, UNKNOWN = "refused", "unknown"
 class ButtonVote:
     """What became of one press of a Publish or Reject button."""
 
-    outcome: str  # COUNTED, UNCHANGED (a repeat), CLOSED, REFUSED (not an editor), UNKNOWN
+    outcome: str  # COUNTED, UNCHANGED (a repeat), CLOSED, REFUSED (no vote of theirs), UNKNOWN
     post_id: int | None = None
     desk: str | None = None  # the card's desk's name
     status: str | None = None  # the card's state after the vote
@@ -46,20 +49,23 @@ def apply_button(
     action_ts: str,
     is_editor: Callable[[Desk, str], bool],
 ) -> ButtonVote:
-    """Record ``user``'s ``choice`` (PUBLISH or REJECT) on a card, pressed at ``action_ts``.
+    """Record ``user``'s ``choice`` (PUBLISH, REJECT or VETO) on a card, pressed at
+    ``action_ts``.
 
     The other button's earlier vote is withdrawn at the same instant, so an editor has one
-    button vote at a time; their reactions stay as they are and the latest vote counts.
+    button vote at a time; their reactions stay as they are and the latest vote counts. A
+    veto withdraws nothing: it stands beside the chief's vote, as the veto reaction does.
     """
-    if choice not in (PUBLISH, REJECT) or not user or not action_ts:
+    if choice not in (PUBLISH, REJECT, VETO) or not user or not action_ts:
         return ButtonVote(UNKNOWN)
     with reading(engine) as conn:
         first = card_by_id(conn, post_id=post_id)
     if first is None:
         return ButtonVote(UNKNOWN)
     desk = config.desk(first.desk)
+    pressed = {PUBLISH: BUTTON_PUBLISH, REJECT: BUTTON_REJECT, VETO: BUTTON_VETO}[choice]
     # Asked before the card is locked: a user group's members may be asked of Slack.
-    if not is_editor(desk, user):
+    if not vote_rules(desk).counts(pressed, user, lambda: is_editor(desk, user)):
         return ButtonVote(REFUSED, post_id, desk.name, first.status)
     if first.ts is None:
         return ButtonVote(UNKNOWN, post_id, desk.name, first.status)
@@ -69,20 +75,19 @@ def apply_button(
             return ButtonVote(UNKNOWN)
         if post.status in FINAL:
             return ButtonVote(CLOSED, post.id, desk.name, post.status)
-        pressed, other = BUTTON_PUBLISH, BUTTON_REJECT
-        if choice == REJECT:
-            pressed, other = other, pressed
         changed = record_reaction(
             tx, post_id=post.id, user=user, reaction=pressed, choice=choice, present=True,
             event_ts=action_ts,
         )  # fmt: skip
-        changed |= record_reaction(
-            tx, post_id=post.id, user=user, reaction=other,
-            choice=PUBLISH if other == BUTTON_PUBLISH else REJECT, present=False,
-            event_ts=action_ts,
-        )  # fmt: skip
+        if choice != VETO:
+            other, its = (BUTTON_REJECT, REJECT) if choice == PUBLISH else (BUTTON_PUBLISH, PUBLISH)
+            changed |= record_reaction(
+                tx, post_id=post.id, user=user, reaction=other, choice=its, present=False,
+                event_ts=action_ts,
+            )  # fmt: skip
         if not changed:
             return ButtonVote(UNCHANGED, post.id, desk.name, post.status)
         note_vote(tx, post_id=post.id)  # the first vote keeps what it was cast on
-        new = retally(tx, post, config, cause=f"vote by {user} (Home tab)")
+        what = "veto" if choice == VETO else "vote"
+        new = retally(tx, post, config, cause=f"{what} by {user} (Home tab)")
     return ButtonVote(COUNTED, post.id, desk.name, new)

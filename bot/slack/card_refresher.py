@@ -22,6 +22,7 @@ from bot.outages import outage
 log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
+_KEPT = 1_000  # last sends remembered before those past their interval are let go
 
 
 class CardRefresher(Generic[K]):
@@ -73,7 +74,11 @@ class CardRefresher(Generic[K]):
                     self._cond.wait(wait)
                     continue
                 del self._due[post_id]
-                self._last[post_id] = self._sent_at = time.monotonic()
+                self._last[post_id] = self._sent_at = now = time.monotonic()
+                if len(self._last) > _KEPT:  # a send older than the interval throttles nothing
+                    passed = [k for k, t in self._last.items() if t + self._interval <= now]
+                    for k in passed:
+                        del self._last[k]
                 self._busy += 1
             try:
                 self._refresh(post_id)

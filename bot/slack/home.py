@@ -1,11 +1,14 @@
 """The Home tab kept current for those who opened it, never on the event's own path.
 
-Who opened the Home tab is kept in memory (a restart forgets them; their next visit brings
-them back). A reader's view is published again when their queue changes: a vote on one of
-their desks' cards, a new day's cards, a publish or an expiry. Changes made in this process
-(votes) say so at once; a watcher also compares each desk's mark in the database
-(``storage.home_views.queue_marks``) every ``poll`` seconds, which catches what the jobs or
-another replica changed.
+Who opened the Home tab is kept in the database (``storage.home_readers``), with the desks
+their view shows and a mark of the queue it was built from; a reader who has not opened the
+tab for ``READER_DAYS`` is forgotten (their next visit brings them back). A reader's view is
+published again when their queue changes: a vote on one of their desks' cards, a new day's
+cards, a publish, an expiry, an article changed after the votes. A watcher compares each
+reader's mark with the database's (``storage.home_views.queue_marks``) every ``poll``
+seconds, and at once when this process changed something (a vote). It looks under a lock
+taken without waiting (``storage.locks``), and writes down each refresh it takes before
+sending it: whichever replica looks first sends it, once; the others skip that tick.
 
 views.publish is rate-limited (Tier 4, about 100 a minute for the workspace): each reader's
 view is sent at most once per ``interval`` seconds, with the queue as it is by then, and
@@ -14,10 +17,11 @@ any two sends are ``gap`` apart.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -26,20 +30,28 @@ from sqlalchemy.engine import Engine
 from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.outages import outage
+from bot.rules import states
 from bot.rules.tally import tally, voting_closes
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.editors import DeskEditors
 from bot.slack.home_view import RECENT, HomeEntry, home_view
 from bot.slack.limits import view_problems
-from storage.db import reading
+from storage.db import reading, transaction
+from storage.home_readers import claim_refresh, forget_readers, reader_opened, reader_sent, readers
 from storage.home_views import home_cards, queue_marks
+from storage.locks import Busy, run_lock
 from storage.post_views import reactions_for
+from storage.revotes import changed_post_ids
 
 log = logging.getLogger(__name__)
 
 HOME_INTERVAL = 10.0  # seconds between two views of one reader
 HOME_GAP = 0.7  # seconds between any two views: under 100 a minute
 HOME_POLL = 15.0  # seconds between two looks at the database for changes made elsewhere
+BUSY_RETRY = 1.0  # seconds before looking again when another replica was looking
+# Readers are forgotten a week after their last visit: a week-old view is out of date anyway
+# (its decided list covers 7 days), and nobody is sent views for a tab they left for good.
+READER_DAYS = timedelta(days=7)
 
 
 def _now() -> datetime:
@@ -49,6 +61,17 @@ def _now() -> datetime:
 def editing(config: Config, editors: DeskEditors, client: WebClient, user: str) -> list[Desk]:
     """The desks ``user`` edits (a user group's members may be asked of Slack)."""
     return [d for d in config.desks if editors.contains(d, user, client)]
+
+
+def reader_mark(
+    marks: dict[str | None, tuple[object, ...]], desks: frozenset[str] | None, config: Config
+) -> str:
+    """The mark of the queue a reader of ``desks`` (None: every desk) sees: it moves when
+    one of their desks' marks does (a card of no known desk counts as the default's)."""
+    mine = sorted(
+        (str(d), v) for d, v in marks.items() if desks is None or config.desk(d).name in desks
+    )
+    return hashlib.sha256(repr(mine).encode()).hexdigest()[:32]
 
 
 def build_home(
@@ -61,6 +84,8 @@ def build_home(
     with reading(engine) as conn:
         cards = home_cards(conn, desks=names, known_desks=known, decided_since=now - RECENT)
         reactions = reactions_for(conn, post_ids=[c.post_id for c in cards])
+        waiting = [c.post_id for c in cards if c.status == states.OPEN]
+        revote = changed_post_ids(conn, post_ids=waiting)  # changed, and no vote since
     entries = []
     for card in cards:
         desk = config.desk(card.desk)
@@ -68,7 +93,10 @@ def build_home(
         its = tally(reactions[card.post_id], rules)
         mine = "publish" if user in its.publish else "reject" if user in its.reject else None
         closes = voting_closes(card.voting_from, rules)
-        entries.append(HomeEntry(card, desk, its, closes, mine if desks else None))
+        can_veto = bool(rules.veto) and user in rules.chiefs and card.status == states.OPEN
+        changed = card.changed_keys if card.post_id in revote else None
+        keys = tuple(changed.split(",")) if changed else ()
+        entries.append(HomeEntry(card, desk, its, closes, mine if desks else None, can_veto, keys))
     return home_view(entries, config, editing=desks, now=now, notice=notice)
 
 
@@ -86,9 +114,9 @@ class HomeTabs:
             self.publish, interval, what="the Home tab of", gap=gap
         )
         self._lock = threading.Lock()
-        # reader -> the desks their last view showed (None: every desk, a non-editor's)
-        self._readers: dict[str, frozenset[str] | None] = {}
+        # Only until their next view is sent: the notices, and the visits to write down.
         self._notices: dict[str, str] = {}
+        self._visits: set[str] = set()
         self._poked = threading.Event()
         self._stopped = False
         self._watcher: threading.Thread | None = None
@@ -99,22 +127,20 @@ class HomeTabs:
         with self._lock:
             if notice:
                 self._notices[user] = notice
-            self._readers.setdefault(user, None)
+            self._visits.add(user)
+        self.watch()
+        self._views.mark(user)
+
+    def watch(self) -> None:
+        """Keep every reader's view current from now (the first visit here starts it too)."""
+        with self._lock:
             if self._watcher is None:
                 self._watcher = threading.Thread(target=self._watch, name="home", daemon=True)
                 self._watcher.start()
-        self._views.mark(user)
 
     def poke(self) -> None:
         """Something changed in this process: the watcher looks at once, not at its next poll."""
         self._poked.set()
-
-    def desk_changed(self, desk: str) -> None:
-        """The queue of ``desk`` changed: every reader whose view shows it gets a new one."""
-        with self._lock:
-            due = [u for u, seen in self._readers.items() if seen is None or desk in seen]
-        for user in due:
-            self._views.mark(user)
 
     def stop(self, timeout: float = 5) -> None:
         """The watcher ends, once the views already due are sent."""
@@ -130,12 +156,26 @@ class HomeTabs:
     def publish(self, user: str) -> bool:
         """Build and send ``user``'s view (on the refresher's thread); False when not sent."""
         desks = editing(self._config, self._editors, self._client, user)
+        now = self._now()
         with self._lock:
             notice = self._notices.pop(user, None)
-            self._readers[user] = frozenset(d.name for d in desks) if desks else None
+            visited = user in self._visits
+            self._visits.discard(user)
+        shown = frozenset(d.name for d in desks) if desks else None
+        with reading(self._engine) as conn:  # before the view: a change after it moves it
+            mark = reader_mark(queue_marks(conn), shown, self._config)
         view = build_home(
-            self._engine, self._config, user=user, desks=desks, now=self._now(), notice=notice
+            self._engine, self._config, user=user, desks=desks, now=now, notice=notice
         )
+        sent = self._send(user, view)
+        with transaction(self._engine) as tx:
+            if visited:
+                reader_opened(tx, user=user, at=now)
+            if sent:
+                reader_sent(tx, user=user, desks=shown, mark=mark)
+        return sent
+
+    def _send(self, user: str, view: dict[str, object]) -> bool:
         problems = view_problems(view)
         if problems:  # built to fit; never send what Slack would refuse
             log.warning("Home tab of %s not sent, it breaks Slack's limits: %s", user, problems[0])
@@ -148,24 +188,46 @@ class HomeTabs:
         return True
 
     def _watch(self) -> None:
-        """Every ``poll`` seconds, or when poked: which desks' queues changed since."""
-        last: dict[str | None, tuple[object, ...]] | None = None
-        first = True
+        """Every ``poll`` seconds, or when poked: whose queue changed since their view."""
+        pause = 0.0
         while not self._stopped:
-            if not first:
-                self._poked.wait(self._poll)
+            if pause:
+                self._poked.wait(pause)
                 self._poked.clear()
                 if self._stopped:
                     return
-            first = False
+            pause = self._poll
             try:
-                with reading(self._engine) as conn:
-                    marks = queue_marks(conn)
+                with run_lock(self._engine, "home", wait=0):
+                    due = self._due()
+            except Busy:  # another replica is looking now: it sends what is due
+                pause = min(self._poll, BUSY_RETRY)  # and a change it just missed, we see
+                continue
             except Exception as exc:  # the database away: look again at the next poll
                 log.warning("Home tabs could not look for changes: %s", outage(exc) or exc)
                 continue
-            if last is not None:
-                changed = {d for d in marks.keys() | last.keys() if marks.get(d) != last.get(d)}
-                for desk in {self._config.desk(d).name for d in changed}:
-                    self.desk_changed(desk)
-            last = marks
+            for user in due:
+                self._views.mark(user)
+
+    def _due(self) -> list[str]:
+        """The readers whose queue moved since their view, each refresh written down as
+        taken; readers gone for ``READER_DAYS`` forgotten. A write only when there is one to
+        make: most looks find nothing, and on SQLite a write contends with the bot's own."""
+        before = self._now() - READER_DAYS
+        with reading(self._engine) as conn:
+            marks = queue_marks(conn)
+            known = readers(conn)
+        gone = [r for r in known if r.opened_at < before]
+        due = {}
+        for r in known:
+            if r.opened_at < before or r.mark is None:
+                continue  # forgotten below, or their first view is on its way from elsewhere
+            mark = reader_mark(marks, r.desks, self._config)
+            if mark != r.mark:
+                due[r.user] = mark
+        if gone or due:
+            with transaction(self._engine) as tx:
+                forget_readers(tx, before=before)
+                for user, mark in due.items():
+                    claim_refresh(tx, user=user, mark=mark)
+        return list(due)

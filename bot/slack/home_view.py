@@ -2,10 +2,12 @@
 
 An editor sees the cards of the desks they edit: those waiting for votes (the soonest to
 close first, each with its tally, when it closes, a link to the card and Publish / Reject
-buttons), the approved ones waiting for the publisher (and when it runs), and what was
-published, rejected or expired in the last 7 days. Someone who edits no desk sees every
-desk's cards, without buttons. A view holds 100 blocks: what does not fit is counted, with
-the ``/digest`` that lists it all.
+buttons, and a Veto button for the desk's chiefs where the desk has a veto), the approved
+ones waiting for the publisher (and when it runs), and what was published, rejected (or
+vetoed), expired or unpublished in the last 7 days, and what is being unpublished. A card
+whose article changed after its votes says what changed while it waits for new ones.
+Someone who edits no desk sees every desk's cards, without buttons (but a chief's Veto). A
+view holds 100 blocks: what does not fit is counted, with the ``/digest`` that lists it all.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -28,19 +31,21 @@ from slack_sdk.models.blocks import (
 from bot.config import Config, Desk
 from bot.rules import states
 from bot.rules.tally import Tally
-from bot.slack.card_blocks import md
+from bot.slack.card_blocks import md, who
 from bot.slack.card_message import next_publish_run
 from bot.slack.digest import Sections, ago, card_link, commit_text, format_when, votes_text
 from bot.slack.limits import VIEW_BLOCKS_MAX, length
 from bot.slack.text import escape, link, mrkdwn
 from storage.home_views import HomeCard
 
-PUBLISH_ACTION, REJECT_ACTION = "home_publish", "home_reject"
+PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION = "home_publish", "home_reject", "home_veto"
 RECENT = timedelta(days=7)  # how far back the decided cards go
 LINE_MAX = 1_500  # one card's text; 100 such blocks stay far inside the view's 250 kB
 TITLE_MAX = 200
 NOTICE_MAX = 500
-DECIDED = (states.PUBLISHED, states.REJECTED, states.EXPIRED)
+DECIDED = (
+    states.PUBLISHED, states.REJECTED, states.EXPIRED, states.UNPUBLISHING, states.UNPUBLISHED,
+)  # fmt: skip
 LIST_BLOCKS = 8  # sections for the approved cards, and as many for the decided ones
 
 
@@ -53,6 +58,8 @@ class HomeEntry:
     tally: Tally
     closes_at: datetime
     mine: str | None = None  # "publish" / "reject": the reader's current vote, if any
+    can_veto: bool = False  # the reader is one of the desk's chiefs, and the desk has a veto
+    changed: tuple[str, ...] = ()  # what changed after the votes, while it waits for new ones
 
 
 def home_view(
@@ -103,13 +110,16 @@ def home_view(
         tail += _more(lists.omitted, f"`{command} status:approved`")
     lists = Sections(LIST_BLOCKS)
     if decided:
-        title = f"*Published, rejected or expired in the last 7 days* · {len(decided)}"
+        title = f"*Published, rejected, expired or unpublished lately* · {len(decided)}"
         lines = [_line(e, config, now, several) for e in decided]
         tail += [DividerBlock(), *lists.pack(title, lines, gap="\n")]
-        tail += _more(lists.omitted, f"`{command} status:published,rejected,expired since:7d`")
+        query = "status:published,rejected,expired,unpublished since:7d"
+        tail += _more(lists.omitted, f"`{command} {query}`")
 
-    # The waiting cards get the blocks left: a section each, and a row of buttons for an editor.
-    per_card = 2 if editing else 1
+    # The waiting cards get the blocks left: a section each, and a row of buttons for an
+    # editor (or a chief, who may veto where they do not vote).
+    voting = bool(editing) or any(e.can_veto for e in waiting)
+    per_card = 2 if voting else 1
     room = VIEW_BLOCKS_MAX - len(head) - len(tail) - 2  # their title, and "N more"
     shown = waiting[: max(0, room // per_card)]
     title = "*Waiting for your vote*" if editing else "*Waiting for votes*"
@@ -118,8 +128,8 @@ def home_view(
         body = [SectionBlock(text=md(f"{title} · none right now"))]
     for e in shown:
         body.append(SectionBlock(text=md(_waiting_line(e, config, now, several))))
-        if editing:
-            body.append(_buttons(e))
+        if editing or e.can_veto:
+            body.append(_buttons(e, vote=bool(editing)))
     body += _more(len(waiting) - len(shown), f"`{command} status:pending`", soonest=True)
     blocks = [*head, *body, *tail]
     return {"type": "home", "callback_id": "home", "blocks": [_dict(b) for b in blocks]}
@@ -136,6 +146,8 @@ def _waiting_line(e: HomeEntry, config: Config, now: datetime, several: bool) ->
     if e.mine:
         emoji = e.desk.votes.publish[0] if e.mine == "publish" else e.desk.votes.reject[0]
         parts.append(f"your vote :{emoji}:")
+    if e.changed:  # the keys are field names of the config: a few short words
+        parts.insert(0, f":warning: changed since the votes: {mrkdwn(', '.join(e.changed), 200)}")
     if e.card.permalink:
         parts.append(card_link(e.card.permalink))
     return _titled(e, " · ".join(parts), several)
@@ -149,6 +161,12 @@ def _line(e: HomeEntry, config: Config, now: datetime, several: bool) -> str:
         state = f"published {when}{commit}"
     elif card.status == states.BLOCKED:
         state = f":warning: approved {when}, held back from publishing"
+    elif card.status == states.UNPUBLISHING:
+        state = f"being unpublished (asked {when}), by the next publish run"
+    elif card.status == states.UNPUBLISHED:
+        state = f"unpublished {when}"
+    elif card.status == states.REJECTED and e.tally.veto:
+        state = f"vetoed {when} by {who(e.tally.veto).strip(' ()')}"
     else:
         state = f"{card.status} {when} · {votes_text(e.tally, config, desk=e.desk)}"
     if card.permalink:
@@ -164,15 +182,28 @@ def _titled(e: HomeEntry, rest: str, several: bool, sep: str = "\n") -> str:
     return f"*{title}*{tail}"
 
 
-def _buttons(e: HomeEntry) -> ActionsBlock:
+def _buttons(e: HomeEntry, *, vote: bool) -> ActionsBlock:
     value = str(e.card.post_id)
-    return ActionsBlock(
-        block_id=f"vote:{value}",
-        elements=[
+    elements = []
+    if vote:
+        elements += [
             ButtonElement(text="Publish", action_id=PUBLISH_ACTION, value=value, style="primary"),
             ButtonElement(text="Reject", action_id=REJECT_ACTION, value=value, style="danger"),
-        ],
-    )
+        ]
+    if e.can_veto:
+        sure = ConfirmObject(
+            title="Veto this card?",
+            text="A chief's veto rejects the card at once, whatever the other votes.",
+            confirm="Veto",
+            deny="Cancel",
+            style="danger",
+        )
+        elements.append(
+            ButtonElement(
+                text="Veto", action_id=VETO_ACTION, value=value, style="danger", confirm=sure
+            )
+        )
+    return ActionsBlock(block_id=f"vote:{value}", elements=elements)
 
 
 def _more(count: int, query: str, *, soonest: bool = False) -> list[Block]:

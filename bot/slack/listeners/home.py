@@ -1,4 +1,5 @@
-"""The Home tab: a reader's queue when they open it, and its Publish / Reject buttons."""
+"""The Home tab: a reader's queue when they open it, and its Publish / Reject (and, for a
+desk's chiefs, Veto) buttons."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.rules.tally import PUBLISH, REJECT
+from bot.rules.tally import PUBLISH, REJECT, VETO
 from bot.slack.button_votes import CLOSED, COUNTED, REFUSED, UNKNOWN, apply_button
-from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION
+from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION
 
 if TYPE_CHECKING:
     from bot.slack.curator import Curator
@@ -37,6 +38,12 @@ def register(app: App, curator: Curator) -> None:
         ack()
         _vote(curator, body, client, REJECT)
 
+    @app.action(VETO_ACTION)
+    def veto_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """**Veto** on a waiting card (shown to the desk's chiefs): as the veto reaction is."""
+        ack()
+        _vote(curator, body, client, VETO)
+
 
 def _vote(curator: Curator, body: dict[str, Any], client: WebClient, choice: str) -> None:
     user = str((body.get("user") or {}).get("id") or "")
@@ -56,8 +63,12 @@ def _vote(curator: Curator, body: dict[str, Any], client: WebClient, choice: str
     elif vote.outcome == CLOSED:
         notice = f"That card closed ({vote.status}) before your vote; nothing was counted."
     elif vote.outcome == REFUSED:
-        log.warning("refused a Home tab vote by %s on post %s: not an editor", user, value)
-        notice = f"Only the {vote.desk} desk's editors vote on that card; nothing was counted."
+        if choice == VETO:
+            log.warning("refused a Home tab veto by %s on post %s: not a chief", user, value)
+            notice = f"Only the {vote.desk} desk's chiefs veto its cards; nothing was counted."
+        else:
+            log.warning("refused a Home tab vote by %s on post %s: not an editor", user, value)
+            notice = f"Only the {vote.desk} desk's editors vote on that card; nothing was counted."
     elif vote.outcome == UNKNOWN:
         notice = "That card is no longer in curation; nothing was counted."
     curator.home.opened(user, notice)  # a press means they are looking at it
