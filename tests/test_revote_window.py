@@ -16,11 +16,13 @@ from sqlalchemy import select
 
 from bot.cli.status import status_lines
 from bot.rules.digest_query import parse_digest_query
-from bot.slack.digest import CHANGED, answer_digest, format_when
+from bot.slack.card_facts import CHANGED
+from bot.slack.digest import answer_digest
 from bot.slack.editors import editors_from
 from bot.slack.home import build_home
 from bot.slack.reminders import send_reminders
 from bot.slack.summary import build_summary, summary_message
+from bot.slack.time_words import format_when
 from bot.slack.voting import expire_posts
 from storage.db import reading
 from storage.models import Post, as_utc

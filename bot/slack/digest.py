@@ -20,20 +20,10 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, Desk
 from bot.rules.digest_query import DigestQuery
-from bot.slack import card_facts, sections, time_words
 from bot.slack.digest_cards import run_digest
 from bot.slack.digest_help import help_message
 from bot.slack.digest_message import digest_message
 from storage.db import reading
-
-# These moved to their own modules; bot/slack/home_view.py still imports them from here.
-# TODO(merge): point home_view.py at card_facts, sections and time_words; delete these lines.
-card_link, commit_text, votes_text = (
-    card_facts.card_link,
-    card_facts.commit_text,
-    card_facts.votes_text,
-)
-Sections, ago, format_when = sections.Sections, time_words.ago, time_words.format_when
 
 
 def unescape_command(text: str) -> str:

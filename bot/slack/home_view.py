@@ -32,10 +32,12 @@ from bot.config import Config, Desk
 from bot.rules import states
 from bot.rules.tally import Tally
 from bot.slack.card_blocks import md, who
+from bot.slack.card_facts import CHANGED, card_link, commit_text, votes_text
 from bot.slack.card_message import next_publish_run
-from bot.slack.digest import Sections, ago, card_link, commit_text, format_when, votes_text
 from bot.slack.limits import VIEW_BLOCKS_MAX, length
+from bot.slack.sections import Sections
 from bot.slack.text import escape, link, mrkdwn
+from bot.slack.time_words import ago, format_when
 from storage.home_views import HomeCard
 
 PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION = "home_publish", "home_reject", "home_veto"
@@ -147,7 +149,7 @@ def _waiting_line(e: HomeEntry, config: Config, now: datetime, several: bool) ->
         emoji = e.desk.votes.publish[0] if e.mine == "publish" else e.desk.votes.reject[0]
         parts.append(f"your vote :{emoji}:")
     if e.changed:  # the keys are field names of the config: a few short words
-        parts.insert(0, f":warning: changed since the votes: {mrkdwn(', '.join(e.changed), 200)}")
+        parts.insert(0, f"{CHANGED}: {mrkdwn(', '.join(e.changed), 200)}")
     if e.card.permalink:
         parts.append(card_link(e.card.permalink))
     return _titled(e, " · ".join(parts), several)

@@ -4,7 +4,7 @@ Readers were kept in each process's memory, and every replica watched every read
 database, any replica's watcher (one per tick, under a lock) sends a reader's refresh once,
 and readers who stop opening the tab are forgotten.
 
-Revision ID: 0012_home_reader
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-02 03:20:00
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0012_home_reader"
+revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -6,8 +6,8 @@ finds: at ``created_at``, its posting). An unpublished article is offered again 
 once what editors vote on changes: ``left_hash`` is the fingerprint of its file as
 unpublishing left it, so a collector's new quality or heat is no change.
 
-Revision ID: 0013_post_window
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 03:00:00
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0013_post_window"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

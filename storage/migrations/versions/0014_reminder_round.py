@@ -6,8 +6,8 @@ keeps the round it was claimed for (``''``: the card's first), and a claim for a
 takes the row over. ``error`` keeps Slack's answer when it can never DM that editor (a user
 deleted or deactivated, a bot): the claim stays, so the editor is not asked again for it.
 
-Revision ID: 0014_reminder_round
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 03:00:00
 """
 
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0014_reminder_round"
-down_revision: str | None = "0011"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
