@@ -21,7 +21,8 @@ from bot.slack.digest import answer_digest
 from bot.slack.editors import editors_from
 from bot.slack.home import build_home
 from bot.slack.reminders import send_reminders
-from bot.slack.summary import build_summary, summary_message
+from bot.slack.summary import build_summary
+from bot.slack.summary_message import summary_message
 from bot.slack.time_words import format_when
 from bot.slack.voting import expire_posts
 from storage.db import reading
