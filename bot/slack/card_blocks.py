@@ -206,26 +206,30 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
         line = f"*Open* · {votes} · {state.quorum} needed{closes}"
     if note:
         line += f"\n:warning: {note}"
-    if state.changed:
+    if state.changed or state.earlier:
         line += "\n" + changed_line(state, emoji)
     return line
 
 
 def changed_line(state: CardState, emoji: Emoji) -> str:
     """``:pencil2: Changed since the votes: title, body in <commit> · earlier votes: ✅ 2 ·
-    ❌ 0, no longer counted``: the keys are config names, the commit a sha or its link."""
+    ❌ 0, no longer counted``: the keys are config names, the commit a sha or its link. What
+    changed goes at the first new vote; the earlier votes stay while they are on the card."""
+    earlier = state.earlier or Tally()
+    votes = (
+        f"votes: :{emoji.publish}: {len(earlier.publish)} · "
+        f":{emoji.reject}: {len(earlier.reject)}, no longer counted: vote again "
+        "(take your reaction off and put it back)"
+    )
+    if not state.changed:  # voted on again since: only the earlier votes still there
+        return f":pencil2: Earlier {votes}"
     sha = (state.changed_sha or "")[:7]
     commit = ""
     if sha:
         commit = " in " + (link(state.changed_url, sha, 500) if state.changed_url else f"`{sha}`")
-    line = f":pencil2: *Changed since the votes:* {', '.join(state.changed)}{commit}"
-    earlier = state.earlier or Tally()
-    line += (
-        f" · earlier votes: :{emoji.publish}: {len(earlier.publish)} · "
-        f":{emoji.reject}: {len(earlier.reject)}, no longer counted: vote again "
-        "(take your reaction off and put it back)"
+    return (
+        f":pencil2: *Changed since the votes:* {', '.join(state.changed)}{commit} · earlier {votes}"
     )
-    return line
 
 
 def who(users: Sequence[str]) -> str:
