@@ -95,7 +95,6 @@ class ReminderCard(_FromRow):
     channel: str
     ts: str
     permalink: str | None
-    created_at: datetime
     title: str | None
     path: str
     window_from: datetime  # when its voting window started (storage.posts.WINDOW_FROM)
