@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 
 from bot.rules import states
 from bot.rules.tally import Tally
+from bot.slack.card_facts import NAMES_SHOWN, who
 from bot.slack.limits import SECTION_TEXT_MAX, TEXT_OBJECT_MAX
 from bot.slack.text import image_target, join_fitting, link, mrkdwn, plain, shown_items
 from storage.articles import ArticleView
@@ -41,7 +42,6 @@ RELATED_SHOWN = 3
 RELATED_TITLE_MAX = 150
 RELATED_PROVIDER_MAX = 80
 NOTE_MAX = 500  # why publishing refused the article
-NAMES_SHOWN = 10  # voters named on a card; the rest are counted
 UNSCORED = "unscored"
 
 
@@ -230,16 +230,6 @@ def changed_line(state: CardState, emoji: Emoji) -> str:
     return (
         f":pencil2: *Changed since the votes:* {', '.join(state.changed)}{commit} · earlier {votes}"
     )
-
-
-def who(users: Sequence[str]) -> str:
-    """`` (<@U1>, <@U2>)``: the voters, the first ten by name and the rest counted."""
-    if not users:
-        return ""
-    names = [f"<@{u}>" for u in users[:NAMES_SHOWN]]
-    if len(users) > NAMES_SHOWN:
-        names.append(f"and {len(users) - NAMES_SHOWN} more")
-    return f" ({', '.join(names)})"
 
 
 def _when(at: datetime | None, tz: ZoneInfo) -> str:

@@ -3,19 +3,31 @@ its tally, the commit it went out in, a link to it, a change since the votes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.config import Config, Desk
 from bot.rules.tally import Tally
-from bot.slack.card_blocks import who
 from bot.slack.text import escape, link
 
 #: How a list of cards marks one whose article changed after the votes.
 CHANGED = ":pencil2: changed since the votes"
 HOLD_MAX = 200  # why publishing held a card back
+NAMES_SHOWN = 10  # voters named on a card; the rest are counted
 
 
 def card_link(permalink: str) -> str:
     """ "card", linked to the Slack message (a permalink is short; a huge one stays text)."""
     return link(permalink, "card", 300)
+
+
+def who(users: Sequence[str]) -> str:
+    """`` (<@U1>, <@U2>)``: the voters, the first ten by name and the rest counted."""
+    if not users:
+        return ""
+    names = [f"<@{u}>" for u in users[:NAMES_SHOWN]]
+    if len(users) > NAMES_SHOWN:
+        names.append(f"and {len(users) - NAMES_SHOWN} more")
+    return f" ({', '.join(names)})"
 
 
 def votes_text(t: Tally, config: Config, *, names: bool = True, desk: Desk | None = None) -> str:

@@ -11,8 +11,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 from bot.config import Config
 from bot.rules import states
 from bot.rules.digest_query import MAX_LIMIT, STATUS_WORDS, DigestQuery
-from bot.slack.card_blocks import md, quality_text, title_of, who
-from bot.slack.card_facts import CHANGED, HOLD_MAX, card_link, commit_text, votes_text
+from bot.slack.card_blocks import md, quality_text, title_of
+from bot.slack.card_facts import CHANGED, HOLD_MAX, card_link, commit_text, votes_text, who
 from bot.slack.card_message import next_publish_run
 from bot.slack.digest_cards import DigestEntry, DigestResult
 from bot.slack.digest_desks import desks_text

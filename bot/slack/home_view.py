@@ -31,8 +31,8 @@ from slack_sdk.models.blocks import (
 from bot.config import Config, Desk
 from bot.rules import states
 from bot.rules.tally import Tally
-from bot.slack.card_blocks import md, who
-from bot.slack.card_facts import CHANGED, card_link, commit_text, votes_text
+from bot.slack.card_blocks import md
+from bot.slack.card_facts import CHANGED, card_link, commit_text, votes_text, who
 from bot.slack.card_message import next_publish_run
 from bot.slack.limits import VIEW_BLOCKS_MAX, length
 from bot.slack.sections import Sections
