@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 
 from bot.rules import states
 from bot.rules.tally import Tally
-from bot.slack.card_facts import NAMES_SHOWN, who
+from bot.slack.card_facts import NAMES_SHOWN, vetoed_by, who
 from bot.slack.limits import SECTION_TEXT_MAX, TEXT_OBJECT_MAX
 from bot.slack.text import image_target, join_fitting, link, mrkdwn, plain, shown_items
 from storage.articles import ArticleView
@@ -198,7 +198,7 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
         when = f" · to be published {_when(state.publish_at, tz)}" if state.publish_at else ""
         line = f"*Approved*{when} · {votes}"
     elif state.status == states.REJECTED and state.tally.veto:
-        line = f"*Vetoed* by {who(state.tally.veto).strip(' ()')} · {votes}"
+        line = f"*Vetoed* by {vetoed_by(state.tally)} · {votes}"
     elif state.status == states.REJECTED:
         line = f"*Rejected* · {votes}"
     else:

@@ -20,14 +20,23 @@ def card_link(permalink: str) -> str:
     return link(permalink, "card", 300)
 
 
-def who(users: Sequence[str]) -> str:
-    """`` (<@U1>, <@U2>)``: the voters, the first ten by name and the rest counted."""
-    if not users:
-        return ""
+def named(users: Sequence[str]) -> str:
+    """``<@U1>, <@U2>``: the first ten by name and the rest counted."""
     names = [f"<@{u}>" for u in users[:NAMES_SHOWN]]
     if len(users) > NAMES_SHOWN:
         names.append(f"and {len(users) - NAMES_SHOWN} more")
-    return f" ({', '.join(names)})"
+    return ", ".join(names)
+
+
+def who(users: Sequence[str]) -> str:
+    """`` (<@U1>, <@U2>)``: the voters after their count, if any."""
+    return f" ({named(users)})" if users else ""
+
+
+def vetoed_by(t: Tally) -> str:
+    """``<@U1>, <@U2>``: the chiefs whose veto rejected the card, as a card and every list
+    of cards name them."""
+    return named(t.veto)
 
 
 def votes_text(t: Tally, config: Config, *, names: bool = True, desk: Desk | None = None) -> str:
