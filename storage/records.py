@@ -40,6 +40,7 @@ class PostRecord(_FromRow):
     commit_sha: str | None
     created_at: datetime
     window_from: datetime | None  # its voting window started again then (None: created_at)
+    votes_since: str | None  # its article changed: votes count from then (storage.revotes)
 
     @property
     def voting_from(self) -> datetime:
@@ -94,7 +95,6 @@ class ReminderCard(_FromRow):
     channel: str
     ts: str
     permalink: str | None
-    created_at: datetime
     title: str | None
     path: str
     window_from: datetime  # when its voting window started (storage.posts.WINDOW_FROM)

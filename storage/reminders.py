@@ -15,6 +15,7 @@ strings and a run still holding an earlier round never takes a later one's row b
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, func, select, update
@@ -30,7 +31,7 @@ ARTICLE = Article.__table__
 REMINDER = Reminder.__table__
 
 
-def open_cards_posted(
+def open_cards_window_started(
     conn: Connection, *, desk: str, after: datetime, until: datetime
 ) -> list[ReminderCard]:
     """The desk's open cards in Slack whose voting window started after ``after`` and up
@@ -42,7 +43,6 @@ def open_cards_posted(
             POST.c.channel,
             POST.c.ts,
             POST.c.permalink,
-            POST.c.created_at,
             ARTICLE.c.title,
             ARTICLE.c.path,
             WINDOW_FROM.label("window_from"),
@@ -61,12 +61,9 @@ def open_cards_posted(
 
 
 def _utc(card: ReminderCard) -> ReminderCard:
-    created, window_from = as_utc(card.created_at), as_utc(card.window_from)
-    assert created is not None and window_from is not None
-    return ReminderCard(
-        id=card.id, channel=card.channel, ts=card.ts, permalink=card.permalink,
-        created_at=created, title=card.title, path=card.path, window_from=window_from,
-    )  # fmt: skip
+    window_from = as_utc(card.window_from)
+    assert window_from is not None
+    return replace(card, window_from=window_from)
 
 
 def reminded(conn: Connection, *, post_ids: Collection[int]) -> set[tuple[int, str]]:

@@ -96,3 +96,48 @@ def test_cards_from_before_desks_join_the_default_desk(db_url: str, tmp_path):
         desks = conn.execute(text("SELECT id, desk FROM post ORDER BY id")).all()
     assert [tuple(row) for row in desks] == [(1, "AI"), (2, "Science")]
     engine.dispose()
+
+
+def test_cards_sent_back_before_the_upgrade_keep_their_window_and_reminders(db_url: str):
+    """Migrations 0013 and 0014 on a card already sent back to a vote (votes_since, a Slack
+    timestamp): its window starts at the change, not at its posting (or the first expire
+    run would close it), and a reminder claimed since the change counts for the round it is
+    in (or its editor would be reminded twice), one claimed before for the first round."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import DateTime, bindparam, text
+
+    from storage.models import as_utc
+    from storage.posts import post_by_id
+    from storage.reminders import reminded
+
+    posted = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    changed = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    at = bindparam("at", type_=DateTime(timezone=True))
+    engine = make_engine(db_url)
+    migrate.upgrade(engine, "0011")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO article (id, path, blob_sha, first_seen_at, updated_at) "
+                          "VALUES (1, 'a.md', 'x', '2026-11-20', '2026-11-20'), "
+                          "(2, 'b.md', 'y', '2026-11-20', '2026-11-20')"))  # fmt: skip
+        add_post = text("INSERT INTO post (id, article_id, channel, ts, day, status, "
+                        "status_changed_at, created_at, votes_since) VALUES (:id, :id, 'C1', "
+                        ":ts, '2026-11-20', 'open', :at, :at, :since)").bindparams(at)  # fmt: skip
+        for post_id, since in ((1, f"{changed.timestamp():.6f}"), (2, None)):
+            conn.execute(add_post, {"id": post_id, "ts": f"1.{post_id}", "at": posted,
+                                    "since": since})  # fmt: skip
+        for post_id, user, when in (
+            (1, "UAFTER", changed + timedelta(hours=1)),
+            (1, "UBEFORE", changed - timedelta(hours=1)),
+            (2, "UAFTER", changed + timedelta(hours=1)),
+        ):
+            conn.execute(text("INSERT INTO reminder (post_id, user_id, claimed_at, sent_at) "
+                              "VALUES (:post_id, :user, :at, :at)").bindparams(at),
+                         {"post_id": post_id, "user": user, "at": when})  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert as_utc(post_by_id(conn, post_id=1).voting_from) == changed
+        assert as_utc(post_by_id(conn, post_id=2).voting_from) == posted
+        # Reminded in the round each card is in now: not UBEFORE, who heard of the first.
+        assert reminded(conn, post_ids=[1, 2]) == {(1, "UAFTER"), (2, "UAFTER")}
+    engine.dispose()

@@ -20,7 +20,7 @@ from bot.rules.reminders import (
     is_quiet,
     parse_duration,
     parse_quiet_hours,
-    posted_between,
+    window_started_between,
 )
 from bot.slack.limits import POSTED_TEXT_MAX, message_problems, text_length
 from bot.slack.reminder_message import RemindedCard, reminder_message
@@ -150,7 +150,7 @@ def test_due_lists_each_editors_unvoted_cards_soonest_first() -> None:
 
 def test_due_is_the_reminder_span_and_what_to_fetch_matches_it() -> None:
     window, before = timedelta(days=3), timedelta(hours=24)
-    after, until = posted_between(NOW, window=window, remind_before=before)
+    after, until = window_started_between(NOW, window=window, remind_before=before)
     for posted in (after, after + timedelta(seconds=1), until, until + timedelta(seconds=1)):
         closes = posted + window
         assert is_due(closes, now=NOW, remind_before=before) == (after < posted <= until)

@@ -114,5 +114,7 @@ def test_changed_since_the_votes_clears_at_the_first_new_vote(desk: Desk):
     desk.vote("UALICE", AGAIN + 1)
     eventually(lambda: "Changed since the votes" not in desk.shown())
     assert marked(desk, now) == dict.fromkeys(marked(desk, now), False)
+    # The card still shows Bob's vote from before the change, as an earlier vote.
+    assert "Earlier votes: :white_check_mark: 1 · :x: 0, no longer counted" in desk.shown()
     with desk.engine.connect() as conn:  # Bob's earlier vote still does not count
         assert conn.scalar(select(Post.__table__.c.status)) == "open"

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.house_rules import vote_rules
-from bot.rules.tally import closed_if_posted_before, decide, tally, voting_closes
+from bot.rules.tally import closed_if_window_started_before, decide, tally, voting_closes
 from bot.slack.voting import apply_reaction
 from storage import migrate
 from storage.db import make_engine
@@ -167,7 +167,7 @@ def test_a_card_closes_when_expiry_says_it_has(
     rules = vote_rules(config.default_desk)
     assert rules.window == timedelta(days=window_days)
     try:
-        closes, cutoff = voting_closes(posted, rules), closed_if_posted_before(now, rules)
+        closes, cutoff = voting_closes(posted, rules), closed_if_window_started_before(now, rules)
     except OverflowError:
         return  # beyond datetime's years, no card is posted
     assert (closes < now) == (posted < cutoff)

@@ -126,9 +126,10 @@ def due_reminders(
     return due
 
 
-def posted_between(
+def window_started_between(
     now: datetime, *, window: timedelta, remind_before: timedelta
 ) -> tuple[datetime, datetime]:
-    """(after, up to): cards posted in this span close within ``remind_before`` of ``now``
-    and are not closed yet — what to fetch before ``due_reminders`` picks."""
+    """(after, up to): cards whose voting window started in this span close within
+    ``remind_before`` of ``now`` and are not closed yet — what to fetch before
+    ``due_reminders`` picks."""
     return now - window, now + remind_before - window

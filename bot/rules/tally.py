@@ -160,11 +160,13 @@ def next_status(current: str, t: Tally, rules: VoteRules) -> str:
     return decided
 
 
-def voting_closes(posted_at: datetime, rules: VoteRules) -> datetime:
-    """When a card posted at ``posted_at`` stops taking votes."""
-    return posted_at + rules.window
+def voting_closes(window_from: datetime, rules: VoteRules) -> datetime:
+    """When a card whose voting window started at ``window_from`` (its posting, or the
+    change that sent it back to a vote) stops taking votes."""
+    return window_from + rules.window
 
 
-def closed_if_posted_before(now: datetime, rules: VoteRules) -> datetime:
-    """Open cards posted before this instant have had their whole window by ``now``."""
+def closed_if_window_started_before(now: datetime, rules: VoteRules) -> datetime:
+    """Open cards whose voting window started before this instant have had all of it by
+    ``now``."""
     return now - rules.window

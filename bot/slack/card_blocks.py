@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 
 from bot.rules import states
 from bot.rules.tally import Tally
+from bot.slack.card_facts import NAMES_SHOWN, vetoed_by, who
 from bot.slack.limits import SECTION_TEXT_MAX, TEXT_OBJECT_MAX
 from bot.slack.text import image_target, join_fitting, link, mrkdwn, plain, shown_items
 from storage.articles import ArticleView
@@ -41,7 +42,6 @@ RELATED_SHOWN = 3
 RELATED_TITLE_MAX = 150
 RELATED_PROVIDER_MAX = 80
 NOTE_MAX = 500  # why publishing refused the article
-NAMES_SHOWN = 10  # voters named on a card; the rest are counted
 UNSCORED = "unscored"
 
 
@@ -198,7 +198,7 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
         when = f" · to be published {_when(state.publish_at, tz)}" if state.publish_at else ""
         line = f"*Approved*{when} · {votes}"
     elif state.status == states.REJECTED and state.tally.veto:
-        line = f"*Vetoed* by {who(state.tally.veto).strip(' ()')} · {votes}"
+        line = f"*Vetoed* by {vetoed_by(state.tally)} · {votes}"
     elif state.status == states.REJECTED:
         line = f"*Rejected* · {votes}"
     else:
@@ -206,36 +206,30 @@ def status_line(state: CardState, emoji: Emoji, tz: ZoneInfo) -> str:
         line = f"*Open* · {votes} · {state.quorum} needed{closes}"
     if note:
         line += f"\n:warning: {note}"
-    if state.changed:
+    if state.changed or state.earlier:
         line += "\n" + changed_line(state, emoji)
     return line
 
 
 def changed_line(state: CardState, emoji: Emoji) -> str:
     """``:pencil2: Changed since the votes: title, body in <commit> · earlier votes: ✅ 2 ·
-    ❌ 0, no longer counted``: the keys are config names, the commit a sha or its link."""
+    ❌ 0, no longer counted``: the keys are config names, the commit a sha or its link. What
+    changed goes at the first new vote; the earlier votes stay while they are on the card."""
+    earlier = state.earlier or Tally()
+    votes = (
+        f"votes: :{emoji.publish}: {len(earlier.publish)} · "
+        f":{emoji.reject}: {len(earlier.reject)}, no longer counted: vote again "
+        "(take your reaction off and put it back)"
+    )
+    if not state.changed:  # voted on again since: only the earlier votes still there
+        return f":pencil2: Earlier {votes}"
     sha = (state.changed_sha or "")[:7]
     commit = ""
     if sha:
         commit = " in " + (link(state.changed_url, sha, 500) if state.changed_url else f"`{sha}`")
-    line = f":pencil2: *Changed since the votes:* {', '.join(state.changed)}{commit}"
-    earlier = state.earlier or Tally()
-    line += (
-        f" · earlier votes: :{emoji.publish}: {len(earlier.publish)} · "
-        f":{emoji.reject}: {len(earlier.reject)}, no longer counted: vote again "
-        "(take your reaction off and put it back)"
+    return (
+        f":pencil2: *Changed since the votes:* {', '.join(state.changed)}{commit} · earlier {votes}"
     )
-    return line
-
-
-def who(users: Sequence[str]) -> str:
-    """`` (<@U1>, <@U2>)``: the voters, the first ten by name and the rest counted."""
-    if not users:
-        return ""
-    names = [f"<@{u}>" for u in users[:NAMES_SHOWN]]
-    if len(users) > NAMES_SHOWN:
-        names.append(f"and {len(users) - NAMES_SHOWN} more")
-    return f" ({', '.join(names)})"
 
 
 def _when(at: datetime | None, tz: ZoneInfo) -> str:

@@ -3,19 +3,40 @@ its tally, the commit it went out in, a link to it, a change since the votes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.config import Config, Desk
 from bot.rules.tally import Tally
-from bot.slack.card_blocks import who
 from bot.slack.text import escape, link
 
 #: How a list of cards marks one whose article changed after the votes.
 CHANGED = ":pencil2: changed since the votes"
 HOLD_MAX = 200  # why publishing held a card back
+NAMES_SHOWN = 10  # voters named on a card; the rest are counted
 
 
 def card_link(permalink: str) -> str:
     """ "card", linked to the Slack message (a permalink is short; a huge one stays text)."""
     return link(permalink, "card", 300)
+
+
+def named(users: Sequence[str]) -> str:
+    """``<@U1>, <@U2>``: the first ten by name and the rest counted."""
+    names = [f"<@{u}>" for u in users[:NAMES_SHOWN]]
+    if len(users) > NAMES_SHOWN:
+        names.append(f"and {len(users) - NAMES_SHOWN} more")
+    return ", ".join(names)
+
+
+def who(users: Sequence[str]) -> str:
+    """`` (<@U1>, <@U2>)``: the voters after their count, if any."""
+    return f" ({named(users)})" if users else ""
+
+
+def vetoed_by(t: Tally) -> str:
+    """``<@U1>, <@U2>``: the chiefs whose veto rejected the card, as a card and every list
+    of cards name them."""
+    return named(t.veto)
 
 
 def votes_text(t: Tally, config: Config, *, names: bool = True, desk: Desk | None = None) -> str:

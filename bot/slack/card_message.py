@@ -60,21 +60,27 @@ def render_post(
         commit_sha=post.commit_sha,
         commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,
         note=_latest_note(tx, post_id, post.status),
-        **_changed(tx, post_id, config, rules),
+        **_changed(tx, post_id, post.votes_since, config, rules),
     )
     return candidate_card(article, state, emoji(desk), config.zone)
 
 
-def _changed(tx: Transaction, post_id: int, config: Config, rules: VoteRules) -> dict[str, Any]:
-    """What the card says of a change after the votes (bot/slack/revote.py), if any."""
+def _changed(
+    tx: Transaction, post_id: int, since: str | None, config: Config, rules: VoteRules
+) -> dict[str, Any]:
+    """What the card says of a change after the votes (bot/slack/revote.py), if any: what
+    changed until the first new vote, the votes from before it as long as they are there."""
+    if since is None:
+        return {}
+    earlier = tally(earlier_reactions_of(tx, post_id=post_id), rules)
     note = revote_note(tx, post_id=post_id)
     if note is None or not note.keys:
-        return {}
+        return {"earlier": earlier} if earlier.publish or earlier.reject else {}
     return {
         "changed": note.keys,
         "changed_sha": note.commit,
         "changed_url": config.content.commit_link(note.commit) if note.commit else None,
-        "earlier": tally(earlier_reactions_of(tx, post_id=post_id), rules),
+        "earlier": earlier,
     }
 
 

@@ -11,8 +11,15 @@ from slack_sdk.models.blocks import Block, ContextBlock, SectionBlock
 from bot.config import Config
 from bot.rules import states
 from bot.rules.digest_query import MAX_LIMIT, STATUS_WORDS, DigestQuery
-from bot.slack.card_blocks import md, quality_text, title_of, who
-from bot.slack.card_facts import CHANGED, HOLD_MAX, card_link, commit_text, votes_text
+from bot.slack.card_blocks import md, quality_text, title_of
+from bot.slack.card_facts import (
+    CHANGED,
+    HOLD_MAX,
+    card_link,
+    commit_text,
+    vetoed_by,
+    votes_text,
+)
 from bot.slack.card_message import next_publish_run
 from bot.slack.digest_cards import DigestEntry, DigestResult
 from bot.slack.digest_desks import desks_text
@@ -163,7 +170,7 @@ def state_line(entry: DigestEntry, config: Config, *, now: datetime) -> str:
         commit = f" in {commit_text(post.commit_sha, config)}" if post.commit_sha else ""
         parts = [f"{status} {when}{commit}"]
     elif status == states.REJECTED and entry.tally.veto:
-        parts = [f"vetoed {when} by {who(entry.tally.veto).strip(' ()')}", votes]
+        parts = [f"vetoed {when} by {vetoed_by(entry.tally)}", votes]
     elif status == states.REJECTED:
         parts = [f"rejected {when}", votes]
     elif status == states.UNPUBLISHING:

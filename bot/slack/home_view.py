@@ -31,8 +31,8 @@ from slack_sdk.models.blocks import (
 from bot.config import Config, Desk
 from bot.rules import states
 from bot.rules.tally import Tally
-from bot.slack.card_blocks import md, who
-from bot.slack.card_facts import CHANGED, card_link, commit_text, votes_text
+from bot.slack.card_blocks import md
+from bot.slack.card_facts import CHANGED, card_link, commit_text, vetoed_by, votes_text
 from bot.slack.card_message import next_publish_run
 from bot.slack.limits import VIEW_BLOCKS_MAX, length
 from bot.slack.sections import Sections
@@ -168,7 +168,7 @@ def _line(e: HomeEntry, config: Config, now: datetime, several: bool) -> str:
     elif card.status == states.UNPUBLISHED:
         state = f"unpublished {when}"
     elif card.status == states.REJECTED and e.tally.veto:
-        state = f"vetoed {when} by {who(e.tally.veto).strip(' ()')}"
+        state = f"vetoed {when} by {vetoed_by(e.tally)}"
     else:
         state = f"{card.status} {when} · {votes_text(e.tally, config, desk=e.desk)}"
     if card.permalink:

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Config, Desk
 from bot.house_rules import vote_rules
 from bot.outages import SLACK_CODES, Told, slack_fix
-from bot.rules.reminders import OpenCard, due_reminders, is_quiet, posted_between
+from bot.rules.reminders import OpenCard, due_reminders, is_quiet, window_started_between
 from bot.rules.tally import tally, voting_closes
 from bot.slack.editors import DeskEditors
 from bot.slack.reminder_message import RemindedCard, reminder_message
@@ -104,9 +104,9 @@ def _due_in(
     """Editor -> the desk's cards to remind them of now."""
     rules, remind_before = vote_rules(desk), desk.votes.remind_before
     assert remind_before is not None
-    after, until = posted_between(now, window=rules.window, remind_before=remind_before)
+    after, until = window_started_between(now, window=rules.window, remind_before=remind_before)
     with reading(engine) as conn:
-        rows = reminders.open_cards_posted(conn, desk=desk.name, after=after, until=until)
+        rows = reminders.open_cards_window_started(conn, desk=desk.name, after=after, until=until)
         if not rows:
             return {}
         ids = [row.id for row in rows]

@@ -18,7 +18,7 @@ from bot.rules.states import FINAL
 from bot.rules.tally import (
     UNPUBLISH,
     VETO,
-    closed_if_posted_before,
+    closed_if_window_started_before,
     is_button,
     next_status,
     normalize_reaction,
@@ -220,7 +220,7 @@ def expire_posts(engine: Engine, client: WebClient | None, config: Config, now: 
     """Open posts past their desk's voting window become ``expired``."""
     expired: list[int] = []
     for desk in config.desks:
-        cutoff = closed_if_posted_before(now, vote_rules(desk))
+        cutoff = closed_if_window_started_before(now, vote_rules(desk))
         with transaction(engine) as tx:
             due = posts.open_since_before(tx, cutoff=cutoff, desk=desk.name)
             # Only those still open: a vote may approve one between the select and the update.

@@ -1,10 +1,12 @@
 """post.window_from, post_unpublish.left_hash
 
 A card sent back to a vote (its article changed after the votes) gets a full voting window
-from then: ``window_from`` is when its window started again (None, as for every card this
-finds: at ``created_at``, its posting). An unpublished article is offered again only
-once what editors vote on changes: ``left_hash`` is the fingerprint of its file as
-unpublishing left it, so a collector's new quality or heat is no change.
+from then: ``window_from`` is when its window started again (None: at ``created_at``, its
+posting). A card this finds already sent back (``votes_since``, the change as a Slack
+timestamp) gets its window from the change, so the upgrade does not expire it. An
+unpublished article is offered again only once what editors vote on changes: ``left_hash``
+is the fingerprint of its file as unpublishing left it, so a collector's new quality or heat
+is no change.
 
 Revision ID: 0013
 Revises: 0012
@@ -12,6 +14,7 @@ Create Date: 2026-12-02 03:00:00
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlmodel
@@ -30,6 +33,20 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("left_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
         )
+    post = sa.table(
+        "post",
+        sa.column("id", sa.Integer()),
+        sa.column("votes_since", sa.String()),
+        sa.column("window_from", sa.DateTime(timezone=True)),
+    )
+    conn = op.get_bind()
+    # A Slack timestamp to a date in Python: the same on SQLite and PostgreSQL.
+    reopened = conn.execute(
+        sa.select(post.c.id, post.c.votes_since).where(post.c.votes_since.is_not(None))
+    ).all()
+    for post_id, since in reopened:
+        changed = datetime.fromtimestamp(float(since), UTC)
+        conn.execute(sa.update(post).where(post.c.id == post_id).values(window_from=changed))
 
 
 def downgrade() -> None:
