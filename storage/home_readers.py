@@ -10,7 +10,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select, update
 
-from storage.models import HomeReader, as_utc
+from storage.db import dialect_insert
+from storage.models import HomeReader, required_utc
 
 READER = HomeReader.__table__
 
@@ -28,10 +29,7 @@ class Reader:
 
 def reader_opened(conn: Connection, *, user: str, at: datetime) -> None:
     """``user`` looked at the Home tab at ``at``: they are a reader (again) from now."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(READER).values(user_id=user, opened_at=at)
+    stmt = dialect_insert(conn, READER).values(user_id=user, opened_at=at)
     conn.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_={"opened_at": at}))
 
 
@@ -55,7 +53,7 @@ def readers(conn: Connection) -> list[Reader]:
             r.user_id,
             None if r.desks is None else frozenset(json.loads(r.desks)),
             r.mark,
-            _utc(r.opened_at),
+            required_utc(r.opened_at),
         )
         for r in rows
     ]
@@ -64,9 +62,3 @@ def readers(conn: Connection) -> list[Reader]:
 def forget_readers(conn: Connection, *, before: datetime) -> int:
     """Readers who have not opened the tab since ``before`` get no more views. How many."""
     return conn.execute(delete(READER).where(READER.c.opened_at < before)).rowcount
-
-
-def _utc(value: datetime) -> datetime:
-    moment = as_utc(value)
-    assert moment is not None
-    return moment
