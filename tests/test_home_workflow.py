@@ -17,12 +17,14 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.publishing.job import publish_approved
+from bot.slack import home as home_module
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.editors import editors_from
 from bot.slack.home import HomeTabs
 from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION
 from bot.slack.limits import view_problems
-from storage.home_readers import readers
+from storage.home_readers import Reader, readers
+from storage.home_views import queue_marks
 from tests.desk_newsroom import voters
 from tests.helpers import Newsroom, git
 from tests.slack_requests import (
@@ -226,6 +228,30 @@ def test_two_replicas_send_one_refresh_per_reader(desk: Desk):
     assert after == {"UALICE": 1, "UBOB": 1}
 
 
+def test_the_watcher_reads_no_queue_while_nobody_reads_the_home_tab(
+    desk: Desk, home, monkeypatch: pytest.MonkeyPatch
+):
+    looks, marks = [], []
+
+    def counted_readers(conn: Any) -> Any:
+        looks.append(1)
+        return readers(conn)
+
+    def counted_marks(conn: Any) -> Any:
+        marks.append(1)
+        return queue_marks(conn)
+
+    monkeypatch.setattr(home_module, "readers", counted_readers)
+    monkeypatch.setattr(home_module, "queue_marks", counted_marks)
+    home.watch()
+    eventually(lambda: len(looks) >= 3)
+    assert marks == []  # three looks, no reader: the queue's grouped reads were not run
+    home.opened("UBOB")
+    eventually(lambda: views(desk.standin, "UBOB"))
+    seen = len(marks)  # the view's own mark
+    eventually(lambda: len(marks) > seen)  # a reader now: the watcher's looks read the queue
+
+
 def test_a_reader_gone_for_a_week_is_forgotten(desk: Desk):
     clock = [datetime.now(UTC)]
     home = replica(desk, now=lambda: clock[0])
@@ -243,9 +269,13 @@ def test_a_reader_gone_for_a_week_is_forgotten(desk: Desk):
     eventually(lambda: reader_users(desk.engine) == {"UBOB"})  # written once it was sent
 
 
-def reader_users(engine: Engine) -> set[str]:
+def readers_of(engine: Engine) -> list[Reader]:
     with engine.connect() as conn:
-        return {r.user for r in readers(conn)}
+        return readers(conn)
+
+
+def reader_users(engine: Engine) -> set[str]:
+    return {r.user for r in readers_of(engine)}
 
 
 def test_the_refresher_lets_go_of_sends_that_throttle_nothing():

@@ -215,8 +215,10 @@ class HomeTabs:
         make: most looks find nothing, and on SQLite a write contends with the bot's own."""
         before = self._now() - READER_DAYS
         with reading(self._engine) as conn:
-            marks = queue_marks(conn)
             known = readers(conn)
+            if not known:  # nobody to send a view to: the queue need not be read
+                return []
+            marks = queue_marks(conn)
         gone = [r for r in known if r.opened_at < before]
         due = {}
         for r in known:
