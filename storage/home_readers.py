@@ -14,12 +14,14 @@ from storage.db import dialect_insert
 from storage.models import HomeReader, required_utc
 
 READER = HomeReader.__table__
+# The mark of a view that was not sent: no queue's mark (a hash), so the next look resends it.
+UNSENT = ""
 
 
 @dataclass(frozen=True)
 class Reader:
     """A reader as the watcher needs them: the desks their view shows (None: every desk)
-    and the mark of the queue it was built from (None: their first view is on its way)."""
+    and the mark of the queue it was built from (``UNSENT`` or None: no view sent yet)."""
 
     user: str
     desks: frozenset[str] | None
@@ -36,7 +38,8 @@ def reader_opened(conn: Connection, *, user: str, at: datetime) -> None:
 def reader_sent(
     conn: Connection, *, user: str, desks: Collection[str] | None, mark: str
 ) -> None:  # fmt: skip
-    """``user``'s view, of ``desks``, was sent as the queue stood at ``mark``."""
+    """``user``'s view, of ``desks``, was sent as the queue stood at ``mark`` (``UNSENT``:
+    it could not be sent)."""
     shown = None if desks is None else json.dumps(sorted(desks))
     conn.execute(update(READER).where(READER.c.user_id == user).values(desks=shown, mark=mark))
 

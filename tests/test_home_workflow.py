@@ -228,6 +228,21 @@ def test_two_replicas_send_one_refresh_per_reader(desk: Desk):
     assert after == {"UALICE": 1, "UBOB": 1}
 
 
+def test_a_view_slack_did_not_take_is_sent_again_at_the_next_look(desk: Desk, home):
+    # Slack answers views.publish with an error (as after the client's own retries of a 429
+    # or a 5xx): the watcher's next look sends it, though nothing changed in between.
+    desk.standin.fail("views.publish", status=200, retry_after=None, error="internal_error")
+    home.opened("UBOB")
+    eventually(lambda: views(desk.standin, "UBOB"))
+    assert len(desk.standin.called("views.publish")) == 2
+    # A refresh after a change, written down as taken before it was sent: the same.
+    desk.standin.fail("views.publish", status=200, retry_after=None, error="internal_error")
+    desk.vote("UALICE", FIRST)
+    eventually(lambda: "<@UALICE>" in last(desk.standin, "UBOB"))
+    assert len(desk.standin.called("views.publish")) == 4
+    assert all(r.mark for r in readers_of(desk.engine))  # the last send's mark, written
+
+
 def test_the_watcher_reads_no_queue_while_nobody_reads_the_home_tab(
     desk: Desk, home, monkeypatch: pytest.MonkeyPatch
 ):

@@ -8,7 +8,8 @@ cards, a publish, an expiry, an article changed after the votes. A watcher compa
 reader's mark with the database's (``storage.home_views.queue_marks``) every ``poll``
 seconds, and at once when this process changed something (a vote). It looks under a lock
 taken without waiting (``storage.locks``), and writes down each refresh it takes before
-sending it: whichever replica looks first sends it, once; the others skip that tick.
+sending it: whichever replica looks first sends it, once; the others skip that tick. A view
+that could not be sent is written down as such, and the next look sends it again.
 
 views.publish is rate-limited (Tier 4, about 100 a minute for the workspace): each reader's
 view is sent at most once per ``interval`` seconds, with the queue as it is by then, and
@@ -37,7 +38,14 @@ from bot.slack.editors import DeskEditors
 from bot.slack.home_view import RECENT, HomeEntry, home_view
 from bot.slack.limits import view_problems
 from storage.db import reading, transaction
-from storage.home_readers import claim_refresh, forget_readers, reader_opened, reader_sent, readers
+from storage.home_readers import (
+    UNSENT,
+    claim_refresh,
+    forget_readers,
+    reader_opened,
+    reader_sent,
+    readers,
+)
 from storage.home_views import home_cards, queue_marks
 from storage.locks import Busy, run_lock
 from storage.post_views import reactions_for
@@ -171,8 +179,9 @@ class HomeTabs:
         with transaction(self._engine) as tx:
             if visited:
                 reader_opened(tx, user=user, at=now)
-            if sent:
-                reader_sent(tx, user=user, desks=shown, mark=mark)
+            # Not sent: a mark no queue has, so that the next look (here or on another
+            # replica) sends it again, though the watcher wrote the refresh down as taken.
+            reader_sent(tx, user=user, desks=shown, mark=mark if sent else UNSENT)
         return sent
 
     def _send(self, user: str, view: dict[str, object]) -> bool:
@@ -222,8 +231,8 @@ class HomeTabs:
         gone = [r for r in known if r.opened_at < before]
         due = {}
         for r in known:
-            if r.opened_at < before or r.mark is None:
-                continue  # forgotten below, or their first view is on its way from elsewhere
+            if r.opened_at < before:
+                continue  # forgotten below
             mark = reader_mark(marks, r.desks, self._config)
             if mark != r.mark:
                 due[r.user] = mark
