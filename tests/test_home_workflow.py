@@ -170,8 +170,10 @@ def test_without_a_veto_in_the_desk_a_chief_has_no_veto_button(
     with serve_bot(config, engine, standin.url, home_interval=0.3) as url:
         desk = Desk(engine, newsroom, content_repo, config, standin, url)
         assert set(buttons(open_home(desk, "UBOB"))) == {PUBLISH_ACTION, REJECT_ACTION}
+        # A forged press: Bob is a chief, but the desk has no veto, and he is told so.
         press(desk, "UBOB", VETO_ACTION, FIRST)
         eventually(lambda: "nothing was counted" in last(standin, "UBOB"))
+        assert "curation desk has no veto (votes.veto); nothing" in last(standin, "UBOB")
         assert voters(engine, desk.post().id) == set()
         assert desk.post().status == "open"
 

@@ -11,7 +11,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.rules.tally import PUBLISH, REJECT, VETO
-from bot.slack.button_votes import CLOSED, COUNTED, REFUSED, UNKNOWN, apply_button
+from bot.slack.button_votes import CLOSED, COUNTED, NO_VETO, REFUSED, UNKNOWN, apply_button
 from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION
 
 if TYPE_CHECKING:
@@ -77,6 +77,8 @@ def _vote(curator: Curator, body: dict[str, Any], client: WebClient, choice: str
         curator.home.poke()  # and every Home tab showing the card
     elif vote.outcome == CLOSED:
         notice = f"That card closed ({vote.status}) before your vote; nothing was counted."
+    elif vote.outcome == NO_VETO:
+        notice = f"The {vote.desk} desk has no veto (votes.veto); nothing was counted."
     elif vote.outcome == REFUSED:
         if choice == VETO:
             log.warning("refused a Home tab veto by %s on post %s: not a chief", user, value)
