@@ -68,7 +68,11 @@ def config(tmp_path: Path, db_url: str, newsroom: Newsroom) -> Config:
     return config_from_mapping(
         {
             "content": {"remote": str(newsroom.remote), "commit_url": COMMIT_URL},
-            "slack": {"channel": "#curation", "editors": ["UALICE", "UBOB"], "chiefs": ["UBOB"]},
+            "slack": {
+                "channel": "#curation",
+                "editors": ["UALICE", "UBOB"],
+                "chiefs": ["UBOB", "UERIN"],
+            },
             "votes": {"quorum": 2, "window_days": 3, "veto": ["no_entry"]},
             "candidates": {"per_day": 1, "max_age_days": 100000},
         },
@@ -131,6 +135,11 @@ def test_a_chief_vetoes_from_the_home_tab_and_nobody_else_can(desk: Desk):
     # Alice edits the desk but is no chief: no Veto for her, and a forged one does not count.
     alice = open_home(desk, "UALICE")
     assert set(buttons(alice)) == {PUBLISH_ACTION, REJECT_ACTION}
+    # Erin is a chief who edits no desk: only the Veto button, and the view says so.
+    erin = open_home(desk, "UERIN")
+    assert set(buttons(erin)) == {VETO_ACTION}
+    about = mrkdwn_of(erin["blocks"])
+    assert "without voting buttons" not in about and "you may veto the cards" in about
     press(desk, "UALICE", PUBLISH_ACTION, FIRST)
     eventually(lambda: ("UALICE", "button:publish") in voters(desk.engine, desk.post().id))
     press(desk, "UALICE", VETO_ACTION, FIRST + 1)

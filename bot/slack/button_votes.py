@@ -32,7 +32,7 @@ NO_VETO = "no veto"  # a Veto on a card of a desk without votes.veto
 
 @dataclass(frozen=True)
 class ButtonVote:
-    """What became of one press of a Publish or Reject button."""
+    """What became of one press of a Publish, Reject or Veto button."""
 
     # COUNTED, UNCHANGED (a repeat), CLOSED, REFUSED (no vote of theirs), NO_VETO, UNKNOWN
     outcome: str
