@@ -13,7 +13,7 @@ that could not be sent is written down as such, and the next look sends it again
 
 views.publish is rate-limited (Tier 4, about 100 a minute for the workspace): each reader's
 view is sent at most once per ``interval`` seconds, with the queue as it is by then, and
-any two sends are ``gap`` apart.
+any two sends of this process are ``gap`` apart (each replica keeps its own pace).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from storage.revotes import changed_post_ids
 log = logging.getLogger(__name__)
 
 HOME_INTERVAL = 10.0  # seconds between two views of one reader
-HOME_GAP = 0.7  # seconds between any two views: under 100 a minute
+HOME_GAP = 0.7  # seconds between any two views of a replica: under 100 a minute
 HOME_POLL = 15.0  # seconds between two looks at the database for changes made elsewhere
 BUSY_RETRY = 1.0  # seconds before looking again when another replica was looking
 # Readers are forgotten a week after their last visit: a week-old view is out of date anyway
