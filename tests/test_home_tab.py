@@ -220,9 +220,10 @@ def test_a_forged_button_press_is_refused_in_a_line(endpoint, standin, engine, c
         eventually(lambda: refusals(caplog) == len(forged))
     assert not [r for r in caplog.records if r.exc_info]
     assert voters(engine, post_id) == set()
-    # The same press as Slack sends it counts.
+    # The same press as Slack sends it counts, and Alice's Home tab follows.
     press(endpoint, "UALICE", "AI alpha", engine)
     eventually(lambda: voters(engine, post_id) == {("UALICE", "button:publish")})
+    eventually(lambda: "Approved, waiting" in mrkdwn_of(views(standin, "UALICE")[-1:]))
 
 
 def refusals(caplog: pytest.LogCaptureFixture) -> int:
@@ -324,4 +325,4 @@ def test_the_home_tab_works_over_socket_mode(config, engine, standin, day):
     )
     assert app.dispatch(pressed).status == 200
     eventually(lambda: cards(engine)["AI alpha"].status == "approved")
-    eventually(lambda: "Approved, waiting" in mrkdwn_of(views(standin, "UALICE")[-1]))
+    eventually(lambda: "Approved, waiting" in mrkdwn_of(views(standin, "UALICE")[-1:]))

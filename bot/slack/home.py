@@ -154,8 +154,10 @@ class HomeTabs:
         """The watcher ends, once the views already due are sent."""
         self._stopped = True
         self._poked.set()
-        if self._watcher is not None:
-            self._watcher.join(timeout)
+        with self._lock:  # watch() creates and starts it under the lock: never half started
+            watcher = self._watcher
+        if watcher is not None:
+            watcher.join(timeout)
         self._views.flush(timeout)
 
     def flush(self, timeout: float = 10) -> bool:
