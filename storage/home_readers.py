@@ -21,7 +21,7 @@ UNSENT = ""
 @dataclass(frozen=True)
 class Reader:
     """A reader as the watcher needs them: the desks their view shows (None: every desk)
-    and the mark of the queue it was built from (``UNSENT`` or None: no view sent yet)."""
+    and the mark of the queue it was built from (``UNSENT`` or None: it is still to be sent)."""
 
     user: str
     desks: frozenset[str] | None

@@ -98,7 +98,7 @@ def home_view(
     elif any(e.can_veto for e in waiting):
         about = (
             "You edit no desk, so this is every desk's queue, without Publish or Reject "
-            "buttons; as a chief, you may veto the cards of your desks."
+            "buttons; you may veto the cards of the desks whose chief you are."
         )
     else:
         about = "You edit no desk, so this is every desk's queue, without voting buttons."
