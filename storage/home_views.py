@@ -11,7 +11,7 @@ from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST
-from storage.models import PostStatus, Vote, as_utc
+from storage.models import PostStatus, Vote, as_utc, required_utc
 from storage.records import PostRecord
 
 VOTE = Vote.__table__
@@ -92,8 +92,8 @@ def home_cards(
     return [
         HomeCard(
             post_id=r.id, status=r.status, desk=r.desk, channel=r.channel,
-            permalink=r.permalink, title=r.title, url=r.url, posted_at=_utc(r.created_at),
-            changed_at=_utc(r.status_changed_at), commit_sha=r.commit_sha,
+            permalink=r.permalink, title=r.title, url=r.url, posted_at=required_utc(r.created_at),
+            changed_at=required_utc(r.status_changed_at), commit_sha=r.commit_sha,
             window_from=as_utc(r.window_from),
             changed_keys=r.changed_keys,
         )
@@ -123,9 +123,3 @@ def queue_marks(conn: Connection) -> dict[str | None, tuple[object, ...]]:
     for desk, count, last in conn.execute(votes):
         marks[desk] = (*marks.get(desk, ()), count, str(last))
     return marks
-
-
-def _utc(value: datetime) -> datetime:
-    moment = as_utc(value)
-    assert moment is not None
-    return moment

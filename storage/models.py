@@ -25,6 +25,13 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def required_utc(value: datetime) -> datetime:
+    """``as_utc`` of a column that is never NULL."""
+    moment = as_utc(value)
+    assert moment is not None
+    return moment
+
+
 def _utc_column(*, nullable: bool = True, index: bool = False) -> Column:
     # timezone=True: PostgreSQL stores timestamptz. Required timestamps also default to now
     # at the column, so Core bulk inserts (which skip default_factory) get them too.

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST, TOPIC, ArticleView, topics_of, view_of_row
-from storage.models import PostStatus, PublishHold, Vote, as_utc
+from storage.models import PostStatus, PublishHold, Vote, required_utc
 from storage.votes import Reaction, counted_vote
 
 VOTE = Vote.__table__
@@ -159,8 +159,8 @@ def find_posts(
             day=r.post_day,
             permalink=r.post_permalink,
             commit_sha=r.post_commit_sha,
-            posted_at=_utc(r.post_created_at),
-            changed_at=_utc(r.post_changed_at),
+            posted_at=required_utc(r.post_created_at),
+            changed_at=required_utc(r.post_changed_at),
             article=view_of_row(r, topics_by_id.get(r.id, ())),
             desk=r.post_desk,
         )
@@ -184,12 +184,6 @@ def _ordering(order: Order, c: Any) -> list[ColumnElement[Any]]:
 def _like_escape(text: str) -> str:
     """A LIKE pattern that matches ``text`` literally (``%`` and ``_`` are wildcards)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _utc(value: datetime) -> datetime:
-    moment = as_utc(value)
-    assert moment is not None
-    return moment
 
 
 def reactions_for(conn: Connection, *, post_ids: Collection[int]) -> dict[int, list[Reaction]]:

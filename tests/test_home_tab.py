@@ -9,6 +9,7 @@ four desks of ``tests/desk_newsroom.py``).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -203,6 +204,32 @@ def test_a_non_editor_sees_every_queue_without_buttons_and_cannot_vote(endpoint,
     assert voters(engine, cards(engine)["Policy alpha"].id) == set()
 
 
+def test_a_forged_button_press_is_refused_in_a_line(endpoint, standin, engine, caplog):
+    """A button's value and action_ts come from whoever signed the request: only a post id
+    and a Slack timestamp are taken (the tally orders votes by that timestamp)."""
+    post_id = cards(engine)["AI alpha"].id
+    forged = [
+        ("²", stamp()), ("9" * 40, stamp()), (str(post_id), "abc"), (str(post_id), "NaN"),
+        (str(post_id), "1e9"), (str(post_id), "1800000000.1234567890"), (str(post_id), ""),
+    ]  # fmt: skip
+    with caplog.at_level(logging.WARNING):
+        for value, ts in forged:
+            payload = button_action("UALICE", PUBLISH_ACTION, post_id, ts)
+            payload["actions"][0]["value"] = value
+            assert send_action(endpoint, payload) == 200
+        eventually(lambda: refusals(caplog) == len(forged))
+    assert not [r for r in caplog.records if r.exc_info]
+    assert voters(engine, post_id) == set()
+    # The same press as Slack sends it counts, and Alice's Home tab follows.
+    press(endpoint, "UALICE", "AI alpha", engine)
+    eventually(lambda: voters(engine, post_id) == {("UALICE", "button:publish")})
+    eventually(lambda: "Approved, waiting" in mrkdwn_of(views(standin, "UALICE")[-1:]))
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("not a button of ours" in r.getMessage() for r in caplog.records)
+
+
 def test_a_button_on_a_card_that_closed_says_so(endpoint, standin, engine, config):
     open_home(endpoint, "UALICE")
     eventually(lambda: views(standin, "UALICE"))
@@ -298,4 +325,4 @@ def test_the_home_tab_works_over_socket_mode(config, engine, standin, day):
     )
     assert app.dispatch(pressed).status == 200
     eventually(lambda: cards(engine)["AI alpha"].status == "approved")
-    eventually(lambda: "Approved, waiting" in mrkdwn_of(views(standin, "UALICE")[-1]))
+    eventually(lambda: "Approved, waiting" in mrkdwn_of(views(standin, "UALICE")[-1:]))

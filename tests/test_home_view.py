@@ -1,6 +1,7 @@
 """The Home tab's view stays within Slack's limits whatever the queue holds: an editor with 200
 waiting cards (and long titles, URLs and desk names) sees as many as fit, the soonest to
-close first, and is told how many more and where to see them."""
+close first, and is told how many more and where to see them. Built by hand, and once from
+cards in the database, sent to the local Slack stand-in when a chief opens the tab."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
 
 from bot.config import config_from_mapping
 from bot.house_rules import vote_rules
@@ -17,8 +22,11 @@ from bot.slack.home_view import PUBLISH_ACTION, VETO_ACTION, HomeEntry, home_vie
 from bot.slack.limits import VIEW_BLOCKS_MAX, view_problems
 from storage.fields import FINGERPRINT_KEYS
 from storage.home_views import HomeCard
-from tests.slack_standin import over_limits
-from tests.test_slack_loop import mrkdwn_of
+from storage.models import Article, Post, Vote
+from tests.desk_newsroom import home_tabs_stopped
+from tests.slack_requests import home_opened_event, send_event, serve_bot
+from tests.slack_standin import SlackStandIn, over_limits
+from tests.test_slack_loop import eventually, mrkdwn_of
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 VOTERS = tuple(f"U{i:08d}" for i in range(40))
@@ -97,6 +105,72 @@ def test_200_waiting_cards_with_every_mark_and_a_chiefs_veto_fit_slacks_limits(t
     pressed = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     vetoes = [e for e in pressed if e["action_id"] == VETO_ACTION]
     assert len(vetoes) > 20 and all(e["confirm"] and e["style"] == "danger" for e in vetoes)
+
+
+def test_a_chief_editor_with_200_waiting_cards_opens_a_home_tab_within_slacks_limits(
+    tmp_path: Path, db_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch
+):
+    """200 open cards in the database, with long titles and URLs, ten votes each, every
+    fourth changed after its votes; the desk's chief, who edits it, opens the Home tab."""
+    config = config_from_mapping(
+        {"content": {"remote": str(tmp_path / "remote.git")},
+         "slack": {"channel": "#curation", "editors": ["UCHIEF"], "chiefs": ["UCHIEF"]},
+         "votes": {"quorum": 11, "window_days": 3, "veto": ["no_entry"]}},
+        path=tmp_path / "curator.yml", env={"DATABASE_URL": db_url},
+    )  # fmt: skip
+    _waiting_cards(engine, config.desks[0].name, 200)
+    with (
+        SlackStandIn(users={"UCHIEF": "Chief"}) as standin,
+        home_tabs_stopped(monkeypatch),
+        serve_bot(config, engine, standin.url) as endpoint,
+    ):
+        assert send_event(endpoint, home_opened_event("UCHIEF")) == 200
+        eventually(lambda: standin.views.get("UCHIEF"))
+    # The stand-in takes only a view within Slack's limits; checked here too.
+    [view] = standin.views["UCHIEF"]
+    assert over_limits(view, blocks_max=100) == [] and view_problems(view) == []
+    shown = mrkdwn_of(view["blocks"])
+    assert "Waiting for your vote* · 200" in shown
+    assert "changed since the votes: title, body" in shown
+    pressed = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    vetoes = [e for e in pressed if e["action_id"] == VETO_ACTION]
+    assert 20 < len(vetoes) < 200
+    assert len(vetoes) == sum(e["action_id"] == PUBLISH_ACTION for e in pressed)
+    assert f"{200 - len(vetoes)} more did not fit here" in shown
+
+
+def _waiting_cards(engine: Engine, desk: str, count: int) -> None:
+    """``count`` open cards in Slack, posted over the last hours, as the daily post leaves
+    them; every fourth changed in its title and body after its votes."""
+    now = datetime.now(UTC)
+    title = "Ünïcode “title” <b>&</b> *bold* " * 20
+    articles = [
+        {"path": f"a{i}.md", "blob_sha": "0" * 40, "title": f"{title}{i}", "published": False,
+         "url": "https://example.org/" + "a" * 2500 + f"/{i}"}
+        for i in range(count)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(Article.__table__), articles)
+        ids = list(conn.scalars(select(Article.__table__.c.id).order_by("id")))
+        posts = [
+            {"article_id": a, "channel": "CCURATION", "desk": desk, "day": "2026-12-01",
+             "ts": f"1800000000.{i:06d}", "status": "open",
+             "permalink": f"https://newsroom.slack.com/archives/CCURATION/p18000000{i:08d}",
+             "created_at": now - timedelta(minutes=i), "status_changed_at": now,
+             "votes_since": "1700000000.000000" if i % 4 == 0 else None,
+             "changed_keys": "title,body" if i % 4 == 0 else None}
+            for i, a in enumerate(ids)
+        ]  # fmt: skip
+        conn.execute(insert(Post.__table__), posts)
+        post_ids = list(conn.scalars(select(Post.__table__.c.id)))
+        votes = [
+            {"post_id": p, "user_id": voter, "reaction": "x" if j % 2 else "white_check_mark",
+             "choice": "reject" if j % 2 else "publish", "present": True,
+             "event_ts": f"1600000000.{j:06d}", "updated_at": now}
+            for p in post_ids
+            for j, voter in enumerate(VOTERS[:10])
+        ]  # fmt: skip
+        conn.execute(insert(Vote.__table__), votes)
 
 
 def test_a_chief_who_edits_no_desk_gets_only_the_veto_button(tmp_path: Path):

@@ -17,12 +17,14 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.publishing.job import publish_approved
+from bot.slack import home as home_module
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.editors import editors_from
 from bot.slack.home import HomeTabs
 from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION
 from bot.slack.limits import view_problems
-from storage.home_readers import readers
+from storage.home_readers import Reader, readers
+from storage.home_views import queue_marks
 from tests.desk_newsroom import voters
 from tests.helpers import Newsroom, git
 from tests.slack_requests import (
@@ -66,7 +68,11 @@ def config(tmp_path: Path, db_url: str, newsroom: Newsroom) -> Config:
     return config_from_mapping(
         {
             "content": {"remote": str(newsroom.remote), "commit_url": COMMIT_URL},
-            "slack": {"channel": "#curation", "editors": ["UALICE", "UBOB"], "chiefs": ["UBOB"]},
+            "slack": {
+                "channel": "#curation",
+                "editors": ["UALICE", "UBOB"],
+                "chiefs": ["UBOB", "UERIN"],
+            },
             "votes": {"quorum": 2, "window_days": 3, "veto": ["no_entry"]},
             "candidates": {"per_day": 1, "max_age_days": 100000},
         },
@@ -129,6 +135,11 @@ def test_a_chief_vetoes_from_the_home_tab_and_nobody_else_can(desk: Desk):
     # Alice edits the desk but is no chief: no Veto for her, and a forged one does not count.
     alice = open_home(desk, "UALICE")
     assert set(buttons(alice)) == {PUBLISH_ACTION, REJECT_ACTION}
+    # Erin is a chief who edits no desk: only the Veto button, and the view says so.
+    erin = open_home(desk, "UERIN")
+    assert set(buttons(erin)) == {VETO_ACTION}
+    about = mrkdwn_of(erin["blocks"])
+    assert "without voting buttons" not in about and "you may veto the cards" in about
     press(desk, "UALICE", PUBLISH_ACTION, FIRST)
     eventually(lambda: ("UALICE", "button:publish") in voters(desk.engine, desk.post().id))
     press(desk, "UALICE", VETO_ACTION, FIRST + 1)
@@ -168,8 +179,10 @@ def test_without_a_veto_in_the_desk_a_chief_has_no_veto_button(
     with serve_bot(config, engine, standin.url, home_interval=0.3) as url:
         desk = Desk(engine, newsroom, content_repo, config, standin, url)
         assert set(buttons(open_home(desk, "UBOB"))) == {PUBLISH_ACTION, REJECT_ACTION}
+        # A forged press: Bob is a chief, but the desk has no veto, and he is told so.
         press(desk, "UBOB", VETO_ACTION, FIRST)
         eventually(lambda: "nothing was counted" in last(standin, "UBOB"))
+        assert "curation desk has no veto (votes.veto); nothing" in last(standin, "UBOB")
         assert voters(engine, desk.post().id) == set()
         assert desk.post().status == "open"
 
@@ -226,6 +239,45 @@ def test_two_replicas_send_one_refresh_per_reader(desk: Desk):
     assert after == {"UALICE": 1, "UBOB": 1}
 
 
+def test_a_view_slack_did_not_take_is_sent_again_at_the_next_look(desk: Desk, home):
+    # Slack answers views.publish with an error (as after the client's own retries of a 429
+    # or a 5xx): the watcher's next look sends it, though nothing changed in between.
+    desk.standin.fail("views.publish", status=200, retry_after=None, error="internal_error")
+    home.opened("UBOB")
+    eventually(lambda: views(desk.standin, "UBOB"))
+    assert len(desk.standin.called("views.publish")) == 2
+    # A refresh after a change, written down as taken before it was sent: the same.
+    desk.standin.fail("views.publish", status=200, retry_after=None, error="internal_error")
+    desk.vote("UALICE", FIRST)
+    eventually(lambda: "<@UALICE>" in last(desk.standin, "UBOB"))
+    assert len(desk.standin.called("views.publish")) == 4
+    assert all(r.mark for r in readers_of(desk.engine))  # the last send's mark, written
+
+
+def test_the_watcher_reads_no_queue_while_nobody_reads_the_home_tab(
+    desk: Desk, home, monkeypatch: pytest.MonkeyPatch
+):
+    looks, marks = [], []
+
+    def counted_readers(conn: Any) -> Any:
+        looks.append(1)
+        return readers(conn)
+
+    def counted_marks(conn: Any) -> Any:
+        marks.append(1)
+        return queue_marks(conn)
+
+    monkeypatch.setattr(home_module, "readers", counted_readers)
+    monkeypatch.setattr(home_module, "queue_marks", counted_marks)
+    home.watch()
+    eventually(lambda: len(looks) >= 3)
+    assert marks == []  # three looks, no reader: the queue's grouped reads were not run
+    home.opened("UBOB")
+    eventually(lambda: views(desk.standin, "UBOB"))
+    seen = len(marks)  # the view's own mark
+    eventually(lambda: len(marks) > seen)  # a reader now: the watcher's looks read the queue
+
+
 def test_a_reader_gone_for_a_week_is_forgotten(desk: Desk):
     clock = [datetime.now(UTC)]
     home = replica(desk, now=lambda: clock[0])
@@ -243,9 +295,13 @@ def test_a_reader_gone_for_a_week_is_forgotten(desk: Desk):
     eventually(lambda: reader_users(desk.engine) == {"UBOB"})  # written once it was sent
 
 
-def reader_users(engine: Engine) -> set[str]:
+def readers_of(engine: Engine) -> list[Reader]:
     with engine.connect() as conn:
-        return {r.user for r in readers(conn)}
+        return readers(conn)
+
+
+def reader_users(engine: Engine) -> set[str]:
+    return {r.user for r in readers_of(engine)}
 
 
 def test_the_refresher_lets_go_of_sends_that_throttle_nothing():

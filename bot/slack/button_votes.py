@@ -27,13 +27,15 @@ from storage.votes import find_post, record_reaction
 
 COUNTED, UNCHANGED, CLOSED = "counted", "unchanged", "closed"
 REFUSED, UNKNOWN = "refused", "unknown"
+NO_VETO = "no veto"  # a Veto on a card of a desk without votes.veto
 
 
 @dataclass(frozen=True)
 class ButtonVote:
-    """What became of one press of a Publish or Reject button."""
+    """What became of one press of a Publish, Reject or Veto button."""
 
-    outcome: str  # COUNTED, UNCHANGED (a repeat), CLOSED, REFUSED (no vote of theirs), UNKNOWN
+    # COUNTED, UNCHANGED (a repeat), CLOSED, REFUSED (no vote of theirs), NO_VETO, UNKNOWN
+    outcome: str
     post_id: int | None = None
     desk: str | None = None  # the card's desk's name
     status: str | None = None  # the card's state after the vote
@@ -64,8 +66,11 @@ def apply_button(
         return ButtonVote(UNKNOWN)
     desk = config.desk(first.desk)
     pressed = {PUBLISH: BUTTON_PUBLISH, REJECT: BUTTON_REJECT, VETO: BUTTON_VETO}[choice]
+    rules = vote_rules(desk)
+    if choice == VETO and not rules.veto:  # nobody's veto counts there, a chief's neither
+        return ButtonVote(NO_VETO, post_id, desk.name, first.status)
     # Asked before the card is locked: a user group's members may be asked of Slack.
-    if not vote_rules(desk).counts(pressed, user, lambda: is_editor(desk, user)):
+    if not rules.counts(pressed, user, lambda: is_editor(desk, user)):
         return ButtonVote(REFUSED, post_id, desk.name, first.status)
     if first.ts is None:
         return ButtonVote(UNKNOWN, post_id, desk.name, first.status)

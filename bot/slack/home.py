@@ -8,11 +8,12 @@ cards, a publish, an expiry, an article changed after the votes. A watcher compa
 reader's mark with the database's (``storage.home_views.queue_marks``) every ``poll``
 seconds, and at once when this process changed something (a vote). It looks under a lock
 taken without waiting (``storage.locks``), and writes down each refresh it takes before
-sending it: whichever replica looks first sends it, once; the others skip that tick.
+sending it: whichever replica looks first sends it, once; the others skip that tick. A view
+that could not be sent is written down as such, and the next look sends it again.
 
 views.publish is rate-limited (Tier 4, about 100 a minute for the workspace): each reader's
 view is sent at most once per ``interval`` seconds, with the queue as it is by then, and
-any two sends are ``gap`` apart.
+any two sends of this process are ``gap`` apart (each replica keeps its own pace).
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ from bot.slack.editors import DeskEditors
 from bot.slack.home_view import RECENT, HomeEntry, home_view
 from bot.slack.limits import view_problems
 from storage.db import reading, transaction
-from storage.home_readers import claim_refresh, forget_readers, reader_opened, reader_sent, readers
+from storage.home_readers import (
+    UNSENT,
+    claim_refresh,
+    forget_readers,
+    reader_opened,
+    reader_sent,
+    readers,
+)
 from storage.home_views import home_cards, queue_marks
 from storage.locks import Busy, run_lock
 from storage.post_views import reactions_for
@@ -46,7 +54,7 @@ from storage.revotes import changed_post_ids
 log = logging.getLogger(__name__)
 
 HOME_INTERVAL = 10.0  # seconds between two views of one reader
-HOME_GAP = 0.7  # seconds between any two views: under 100 a minute
+HOME_GAP = 0.7  # seconds between any two views of a replica: under 100 a minute
 HOME_POLL = 15.0  # seconds between two looks at the database for changes made elsewhere
 BUSY_RETRY = 1.0  # seconds before looking again when another replica was looking
 # Readers are forgotten a week after their last visit: a week-old view is out of date anyway
@@ -146,8 +154,10 @@ class HomeTabs:
         """The watcher ends, once the views already due are sent."""
         self._stopped = True
         self._poked.set()
-        if self._watcher is not None:
-            self._watcher.join(timeout)
+        with self._lock:  # watch() creates and starts it under the lock: never half started
+            watcher = self._watcher
+        if watcher is not None:
+            watcher.join(timeout)
         self._views.flush(timeout)
 
     def flush(self, timeout: float = 10) -> bool:
@@ -171,8 +181,9 @@ class HomeTabs:
         with transaction(self._engine) as tx:
             if visited:
                 reader_opened(tx, user=user, at=now)
-            if sent:
-                reader_sent(tx, user=user, desks=shown, mark=mark)
+            # Not sent: a mark no queue has, so that the next look (here or on another
+            # replica) sends it again, though the watcher wrote the refresh down as taken.
+            reader_sent(tx, user=user, desks=shown, mark=mark if sent else UNSENT)
         return sent
 
     def _send(self, user: str, view: dict[str, object]) -> bool:
@@ -215,13 +226,15 @@ class HomeTabs:
         make: most looks find nothing, and on SQLite a write contends with the bot's own."""
         before = self._now() - READER_DAYS
         with reading(self._engine) as conn:
-            marks = queue_marks(conn)
             known = readers(conn)
+            if not known:  # nobody to send a view to: the queue need not be read
+                return []
+            marks = queue_marks(conn)
         gone = [r for r in known if r.opened_at < before]
         due = {}
         for r in known:
-            if r.opened_at < before or r.mark is None:
-                continue  # forgotten below, or their first view is on its way from elsewhere
+            if r.opened_at < before:
+                continue  # forgotten below
             mark = reader_mark(marks, r.desks, self._config)
             if mark != r.mark:
                 due[r.user] = mark

@@ -73,7 +73,7 @@ def home_view(
     notice: str | None = None,
 ) -> dict[str, Any]:
     """The view for views.publish. ``editing``: the desks the reader edits (their queue,
-    with buttons); none: every desk's cards, without buttons."""
+    with buttons); none: every desk's cards, without buttons but a chief's Veto."""
     command = escape(config.slack.command)
     waiting = sorted(
         (e for e in entries if e.card.status == states.OPEN),
@@ -95,6 +95,11 @@ def home_view(
         about = (
             f"The cards of the desks you edit: {mrkdwn(names, 500)}. " if names else ""
         ) + "A button counts like the card's reaction: one vote per editor, the latest wins."
+    elif any(e.can_veto for e in waiting):
+        about = (
+            "You edit no desk, so this is every desk's queue, without Publish or Reject "
+            "buttons; you may veto the cards of the desks whose chief you are."
+        )
     else:
         about = "You edit no desk, so this is every desk's queue, without voting buttons."
     head.append(ContextBlock(elements=[md(about)]))
