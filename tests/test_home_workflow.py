@@ -6,6 +6,7 @@ cards being unpublished or unpublished. One card on one desk (``tests/test_revot
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -252,6 +253,21 @@ def test_a_view_slack_did_not_take_is_sent_again_at_the_next_look(desk: Desk, ho
     eventually(lambda: "<@UALICE>" in last(desk.standin, "UBOB"))
     assert len(desk.standin.called("views.publish")) == 4
     assert all(r.mark for r in readers_of(desk.engine))  # the last send's mark, written
+
+
+def test_a_view_slack_could_not_be_reached_for_is_sent_once_it_can(desk: Desk, home):
+    # Nothing listens where the client sends: the send fails without a traceback, the reader
+    # is written down as not sent, and the first look after Slack is back sends the view.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/api/"
+    reachable, home._client.base_url = home._client.base_url, dead
+    home.opened("UBOB")
+    eventually(lambda: [r.mark for r in readers_of(desk.engine)] == [""])
+    assert views(desk.standin, "UBOB") == []
+    home._client.base_url = reachable
+    eventually(lambda: views(desk.standin, "UBOB"))
+    eventually(lambda: all(r.mark for r in readers_of(desk.engine)))
 
 
 def test_the_watcher_reads_no_queue_while_nobody_reads_the_home_tab(

@@ -196,6 +196,9 @@ class HomeTabs:
         except SlackApiError as exc:
             log.warning("could not publish the Home tab of %s: %s", user, exc.response["error"])
             return False
+        except OSError as exc:  # Slack unreachable or timed out: the next look sends it
+            log.warning("could not reach Slack to publish the Home tab of %s: %s", user, exc)
+            return False
         return True
 
     def _watch(self) -> None:
