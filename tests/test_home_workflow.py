@@ -26,7 +26,7 @@ from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION
 from bot.slack.limits import view_problems
 from storage.home_readers import Reader, readers
 from storage.home_views import queue_marks
-from tests.desk_newsroom import voters
+from tests.desk_newsroom import home_tabs_stopped, voters
 from tests.helpers import Newsroom, git
 from tests.slack_requests import (
     button_action,
@@ -44,17 +44,8 @@ from tests.test_unpublish_revote import react
 @pytest.fixture(autouse=True)
 def home_tabs_stop(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> Iterator[None]:
     """Every Home tab watcher a test starts (the endpoint's too) ends with the test."""
-    made: list[HomeTabs] = []
-    build = HomeTabs.__init__
-
-    def recorded(self: HomeTabs, *args: Any, **kwargs: Any) -> None:
-        build(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(HomeTabs, "__init__", recorded)
-    yield
-    for home in made:
-        home.stop()
+    with home_tabs_stopped(monkeypatch):
+        yield
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from tests.desk_newsroom import (
     client,
     desk_config,
     post_every_desk,
+    running_standin,
     voters,
     write_stories,
 )
@@ -41,11 +42,8 @@ from tests.test_slack_loop import mrkdwn_of
 
 @pytest.fixture
 def standin() -> Iterator[DeskStandIn]:
-    s = DeskStandIn(
-        users={"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UDAVE": "Dave"}
-    ).start()
-    yield s
-    s.stop()
+    with running_standin() as s:
+        yield s
 
 
 @pytest.fixture

@@ -22,23 +22,26 @@ from sqlalchemy import select
 
 from bot.outages import Told
 from storage.models import Reminder
-from tests.desk_newsroom import DeskStandIn, desk_config, post_every_desk, write_stories
+from tests.desk_newsroom import (
+    DeskStandIn,
+    desk_config,
+    post_a_day,
+    running_standin,
+)
 from tests.test_reminders import AI_CLOSES, GENERAL_CLOSES, listed, make_config, remind
 
 
 @pytest.fixture
 def standin() -> Iterator[DeskStandIn]:
-    s = DeskStandIn(
-        users={"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UDAVE": "Dave"}
-    ).start()
-    yield s
-    s.stop()
+    with running_standin() as s:
+        yield s
 
 
 @pytest.fixture
 def day(engine, newsroom, content_repo, standin, tmp_path, db_url) -> None:
-    write_stories(newsroom, content_repo, engine)
-    post_every_desk(engine, standin, desk_config(tmp_path, db_url, newsroom.remote))
+    post_a_day(
+        newsroom, content_repo, engine, standin, desk_config(tmp_path, db_url, newsroom.remote)
+    )
 
 
 def opened(standin: DeskStandIn) -> list[str]:

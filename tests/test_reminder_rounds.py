@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from bot.slack.editors import editors_from
-from bot.slack.home import HomeTabs
 from bot.slack.revote import revote_changed
 from bot.slack.voting import reconcile
 from storage import reminders
@@ -37,9 +35,10 @@ from tests.desk_newsroom import (
     cards,
     client,
     desk_config,
-    post_every_desk,
+    home_tabs_stopped,
+    post_a_day,
+    running_standin,
     voters,
-    write_stories,
 )
 from tests.slack_requests import button_action, reaction_event, send_action, send_event, serve_bot
 from tests.slack_standin import BOT_USER
@@ -51,32 +50,21 @@ from tests.test_slack_loop import eventually
 @pytest.fixture(autouse=True)
 def home_tabs_stop(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A Home tab watcher a button press starts ends with the test, before its database."""
-    made: list[HomeTabs] = []
-    build = HomeTabs.__init__
-
-    def recorded(self: HomeTabs, *args: Any, **kwargs: Any) -> None:
-        build(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(HomeTabs, "__init__", recorded)
-    yield
-    for home in made:
-        home.stop()
+    with home_tabs_stopped(monkeypatch):
+        yield
 
 
 @pytest.fixture
 def standin() -> Iterator[DeskStandIn]:
-    s = DeskStandIn(
-        users={"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Carol", "UDAVE": "Dave"}
-    ).start()
-    yield s
-    s.stop()
+    with running_standin() as s:
+        yield s
 
 
 @pytest.fixture
 def day(engine, newsroom, content_repo, standin, tmp_path, db_url) -> None:
-    write_stories(newsroom, content_repo, engine)
-    post_every_desk(engine, standin, desk_config(tmp_path, db_url, newsroom.remote))
+    post_a_day(
+        newsroom, content_repo, engine, standin, desk_config(tmp_path, db_url, newsroom.remote)
+    )
 
 
 _stamps = iter(range(1, 1_000_000))
