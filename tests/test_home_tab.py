@@ -24,11 +24,12 @@ from bot.house_rules import vote_rules
 from bot.rules.tally import tally
 from bot.slack.editors import editors_from
 from bot.slack.home import HomeTabs
-from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION
+from bot.slack.home_view import PUBLISH_ACTION, REJECT_ACTION, VETO_ACTION
 from bot.slack.limits import view_problems
 from bot.slack.voting import expire_posts, reconcile
 from storage.votes import reactions_of
 from tests.desk_newsroom import (
+    DESKS,
     EDITORS,
     NOW,
     DeskStandIn,
@@ -72,8 +73,9 @@ def standin() -> Iterator[DeskStandIn]:
 
 
 @pytest.fixture
-def config(tmp_path: Path, db_url: str, newsroom: Newsroom) -> Config:
-    return desk_config(tmp_path, db_url, newsroom.remote)
+def config(request: pytest.FixtureRequest, tmp_path: Path, db_url: str, newsroom: Newsroom):
+    """The four desks; a test may give other keys (``indirect`` parametrization)."""
+    return desk_config(tmp_path, db_url, newsroom.remote, **getattr(request, "param", {}))
 
 
 @pytest.fixture
@@ -202,6 +204,38 @@ def test_a_non_editor_sees_every_queue_without_buttons_and_cannot_vote(endpoint,
     press(endpoint, "UALICE", "Policy alpha", engine)
     time.sleep(0.5)
     assert voters(engine, cards(engine)["Policy alpha"].id) == set()
+
+
+# Alice edits AI, Science and General, and is the Policy desk's chief, with its veto.
+POLICY_CHIEF = [d if d["name"] != "Policy" else {**d, "chiefs": ["UALICE"], "veto": ["no_entry"]}
+                for d in DESKS]  # fmt: skip
+
+
+@pytest.mark.parametrize("config", [{"desks": POLICY_CHIEF}], indirect=True)
+def test_a_chief_of_a_desk_they_do_not_edit_vetoes_its_cards_from_the_home_tab(
+    endpoint, standin, engine
+):
+    open_home(endpoint, "UALICE")
+    eventually(lambda: views(standin, "UALICE"))
+    view = views(standin, "UALICE")[-1]
+    shown = mrkdwn_of(view["blocks"])
+    assert "Policy alpha" in shown and "AI alpha" in shown and view_problems(view) == []
+    assert "As their chief you may veto the cards of Policy." in shown
+    policy = str(cards(engine)["Policy alpha"].id)
+    mine = [(b["action_id"], b["value"]) for b in buttons(view)]
+    # Her own desks' cards: Publish and Reject; Policy's: only Veto.
+    assert (PUBLISH_ACTION, str(cards(engine)["AI alpha"].id)) in mine
+    assert [a for a, v in mine if v == policy] == [VETO_ACTION]
+    ts = stamp()
+    assert send_action(endpoint, button_action("UALICE", VETO_ACTION, int(policy), ts)) == 200
+    eventually(lambda: cards(engine)["Policy alpha"].status == "rejected")
+    card = cards(engine)["Policy alpha"]
+    eventually(
+        lambda: (
+            "*Vetoed* by <@UALICE>"
+            in mrkdwn_of(standin.messages[(card.channel, card.ts)]["blocks"])
+        )
+    )
 
 
 def test_a_forged_button_press_is_refused_in_a_line(endpoint, standin, engine, caplog):

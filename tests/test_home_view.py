@@ -56,7 +56,8 @@ def _entry(config, i: int, status: str) -> HomeEntry:
         posted_at=posted, changed_at=posted, commit_sha="a" * 40,
     )  # fmt: skip
     rules = vote_rules(desk)
-    return HomeEntry(card, desk, Tally(VOTERS[:20], VOTERS[20:]), posted + rules.window, "publish")
+    tally_ = Tally(VOTERS[:20], VOTERS[20:])
+    return HomeEntry(card, desk, tally_, posted + rules.window, "publish", can_vote=True)
 
 
 def test_an_editor_with_200_waiting_cards_gets_a_view_within_slacks_limits(tmp_path: Path):
@@ -175,7 +176,10 @@ def _waiting_cards(engine: Engine, desk: str, count: int) -> None:
 
 def test_a_chief_who_edits_no_desk_gets_only_the_veto_button(tmp_path: Path):
     config = _config(tmp_path)
-    entries = [replace(_entry(config, i, states.OPEN), can_veto=i % 2 == 0) for i in range(4)]
+    entries = [
+        replace(_entry(config, i, states.OPEN), can_veto=i % 2 == 0, can_vote=False)
+        for i in range(4)
+    ]
     view = home_view(entries, config, editing=[], now=NOW)
     pressed = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [e["action_id"] for e in pressed] == [VETO_ACTION, VETO_ACTION]

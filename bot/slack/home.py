@@ -71,6 +71,19 @@ def editing(config: Config, editors: DeskEditors, client: WebClient, user: str) 
     return [d for d in config.desks if editors.contains(d, user, client)]
 
 
+def vetoing(config: Config, user: str) -> list[Desk]:
+    """The desks with a veto whose chiefs include ``user``."""
+    return [d for d in config.desks if d.votes.veto and user in vote_rules(d).chiefs]
+
+
+def shown_desks(config: Config, edited: list[Desk], user: str) -> list[Desk]:
+    """The desks whose cards a reader's Home tab lists: those they edit, and those they may
+    veto (none: every desk, for a reader who edits none)."""
+    if not edited:
+        return []
+    return edited + [d for d in vetoing(config, user) if d not in edited]
+
+
 def reader_mark(
     marks: dict[str | None, tuple[object, ...]], desks: frozenset[str] | None, config: Config
 ) -> str:
@@ -86,9 +99,11 @@ def build_home(
     engine: Engine, config: Config, *, user: str, desks: list[Desk], now: datetime,
     notice: str | None = None,
 ) -> dict[str, object]:  # fmt: skip
-    """The Home tab view of a reader who edits ``desks`` (none: every desk's cards)."""
-    names = [d.name for d in desks] if desks else None
-    known = [d.name for d in config.desks] if config.default_desk in desks else None
+    """The Home tab view of a reader who edits ``desks`` (none: every desk's cards), with
+    the cards of the desks they may veto beside them."""
+    shown = shown_desks(config, desks, user)
+    names = [d.name for d in shown] if shown else None
+    known = [d.name for d in config.desks] if config.default_desk in shown else None
     with reading(engine) as conn:
         cards = home_cards(conn, desks=names, known_desks=known, decided_since=now - RECENT)
         reactions = reactions_for(conn, post_ids=[c.post_id for c in cards])
@@ -101,10 +116,13 @@ def build_home(
         its = tally(reactions[card.post_id], rules)
         mine = "publish" if user in its.publish else "reject" if user in its.reject else None
         closes = voting_closes(card.voting_from, rules)
+        can_vote = desk in desks  # a desk they only veto: its cards without Publish/Reject
         can_veto = bool(rules.veto) and user in rules.chiefs and card.status == states.OPEN
         changed = card.changed_keys if card.post_id in revote else None
         keys = tuple(changed.split(",")) if changed else ()
-        entries.append(HomeEntry(card, desk, its, closes, mine if desks else None, can_veto, keys))
+        entries.append(
+            HomeEntry(card, desk, its, closes, mine if can_vote else None, can_veto, keys, can_vote)
+        )
     return home_view(entries, config, editing=desks, now=now, notice=notice)
 
 
@@ -171,7 +189,8 @@ class HomeTabs:
             notice = self._notices.pop(user, None)
             visited = user in self._visits
             self._visits.discard(user)
-        shown = frozenset(d.name for d in desks) if desks else None
+        listed = shown_desks(self._config, desks, user)
+        shown = frozenset(d.name for d in listed) if listed else None
         with reading(self._engine) as conn:  # before the view: a change after it moves it
             mark = reader_mark(queue_marks(conn), shown, self._config)
         view = build_home(

@@ -62,6 +62,7 @@ class HomeEntry:
     mine: str | None = None  # "publish" / "reject": the reader's current vote, if any
     can_veto: bool = False  # the reader is one of the desk's chiefs, and the desk has a veto
     changed: tuple[str, ...] = ()  # what changed after the votes, while it waits for new ones
+    can_vote: bool = False  # the reader edits the card's desk: Publish and Reject buttons
 
 
 def home_view(
@@ -95,6 +96,9 @@ def home_view(
         about = (
             f"The cards of the desks you edit: {mrkdwn(names, 500)}. " if names else ""
         ) + "A button counts like the card's reaction: one vote per editor, the latest wins."
+        chief = sorted({e.desk.name for e in waiting if e.can_veto and not e.can_vote})
+        if chief:  # desks they do not edit but may veto, as a chief
+            about += f" As their chief you may veto the cards of {mrkdwn(', '.join(chief), 500)}."
     elif any(e.can_veto for e in waiting):
         about = (
             "You edit no desk, so this is every desk's queue, without Publish or Reject "
@@ -125,7 +129,7 @@ def home_view(
 
     # The waiting cards get the blocks left: a section each, and a row of buttons for an
     # editor (or a chief, who may veto where they do not vote).
-    voting = bool(editing) or any(e.can_veto for e in waiting)
+    voting = any(e.can_vote or e.can_veto for e in waiting)
     per_card = 2 if voting else 1
     room = VIEW_BLOCKS_MAX - len(head) - len(tail) - 2  # their title, and "N more"
     shown = waiting[: max(0, room // per_card)]
@@ -135,8 +139,8 @@ def home_view(
         body = [SectionBlock(text=md(f"{title} · none right now"))]
     for e in shown:
         body.append(SectionBlock(text=md(_waiting_line(e, config, now, several))))
-        if editing or e.can_veto:
-            body.append(_buttons(e, vote=bool(editing)))
+        if e.can_vote or e.can_veto:
+            body.append(_buttons(e, vote=e.can_vote))
     body += _more(len(waiting) - len(shown), f"`{command} status:pending`", soonest=True)
     blocks = [*head, *body, *tail]
     return {"type": "home", "callback_id": "home", "blocks": [_dict(b) for b in blocks]}
