@@ -122,8 +122,8 @@ def refresh_card(
     engine: Engine, client: WebClient, config: Config, post_id: int, now: datetime
 ) -> bool:
     with reading(engine) as tx:
-        post = posts.post_by_id(tx, post_id=post_id)
-        text, blocks = render_post(tx, post_id, config, now)
+        post = posts.post_by_id(tx, post_id=post_id)  # read once: the card and where it is
+        text, blocks = render_post(tx, post, config, now)
     return update_message(client, channel=post.channel, ts=post.ts, text=text, blocks=blocks)
 
 

@@ -1,0 +1,82 @@
+"""The work behind an event, counted in SQL statements: a card refresh reads the card's
+post row once (bench/events.py times them; here only their shape is checked).
+Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from bot.config import Config, config_from_mapping
+from bot.slack import daily_post
+from bot.slack.client import make_client
+from bot.slack.voting import refresh_card
+from storage.fields import FieldMap
+from storage.models import Post
+from storage.pathfilter import PathFilter
+from storage.scan import scan
+from tests.helpers import Newsroom, article
+from tests.slack_standin import SlackStandIn
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+EDITORS = ("UALICE", "UBOB", "UCAROL")
+CH = "CCURATION"
+# A statement whose own table is ``post`` (a join from the vote table does not count).
+ON_POST = re.compile(r"^\s*(SELECT\b.*?\bFROM post\b|UPDATE post\b)", re.S | re.I)
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_url: str, newsroom: Newsroom) -> Config:
+    return config_from_mapping(
+        {
+            "content": {"remote": str(newsroom.remote)},
+            "slack": {"channel": "#curation", "editors": list(EDITORS)},
+            "votes": {"quorum": 3, "window_days": 3},
+            "candidates": {"per_day": 1, "max_age_days": 100000},
+        },
+        path=tmp_path / "curator.yml",
+        env={"DATABASE_URL": db_url},
+    )
+
+
+@pytest.fixture
+def card(config, engine, standin: SlackStandIn, newsroom: Newsroom, content_repo) -> Post:
+    """One card posted to the stand-in."""
+    newsroom.write("a.md", article("Alpha", quality=90))
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, FieldMap(), PathFilter())
+    client = make_client("xoxb-test-token", standin.url)
+    assert daily_post.post_day(engine, client, config, NOW).posted == 1
+    with engine.connect() as conn:
+        return conn.execute(select(Post.__table__)).one()
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL ``engine`` runs inside the block."""
+    seen: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+def test_a_card_refresh_reads_its_post_once(card, config, engine, standin):
+    client = make_client("xoxb-test-token", standin.url)
+    with statements(engine) as seen:
+        assert refresh_card(engine, client, config, card.id, NOW)
+    assert len([s for s in seen if ON_POST.match(s)]) == 1, seen
+    assert len(standin.called("chat.update")) == 1
