@@ -1,5 +1,5 @@
-"""The work behind an event, counted in SQL statements: a card refresh reads the card's
-post row once (bench/events.py times them; here only their shape is checked).
+"""The work behind an event, counted in SQL statements: a vote and a card refresh each read
+the card's post row once (bench/events.py times them; here only their shape is checked).
 Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from sqlalchemy.engine import Engine
 from bot.config import Config, config_from_mapping
 from bot.slack import daily_post
 from bot.slack.client import make_client
-from bot.slack.voting import refresh_card
+from bot.slack.editors import editors_from
+from bot.slack.voting import apply_reaction, refresh_card
 from storage.fields import FieldMap
 from storage.models import Post
 from storage.pathfilter import PathFilter
 from storage.scan import scan
 from tests.helpers import Newsroom, article
-from tests.slack_standin import SlackStandIn
+from tests.slack_standin import BOT_USER, SlackStandIn
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 EDITORS = ("UALICE", "UBOB", "UCAROL")
@@ -74,9 +75,42 @@ def statements(engine: Engine) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", keep)
 
 
+def vote(engine: Engine, config: Config, card: Post, user: str, at: str) -> bool:
+    editors = editors_from(config)
+    change = apply_reaction(
+        engine,
+        config,
+        {
+            "type": "reaction_added",
+            "user": user,
+            "reaction": "white_check_mark",
+            "item": {"type": "message", "channel": card.channel, "ts": card.ts},
+            "event_ts": at,
+        },
+        present=True,
+        bot_user=BOT_USER,
+        is_editor=lambda desk, u: editors.contains(desk, u, None),  # listed users: no Slack
+    )
+    return change is not None
+
+
 def test_a_card_refresh_reads_its_post_once(card, config, engine, standin):
     client = make_client("xoxb-test-token", standin.url)
     with statements(engine) as seen:
         assert refresh_card(engine, client, config, card.id, NOW)
     assert len([s for s in seen if ON_POST.match(s)]) == 1, seen
     assert len(standin.called("chat.update")) == 1
+
+
+def test_a_vote_locks_and_reads_its_card_in_one_statement(card, config, engine):
+    assert vote(engine, config, card, "UALICE", "1800000000.000100")  # keeps the version
+    with statements(engine) as seen:
+        assert vote(engine, config, card, "UBOB", "1800000000.000200")
+    # The row is locked and read at once; the version the first vote kept is not written
+    # again. Then only the vote itself and the tally (quorum 3: no move yet).
+    assert len([s for s in seen if ON_POST.match(s)]) == 1, seen
+    assert len(seen) == 3, seen
+    # A duplicate delivery changes nothing and goes no further than the upsert.
+    with statements(engine) as seen:
+        assert not vote(engine, config, card, "UBOB", "1800000000.000200")
+    assert len(seen) == 2, seen

@@ -99,10 +99,11 @@ def apply_reaction(
         )  # fmt: skip
         if not changed:
             return None  # a duplicate, or older than what we know
-        if choice != UNPUBLISH:
+        if choice != UNPUBLISH and post.voted_hash is None:
             # The first vote keeps the version it was cast on (bot/slack/revote.py); a veto
             # is cast on it as a reject is. An unpublish vote is on a published card, which
-            # a later change never sends back to a vote: it records nothing.
+            # a later change never sends back to a vote: it records nothing. The row was read
+            # under the lock: a version kept already stays, no statement needed to keep it.
             note_vote(tx, post_id=post.id)
         cause = f"{choice if choice in (VETO, UNPUBLISH) else 'vote'} by {user}"
         new = retally(tx, post, config, cause=cause)
