@@ -1,17 +1,19 @@
-"""The work behind an event, counted in SQL statements: a vote and a card refresh each read
-the card's post row once (bench/events.py times them; here only their shape is checked).
-Runs on SQLite and PostgreSQL."""
+"""The work behind an event, by its shape (bench/events.py times it): a vote and a card
+refresh each read the card's post row once (counted in SQL statements), and the writers of
+one process queue for SQLite's write lock. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
@@ -19,6 +21,7 @@ from bot.slack import daily_post
 from bot.slack.client import make_client
 from bot.slack.editors import editors_from
 from bot.slack.voting import apply_reaction, refresh_card
+from storage.db import transaction
 from storage.fields import FieldMap
 from storage.models import Post
 from storage.pathfilter import PathFilter
@@ -114,3 +117,34 @@ def test_a_vote_locks_and_reads_its_card_in_one_statement(card, config, engine):
     with statements(engine) as seen:
         assert not vote(engine, config, card, "UBOB", "1800000000.000200")
     assert len(seen) == 2, seen
+
+
+def test_sqlite_writers_of_one_process_queue_for_each_other(engine):
+    """Two listener threads voting at once on SQLite: the second waits for the first to
+    commit on a lock that wakes it at once, not in SQLite's busy handler, which sleeps on
+    however soon the database is free. PostgreSQL locks rows: neither waits there."""
+    first_in, first_may_end, second_in = threading.Event(), threading.Event(), threading.Event()
+
+    def first() -> None:
+        with transaction(engine) as tx:
+            tx.execute(update(Post.__table__).values(day="d"))  # the database's write lock
+            first_in.set()
+            first_may_end.wait(10)
+
+    def second() -> None:
+        with transaction(engine):
+            second_in.set()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert first_in.wait(10)
+    threads[1].start()
+    sqlite = engine.dialect.name == "sqlite"
+    assert second_in.wait(0 if sqlite else 10) is not sqlite
+    if sqlite:
+        time.sleep(0.2)  # time enough to begin, were it not queued
+        assert not second_in.is_set()
+    first_may_end.set()
+    assert second_in.wait(10)
+    for t in threads:
+        t.join(10)
