@@ -1,6 +1,7 @@
 """The work behind an event, by its shape (bench/events.py times it): a vote and a card
-refresh each read the card's post row once (counted in SQL statements), and the writers of
-one process queue for SQLite's write lock. Runs on SQLite and PostgreSQL."""
+refresh each read the card's post row once (counted in SQL statements), a burst of votes is
+one look for the Home tabs, and the writers of one process queue for SQLite's write lock.
+Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bot.config import Config, config_from_mapping
 from bot.slack import daily_post
 from bot.slack.client import make_client
 from bot.slack.editors import editors_from
+from bot.slack.home import HomeTabs
 from bot.slack.voting import apply_reaction, refresh_card
 from storage.db import transaction
 from storage.fields import FieldMap
@@ -28,12 +30,14 @@ from storage.pathfilter import PathFilter
 from storage.scan import scan
 from tests.helpers import Newsroom, article
 from tests.slack_standin import BOT_USER, SlackStandIn
+from tests.test_slack_loop import eventually
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 EDITORS = ("UALICE", "UBOB", "UCAROL")
 CH = "CCURATION"
 # A statement whose own table is ``post`` (a join from the vote table does not count).
 ON_POST = re.compile(r"^\s*(SELECT\b.*?\bFROM post\b|UPDATE post\b)", re.S | re.I)
+READERS = re.compile(r"^\s*SELECT\b.*?\bFROM home_reader\b", re.S | re.I)
 
 
 @pytest.fixture
@@ -117,6 +121,28 @@ def test_a_vote_locks_and_reads_its_card_in_one_statement(card, config, engine):
     with statements(engine) as seen:
         assert not vote(engine, config, card, "UBOB", "1800000000.000200")
     assert len(seen) == 2, seen
+
+
+def test_a_burst_of_votes_is_one_look_for_the_home_tabs(config, engine, standin):
+    """Every vote pokes the Home tabs' watcher: the pokes of a burst wait out a settle and
+    are seen by one look at the database (a lock and a read), not a look each."""
+    home = HomeTabs(
+        engine, config, make_client("xoxb-test-token", standin.url), editors_from(config),
+        poll=3600, settle=3600,
+    )  # fmt: skip
+    with statements(engine) as seen:
+        home.watch()
+
+        def looks() -> int:
+            return len([s for s in seen if READERS.match(s)])
+
+        eventually(lambda: looks() == 1)  # its first look, at once
+        for _ in range(10):
+            home.poke()
+            time.sleep(0.02)  # time enough for a look each, were they not settled
+        assert looks() == 1, seen
+        home.stop()  # a stop ends the settle: stop() waits for the watcher to end
+    assert not home._watcher.is_alive()
 
 
 def test_sqlite_writers_of_one_process_queue_for_each_other(engine):
