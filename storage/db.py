@@ -4,6 +4,8 @@ PostgreSQL by URL."""
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,7 @@ SUPPORTED = "sqlite:///path/to/curator.db or postgresql://user@host:5432/dbname"
 # The drivers each backend is run with; anything else would import a module we never test.
 _DRIVERS = {"sqlite": ("", "pysqlite"), "postgresql": ("psycopg",)}
 _CONNECT_TIMEOUT = 10  # seconds: a database that does not answer says so, it does not hang
+_SQLITE_TIMEOUT = 30  # seconds a SQLite writer waits for the lock before "database is locked"
 
 
 class DatabaseURLError(ValueError):
@@ -102,7 +105,9 @@ def make_engine(url: str) -> Engine:
         if "connect_timeout" not in parsed.query:
             connect_args["connect_timeout"] = _CONNECT_TIMEOUT
         return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": _SQLITE_TIMEOUT}
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -167,8 +172,33 @@ Transaction = Connection
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Transaction]:
     """One transaction, committed when the block ends, rolled back on an error."""
-    with engine.begin() as conn:
+    with _one_writer(engine), engine.begin() as conn:
         yield conn
+
+
+# SQLite has one writer at a time, and a writer that finds the database locked sleeps in
+# SQLite's busy handler (1, 2, 5, 10 ms and on) however soon the lock is free: two listener
+# threads voting at once spent more time asleep there than voting (bench/events.py). The
+# threads of one process queue on a lock here instead, woken as soon as it is let go. Every
+# transaction() writes; other processes still wait in SQLite's busy handler.
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _one_writer(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name != "sqlite":
+        yield  # PostgreSQL locks rows, and wakes a waiter itself
+        return
+    with _WRITERS_GUARD:
+        lock = _WRITERS.setdefault(engine, threading.RLock())
+    # Not for longer than SQLite itself would wait: past it, SQLite's own lock decides.
+    held = lock.acquire(timeout=_SQLITE_TIMEOUT)
+    try:
+        yield
+    finally:
+        if held:
+            lock.release()
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, Decision, Post, PostStatus
@@ -143,7 +143,10 @@ def count_unposted(conn: Connection, *, desk: str | None = None) -> int:
 
 def post_by_id(conn: Connection, *, post_id: int) -> PostRecord:
     """The post (NoResultFound when there is none)."""
-    return PostRecord.of(conn.execute(select(POST).where(POST.c.id == post_id)).one())
+    return PostRecord.of(conn.execute(_POST_BY_ID, {"post_id": post_id}).one())
+
+
+_POST_BY_ID = select(POST).where(POST.c.id == bindparam("post_id"))  # built once: every refresh
 
 
 def channel_of(conn: Connection, *, post_id: int) -> str | None:

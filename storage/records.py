@@ -41,6 +41,7 @@ class PostRecord(_FromRow):
     created_at: datetime
     window_from: datetime | None  # its voting window started again then (None: created_at)
     votes_since: str | None  # its article changed: votes count from then (storage.revotes)
+    voted_hash: str | None  # the article's version its first vote was cast on (revotes)
 
     @property
     def voting_from(self) -> datetime:

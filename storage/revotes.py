@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST
@@ -52,12 +52,19 @@ class RevoteNote:
 
 def note_vote(conn: Connection, *, post_id: int) -> None:
     """At a card's first vote: keep the fingerprint of the article the vote is cast on."""
-    current = select(ARTICLE.c.content_hash).where(ARTICLE.c.id == POST.c.article_id)
-    conn.execute(
-        update(POST)
-        .where(POST.c.id == post_id, POST.c.voted_hash.is_(None))
-        .values(voted_hash=current.scalar_subquery())
+    conn.execute(_NOTE_VOTE, {"b_id": post_id})
+
+
+# Built once: a card's first vote runs it, and building a statement costs more than running it.
+_NOTE_VOTE = (
+    update(POST)
+    .where(POST.c.id == bindparam("b_id"), POST.c.voted_hash.is_(None))
+    .values(
+        voted_hash=select(ARTICLE.c.content_hash)
+        .where(ARTICLE.c.id == POST.c.article_id)
+        .scalar_subquery()
     )
+)
 
 
 def version_unversioned(conn: Connection, *, statuses: Collection[str]) -> int:

@@ -42,13 +42,13 @@ def find_post(conn: Connection, *, channel: str, ts: str, lock: bool = False) ->
     ``lock`` holds the row until the transaction ends (PostgreSQL), so two votes on the same
     post are tallied one after the other, never each without the other.
     """
-    params = {"channel": channel, "ts": ts}
     if lock:
         # A no-op UPDATE locks the row on PostgreSQL and takes the database's write lock on
-        # SQLite, where SELECT ... FOR UPDATE does nothing; the SELECT after it then reads
-        # the state every earlier vote committed.
-        conn.execute(_TOUCH_POST, {"b_channel": channel, "b_ts": ts})
-    row = conn.execute(_FIND_POST, params).first()
+        # SQLite, where SELECT ... FOR UPDATE does nothing; its RETURNING reads the row as
+        # every earlier vote committed it, in the same statement (a vote runs one per event).
+        row = conn.execute(_TOUCH_POST, {"b_channel": channel, "b_ts": ts}).first()
+    else:
+        row = conn.execute(_FIND_POST, {"channel": channel, "ts": ts}).first()
     return None if row is None else PostRecord.of(row)
 
 
@@ -107,6 +107,7 @@ _TOUCH_POST = (
     update(POST)
     .where(POST.c.channel == bindparam("b_channel"), POST.c.ts == bindparam("b_ts"))
     .values(id=POST.c.id)
+    .returning(*POST.c)
 )
 _SET_STATUS = update(POST).where(POST.c.id == bindparam("b_id"))
 _SET_STATUS_FROM = _SET_STATUS.where(POST.c.status == bindparam("b_old"))

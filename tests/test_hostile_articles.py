@@ -283,8 +283,8 @@ def test_a_card_that_cannot_be_built_is_skipped(
     assert beta is None  # not planned yet
     render = daily_post.render_post
 
-    def failing(conn, post_id, config, now):
-        text, blocks = render(conn, post_id, config, now)
+    def failing(conn, post, config, now):
+        text, blocks = render(conn, post, config, now)
         if "Beta" in text:
             raise ValueError("something in this article\nbroke the card")
         return text, blocks

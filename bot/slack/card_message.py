@@ -17,10 +17,11 @@ from bot.rules.schedule import next_run
 from bot.rules.tally import VoteRules, tally, voting_closes
 from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
-from storage import posts, publish_log
+from storage import publish_log
 from storage.articles import article_view
 from storage.db import Transaction
 from storage.models import as_utc
+from storage.records import PostRecord
 from storage.revotes import revote_note
 from storage.unpublish import requested_by
 from storage.votes import earlier_reactions_of, reactions_of
@@ -41,10 +42,10 @@ def next_publish_run(config: Config, now: datetime) -> datetime | None:
 
 
 def render_post(
-    tx: Transaction, post_id: int, config: Config, now: datetime
+    tx: Transaction, post: PostRecord, config: Config, now: datetime
 ) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) for a post as it stands."""
-    post = posts.post_by_id(tx, post_id=post_id)
+    """(fallback text, blocks) for ``post`` as it stands (its row read on ``tx``)."""
+    post_id = post.id
     article = article_view(tx, article_id=post.article_id)
     assert article is not None, f"post {post_id} has no article"
     opened = as_utc(post.voting_from)  # a card sent back to a vote closes a window after

@@ -169,7 +169,7 @@ def _post_one(
 
     def render() -> tuple[str, list[Block]]:
         with reading(engine) as tx:
-            return render_post(tx, post_id, config, now)
+            return render_post(tx, posts.post_by_id(tx, post_id=post_id), config, now)
 
     text, blocks = build_card(render)
     payload = {

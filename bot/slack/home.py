@@ -57,6 +57,9 @@ HOME_INTERVAL = 10.0  # seconds between two views of one reader
 HOME_GAP = 0.7  # seconds between any two views of a replica: under 100 a minute
 HOME_POLL = 15.0  # seconds between two looks at the database for changes made elsewhere
 BUSY_RETRY = 1.0  # seconds before looking again when another replica was looking
+# Seconds from a poke to the look it asks for: every vote pokes, and a burst of votes is then
+# one look (a lock and a read), not one each. Views go out HOME_GAP apart anyway.
+HOME_SETTLE = 0.25
 # Readers are forgotten a week after their last visit: a week-old view is out of date anyway
 # (its decided list covers 7 days), and nobody is sent views for a tab they left for good.
 READER_DAYS = timedelta(days=7)
@@ -132,10 +135,10 @@ class HomeTabs:
     def __init__(
         self, engine: Engine, config: Config, client: WebClient, editors: DeskEditors, *,
         interval: float = HOME_INTERVAL, gap: float = HOME_GAP, poll: float = HOME_POLL,
-        now: Callable[[], datetime] = _now,
+        settle: float = HOME_SETTLE, now: Callable[[], datetime] = _now,
     ) -> None:  # fmt: skip
         self._engine, self._config, self._client = engine, config, client
-        self._editors, self._now, self._poll = editors, now, poll
+        self._editors, self._now, self._poll, self._settle = editors, now, poll, settle
         self._views: CardRefresher[str] = CardRefresher(
             self.publish, interval, what="the Home tab of", gap=gap
         )
@@ -144,6 +147,7 @@ class HomeTabs:
         self._notices: dict[str, str] = {}
         self._visits: set[str] = set()
         self._poked = threading.Event()
+        self._stopping = threading.Event()  # ends a settle at once
         self._stopped = False
         self._watcher: threading.Thread | None = None
 
@@ -171,6 +175,7 @@ class HomeTabs:
     def stop(self, timeout: float = 5) -> None:
         """The watcher ends, once the views already due are sent."""
         self._stopped = True
+        self._stopping.set()
         self._poked.set()
         with self._lock:  # watch() creates and starts it under the lock: never half started
             watcher = self._watcher
@@ -226,6 +231,8 @@ class HomeTabs:
         while not self._stopped:
             if pause:
                 self._poked.wait(pause)
+                # Pokes while settling are seen by the look that follows: cleared after it.
+                self._stopping.wait(self._settle)
                 self._poked.clear()
                 if self._stopped:
                     return

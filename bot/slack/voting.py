@@ -99,10 +99,11 @@ def apply_reaction(
         )  # fmt: skip
         if not changed:
             return None  # a duplicate, or older than what we know
-        if choice != UNPUBLISH:
+        if choice != UNPUBLISH and post.voted_hash is None:
             # The first vote keeps the version it was cast on (bot/slack/revote.py); a veto
             # is cast on it as a reject is. An unpublish vote is on a published card, which
-            # a later change never sends back to a vote: it records nothing.
+            # a later change never sends back to a vote: it records nothing. The row was read
+            # under the lock: a version kept already stays, no statement needed to keep it.
             note_vote(tx, post_id=post.id)
         cause = f"{choice if choice in (VETO, UNPUBLISH) else 'vote'} by {user}"
         new = retally(tx, post, config, cause=cause)
@@ -122,8 +123,8 @@ def refresh_card(
     engine: Engine, client: WebClient, config: Config, post_id: int, now: datetime
 ) -> bool:
     with reading(engine) as tx:
-        post = posts.post_by_id(tx, post_id=post_id)
-        text, blocks = render_post(tx, post_id, config, now)
+        post = posts.post_by_id(tx, post_id=post_id)  # read once: the card and where it is
+        text, blocks = render_post(tx, post, config, now)
     return update_message(client, channel=post.channel, ts=post.ts, text=text, blocks=blocks)
 
 
