@@ -19,7 +19,6 @@ warm-up. Target: p95 under 200 ms on each backend.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -28,112 +27,25 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``bench.articles`` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.articles import PROVIDERS, TOPICS, WORDS  # noqa: E402
+from bench.articles import TOPICS, WORDS  # noqa: E402
+from bench.bigdb import EDITORS, NOW, PG_URL, fill, log  # noqa: E402
 from bot.config import Config, config_from_mapping  # noqa: E402
 from bot.rules.digest_query import parse_digest_query  # noqa: E402
 from bot.slack.digest import answer_digest  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Article, ArticleTopic, Post, PublishHold, Vote  # noqa: E402
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TARGET_P95_MS = 200.0
-NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-EDITORS = tuple(f"UEDITOR{i:02d}" for i in range(1, 21))
-# Post states as a newsroom accumulates them: most cards end published, rejected or expired.
-STATES = (("open", 12), ("approved", 4), ("blocked", 1), ("published", 38), ("rejected", 25),
-          ("expired", 20))  # fmt: skip
-CHUNK = 5_000
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# --- the data -------------------------------------------------------------------------------
-
-
-def _sentence(rng: random.Random, lo: int, hi: int) -> str:
-    return " ".join(rng.choices(WORDS, k=rng.randint(lo, hi))).capitalize()
-
-
-def fill(engine: Engine, n: int, seed: int) -> dict[str, int]:
-    """Insert ``n`` articles with topics, ~10% with cards and votes; returns row counts."""
-    rng = random.Random(seed)
-    a, t, p, v, h = (m.__table__ for m in (Article, ArticleTopic, Post, Vote, PublishHold))
-    counts = dict(articles=0, topics=0, posts=0, votes=0)
-    states, weights = zip(*STATES, strict=True)
-    with engine.begin() as conn:
-        for start in range(1, n + 1, CHUNK):
-            ids = range(start, min(start + CHUNK, n + 1))
-            articles, topics, posts, votes, holds = [], [], [], [], []
-            for i in ids:
-                name, domain = rng.choice(PROVIDERS)
-                dated = NOW - timedelta(seconds=rng.randrange(730 * 86_400))
-                posted = rng.random() < 0.10
-                status = rng.choices(states, weights)[0] if posted else None
-                articles.append(dict(
-                    id=i, path=f"news/{i // 1000:03d}/{i}.md", blob_sha=f"{i:040x}",
-                    title=_sentence(rng, 6, 14), excerpt=_sentence(rng, 20, 40) + ".",
-                    url=f"https://www.{domain}/{i}", quality=float(rng.randint(0, 100)),
-                    heat=float(rng.randint(-10, 60)), dated=dated, provider_name=name,
-                    provider_domain=domain, first_seen_at=dated, updated_at=dated,
-                    published=status == "published" or (not posted and rng.random() < 0.5),
-                ))  # fmt: skip
-                for topic in rng.sample(TOPICS, rng.randint(1, 3)):
-                    topics.append(dict(article_id=i, key=topic.casefold(), topic=topic))
-                if status is None:
-                    continue
-                window = 3 if status in ("open", "approved", "blocked") else 60
-                changed = NOW - timedelta(seconds=rng.randrange(window * 86_400))
-                created = changed - timedelta(seconds=rng.randrange(3 * 86_400))
-                posts.append(dict(
-                    id=i, article_id=i, channel="CBENCH", ts=f"{1_700_000_000 + i}.000100",
-                    permalink=f"https://newsroom.slack.com/archives/CBENCH/p{1_700_000_000 + i}",
-                    day=created.date().isoformat(), status=status, status_changed_at=changed,
-                    created_at=created,
-                    commit_sha=f"{rng.getrandbits(160):040x}" if status == "published" else None,
-                ))  # fmt: skip
-                for k, user in enumerate(rng.sample(EDITORS, rng.randint(0, 4))):
-                    reaction = rng.choice(("white_check_mark", "x"))
-                    votes.append(dict(
-                        post_id=i, user_id=user, reaction=reaction, present=True,
-                        choice="publish" if reaction == "white_check_mark" else "reject",
-                        event_ts=f"{1_700_100_000 + i}.{k:06d}", updated_at=changed,
-                    ))  # fmt: skip
-                if status == "blocked":
-                    holds.append(dict(post_id=i, reason="file missing on the remote", at=changed))
-            for table, rows in ((a, articles), (t, topics), (p, posts), (v, votes), (h, holds)):
-                if rows:
-                    conn.execute(insert(table), rows)
-            counts["articles"] += len(articles)
-            counts["topics"] += len(topics)
-            counts["posts"] += len(posts)
-            counts["votes"] += len(votes)
-        if conn.dialect.name == "postgresql":
-            # Explicit ids were inserted: move the sequences past them, as a real database is.
-            for table in ("article", "post", "vote"):
-                conn.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT max(id) FROM {table}))"
-                ))  # fmt: skip
-    with engine.begin() as conn:
-        # PostgreSQL's autovacuum analyzes a table this size within a minute of the load;
-        # do it now rather than wait. SQLite never analyzes by itself and is left as it is.
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ANALYZE"))
-    return counts
 
 
 # --- the queries ----------------------------------------------------------------------------
