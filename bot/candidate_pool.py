@@ -6,9 +6,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.rules.candidates import CandidateRules, Census, describe, select_candidates, take_census
-from bot.rules.desks import Route, desk_for
-from storage.articles import ArticleView, article_counts, unpublished_pool
+from bot.rules.candidates import (
+    CandidateRules,
+    Census,
+    describe,
+    fresh_since,
+    select_candidates,
+    take_census,
+)
+from bot.rules.desks import Route, routed_topics
+from storage.articles import (
+    ArticleView,
+    article_counts,
+    count_on_offer_without,
+    older_unpublished,
+    unpublished_pool,
+)
 from storage.db import Transaction
 
 
@@ -16,16 +29,23 @@ def todays_candidates(
     tx: Transaction, rules: CandidateRules, *, now: datetime, limit: int | None = None
 ) -> list[ArticleView]:
     """The day's candidates, best first."""
-    pool = unpublished_pool(tx, min_quality=rules.min_quality, require_score=rules.require_score)
+    pool = unpublished_pool(
+        tx,
+        min_quality=rules.min_quality,
+        require_score=rules.require_score,
+        dated_since=fresh_since(rules, now=now),
+    )
     return select_candidates(pool, rules, now=now, limit=limit)
 
 
 def census(tx: Transaction, rules: CandidateRules, *, now: datetime) -> Census:
-    """Every unpublished article counted by the first rule it fails (reads the whole pool:
-    for when nothing qualifies, or a status line, not for every post)."""
+    """Every unpublished article counted by the first rule it fails: the fresh ones read,
+    the older ones counted in SQL (for when nothing qualifies, or a status line)."""
     scanned, unreadable = article_counts(tx)
-    pool = unpublished_pool(tx, taken=True)
-    return take_census(pool, rules, now=now, scanned=scanned, unreadable=unreadable)
+    since = fresh_since(rules, now=now)
+    pool = unpublished_pool(tx, taken=True, dated_since=since)
+    older = older_unpublished(tx, before=since)
+    return take_census(pool, rules, now=now, scanned=scanned, unreadable=unreadable, older=older)
 
 
 def why_none(tx: Transaction, rules: CandidateRules, *, now: datetime) -> str:
@@ -36,4 +56,5 @@ def why_none(tx: Transaction, rules: CandidateRules, *, now: datetime) -> str:
 def on_no_desk(tx: Transaction, routes: Sequence[Route]) -> int:
     """How many articles still on offer (unpublished, never posted, not a copy) no desk's
     topics take: with no catch-all desk, they are offered nowhere."""
-    return sum(1 for a in unpublished_pool(tx) if desk_for(a.topics, routes) is None)
+    topics = routed_topics(routes)
+    return 0 if topics is None else count_on_offer_without(tx, topic_keys=topics)

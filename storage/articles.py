@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, null, or_, select
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, ArticleTopic, Post, PostStatus, as_utc
@@ -53,6 +53,7 @@ def unpublished_pool(
     min_quality: float | None = None,
     require_score: bool = False,
     taken: bool = False,
+    dated_since: datetime | None = None,
 ) -> list[ArticleView]:
     """Articles that could become candidates: readable, in the repo, unpublished, never posted,
     and not a copy (same URL) of a story already published or posted. An article taken back
@@ -65,28 +66,16 @@ def unpublished_pool(
     it): an unscored article stays unless scores are required. The other rules (freshness,
     topics, ranking) are pure functions there. ``taken=True`` keeps posted articles and
     copies too, each marked with why (``ArticleView.taken``), so the rules can count them.
+    ``dated_since`` leaves out, in SQL, articles dated (else added) before it: the freshness
+    rule's pre-filter (``older_unpublished`` counts them); an article of unknown age stays.
     """
     a = ARTICLE
-    other = ARTICLE.alias("other")
-    same_story_done = exists().where(
-        a.c.url.is_not(None),
-        other.c.url == a.c.url,
-        other.c.id != a.c.id,
-        or_(
-            other.c.published.is_(True),
-            exists().where(POST.c.article_id == other.c.id),
-        ),
-    )
-    posted = exists().where(POST.c.article_id == a.c.id, POST.c.status != PostStatus.UNPUBLISHED)
-    # Until the plan releases it (it changed since), whatever the file says now.
-    taken_back = exists().where(
-        POST.c.article_id == a.c.id, POST.c.status == PostStatus.UNPUBLISHED
-    )
-    query = select(a).where(
-        a.c.published.is_(False),
-        a.c.error.is_(None),
-        a.c.removed_at.is_(None),
-    )
+    posted, taken_back, same_story_done = _taken_marks()
+    query = select(a)
+    if dated_since is None:
+        query = query.where(*_unpublished())
+    else:
+        query = query.where(*_unpublished(by_age=True), _dated_since(dated_since))
     if taken:
         query = query.add_columns(
             posted.label("posted"), taken_back.label("taken_back"),
@@ -109,6 +98,95 @@ def unpublished_pool(
             for v, r in zip(views, rows, strict=True)
         ]
     return views
+
+
+def older_unpublished(conn: Connection, *, before: datetime) -> dict[str | None, int]:
+    """How many unpublished articles ``unpublished_pool(dated_since=before, taken=True)``
+    leaves out, by their ``ArticleView.taken`` mark (None: on offer but for their age)."""
+    a = ARTICLE
+    old = (*_unpublished(by_age=True), _dated_before(before))
+    # Most are old and few taken: count the old in one pass, then the taken ones from the
+    # cards and the stories done (by id and by URL, which indexes serve), each under the
+    # first mark ``_taken`` gives it; what is left is too old.
+    carded = select(POST.c.article_id)
+    posted = carded.where(POST.c.status != PostStatus.UNPUBLISHED)
+    other = ARTICLE.alias("other")
+    done_urls = select(other.c.url).where(
+        other.c.url.is_not(None), or_(other.c.published.is_(True), other.c.id.in_(carded))
+    )
+    marks = {
+        "posted": a.c.id.in_(posted),
+        "unpublished": and_(a.c.id.in_(carded), a.c.id.not_in(posted)),
+        # Unpublished and never carded itself, so the story done is another article's.
+        "same story": and_(a.c.id.not_in(carded), a.c.url.in_(done_urls)),
+    }
+    count = lambda *where: int(conn.execute(select(func.count()).where(*where)).scalar_one())  # noqa: E731
+    counts: dict[str | None, int] = {mark: count(*old, where) for mark, where in marks.items()}
+    counts[None] = count(*old) - sum(counts.values())
+    return {mark: n for mark, n in counts.items() if n}
+
+
+def count_on_offer_without(conn: Connection, *, topic_keys: Collection[str]) -> int:
+    """How many articles ``unpublished_pool()`` returns (on offer, any age) that have no
+    topic whose case-folded key is in ``topic_keys``."""
+    posted, taken_back, same_story_done = _taken_marks()
+    listed = exists().where(TOPIC.c.article_id == ARTICLE.c.id, TOPIC.c.key.in_(sorted(topic_keys)))
+    query = select(func.count()).where(
+        *_unpublished(), ~posted, ~taken_back, ~same_story_done, ~listed
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+def _unpublished(*, by_age: bool = False) -> tuple[ColumnElement[bool], ...]:
+    """Unpublished, readable, in the repo. ``by_age``: the same, written so that no index
+    serves it: SQLite, never analyzed, would otherwise read every unpublished article
+    through ix_article_candidate or ix_article_live rather than by age (a few fresh ones
+    through ix_article_dated, or one pass over the table to count the older ones)."""
+    a = ARTICLE
+    if by_age:
+        return (
+            func.coalesce(a.c.published, True).is_(False),
+            func.coalesce(a.c.error, null()).is_(None),
+            func.coalesce(a.c.removed_at, null()).is_(None),
+        )
+    return (a.c.published.is_(False), a.c.error.is_(None), a.c.removed_at.is_(None))
+
+
+def _dated_before(moment: datetime) -> ColumnElement[bool]:
+    """Its own date, else when its file was added, is before ``moment`` (``age_of`` of
+    ``bot.rules.candidates``); NULL, so left out, when neither is known. Most articles
+    are old: one pass over the table counts them faster than the index on ``dated``."""
+    a, moment = ARTICLE, moment.astimezone(UTC)  # SQLite compares stored UTC text
+    return func.coalesce(a.c.dated, a.c.added_at) < moment
+
+
+def _dated_since(moment: datetime) -> ColumnElement[bool]:
+    """Not ``_dated_before``, keeping an article of unknown age (no date, no commit: the
+    rules count it as "undated"), spelled so the index on ``dated`` serves it."""
+    a, moment = ARTICLE, moment.astimezone(UTC)
+    unknown_or_since = or_(a.c.added_at.is_(None), a.c.added_at >= moment)
+    return or_(a.c.dated >= moment, and_(a.c.dated.is_(None), unknown_or_since))
+
+
+def _taken_marks() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """(posted, taken back, a copy of a story published or posted) of ``article``."""
+    a = ARTICLE
+    other = ARTICLE.alias("other")
+    same_story_done = exists().where(
+        a.c.url.is_not(None),
+        other.c.url == a.c.url,
+        other.c.id != a.c.id,
+        or_(
+            other.c.published.is_(True),
+            exists().where(POST.c.article_id == other.c.id),
+        ),
+    )
+    posted = exists().where(POST.c.article_id == a.c.id, POST.c.status != PostStatus.UNPUBLISHED)
+    # Until the plan releases it (it changed since), whatever the file says now.
+    taken_back = exists().where(
+        POST.c.article_id == a.c.id, POST.c.status == PostStatus.UNPUBLISHED
+    )
+    return posted, taken_back, same_story_done
 
 
 def _taken(row: Any) -> str | None:

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert
 
-from bot.candidate_pool import census
+from bot.candidate_pool import census, on_no_desk, todays_candidates
 from bot.rules.candidates import (
     CandidateRules,
     describe,
+    fresh_since,
     passes_quality,
     select_candidates,
     take_census,
 )
+from bot.rules.desks import Route, desk_for
 from storage.articles import ArticleView, unpublished_pool
 from storage.fields import FieldMap
-from storage.models import Post
+from storage.models import Article as ArticleRow
+from storage.models import ArticleTopic, Post
 from storage.pathfilter import PathFilter
 from storage.scan import scan
 from tests.helpers import article
@@ -241,3 +245,83 @@ def test_the_census_reads_posted_and_copies_from_the_database(engine, newsroom, 
         counts = census(conn, CandidateRules(), now=NOW)
     assert (counts.scanned, counts.unreadable, counts.unpublished) == (5, 1, 3)
     assert (counts.qualify, counts.posted, counts.same_story) == (1, 1, 1)
+
+
+def _ages(engine) -> None:
+    """Unpublished articles of every age, taken or not, straight into the tables."""
+    day = timedelta(days=1)
+    rows = [  # (path, dated, added_at, published, url)
+        ("fresh.md", NOW - day, None, False, None),
+        ("added-fresh.md", None, NOW - day, False, None),
+        ("unknown-age.md", None, None, False, None),
+        ("at-the-limit.md", NOW - 7 * day, None, False, None),
+        ("just-too-old.md", NOW - 7 * day - timedelta(seconds=1), None, False, None),
+        ("a-day-too-old.md", NOW - 8 * day + timedelta(hours=1), None, False, None),
+        ("old.md", NOW - 30 * day, None, False, "https://x/old"),
+        ("added-old.md", None, NOW - 30 * day, False, None),
+        ("old-posted.md", NOW - 30 * day, None, False, None),
+        ("old-taken-back.md", NOW - 30 * day, None, False, None),
+        ("old-copy.md", NOW - 40 * day, None, False, "https://x/live"),
+        ("live.md", NOW - 40 * day, None, True, "https://x/live"),
+        ("old-sports.md", NOW - 30 * day, None, False, None),
+    ]
+    ids = {}
+    with engine.begin() as conn:
+        for i, (path, dated, added_at, published, url) in enumerate(rows, 1):
+            conn.execute(
+                insert(ArticleRow.__table__).values(
+                    id=i, path=path, blob_sha="0" * 40, title=path, url=url, quality=50.0,
+                    published=published, dated=dated, added_at=added_at,
+                    first_seen_at=NOW, updated_at=NOW,
+                )
+            )  # fmt: skip
+            ids[path] = i
+            topic = "Sports" if "sports" in path else "AI"
+            conn.execute(
+                insert(ArticleTopic.__table__).values(
+                    article_id=i, key=topic.casefold(), topic=topic
+                )
+            )
+        for path, status in (("old-posted.md", "open"), ("old-taken-back.md", "unpublished")):
+            conn.execute(
+                insert(Post.__table__).values(
+                    article_id=ids[path], channel="C1", day="2026-10-27", status=status
+                )
+            )
+
+
+def test_the_pool_reads_fresh_articles_only_and_the_census_counts_the_older_in_sql(engine):
+    """The pool read leaves out in SQL what is_fresh refuses (a day's margin), never what it
+    keeps; the census counts the rest as before: same numbers as reading every article."""
+    _ages(engine)
+    rules = CandidateRules(max_age_days=7)
+    elsewhere = NOW.astimezone(ZoneInfo("Pacific/Auckland"))  # the same moment, not UTC
+    with engine.connect() as conn:
+        read = unpublished_pool(conn, taken=True, dated_since=fresh_since(rules, now=elsewhere))
+        counts = census(conn, rules, now=elsewhere)
+        everything = unpublished_pool(conn, taken=True)
+        chosen = todays_candidates(conn, rules, now=elsewhere)
+    assert {a.path for a in read} == {
+        "fresh.md", "added-fresh.md", "unknown-age.md", "at-the-limit.md", "just-too-old.md",
+        "a-day-too-old.md",
+    }  # fmt: skip
+    assert {a.path for a in chosen} == {"fresh.md", "added-fresh.md", "at-the-limit.md"}
+    assert counts == take_census(everything, rules, now=NOW, scanned=13)
+    assert (counts.unpublished, counts.too_old, counts.undated) == (12, 5, 1)
+    assert (counts.posted, counts.taken_back, counts.same_story) == (1, 1, 1)
+    assert describe(counts, rules) == (
+        "candidates today: 3 of 12 unpublished (1 already posted, 1 unpublished (taken back), "
+        "1 repeating a story already published or posted, 1 of unknown age ('curator scan "
+        "--full' dates them from git), 5 older than 7 days)"
+    )
+
+
+def test_articles_on_no_desk_are_counted_in_sql_as_routing_decides(engine):
+    _ages(engine)
+    topical = (Route.of("AI", ["ai"]), Route.of("Policy", ["Policy"]))
+    with engine.connect() as conn:
+        offered = unpublished_pool(conn)
+        for routes in (topical, topical[1:], (*topical, Route.of("General", []))):
+            expected = sum(1 for a in offered if desk_for(a.topics, routes) is None)
+            assert on_no_desk(conn, routes) == expected
+        assert on_no_desk(conn, topical) == 1  # old-sports.md: no age limit on this count

@@ -17,7 +17,7 @@ Best first: scored before unscored, then higher quality, hotter, newer; one card
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -73,6 +73,13 @@ def is_fresh(article: Article, *, now: datetime, max_age_days: int) -> bool:
     return when is not None and when >= now - timedelta(days=max_age_days)
 
 
+def fresh_since(rules: CandidateRules, *, now: datetime) -> datetime:
+    """What a pool read may leave out as too old: articles dated before this. A day before
+    ``is_fresh``'s own limit, so the pre-filter never drops what the rule keeps (the rule
+    still decides the day in between)."""
+    return now - timedelta(days=rules.max_age_days + 1)
+
+
 def passes_quality(quality: float | None, rules: CandidateRules) -> bool:
     """The quality rule; ``storage.articles.unpublished_pool`` applies the same in SQL."""
     if quality is None:
@@ -94,10 +101,14 @@ def rank_key(article: Article) -> tuple[int, float, float, float]:
     return (int(unscored), -(article.quality or 0.0), -(article.heat or 0.0), -newest)
 
 
+# A ``taken`` mark -> the Census field it is counted under ("same story" otherwise).
+_TAKEN = {"posted": "posted", "unpublished": "taken_back"}
+
+
 def refusal(article: Article, rules: CandidateRules, *, now: datetime) -> str | None:
     """The first rule the article fails (a :class:`Census` field name), or None."""
     if article.taken is not None:
-        return {"posted": "posted", "unpublished": "taken_back"}.get(article.taken, "same_story")
+        return _TAKEN.get(article.taken, "same_story")
     if age_of(article) is None:
         return "undated"
     if not is_fresh(article, now=now, max_age_days=rules.max_age_days):
@@ -161,13 +172,18 @@ def take_census(
     now: datetime,
     scanned: int = 0,
     unreadable: int = 0,
+    older: Mapping[str | None, int] | None = None,
 ) -> Census:
     """Count ``pool`` (every unpublished article, posted ones and copies marked ``taken``)
-    by the first rule each fails."""
+    by the first rule each fails. ``older``: how many more were left out of ``pool`` as
+    dated before ``fresh_since``, by their ``taken`` mark (None: not taken, so too old)."""
     counts = dict.fromkeys((f.name for f in fields(Census)), 0)
     for article in pool:
         counts["unpublished"] += 1
         counts[refusal(article, rules, now=now) or "qualify"] += 1
+    for mark, n in (older or {}).items():
+        counts["unpublished"] += n
+        counts[_TAKEN.get(mark, "same_story") if mark else "too_old"] += n
     counts.update(scanned=scanned, unreadable=unreadable)
     return Census(**counts)
 

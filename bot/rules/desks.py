@@ -32,3 +32,11 @@ def desk_for(topics: Iterable[str], routes: Sequence[Route]) -> str | None:
         if not route.topics or keys & route.topics:
             return route.desk
     return None
+
+
+def routed_topics(routes: Sequence[Route]) -> frozenset[str] | None:
+    """The case-folded topics some desk takes, so an article with none of them is on no
+    desk (``desk_for`` is None); None when a desk takes every topic left."""
+    if any(not route.topics for route in routes):
+        return None
+    return frozenset().union(*(route.topics for route in routes))
