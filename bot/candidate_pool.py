@@ -38,13 +38,29 @@ def todays_candidates(
     return select_candidates(pool, rules, now=now, limit=limit)
 
 
-def census(tx: Transaction, rules: CandidateRules, *, now: datetime) -> Census:
+# What a census reads for one cutoff, whichever desk asks: (scanned, unreadable, the fresh
+# pool with its taken marks, the older ones counted by mark).
+CensusReads = tuple[int, int, list[ArticleView], dict[str | None, int]]
+
+
+def census(
+    tx: Transaction,
+    rules: CandidateRules,
+    *,
+    now: datetime,
+    reads_by_cutoff: dict[datetime, CensusReads] | None = None,
+) -> Census:
     """Every unpublished article counted by the first rule it fails: the fresh ones read,
-    the older ones counted in SQL (for when nothing qualifies, or a status line)."""
-    scanned, unreadable = article_counts(tx)
+    the older ones counted in SQL (for when nothing qualifies, or a status line).
+    ``reads_by_cutoff``: what this transaction already read, by cutoff, and filled here;
+    desks sharing ``max_age_days`` then read the pool and count the older ones once."""
     since = fresh_since(rules, now=now)
-    pool = unpublished_pool(tx, taken=True, dated_since=since)
-    older = older_unpublished(tx, before=since)
+    reads = {} if reads_by_cutoff is None else reads_by_cutoff
+    if since not in reads:
+        scanned, unreadable = article_counts(tx)
+        pool = unpublished_pool(tx, taken=True, dated_since=since)
+        reads[since] = (scanned, unreadable, pool, older_unpublished(tx, before=since))
+    scanned, unreadable, pool, older = reads[since]
     return take_census(pool, rules, now=now, scanned=scanned, unreadable=unreadable, older=older)
 
 

@@ -110,15 +110,19 @@ def older_unpublished(conn: Connection, *, before: datetime) -> dict[str | None,
     # first mark ``_taken`` gives it; what is left is too old.
     carded = select(POST.c.article_id)
     posted = carded.where(POST.c.status != PostStatus.UNPUBLISHED)
-    other = ARTICLE.alias("other")
-    done_urls = select(other.c.url).where(
-        other.c.url.is_not(None), or_(other.c.published.is_(True), other.c.id.in_(carded))
+    other, twice = ARTICLE.alias("other"), ARTICLE.alias("twice")
+    # A copy's URL is held twice: those few URLs, read from the index on url alone, lead to
+    # the copies, each then checked by URL (not a probe for every story published or carded).
+    shared_urls = select(twice.c.url).where(twice.c.url.is_not(None))
+    shared_urls = shared_urls.group_by(twice.c.url).having(func.count() > 1)
+    done_elsewhere = exists().where(
+        other.c.url == a.c.url, or_(other.c.published.is_(True), other.c.id.in_(carded))
     )
     marks = {
         "posted": a.c.id.in_(posted),
         "unpublished": and_(a.c.id.in_(carded), a.c.id.not_in(posted)),
         # Unpublished and never carded itself, so the story done is another article's.
-        "same story": and_(a.c.id.not_in(carded), a.c.url.in_(done_urls)),
+        "same story": and_(a.c.url.in_(shared_urls), a.c.id.not_in(carded), done_elsewhere),
     }
     count = lambda *where: int(conn.execute(select(func.count()).where(*where)).scalar_one())  # noqa: E731
     counts: dict[str | None, int] = {mark: count(*old, where) for mark, where in marks.items()}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from bot.candidate_pool import census, on_no_desk, todays_candidates
 from bot.rules.candidates import (
@@ -314,6 +314,33 @@ def test_the_pool_reads_fresh_articles_only_and_the_census_counts_the_older_in_s
         "1 repeating a story already published or posted, 1 of unknown age ('curator scan "
         "--full' dates them from git), 5 older than 7 days)"
     )
+
+
+def test_old_copies_are_counted_by_their_url_shared_with_a_story_done(engine):
+    """Among old articles whose URL is held twice, only a copy of a story published or
+    carded is "same story": two old copies of nothing done are simply too old."""
+    _ages(engine)
+    old = NOW - timedelta(days=35)
+    rows = [  # (id, path, url): 9 is old-posted.md, carded; 14 copies it
+        (14, "old-copy-of-posted.md", "https://x/posted"),
+        (15, "old-twin.md", "https://x/twin"),
+        (16, "old-twin-again.md", "https://x/twin"),
+    ]
+    with engine.begin() as conn:
+        conn.execute(update(ArticleRow.__table__).where(ArticleRow.id == 9).values(url=rows[0][2]))
+        for i, path, url in rows:
+            conn.execute(
+                insert(ArticleRow.__table__).values(
+                    id=i, path=path, blob_sha="0" * 40, title=path, url=url, quality=50.0,
+                    published=False, dated=old, first_seen_at=NOW, updated_at=NOW,
+                )
+            )  # fmt: skip
+    rules = CandidateRules(max_age_days=7)
+    with engine.connect() as conn:
+        counts = census(conn, rules, now=NOW)
+        everything = unpublished_pool(conn, taken=True)
+    assert counts == take_census(everything, rules, now=NOW, scanned=16)
+    assert (counts.same_story, counts.too_old) == (2, 7)
 
 
 def test_articles_on_no_desk_are_counted_in_sql_as_routing_decides(engine):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from bot.cli.main import cli
 from tests.helpers import Newsroom, article
@@ -230,3 +232,29 @@ def test_status_of_a_desk_that_does_not_post(setup, standin):
     out = invoke("status").output
     assert "post:General" not in out
     assert "  General in CCURATION: posting off; 0 open card(s): 0 approved, 0 waiting" in out
+
+
+def test_status_reads_by_age_once_per_cutoff(setup, standin):
+    """AI and Policy share max_age_days: their fresh articles are read and the older ones
+    counted once, not once per desk (a pass over the whole table each at a million
+    articles); General, with its own, gets its own."""
+    setup.write_text(
+        setup.read_text() + "  - name: General\n    channel: CCURATION\n    max_age_days: 3\n"
+    )
+    by_age: list[tuple[str, str]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "coalesce(article.dated, article.added_at) <" in statement or (
+            "article.dated >=" in statement  # the fresh pool
+        ):
+            by_age.append((statement, repr(parameters)))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        out = invoke("status").output
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert out.count("candidates today: ") == 3
+    assert by_age and len(by_age) == len(set(by_age))  # none repeated with the same cutoff
+    # Each ran twice: 100000 days (AI, Policy) and 3 days (General).
+    assert len(by_age) == 2 * len({statement for statement, _ in by_age})
