@@ -14,8 +14,9 @@ editors' votes each.
 
 ``fill`` loads any migrated database (the digest bench's, a temporary one, in the
 ``DIGEST`` shape it has always had). ``big_database`` builds the ``FULL`` shape once and
-keeps it: ``/tmp/curator-bench-sqlite-<n>.sqlite``, or the PostgreSQL database
-``bench_<n>`` beside ``TEST_DATABASE_URL``'s; ``--rebuild`` (``rebuild=True``) builds it
+keeps it: ``/tmp/curator-bench-sqlite-<n>-r<head>.sqlite``, or the PostgreSQL database
+``bench_<n>_r<head>`` beside ``TEST_DATABASE_URL``'s, named by the newest migration so a
+schema change (a new index) gets a database of its own; ``--rebuild`` (``rebuild=True``) builds it
 again. ``FULL`` adds what the scan and the bot keep besides: three desks routed by topic,
 every card state (skipped, unpublishing, unpublished too) with its decision, fingerprints
 (``content_hash``), related stories, images, undated articles with ``added_at``, unreadable
@@ -54,7 +55,7 @@ from bench.articles import PROVIDERS, TOPICS, WORDS  # noqa: E402
 from bot.rules.desks import Route, desk_for  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.fields import FINGERPRINT_KEYS  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from storage.migrate import head_revision, upgrade  # noqa: E402
 from storage.models import SQLModel  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -292,7 +293,7 @@ def big_database(kind: str, n: int, *, seed: int = 1, rebuild: bool = False) -> 
     """The URL of the ``FULL`` database of ``n`` articles on ``kind``, built unless it is
     there; and a line saying what it holds and how long it took (or that it was reused)."""
     if kind == "sqlite":
-        path = Path(f"/tmp/curator-bench-sqlite-{n}.sqlite")
+        path = Path(f"/tmp/curator-bench-sqlite-{n}-r{head_revision()}.sqlite")
         if path.exists() and not rebuild:
             return f"sqlite:///{path}", f"sqlite: reused {path}"
         building = path.with_suffix(".building")
@@ -303,7 +304,7 @@ def big_database(kind: str, n: int, *, seed: int = 1, rebuild: bool = False) -> 
             old.unlink(missing_ok=True)
         building.rename(path)  # only a whole build is ever found there
         return f"sqlite:///{path}", f"sqlite: {line} ({path})"
-    name = f"bench_{n}"
+    name = f"bench_{n}_r{head_revision()}"
     admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
