@@ -42,8 +42,11 @@ from tests.test_unpublish_revote import react
 
 
 @pytest.fixture(autouse=True)
-def home_tabs_stop(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> Iterator[None]:
-    """Every Home tab watcher a test starts (the endpoint's too) ends with the test."""
+def home_tabs_stop(
+    monkeypatch: pytest.MonkeyPatch, engine: Engine, standin: SlackStandIn
+) -> Iterator[None]:
+    """Every Home tab watcher a test starts (the endpoint's too) ends with the test, before
+    the stand-in it sends to stops: a send to a stopped one waits out the client's retries."""
     with home_tabs_stopped(monkeypatch):
         yield
 
