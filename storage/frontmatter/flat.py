@@ -105,9 +105,7 @@ def _mapping(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[dict[An
         if rest is None or not (rest := rest.lstrip(" ")):
             value, i = _under(lines, i, indent)
         else:
-            value = _scalar(rest)
-            if i < count and lines[i][0] > indent:
-                raise _Unusual  # a continuation line, or a block under a scalar
+            value = _scalar(rest)  # a deeper line next (continuing it) ends the loop above
         out[key] = value
     return out, i
 
@@ -132,8 +130,6 @@ def _sequence(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[list[A
         else:
             value = _scalar(rest)
             i += 1
-            if i < count and lines[i][0] > indent:
-                raise _Unusual
         out.append(value)
     return out, i
 
