@@ -3,6 +3,8 @@ to PyYAML (which still reports every error the scan shows)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -79,6 +81,9 @@ UNUSUAL = {
     "line separator": "title: a\u2028b\n",
     "BOM inside": "title: x\n\ufeffheat: 1\n",
     "control character": "title: a\x07b\n",
+    "DEL": "title: a\x7fb\n",
+    "C1 control": "title: a\x9fb\n",
+    "not a character": "title: a\ufffeb\n",
     "bad date": "date: 2021-02-30\n",
     "value tag": "v: =\n",
     "list at the top": "- a\n- b\n",
@@ -145,6 +150,17 @@ def reference_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every frontmatter read goes to PyYAML, as before storage.frontmatter.flat."""
     for module in (read_module, fast_path):
         monkeypatch.setattr(module, "read_flat", lambda text: None)
+
+
+def test_the_characters_flat_reads_are_yaml_printable_less_tab_cr_and_breaks() -> None:
+    """YAML 1.1 printable, less TAB and CR (left to PyYAML), NEL/LS/PS and BOM."""
+    printable = re.compile(
+        "[\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
+    points = [*range(0x3000), *range(0xE000, 0x10000), 0x10000, 0x1FFFE, 0x10FFFF]
+    for char in map(chr, points):
+        for text in (f"a{char}b\n", f"x: é{char}"):
+            assert flat._usual(text.encode(), text) == all(map(printable.match, text)), text
 
 
 def test_flat_never_reads_bytes_that_are_not_utf8() -> None:
