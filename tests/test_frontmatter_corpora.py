@@ -14,15 +14,20 @@ import pytest
 import yaml
 
 from storage import frontmatter
+from storage.extract import ArticleData, extract
+from storage.fields import FieldMap
 from storage.frontmatter import (
     EditError,
     FrontmatterError,
     fast_path,
+    flat,
     parse,
     parse_keys,
     set_keys,
     split,
 )
+from storage.frontmatter import read as read_module
+from tests.helpers import same
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 FILES = sorted(p.relative_to(CORPORA).as_posix() for p in CORPORA.glob("*/**/*.md"))
@@ -52,6 +57,9 @@ TAB_FILE = (
 )
 # A double-quoted summary that runs on over a column-0 'event_organizer: Digital.gov' line.
 HIDDEN_KEY_FILE = "digitalgov/events/2024/10/2024-10-17-uswds-monthly-call-october-2024.md"
+
+
+SHIPPED = (fast_path.MIN_BYTES, fast_path.MAX_SHARE)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -195,3 +203,71 @@ def test_python_frontmatter_agrees() -> None:
             continue
         if check(rel).error is None:
             assert parse(data) == theirs, rel
+
+
+# --------------------------------------------------------------------------------------------
+# storage.frontmatter.flat reads most files without PyYAML's constructor: the same mappings,
+# and the scan the same rows, as with PyYAML alone.
+
+
+def _reference_only(patch: pytest.MonkeyPatch) -> None:
+    """Every frontmatter read goes to PyYAML, as it did before storage.frontmatter.flat."""
+    for module in (read_module, fast_path):
+        patch.setattr(module, "read_flat", lambda text: None)
+
+
+@needs_corpora
+def test_flat_reads_most_files_and_reads_them_as_pyyaml_does() -> None:
+    read = 0
+    parseable = [rel for rel in FILES if not check(rel).error]
+    for rel in parseable:
+        data = (CORPORA / rel).read_bytes()
+        where = split(data)
+        text = data[where.start : where.end]
+        got = flat.read(text)
+        if got is not None:
+            read += 1
+            assert same(got, yaml.load(text, Loader=frontmatter.LOADER)), rel
+    # The rest are left to PyYAML: comments after a value, CRLF, multi-line scalars...
+    assert read > 0.8 * len(parseable)
+
+
+# Field maps over the corpora's keys: Hugo-style drafts (most files are then live and read by
+# the fast path, drafts whole), and a published flag no file has (every file is a candidate,
+# read whole and fingerprinted).
+ROW_FIELDS = (
+    FieldMap(
+        flag="draft", flag_style="draft", excerpt="summary", date="date", url="source_url",
+        provider="source", images="primary_image", related="authors", quality="weight",
+    ),
+    FieldMap(flag="draft", flag_style="draft", date="date", topics="tags", url="slug"),
+    FieldMap(excerpt="summary", date="date", url="slug", images="image", related="authors"),
+    FieldMap(excerpt="excerpt", date="date", topics="tags", provider="authors", heat="weight"),
+)  # fmt: skip
+
+
+def _rows(fields: FieldMap, *, full: bool) -> list[ArticleData]:
+    return [
+        extract(rel, f"{n:040x}", (CORPORA / rel).read_bytes(), fields, full=full)
+        for n, rel in enumerate(FILES)
+    ]
+
+
+@needs_corpora
+@pytest.mark.parametrize("threshold", ["always fast", "as shipped"])
+@pytest.mark.parametrize("fields", range(len(ROW_FIELDS)))
+def test_scan_rows_equal_those_of_pyyaml_alone(threshold: str, fields: int) -> None:
+    """Every row the scan would write from both corpora, with the fast paths and without."""
+    field_map = ROW_FIELDS[fields]
+    with pytest.MonkeyPatch.context() as patch:
+        if threshold == "as shipped":
+            patch.setattr(fast_path, "MIN_BYTES", SHIPPED[0])
+            patch.setattr(fast_path, "MAX_SHARE", SHIPPED[1])
+        fast = _rows(field_map, full=False)
+        _reference_only(patch)
+        reference = _rows(field_map, full=True)
+    assert fast == reference
+    candidates = [row for row in fast if row.published is False]
+    assert candidates and any(row.error for row in fast)
+    if field_map.flag == "published":
+        assert len(candidates) > 0.9 * len(FILES)

@@ -1,9 +1,12 @@
 """Read and edit the YAML frontmatter of an article, as pure functions over its bytes.
 
 A file with frontmatter starts with a ``---`` line (after an optional UTF-8 BOM) and the YAML
-runs up to the next ``---`` or ``...`` line. Only PyYAML's safe loader is used, the C one when
-it is installed. The parts, each importing only those above it:
+runs up to the next ``---`` or ``...`` line. It is read by PyYAML's safe loader (the C one
+when it is installed), or, in its common shape, by ``flat``, which builds the same values.
+The parts, each importing only those above it:
 
+- ``flat``: the common shape of frontmatter (`key: scalar` lines and plain blocks) built
+  in Python, as PyYAML would build it, or None to let PyYAML read the rest;
 - ``read``: where the frontmatter is (:func:`split`) and the whole mapping (:func:`parse`),
   with errors that name the line;
 - ``lines``: a line scanner that finds top-level keys without loading the YAML

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from storage.frontmatter.flat import read as read_flat
 from storage.frontmatter.lines import BLANKS, breaks_unseen, scan_lines, top_keys
 from storage.frontmatter.read import LOADER, VALUE_ERRORS, load_mapping, split
 
@@ -74,10 +75,12 @@ def parse_keys(
             return {}
         # One load of the wanted blocks side by side: each starts at column 0, ends with '\n'.
         chunk = b"".join([text[a:b] for a, b, _ in spans])
-        try:
-            got = yaml.load(chunk, Loader=LOADER)
-        except (yaml.YAMLError, RecursionError, *VALUE_ERRORS):
-            got = None  # the full parse below reports it
+        got = read_flat(chunk)
+        if got is None:
+            try:
+                got = yaml.load(chunk, Loader=LOADER)
+            except (yaml.YAMLError, RecursionError, *VALUE_ERRORS):
+                got = None  # the full parse below reports it
         # Exactly the expected keys, or the blocks were not what the scanner thought.
         if type(got) is dict and len(got) == len(spans) and all(k in got for *_, k in spans):
             return got

@@ -283,6 +283,10 @@ def top_keys(
     column-0 lines known to continue a construct. Any other column-0 line gives None when
     strict, and is passed over otherwise.
     """
+    if not skip:
+        found = _simple_top_keys(text, strict)
+        if found is not False:
+            return found
     keys: list[tuple[int, str | None]] = []
     starts = [m.end() for m in _COL0.finditer(text)]
     if text[:1] not in (b"", b" ", b"\r", b"\n"):
@@ -305,6 +309,33 @@ def top_keys(
             continue
         keys.append((pos, key_name(m)))
     return keys
+
+
+# A column-0 line: a plain word key (the common case), a comment or `- ` entry, or other.
+_TOP_LINE = re.compile(
+    rb"\n(?=[^ \r\n])(?:(?P<key>[A-Za-z_][A-Za-z0-9_-]{0,127})[ \t]*+:(?=[ \t\r\n]|\Z)"
+    rb"|(?P<entry>-(?=[ \t\r\n]|\Z))|\#|(?P<other>))"
+)
+
+
+def _simple_top_keys(text: bytes, strict: bool) -> list[tuple[int, str | None]] | bool | None:
+    """top_keys in one regex pass when every column-0 line is a word key, a comment or a
+    `- ` entry; False when another line is there (top_keys then looks at each line)."""
+    keys: list[tuple[int, str | None]] = []
+    for m in _TOP_LINE.finditer(b"\n" + text):
+        name = m["key"]
+        if name is not None:
+            keys.append((m.start(), _word_key(name)))
+        elif m["other"] is not None:
+            return False
+        elif m["entry"] is not None and strict and not keys:
+            return None  # the frontmatter is a list
+    return keys
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_key(name: bytes) -> str | None:
+    return name.decode("ascii") if _plain_is_str(name) else None
 
 
 def breaks_unseen(text: bytes) -> bool:

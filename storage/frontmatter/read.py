@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from storage.frontmatter.flat import read as read_flat
+
 #: Files larger than this are refused (an article is a few kB; this bounds the work per file).
 MAX_BYTES = 1_000_000
 
@@ -141,6 +143,11 @@ VALUE_ERRORS = (ValueError, TypeError, AttributeError, OverflowError)
 
 
 def load_mapping(data: bytes, where: Split, unique: Collection[str] = ()) -> dict[str, Any]:
+    # The common shape is built without PyYAML's constructor; it has no key twice, so no
+    # key of ``unique`` either. Anything else goes to PyYAML, which reports the errors.
+    doc = read_flat(data[where.start : where.end])
+    if doc is not None:
+        return doc
     # libyaml reads bytes about twice as fast as str, and the text is known to be UTF-8.
     try:
         doc = _load(data, where, unique)
