@@ -29,14 +29,20 @@ def _handle(
     curator: Curator, event: dict[str, Any], client: WebClient, context: BoltContext, *,
     present: bool,
 ) -> None:  # fmt: skip
-    change = apply_reaction(
-        curator.engine,
-        curator.config,
-        event,
-        present=present,
-        bot_user=context.bot_user_id,
-        is_editor=lambda desk, user: curator.editors.contains(desk, user, client),
-    )
-    if change is not None:
-        curator.cards.mark(change.post_id)
-        curator.home.poke()  # the Home tabs showing the card follow
+    """Acked already; the vote is recorded on ``curator.events``, after the acks in flight."""
+    bot_user = context.bot_user_id
+
+    def work() -> None:
+        change = apply_reaction(
+            curator.engine,
+            curator.config,
+            event,
+            present=present,
+            bot_user=bot_user,
+            is_editor=lambda desk, user: curator.editors.contains(desk, user, client),
+        )
+        if change is not None:
+            curator.cards.mark(change.post_id)
+            curator.home.poke()  # the Home tabs showing the card follow
+
+    curator.events.submit(str(event.get("type") or "reaction"), work)

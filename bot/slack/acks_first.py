@@ -1,0 +1,99 @@
+"""Acks first: the work behind Slack's events waits while requests are being answered.
+
+Slack wants every event acknowledged within 3 seconds, and Bolt acks an event before its
+listener runs. But the listener's work (a vote recorded, a card tallied) then runs in the same
+process, and Python runs one thread at a time: in a burst, every ack waited its turn behind
+that work (bench/events.py: p99 of the acks 80 ms, a third of a bare Bolt app's rate). Here
+the reaction listeners hand their work to one thread that waits while any Slack request is
+being answered (``InFlight``, counted at the door, ``bot.slack.guard``), so a burst is
+acknowledged first and worked through after it, in the order it came.
+
+Never for long: an item waits at most ``MAX_WAIT`` after it arrived, then runs whatever is
+in flight, so work under a flood that does not stop falls behind by that much and no more.
+Cards are sent at most once a second anyway (``bot.slack.card_refresher``), so a vote that
+waits a second in a burst shows on its card about as soon. Listeners that ack themselves
+(commands, buttons) never wait here: Bolt answers them only once they have run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+# The longest an event's work waits for the acks in flight.
+MAX_WAIT = 1.0
+
+
+class InFlight:
+    """How many Slack requests are being answered now; wakes the waiting work at zero."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self.waiting = 0  # work items waiting for quiet now (for tests and the curious)
+        self._cond = threading.Condition()
+
+    @property
+    def answering(self) -> int:
+        return self._count
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        with self._cond:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._count -= 1
+                if self._count == 0:
+                    self._cond.notify_all()
+
+    def wait_quiet(self, until: float) -> None:
+        """Return once no request is in flight, or at ``until`` (monotonic) at the latest."""
+        with self._cond:
+            self.waiting += 1
+            try:
+                while self._count > 0:
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        return
+                    self._cond.wait(left)
+            finally:
+                self.waiting -= 1
+
+
+class AcksFirst:
+    """One worker thread for the events' work, each item run once ``in_flight`` is quiet or
+    ``max_wait`` after it was handed over. Items run in the order they came; an item that
+    raises is handed to ``on_error`` with its kind (the event's type), and the next one runs."""
+
+    def __init__(
+        self, in_flight: InFlight, on_error: Callable[[str, Exception], None], *,
+        max_wait: float = MAX_WAIT,
+    ) -> None:  # fmt: skip
+        self._in_flight = in_flight
+        self._on_error = on_error
+        self._max_wait = max_wait
+        # A ThreadPoolExecutor's worker is joined at interpreter exit: work handed over
+        # before a SIGTERM is still done (the server answers nothing new by then).
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
+
+    def submit(self, kind: str, work: Callable[[], Any]) -> Future[None]:
+        until = time.monotonic() + self._max_wait
+
+        def after_acks() -> None:
+            self._in_flight.wait_quiet(until)
+            try:
+                work()
+            except Exception as exc:  # one event failing must not stop the others
+                self._on_error(kind, exc)
+
+        return self._pool.submit(after_acks)
+
+    def flush(self) -> None:
+        """Wait until everything handed over so far has run (tests, shutdown)."""
+        self._pool.submit(lambda: None).result()

@@ -1,0 +1,81 @@
+"""Acks first: the events' work waits while Slack's requests are being answered, never
+longer than its limit, in order, and one failure stops nothing (bot/slack/acks_first.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from slack_bolt.response import BoltResponse
+
+from bot.slack.acks_first import AcksFirst, InFlight
+from bot.slack.guard import guard_events
+from tests.slack_requests import SIGNING_SECRET, reaction_event, sign
+from tests.test_slack_loop import eventually
+
+
+def test_work_waits_until_the_requests_in_flight_are_answered() -> None:
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, lambda kind, exc: None, max_wait=600)
+    with in_flight.request():
+        events.submit("reaction_added", lambda: ran.append("vote"))
+        eventually(lambda: in_flight.waiting == 1)  # the worker holds it, unrun
+        assert ran == []
+    events.flush()
+    assert ran == ["vote"]
+
+
+def test_work_waits_no_longer_than_its_limit() -> None:
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, lambda kind, exc: None, max_wait=0)
+    with in_flight.request():  # a flood that never stops
+        events.submit("reaction_added", lambda: ran.append("vote"))
+        events.flush()
+        assert ran == ["vote"]
+
+
+def test_work_runs_in_order_and_a_failure_stops_nothing() -> None:
+    ran: list[str] = []
+    failed: list[tuple[str, str]] = []
+    events = AcksFirst(InFlight(), lambda kind, exc: failed.append((kind, str(exc))))
+
+    def broken() -> None:
+        raise RuntimeError("database away")
+
+    events.submit("reaction_added", lambda: ran.append("first"))
+    events.submit("reaction_removed", broken)
+    events.submit("reaction_added", lambda: ran.append("third"))
+    events.flush()
+    assert ran == ["first", "third"]
+    assert failed == [("reaction_removed", "database away")]
+
+
+def test_the_door_counts_a_request_while_it_is_answered() -> None:
+    in_flight = InFlight()
+    seen: list[int] = []
+
+    class App:
+        def dispatch(self, request: Any) -> BoltResponse:
+            seen.append(in_flight.answering)
+            return BoltResponse(status=200, body="")
+
+    body = json.dumps(
+        reaction_event(
+            "reaction_added", user="UALICE", reaction="white_check_mark", channel="C1",
+            ts="1.000100", event_ts="2.000100",
+        )
+    ).encode()  # fmt: skip
+    headers = sign(body, SIGNING_SECRET)
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+        "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"], "QUERY_STRING": "",
+    }  # fmt: skip
+    statuses: list[str] = []
+    door = guard_events(App(), SIGNING_SECRET, in_flight=in_flight)  # type: ignore[arg-type]
+    door(environ, lambda status, headers: statuses.append(status))
+    assert statuses == ["200 OK"]
+    assert seen == [1]
+    assert in_flight.answering == 0
