@@ -17,37 +17,54 @@ from tests.test_slack_loop import eventually
 
 def test_work_waits_until_the_requests_in_flight_are_answered() -> None:
     in_flight, ran = InFlight(), []
-    events = AcksFirst(in_flight, lambda kind, exc: None, max_wait=600)
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=600)
     with in_flight.request():
-        events.submit("reaction_added", lambda: ran.append("vote"))
+        events.submit("reaction_added", "vote")
         eventually(lambda: in_flight.waiting == 1)  # the worker holds it, unrun
         assert ran == []
     events.flush()
-    assert ran == ["vote"]
+    assert ran == [["vote"]]
 
 
 def test_work_waits_no_longer_than_its_limit() -> None:
     in_flight, ran = InFlight(), []
-    events = AcksFirst(in_flight, lambda kind, exc: None, max_wait=0)
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=0)
     with in_flight.request():  # a flood that never stops
-        events.submit("reaction_added", lambda: ran.append("vote"))
+        events.submit("reaction_added", "vote")
         events.flush()
-        assert ran == ["vote"]
+        assert ran == [["vote"]]
 
 
-def test_work_runs_in_order_and_a_failure_stops_nothing() -> None:
-    ran: list[str] = []
-    failed: list[tuple[str, str]] = []
-    events = AcksFirst(InFlight(), lambda kind, exc: failed.append((kind, str(exc))))
-
-    def broken() -> None:
-        raise RuntimeError("database away")
-
-    events.submit("reaction_added", lambda: ran.append("first"))
-    events.submit("reaction_removed", broken)
-    events.submit("reaction_added", lambda: ran.append("third"))
+def test_a_burst_is_worked_in_one_call_in_order() -> None:
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=600)
+    with in_flight.request():
+        for n in range(5):
+            events.submit("reaction_added", n)
+        eventually(lambda: in_flight.waiting == 1)
     events.flush()
-    assert ran == ["first", "third"]
+    assert ran == [[0, 1, 2, 3, 4]]
+
+
+def test_a_failed_burst_is_worked_again_one_by_one_and_a_failure_stops_nothing() -> None:
+    in_flight, ran = InFlight(), []
+    failed: list[tuple[str, str]] = []
+
+    def run(items: list[str]) -> None:
+        if "broken" in items:
+            raise RuntimeError("database away")  # and nothing of the call is kept
+        ran.append(items)
+
+    events = AcksFirst(
+        in_flight, run, lambda kind, exc: failed.append((kind, str(exc))), max_wait=600
+    )
+    with in_flight.request():
+        events.submit("reaction_added", "first")
+        events.submit("reaction_removed", "broken")
+        events.submit("reaction_added", "third")
+        eventually(lambda: in_flight.waiting == 1)
+    events.flush()
+    assert ran == [["first"], ["third"]]
     assert failed == [("reaction_removed", "database away")]
 
 

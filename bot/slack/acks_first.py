@@ -6,7 +6,8 @@ process, and Python runs one thread at a time: in a burst, every ack waited its 
 that work (bench/events.py: p99 of the acks 80 ms, a third of a bare Bolt app's rate). Here
 the reaction listeners hand their work to one thread that waits while any Slack request is
 being answered (``InFlight``, counted at the door, ``bot.slack.guard``), so a burst is
-acknowledged first and worked through after it, in the order it came.
+acknowledged first and worked through after it, in the order it came, the events waiting by
+then together: one transaction (one commit, on PostgreSQL one fsync) for a burst.
 
 Never for long: an item waits at most ``MAX_WAIT`` after it arrived, then runs whatever is
 in flight, so work under a flood that does not stop falls behind by that much and no more.
@@ -19,13 +20,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Generic, TypeVar
 
 # The longest an event's work waits for the acks in flight.
 MAX_WAIT = 1.0
+# The most events worked in one call (one transaction).
+MAX_BATCH = 200
+
+T = TypeVar("T")
 
 
 class InFlight:
@@ -66,33 +72,56 @@ class InFlight:
                 self.waiting -= 1
 
 
-class AcksFirst:
-    """One worker thread for the events' work, each item run once ``in_flight`` is quiet or
-    ``max_wait`` after it was handed over. Items run in the order they came; an item that
-    raises is handed to ``on_error`` with its kind (the event's type), and the next one runs."""
+class AcksFirst(Generic[T]):
+    """One worker thread for the events' work, run once ``in_flight`` is quiet or
+    ``max_wait`` after the oldest item waiting was handed over. Items run in the order they
+    came, all those waiting by then in one call of ``run`` (a burst is one transaction, not
+    one per event); when that call raises, each item is run again alone, and one that raises
+    then is handed to ``on_error`` with its kind (the event's type). ``run`` must leave no
+    trace of a call that raised (one transaction, rolled back)."""
 
     def __init__(
-        self, in_flight: InFlight, on_error: Callable[[str, Exception], None], *,
-        max_wait: float = MAX_WAIT,
+        self, in_flight: InFlight, run: Callable[[list[T]], None],
+        on_error: Callable[[str, Exception], None], *, max_wait: float = MAX_WAIT,
+        max_batch: int = MAX_BATCH,
     ) -> None:  # fmt: skip
         self._in_flight = in_flight
+        self._run = run
         self._on_error = on_error
         self._max_wait = max_wait
+        self._max_batch = max_batch
+        self._waiting: deque[tuple[float, str, T]] = deque()
+        self._lock = threading.Lock()
         # A ThreadPoolExecutor's worker is joined at interpreter exit: work handed over
         # before a SIGTERM is still done (the server answers nothing new by then).
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
 
-    def submit(self, kind: str, work: Callable[[], Any]) -> Future[None]:
-        until = time.monotonic() + self._max_wait
+    def submit(self, kind: str, item: T) -> Future[None]:
+        with self._lock:
+            self._waiting.append((time.monotonic() + self._max_wait, kind, item))
+        return self._pool.submit(self._drain)  # one per item; most find the items taken
 
-        def after_acks() -> None:
-            self._in_flight.wait_quiet(until)
-            try:
-                work()
-            except Exception as exc:  # one event failing must not stop the others
-                self._on_error(kind, exc)
-
-        return self._pool.submit(after_acks)
+    def _drain(self) -> None:
+        with self._lock:
+            if not self._waiting:
+                return  # an earlier drain took this item with its own
+            until = self._waiting[0][0]
+        self._in_flight.wait_quiet(until)
+        with self._lock:
+            batch = [
+                self._waiting.popleft() for _ in range(min(len(self._waiting), self._max_batch))
+            ]
+        try:
+            self._run([item for _, _, item in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                self._on_error(batch[0][1], exc)
+                return
+            for _, kind, item in batch:  # which one failed, and the others still done
+                try:
+                    self._run([item])
+                except Exception as exc:  # one event failing must not stop the others
+                    self._on_error(kind, exc)
 
     def flush(self) -> None:
         """Wait until everything handed over so far has run (tests, shutdown)."""

@@ -25,6 +25,7 @@ from bot.slack.curator import Curator
 from bot.slack.editors import editors_from
 from bot.slack.home import HOME_INTERVAL, HomeTabs
 from bot.slack.listeners import register_listeners
+from bot.slack.listeners.events import record_reactions
 from bot.slack.voting import refresh_card
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def build_app(
         editors,
         CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
         home,
-        AcksFirst(in_flight or InFlight(), failed),
+        AcksFirst(in_flight or InFlight(), lambda votes: record_reactions(curator, votes), failed),
     )
     if watch_home:
         home.watch()

@@ -7,6 +7,7 @@ neither imports the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -27,4 +28,4 @@ class Curator:
     editors: DeskEditors
     cards: CardRefresher[int]
     home: HomeTabs
-    events: AcksFirst
+    events: AcksFirst[Any]  # reaction events (bot.slack.listeners.events), acked already
