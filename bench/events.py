@@ -7,7 +7,7 @@ Slack wants every event acknowledged within 3 seconds and retries (then disables
 when it is not, so the number that matters is the ack latency seen by the sender. Bolt acks an
 event before its listener runs (``process_before_response=False``): the listener's database
 and Web API work then runs in the same process (the curator's events thread, which lets the
-requests in flight go first for up to a second: ``bot/slack/acks_first.py``; the card
+requests in flight go first for up to 3 s: ``bot/slack/acks_first.py``; the card
 refresher's thread), competing for the GIL and the CPU with the acks of the events that
 follow. This measures how much that work costs the acks, against a baseline that does none
 of it:
@@ -41,7 +41,10 @@ sent after the round's last ack is printed too ("last card s"): up to the interv
 that deliberate hold, not a backlog. The load itself is a flood (each client thread sends as
 soon as it has its answer), far above any newsroom's pace (Slack delivers a busy newsroom's
 reactions a few a second): done/s is what (A) can sustain at most, the acks' p99 what the
-sender sees while it does. (B) does no work: its round ends when its CPU goes quiet.
+sender sees while it does. (B) does no work: its round ends when its CPU goes quiet. The
+default rounds (1,000 events, a second or two) are shorter than the longest the curator's
+work waits for the acks (3 s), so their work follows their acks; a flood longer than that
+(``--rounds 1 --events 10000``) shows the acks sharing the CPU with the work again.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ acknowledged first and worked through after it, in the order it came, the events
 then together: one transaction (one commit, on PostgreSQL one fsync) for a burst.
 
 Never for long: an item waits at most ``MAX_WAIT`` after it arrived, then runs whatever is
-in flight, so work under a flood that does not stop falls behind by that much and no more.
-Cards are sent at most once a second anyway (``bot.slack.card_refresher``), so a vote that
-waits a second in a burst shows on its card about as soon. Listeners that ack themselves
+in flight, so work under a flood that does not stop falls behind by that much and no more,
+and competes with the acks again. ``MAX_WAIT`` is as long as Slack waits for an ack (3 s):
+a burst that long is all acknowledged before its work, and its votes show on the cards a few
+seconds late at most. Outside bursts nothing is in flight between two events, and the work
+runs at once. Listeners that ack themselves
 (commands, buttons) never wait here: Bolt answers them only once they have run.
 """
 
@@ -26,8 +28,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-# The longest an event's work waits for the acks in flight.
-MAX_WAIT = 1.0
+# The longest an event's work waits for the acks in flight: as long as Slack waits for an ack.
+MAX_WAIT = 3.0
 # The most events worked in one call (one transaction).
 MAX_BATCH = 200
 

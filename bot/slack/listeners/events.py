@@ -40,7 +40,8 @@ def _handle(
     curator: Curator, event: dict[str, Any], client: WebClient, context: BoltContext, *,
     present: bool,
 ) -> None:  # fmt: skip
-    """Acked already; the vote is recorded on ``curator.events``, after the acks in flight."""
+    """Acked already; the vote is recorded on ``curator.events``, after the acks in flight
+    (``bot.slack.acks_first``)."""
     item = ReactionEvent(event, present, context.bot_user_id, client)
     curator.events.submit(str(event.get("type") or "reaction"), item)
 
