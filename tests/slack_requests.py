@@ -126,13 +126,16 @@ def serve_bot(config: Config, engine: Engine, api_url: str, **options: Any) -> I
     """The bot's HTTP endpoint under its production server; yields the events URL."""
     import threading
 
+    from bot.slack.acks_first import InFlight
     from bot.slack.health import DatabaseHealth, Health, SlackHealth
     from bot.slack.server import make_server, make_wsgi_app
 
     slack = SlackHealth()
-    app, client = bot_app(config, engine, api_url, slack, **options)
+    in_flight = InFlight()  # as `curator serve` wires it: the events' work waits for the acks
+    app, client = bot_app(config, engine, api_url, slack, in_flight=in_flight, **options)
     health = Health(DatabaseHealth(engine), slack, recheck=client.auth_test)
-    server = make_server(make_wsgi_app(app, SIGNING_SECRET, health), "127.0.0.1", 0, threads=4)
+    wsgi = make_wsgi_app(app, SIGNING_SECRET, health, in_flight)
+    server = make_server(wsgi, "127.0.0.1", 0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.port}/slack/events"

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +29,7 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -63,14 +66,30 @@ class SlackStandIn:
     page: tuple[int, bytes] | None = None
     # Home tab views published (views.publish), by user, in order.
     views: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    connections: int = 0  # TCP connections accepted
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()  # connections not yet closed
         self._ts = itertools.count(1)
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without this, a kept connection would
+            # wait out the client's delayed ACK (40 ms) before the body, as no real server does.
+            disable_nagle_algorithm = True
+
+            def setup(self) -> None:  # once per connection, however many requests it carries
+                super().setup()
+                with standin._lock:
+                    standin.connections += 1
+                    standin._open.add(self.connection)
+
+            def finish(self) -> None:
+                with standin._lock:
+                    standin._open.discard(self.connection)
+                super().finish()
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -147,6 +166,12 @@ class SlackStandIn:
     def _respond(self, key: str, body: bytes) -> None:
         with self._lock:
             self.responses.setdefault(key, []).append(json.loads(body or b"{}"))
+
+    def close_idle(self) -> None:
+        """Close every open connection, as a server does with those idle too long."""
+        with self._lock:
+            for sock in self._open:
+                sock.shutdown(socket.SHUT_RDWR)
 
     def called(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]

@@ -22,7 +22,7 @@ from bot.slack import daily_post
 from bot.slack.client import make_client
 from bot.slack.editors import editors_from
 from bot.slack.home import HomeTabs
-from bot.slack.voting import apply_reaction, refresh_card
+from bot.slack.voting import apply_reaction, reaction_of, record_votes, refresh_card
 from storage.db import transaction
 from storage.fields import FieldMap
 from storage.models import Post
@@ -121,6 +121,42 @@ def test_a_vote_locks_and_reads_its_card_in_one_statement(card, config, engine):
     with statements(engine) as seen:
         assert not vote(engine, config, card, "UBOB", "1800000000.000200")
     assert len(seen) == 2, seen
+
+
+def test_a_burst_of_votes_is_one_transaction_with_each_vote_as_alone(card, config, engine):
+    """The events thread records the votes waiting together: one commit for the burst, and
+    each vote sees the ones before it (the third editor's vote approves, quorum 3)."""
+    editors = editors_from(config)
+    votes = [
+        reaction_of(
+            config,
+            {
+                "type": "reaction_added",
+                "user": user,
+                "reaction": "white_check_mark",
+                "item": {"type": "message", "channel": card.channel, "ts": card.ts},
+                "event_ts": f"1800000000.00{n}100",
+            },
+            present=True,
+            bot_user=BOT_USER,
+            is_editor=lambda desk, u: editors.contains(desk, u, None),
+        )
+        for n, user in enumerate(EDITORS)
+    ]
+    commits: list[object] = []
+
+    def commit(conn: object) -> None:
+        commits.append(conn)
+
+    event.listen(engine, "commit", commit)
+    try:
+        changes = record_votes(engine, config, [v for v in votes if v is not None])
+    finally:
+        event.remove(engine, "commit", commit)
+    assert len(commits) == 1
+    assert [(c.old, c.new) for c in changes] == [("open", "open")] * 2 + [("open", "approved")]
+    with engine.connect() as conn:
+        assert conn.execute(select(Post.status)).scalar_one() == "approved"
 
 
 def test_a_burst_of_votes_is_one_look_for_the_home_tabs(config, engine, standin):

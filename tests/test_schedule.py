@@ -162,3 +162,30 @@ def test_a_summary_covers_from_the_last_one_sent_or_the_day_before() -> None:
     last = datetime(2026, 3, 27, 7, 30, tzinfo=UTC)
     assert summary_since(last, at) == last
     assert summary_since(None, at) == at - timedelta(hours=24)
+
+
+def test_the_card_footer_walks_the_crontab_once_until_that_run_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Every card refresh shows the next publish run: it is found once, and again only once
+    the run it found has come (bench/events.py refreshes many cards a second)."""
+    from bot.slack import card_message
+
+    walks: list[datetime] = []
+
+    def counted(cron: str, after: datetime, tz: ZoneInfo) -> datetime | None:
+        walks.append(after)
+        return next_run(cron, after, tz)
+
+    monkeypatch.setattr(card_message, "next_run", counted)
+    monkeypatch.setattr(card_message, "_NEXT_RUN", {})
+    config = config_with("30 9 * * 1-5", tmp_path, loaded=False)
+    monday = berlin("2026-03-02T08:00:00")
+    for minutes in (0, 1, 89):
+        assert next_publish_run(config, monday + timedelta(minutes=minutes)) == berlin(
+            "2026-03-02T09:30:00"
+        )
+    assert len(walks) == 1
+    assert next_publish_run(config, berlin("2026-03-02T09:30:00")) == berlin("2026-03-03T09:30:00")
+    assert next_publish_run(config, monday) == berlin("2026-03-02T09:30:00")  # asked earlier
+    assert len(walks) == 3

@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import click
 from slack_bolt import App
@@ -19,15 +20,22 @@ from bot.cli.context import Context, slack_secrets
 from bot.runtime import Runtime
 from bot.slack.env import SlackEnv
 
+if TYPE_CHECKING:
+    from bot.slack.acks_first import InFlight
+
 log = logging.getLogger(__name__)
 
 
-def _app(rt: Runtime, env: SlackEnv, client: WebClient, auth: SlackResponse) -> App:
+def _app(
+    rt: Runtime, env: SlackEnv, client: WebClient, auth: SlackResponse,
+    in_flight: InFlight | None = None,
+) -> App:  # fmt: skip
     from bot.slack.app import build_app
 
     return build_app(
         rt.config, rt.engine, token=env.bot_token, signing_secret=env.signing_secret,
         api_url=env.api_url, client=client, auth_test=auth, watch_home=True,
+        in_flight=in_flight,
     )  # fmt: skip
 
 
@@ -73,6 +81,7 @@ def serve(ctx: Context, host: str, port: int, threads: int) -> None:
     """Serve Slack's events over HTTP at /slack/events (the Procfile's web), plus /healthz."""
     env = slack_secrets(("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"))
     rt = ctx.runtime()
+    from bot.slack.acks_first import InFlight
     from bot.slack.client import single_try
     from bot.slack.health import DatabaseHealth, Health, SlackHealth
     from bot.slack.server import make_server, make_wsgi_app
@@ -82,7 +91,9 @@ def serve(ctx: Context, host: str, port: int, threads: int) -> None:
     with _starting():
         client, auth = reach_slack(env, slack)
     health = Health(DatabaseHealth(rt.engine), slack, recheck=single_try(client).auth_test)
-    wsgi = make_wsgi_app(_app(rt, env, client, auth), env.signing_secret or "", health)
+    in_flight = InFlight()  # the requests being answered: the events' work waits for them
+    app = _app(rt, env, client, auth, in_flight)
+    wsgi = make_wsgi_app(app, env.signing_secret or "", health, in_flight)
     server = make_server(wsgi, host, port, threads)
     with _scheduler(rt, client, auth["user_id"], ctx.scrub):
         log.info("listening on http://%s:%s/slack/events", host, server.port)

@@ -18,12 +18,14 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config
 from bot.outages import outage
+from bot.slack.acks_first import AcksFirst, InFlight
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.client import make_client
 from bot.slack.curator import Curator
 from bot.slack.editors import editors_from
 from bot.slack.home import HOME_INTERVAL, HomeTabs
 from bot.slack.listeners import register_listeners
+from bot.slack.listeners.events import record_reactions
 from bot.slack.voting import refresh_card
 
 log = logging.getLogger(__name__)
@@ -44,23 +46,37 @@ def build_app(
     auth_test: SlackResponse | None = None,
     home_interval: float = HOME_INTERVAL,
     watch_home: bool = False,
+    in_flight: InFlight | None = None,
 ) -> App:
     """The Slack app with every listener registered. Nothing happens at import time, and
     nothing goes over the network here: whoever starts it asks Slack who the bot is (and
     retries), and hands the answer over as ``auth_test``. ``home_interval``: the least
     time between two Home tab views of one reader. ``watch_home``: keep the Home tabs of the
     readers in the database current from the start (``curator run`` and ``serve``), not only
-    once someone opens the tab here."""
+    once someone opens the tab here. ``in_flight``: the requests being answered, counted at
+    the HTTP door; the events' work waits for them (``bot.slack.acks_first``)."""
     client = client or make_client(token, api_url)
     _quiet_bolt()
     editors = editors_from(config)
     home = HomeTabs(engine, config, client, editors, interval=home_interval)
+
+    def failed(kind: str, error: Exception) -> None:
+        """One place that logs listener failures, with the traceback; an outage (Slack or
+        the database away) in one line, the traceback only with ``-v``."""
+        reason = outage(error, database_url=engine.url, slack_api_url=api_url)
+        if reason is None:
+            log.error("listener failed on %s", kind, exc_info=error)
+            return
+        log.warning("listener failed on %s: %s", kind, reason)
+        log.debug("listener failed on %s", kind, exc_info=error)
+
     curator = Curator(
         config,
         engine,
         editors,
         CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
         home,
+        AcksFirst(in_flight or InFlight(), lambda votes: record_reactions(curator, votes), failed),
     )
     if watch_home:
         home.watch()
@@ -71,9 +87,8 @@ def build_app(
         signing_secret=signing_secret or "",
         # Ack first, work after: events are acknowledged before the listener runs.
         process_before_response=False,
-        # Listener work is short (an upsert and a tally; cards refresh on their own thread).
-        # Two workers keep up with a newsroom's votes many times over, and leave the GIL to
-        # the request threads, so acks stay fast under a burst (bench/events.py).
+        # Listener work is short: reactions hand theirs to curator.events (acks first), cards
+        # refresh on their own thread. Two workers leave the GIL to the request threads.
         listener_executor=ThreadPoolExecutor(max_workers=2, thread_name_prefix="listener"),
         # No auth.test while building: `run` and `serve` call it themselves, with retries.
         token_verification_enabled=False,
@@ -85,15 +100,7 @@ def build_app(
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> None:
-        """One place that logs listener failures, with the traceback; an outage (Slack or
-        the database away) in one line, the traceback only with ``-v``."""
-        kind = _kind(body)
-        reason = outage(error, database_url=engine.url, slack_api_url=api_url)
-        if reason is None:
-            log.error("listener failed on %s", kind, exc_info=error)
-            return
-        log.warning("listener failed on %s: %s", kind, reason)
-        log.debug("listener failed on %s", kind, exc_info=error)
+        failed(str(_kind(body)), error)
 
     return app
 

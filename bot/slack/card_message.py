@@ -35,10 +35,25 @@ def emoji(desk: Desk) -> Emoji:
     return Emoji(desk.votes.publish[0], desk.votes.reject[0], back)
 
 
+# Every card shows the next publish run, the same for all until it passes; finding it walks
+# the crontab (a good part of a card refresh's CPU). So the answer is kept with the time it
+# was asked at: for any time from then until that run, the first run after it is the same.
+_NEXT_RUN: dict[tuple[str, str], tuple[datetime, datetime | None]] = {}
+
+
 def next_publish_run(config: Config, now: datetime) -> datetime | None:
-    if not config.schedule.publish:
+    cron = config.schedule.publish
+    if not cron:
         return None
-    return next_run(config.schedule.publish, now, config.zone)
+    key = (cron, str(config.zone))
+    kept = _NEXT_RUN.get(key)
+    if kept is not None:
+        asked, upcoming = kept
+        if upcoming is not None and asked <= now < upcoming:
+            return upcoming
+    upcoming = next_run(cron, now, config.zone)
+    _NEXT_RUN[key] = (now, upcoming)  # one tuple, replaced whole: safe across threads
+    return upcoming
 
 
 def render_post(

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.handler import RetryHandler
 
 from bot.slack.env import DEFAULT_API_URL
 from bot.slack.health import SlackHealth
+from bot.slack.keep_alive import KeepAliveWebClient
 
 
 def make_client(
@@ -21,8 +22,9 @@ def make_client(
 ) -> WebClient:
     """A client that waits out HTTP 429 for as long as ``Retry-After`` says, and retries
     5xx answers and dropped connections a couple of times before giving up. ``health``
-    (first, so it sees every attempt) records how Slack answered, for ``/healthz``."""
-    return WebClient(
+    (first, so it sees every attempt) records how Slack answered, for ``/healthz``. Each
+    thread's calls reuse one connection (``bot.slack.keep_alive``)."""
+    return KeepAliveWebClient(
         token=token,
         base_url=base_url,
         timeout=15,
@@ -58,7 +60,9 @@ def without_resend(client: WebClient) -> WebClient:
 
     After a dropped connection or a 5xx, Slack may already have posted the message; sending
     it again would post the card twice. The caller stops instead, and the next run finds the
-    card by its metadata. A 429 is safe to retry: Slack did nothing.
+    card by its metadata. A 429 is safe to retry: Slack did nothing. A plain ``WebClient``,
+    a new connection per call: the keep-alive client would send a request again when a kept
+    connection turns out closed, and here nothing is sent twice.
     """
     return WebClient(
         token=client.token,

@@ -10,6 +10,7 @@ reason), never the body.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -21,6 +22,8 @@ from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+
+from bot.slack.acks_first import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +51,19 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def guard_events(app: App, signing_secret: str, *, max_body: int = MAX_BODY) -> WSGIApp:
-    """A WSGI app for Slack's requests: checked here, then dispatched to ``app``."""
+def guard_events(
+    app: App, signing_secret: str, *, max_body: int = MAX_BODY, in_flight: InFlight | None = None
+) -> WSGIApp:
+    """A WSGI app for Slack's requests: checked here, then dispatched to ``app``. While one is
+    being answered, ``in_flight`` counts it (the events' work waits: ``bot.slack.acks_first``)."""
     verifier = SignatureVerifier(signing_secret)
+    counting = in_flight.request if in_flight is not None else contextlib.nullcontext
 
     def events(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with counting():
+            return _answer(environ, start_response)
+
+    def _answer(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
             body = _read_body(environ, max_body)
             text = _verify(environ, body, verifier)

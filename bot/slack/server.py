@@ -16,6 +16,7 @@ from waitress.server import BaseWSGIServer, create_server
 from waitress.task import ErrorTask
 from waitress.utilities import RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 
+from bot.slack.acks_first import InFlight
 from bot.slack.guard import MAX_BODY, WSGIApp, guard_events, log_refusal, too_large
 from bot.slack.health import Health
 
@@ -79,8 +80,10 @@ class _Channel(HTTPChannel):
         super().send_continue()
 
 
-def make_wsgi_app(app: App, signing_secret: str, health: Health) -> WSGIApp:
-    events = guard_events(app, signing_secret)
+def make_wsgi_app(
+    app: App, signing_secret: str, health: Health, in_flight: InFlight | None = None
+) -> WSGIApp:
+    events = guard_events(app, signing_secret, in_flight=in_flight)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")

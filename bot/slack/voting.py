@@ -50,6 +50,19 @@ class VoteChange:
     new: str
 
 
+@dataclass(frozen=True)
+class Reaction:
+    """A reaction event that may be a vote: what is known before any card is read."""
+
+    channel: str
+    ts: str
+    user: str
+    reaction: str
+    present: bool
+    event_ts: str
+    allowed: frozenset[str]  # the desks where it is a vote by an editor
+
+
 def apply_reaction(
     engine: Engine,
     config: Config,
@@ -65,49 +78,72 @@ def apply_reaction(
     our own candidate messages, not the bot's; a veto only from the desk's chiefs, and only
     until the card is published; an unpublish vote only on a published card.
     """
+    vote = reaction_of(config, event, present=present, bot_user=bot_user, is_editor=is_editor)
+    if vote is None:
+        return None
+    with transaction(engine) as tx:
+        return record_vote(tx, config, vote)
+
+
+def reaction_of(
+    config: Config, event: dict[str, Any], *, present: bool, bot_user: str | None,
+    is_editor: Any,
+) -> Reaction | None:  # fmt: skip
+    """The event as a possible vote, or None when it cannot be one (read nothing for it)."""
     item = event.get("item") or {}
     user, reaction = event.get("user"), event.get("reaction") or ""
     if item.get("type") != "message" or not user or user == bot_user or is_button(reaction):
         return None  # (a Home tab button's name is no emoji Slack could send)
     # Before the card is looked up and locked: the desks where this is a vote by an editor.
     # None costs no read, and asking Slack for a user group never happens under the lock.
-    allowed = {
+    allowed = frozenset(
         d.name
         for d in config.desks
         if vote_rules(d).counts(reaction, user, lambda d=d: bool(is_editor(d, user)))
-    }
-    if not allowed:
-        return None
+    )
     event_ts = str(event.get("event_ts") or "")
-    if not event_ts:
+    if not allowed or not event_ts:
         return None
-    with transaction(engine) as tx:
-        post = find_post(tx, channel=item["channel"], ts=item["ts"], lock=True)
-        if post is None:
-            return None
-        desk = config.desk(post.desk)
-        choice = vote_rules(desk).choice(reaction)
-        if choice is None or desk.name not in allowed:
-            return None
-        if (choice == UNPUBLISH) != (post.status == states.PUBLISHED) or (
-            post.status in FINAL and post.status != states.PUBLISHED
-        ):
-            return None  # unpublish only a published card; nothing else moves it
-        changed = record_reaction(
-            tx, post_id=post.id, user=user, reaction=normalize_reaction(reaction),
-            choice=choice, present=present, event_ts=event_ts,
-        )  # fmt: skip
-        if not changed:
-            return None  # a duplicate, or older than what we know
-        if choice != UNPUBLISH and post.voted_hash is None:
-            # The first vote keeps the version it was cast on (bot/slack/revote.py); a veto
-            # is cast on it as a reject is. An unpublish vote is on a published card, which
-            # a later change never sends back to a vote: it records nothing. The row was read
-            # under the lock: a version kept already stays, no statement needed to keep it.
-            note_vote(tx, post_id=post.id)
-        cause = f"{choice if choice in (VETO, UNPUBLISH) else 'vote'} by {user}"
-        new = retally(tx, post, config, cause=cause)
+    return Reaction(
+        str(item.get("channel")), str(item.get("ts")), str(user), reaction, present, event_ts,
+        allowed,
+    )  # fmt: skip
+
+
+def record_vote(tx: Transaction, config: Config, vote: Reaction) -> VoteChange | None:
+    """Record ``vote`` on ``tx`` (several may share one transaction: each locks its card)."""
+    post = find_post(tx, channel=vote.channel, ts=vote.ts, lock=True)
+    if post is None:
+        return None
+    desk = config.desk(post.desk)
+    choice = vote_rules(desk).choice(vote.reaction)
+    if choice is None or desk.name not in vote.allowed:
+        return None
+    if (choice == UNPUBLISH) != (post.status == states.PUBLISHED) or (
+        post.status in FINAL and post.status != states.PUBLISHED
+    ):
+        return None  # unpublish only a published card; nothing else moves it
+    changed = record_reaction(
+        tx, post_id=post.id, user=vote.user, reaction=normalize_reaction(vote.reaction),
+        choice=choice, present=vote.present, event_ts=vote.event_ts,
+    )  # fmt: skip
+    if not changed:
+        return None  # a duplicate, or older than what we know
+    if choice != UNPUBLISH and post.voted_hash is None:
+        # The first vote keeps the version it was cast on (bot/slack/revote.py); a veto
+        # is cast on it as a reject is. An unpublish vote is on a published card, which
+        # a later change never sends back to a vote: it records nothing. The row was read
+        # under the lock: a version kept already stays, no statement needed to keep it.
+        note_vote(tx, post_id=post.id)
+    cause = f"{choice if choice in (VETO, UNPUBLISH) else 'vote'} by {vote.user}"
+    new = retally(tx, post, config, cause=cause)
     return VoteChange(post.id, post.channel, post.ts, post.status, new)
+
+
+def record_votes(engine: Engine, config: Config, votes: list[Reaction]) -> list[VoteChange]:
+    """Record ``votes`` in order, in one transaction: a burst pays one commit, not one each."""
+    with transaction(engine) as tx:
+        return [c for c in (record_vote(tx, config, v) for v in votes) if c is not None]
 
 
 def retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:

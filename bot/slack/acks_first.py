@@ -1,0 +1,130 @@
+"""Acks first: the work behind Slack's events waits while requests are being answered.
+
+Slack wants every event acknowledged within 3 seconds, and Bolt acks an event before its
+listener runs. But the listener's work (a vote recorded, a card tallied) then runs in the same
+process, and Python runs one thread at a time: in a burst, every ack waited its turn behind
+that work (bench/events.py: p99 of the acks 80 ms, a third of a bare Bolt app's rate). Here
+the reaction listeners hand their work to one thread that waits while any Slack request is
+being answered (``InFlight``, counted at the door, ``bot.slack.guard``), so a burst is
+acknowledged first and worked through after it, in the order it came, the events waiting by
+then together: one transaction (one commit, on PostgreSQL one fsync) for a burst.
+
+Never for long: an item waits at most ``MAX_WAIT`` after it arrived, then runs whatever is
+in flight, so work under a flood that does not stop falls behind by that much and no more,
+and competes with the acks again. ``MAX_WAIT`` is as long as Slack waits for an ack (3 s):
+a burst that long is all acknowledged before its work, and its votes show on the cards a few
+seconds late at most. Outside bursts nothing is in flight between two events, and the work
+runs at once. Listeners that ack themselves
+(commands, buttons) never wait here: Bolt answers them only once they have run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Generic, TypeVar
+
+# The longest an event's work waits for the acks in flight: as long as Slack waits for an ack.
+MAX_WAIT = 3.0
+# The most events worked in one call (one transaction).
+MAX_BATCH = 200
+
+T = TypeVar("T")
+
+
+class InFlight:
+    """How many Slack requests are being answered now; wakes the waiting work at zero."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self.waiting = 0  # work items waiting for quiet now (for tests and the curious)
+        self._cond = threading.Condition()
+
+    @property
+    def answering(self) -> int:
+        return self._count
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        with self._cond:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._count -= 1
+                if self._count == 0:
+                    self._cond.notify_all()
+
+    def wait_quiet(self, until: float) -> None:
+        """Return once no request is in flight, or at ``until`` (monotonic) at the latest."""
+        with self._cond:
+            self.waiting += 1
+            try:
+                while self._count > 0:
+                    left = until - time.monotonic()
+                    if left <= 0:
+                        return
+                    self._cond.wait(left)
+            finally:
+                self.waiting -= 1
+
+
+class AcksFirst(Generic[T]):
+    """One worker thread for the events' work, run once ``in_flight`` is quiet or
+    ``max_wait`` after the oldest item waiting was handed over. Items run in the order they
+    came, all those waiting by then in one call of ``run`` (a burst is one transaction, not
+    one per event); when that call raises, each item is run again alone, and one that raises
+    then is handed to ``on_error`` with its kind (the event's type). ``run`` must leave no
+    trace of a call that raised (one transaction, rolled back)."""
+
+    def __init__(
+        self, in_flight: InFlight, run: Callable[[list[T]], None],
+        on_error: Callable[[str, Exception], None], *, max_wait: float = MAX_WAIT,
+        max_batch: int = MAX_BATCH,
+    ) -> None:  # fmt: skip
+        self._in_flight = in_flight
+        self._run = run
+        self._on_error = on_error
+        self._max_wait = max_wait
+        self._max_batch = max_batch
+        self._waiting: deque[tuple[float, str, T]] = deque()
+        self._lock = threading.Lock()
+        # A ThreadPoolExecutor's worker is joined at interpreter exit: work handed over
+        # before a SIGTERM is still done (the server answers nothing new by then).
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
+
+    def submit(self, kind: str, item: T) -> Future[None]:
+        with self._lock:
+            self._waiting.append((time.monotonic() + self._max_wait, kind, item))
+        return self._pool.submit(self._drain)  # one per item; most find the items taken
+
+    def _drain(self) -> None:
+        with self._lock:
+            if not self._waiting:
+                return  # an earlier drain took this item with its own
+            until = self._waiting[0][0]
+        self._in_flight.wait_quiet(until)
+        with self._lock:
+            batch = [
+                self._waiting.popleft() for _ in range(min(len(self._waiting), self._max_batch))
+            ]
+        try:
+            self._run([item for _, _, item in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                self._on_error(batch[0][1], exc)
+                return
+            for _, kind, item in batch:  # which one failed, and the others still done
+                try:
+                    self._run([item])
+                except Exception as exc:  # one event failing must not stop the others
+                    self._on_error(kind, exc)
+
+    def flush(self) -> None:
+        """Wait until everything handed over so far has run (tests, shutdown)."""
+        self._pool.submit(lambda: None).result()

@@ -1,0 +1,98 @@
+"""Acks first: the events' work waits while Slack's requests are being answered, never
+longer than its limit, in order, and one failure stops nothing (bot/slack/acks_first.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from slack_bolt.response import BoltResponse
+
+from bot.slack.acks_first import AcksFirst, InFlight
+from bot.slack.guard import guard_events
+from tests.slack_requests import SIGNING_SECRET, reaction_event, sign
+from tests.test_slack_loop import eventually
+
+
+def test_work_waits_until_the_requests_in_flight_are_answered() -> None:
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=600)
+    with in_flight.request():
+        events.submit("reaction_added", "vote")
+        eventually(lambda: in_flight.waiting == 1)  # the worker holds it, unrun
+        assert ran == []
+    events.flush()
+    assert ran == [["vote"]]
+
+
+def test_work_waits_no_longer_than_its_limit() -> None:
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=0)
+    with in_flight.request():  # a flood that never stops
+        events.submit("reaction_added", "vote")
+        events.flush()
+        assert ran == [["vote"]]
+
+
+def test_a_burst_is_worked_in_one_call_in_order() -> None:
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=600)
+    with in_flight.request():
+        for n in range(5):
+            events.submit("reaction_added", n)
+        eventually(lambda: in_flight.waiting == 1)
+    events.flush()
+    assert ran == [[0, 1, 2, 3, 4]]
+
+
+def test_a_failed_burst_is_worked_again_one_by_one_and_a_failure_stops_nothing() -> None:
+    in_flight, ran = InFlight(), []
+    failed: list[tuple[str, str]] = []
+
+    def run(items: list[str]) -> None:
+        if "broken" in items:
+            raise RuntimeError("database away")  # and nothing of the call is kept
+        ran.append(items)
+
+    events = AcksFirst(
+        in_flight, run, lambda kind, exc: failed.append((kind, str(exc))), max_wait=600
+    )
+    with in_flight.request():
+        events.submit("reaction_added", "first")
+        events.submit("reaction_removed", "broken")
+        events.submit("reaction_added", "third")
+        eventually(lambda: in_flight.waiting == 1)
+    events.flush()
+    assert ran == [["first"], ["third"]]
+    assert failed == [("reaction_removed", "database away")]
+
+
+def test_the_door_counts_a_request_while_it_is_answered() -> None:
+    in_flight = InFlight()
+    seen: list[int] = []
+
+    class App:
+        def dispatch(self, request: Any) -> BoltResponse:
+            seen.append(in_flight.answering)
+            return BoltResponse(status=200, body="")
+
+    body = json.dumps(
+        reaction_event(
+            "reaction_added", user="UALICE", reaction="white_check_mark", channel="C1",
+            ts="1.000100", event_ts="2.000100",
+        )
+    ).encode()  # fmt: skip
+    headers = sign(body, SIGNING_SECRET)
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+        "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"], "QUERY_STRING": "",
+    }  # fmt: skip
+    statuses: list[str] = []
+    door = guard_events(App(), SIGNING_SECRET, in_flight=in_flight)  # type: ignore[arg-type]
+    door(environ, lambda status, headers: statuses.append(status))
+    assert statuses == ["200 OK"]
+    assert seen == [1]
+    assert in_flight.answering == 0
