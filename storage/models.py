@@ -368,7 +368,7 @@ def on_offer_by_age(dialect: str) -> tuple[ColumnElement[Any], tuple[ColumnEleme
 
 
 # The unpublished articles by age: the candidates' fresh ones, and the old ones counted.
-# PostgreSQL's terms and the columns it includes (to count from the index alone) are in
+# PostgreSQL's terms and the columns it includes (to read from the index alone) are in
 # migration 0016 only: naming them here would load PostgreSQL's dialect on every start.
 Index(
     "ix_article_on_offer_by_age",

@@ -41,8 +41,9 @@ def upgrade() -> None:
         unique=False,
         sqlite_where=sa.text(ON_OFFER["sqlite"]),
         postgresql_where=sa.text(ON_OFFER["postgresql"]),
-        # What the counts of old articles read: PostgreSQL answers them from the index alone.
-        postgresql_include=["id", "dated", "added_at"],
+        # What the pool read and the counts of old articles read of an article: PostgreSQL
+        # answers them from the index alone, not from rows spread over the whole table.
+        postgresql_include=["id", "dated", "added_at", "url", "quality", "heat"],
     )
     if op.get_bind().dialect.name == "postgresql":
         # PostgreSQL keeps no statistics of a partial index's expression: without these it
