@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.candidate_pool import PoolReads, candidates_by_desk, census, todays_candidates, why_none
 from bot.rules.candidates import CandidateRules
 from bot.rules.desks import Route
+from storage import posts
 from tests.test_candidates import NOW, _ages
 
 INDEX = "ix_article_on_offer_by_age"
@@ -98,3 +99,14 @@ def test_a_report_counts_the_articles_once_whatever_its_cutoffs(engine):
             census(conn, CandidateRules(max_age_days=days), now=NOW, reads=reads)
     assert sum(1 for s, _ in seen if "count(article.error)" in s) == 1
     assert sum(1 for s, _ in seen if POOL.search(s)) == 2  # one per cutoff
+
+
+def test_a_desk_s_unposted_cards_are_counted_from_their_own_index(engine):
+    """``curator status`` counts each desk's cards not yet in Slack: the few such rows, not
+    every card of the desk read for its ``ts``."""
+    _ages(engine)
+    with statements(engine) as seen, engine.connect() as conn:
+        assert posts.count_unposted(conn, desk="AI") == 0
+    (statement, parameters), *_ = seen
+    with engine.connect() as conn:
+        assert "ix_post_unposted" in plan_of(conn, statement, parameters)

@@ -1,4 +1,4 @@
-"""article: a partial index of the unpublished articles by age
+"""article: a partial index of the unpublished articles by age; post: of the unposted cards
 
 ``curator candidates``, the post job's plan and ``curator status`` read the unpublished
 articles of the last days and count the older ones. At a million articles, reading the fresh
@@ -8,6 +8,10 @@ the repo, by their age (their date, else when their file was added): the fresh o
 short range of it, and the old ones are counted from it without the table. Its terms are
 written as ``storage.models.on_offer_by_age`` writes them for each database, so each
 matches them.
+
+``curator status`` also counts each desk's cards planned and not yet in Slack: a few rows,
+found through ``ix_post_desk_day`` among every card of the desk, each read for its ``ts``.
+``ix_post_unposted`` holds those few only.
 
 Revision ID: 0016
 Revises: 0014
@@ -45,6 +49,14 @@ def upgrade() -> None:
         # answers them from the index alone, not from rows spread over the whole table.
         postgresql_include=["id", "dated", "added_at", "url", "quality", "heat"],
     )
+    op.create_index(
+        "ix_post_unposted",
+        "post",
+        ["desk"],
+        unique=False,
+        sqlite_where=sa.text("ts IS NULL"),
+        postgresql_where=sa.text("ts IS NULL"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         # PostgreSQL keeps no statistics of a partial index's expression: without these it
         # guesses a third of the table is fresh, and reads the whole table (PostgreSQL 14+).
@@ -52,6 +64,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_post_unposted", table_name="post")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP STATISTICS {STATISTICS}")
     op.drop_index("ix_article_on_offer_by_age", table_name="article")
