@@ -9,8 +9,8 @@ The databases come from ``bench/bigdb.py`` (built once, kept in /tmp or as ``ben
 ``--rebuild`` to build them again): three desks routed by topic, ~N/10 cards in every state.
 Each timed call is what the command or job runs once its config is read, at the data's "now":
 
-- candidates: ``curator candidates`` with every desk: each desk's ``todays_candidates``
-  (with ``why_none`` for a desk with none) and the articles on no desk, in one read;
+- candidates: ``curator candidates`` with every desk: ``candidates_by_desk`` (each desk's
+  candidates, and why none for a desk with none) and the articles on no desk, in one read;
 - plan: the post job's ``plan_day`` of one desk for the next day (no Slack: planning writes
   the day's rows; they are deleted, untimed, after each run so every run plans afresh);
 - status: ``status_lines``, the whole ``curator status`` report.
@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench.bigdb`` importabl
     sys.path.insert(0, str(ROOT))
 
 from bench.bigdb import DESKS, EDITORS, NOW, big_database, log  # noqa: E402
-from bot.candidate_pool import on_no_desk, todays_candidates, why_none  # noqa: E402
+from bot.candidate_pool import candidates_by_desk, on_no_desk  # noqa: E402
 from bot.cli.status import status_lines  # noqa: E402
 from bot.config import Config, config_from_mapping  # noqa: E402
 from bot.house_rules import candidate_rules, routes  # noqa: E402
@@ -64,16 +64,11 @@ def bench_config(url: str) -> Config:
 
 def candidates(engine: Engine, config: Config) -> int:
     """What ``curator candidates`` reads for every desk; how many were chosen."""
-    chosen = 0
     with reading(engine) as conn:
-        for desk in config.desks:
-            rules = candidate_rules(config, desk)
-            found = todays_candidates(conn, rules, now=NOW)
-            if not found:
-                why_none(conn, rules, now=NOW)
-            chosen += len(found)
+        rules = [candidate_rules(config, desk) for desk in config.desks]
+        found = candidates_by_desk(conn, rules, now=NOW)
         on_no_desk(conn, routes(config))
-    return chosen
+    return sum(len(chosen) for chosen, _ in found)
 
 
 def plan_once(engine: Engine, config: Config, desk_index: int) -> Callable[[], int]:

@@ -8,8 +8,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    DateTime,
+    Index,
+    UniqueConstraint,
+    and_,
+    func,
+    null,
+    true,
+)
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -331,6 +342,39 @@ class HomeReader(SQLModel, table=True):
 
 
 Index("ix_post_desk_day", Post.desk, Post.day)
+# The few cards planned and not yet in Slack, by desk (``curator status`` counts them per
+# desk); PostgreSQL's same terms are in migration 0016, for the reason given below.
+Index("ix_post_unposted", Post.desk, sqlite_where=Post.__table__.c.ts.is_(None))
 Index("ix_article_candidate", Article.published, Article.quality)
 # Covers the scan's closing counts: live articles, and how many of them are broken.
 Index("ix_article_live", Article.removed_at, Article.error)
+
+
+def on_offer_by_age(dialect: str) -> tuple[ColumnElement[Any], tuple[ColumnElement[bool], ...]]:
+    """(the age of an article, the terms of "unpublished, readable, in the repo") as the
+    partial index ``ix_article_on_offer_by_age`` has them on ``dialect``'s database: a query
+    that repeats these very terms (``storage.articles``) reads the few fresh articles and
+    counts the many old ones from that index alone. On SQLite, never analyzed, they are
+    spelled with ``coalesce`` so that no other index serves them (it would pick
+    ``ix_article_candidate`` for ``published``); PostgreSQL, which knows how many articles
+    each term keeps, has them plain. Constants, not bound values: both databases match a
+    partial index's terms as written."""
+    a = Article.__table__.c
+    age = func.coalesce(a.dated, a.added_at)  # ``age_of`` of bot.rules.candidates
+    if dialect != "sqlite":
+        return age, (a.published.is_(False), a.error.is_(None), a.removed_at.is_(None))
+    return age, (
+        func.coalesce(a.published, true()).is_(False),
+        func.coalesce(a.error, null()).is_(None),
+        func.coalesce(a.removed_at, null()).is_(None),
+    )
+
+
+# The unpublished articles by age: the candidates' fresh ones, and the old ones counted.
+# PostgreSQL's terms and the columns it includes (to read from the index alone) are in
+# migration 0016 only: naming them here would load PostgreSQL's dialect on every start.
+Index(
+    "ix_article_on_offer_by_age",
+    on_offer_by_age("sqlite")[0],
+    sqlite_where=and_(*on_offer_by_age("sqlite")[1]),
+)

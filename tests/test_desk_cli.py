@@ -245,7 +245,7 @@ def test_status_reads_by_age_once_per_cutoff(setup, standin):
 
     def record(conn, cursor, statement, parameters, context, executemany):
         if "coalesce(article.dated, article.added_at) <" in statement or (
-            "article.dated >=" in statement  # the fresh pool
+            "coalesce(article.dated, article.added_at) >=" in statement  # the fresh pool
         ):
             by_age.append((statement, repr(parameters)))
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from sqlalchemy.engine import Engine
 
-from bot.candidate_pool import on_no_desk, todays_candidates, why_none
+from bot.candidate_pool import candidates_by_desk, on_no_desk
 from bot.cli.context import Context, chosen_desks, desk_option
 from bot.cli.terminal import json_safe
 from storage.articles import ArticleView, scan_problems
@@ -137,10 +137,11 @@ def candidates(ctx: Context, limit: int | None, as_json: bool, desk_name: str | 
     now = datetime.now(UTC)
     found: list[tuple[Desk, list[ArticleView], str | None]] = []
     with reading(rt.engine) as conn:
-        for desk in desks:
-            rules = candidate_rules(config, desk)
-            chosen = todays_candidates(conn, rules, now=now, limit=limit)
-            found.append((desk, chosen, why_none(conn, rules, now=now) if not chosen else None))
+        rules = [candidate_rules(config, desk) for desk in desks]
+        for desk, (chosen, why) in zip(
+            desks, candidates_by_desk(conn, rules, now=now, limit=limit), strict=True
+        ):
+            found.append((desk, chosen, why))
         # Every desk asked for, of a config with desks: say what no desk takes as well.
         nowhere = on_no_desk(conn, routes(config)) if every else 0
     if not every:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.candidate_pool import CensusReads, census
+from bot.candidate_pool import PoolReads, census
 from bot.config import Config, Desk
 from bot.house_rules import candidate_rules, vote_rules
 from bot.rules import states
@@ -71,7 +71,7 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
                 f"at {local(commit.pushed_at)}"
             )
         skipped = _skipped_today(conn, posting_day(now, config.zone))
-        reads: dict[datetime, CensusReads] = {}  # this report's only: see census
+        reads = PoolReads(conn)  # this report's only: see census
         if config.desks[0].implicit:  # a config without desks: as it has always read
             lines += _open_posts(conn, config, config.default_desk, now, local, reads, indent="")
         else:
@@ -95,11 +95,11 @@ def scheduled_jobs(config: Config) -> dict[str, str]:
 
 def _open_posts(
     conn: Transaction, config: Config, desk: Desk, now: datetime, local: Callable[[Any], str],
-    reads: dict[datetime, CensusReads], *, indent: str,
+    reads: PoolReads, *, indent: str,
 ) -> list[str]:  # fmt: skip
     """A desk's cards being voted on and its candidates today; with desks, first a line
-    with its channel, next post and counts. ``reads``: what the report's censuses read, by
-    cutoff, shared by the desks (``census``)."""
+    with its channel, next post and counts. ``reads``: what the report's censuses read,
+    shared by the desks (``census``)."""
     mine = None if desk.implicit else desk.name  # the one desk: every card, as before desks
     listed = posts.waiting_posts(conn, statuses=LISTED, desk=mine)
     rows = [row for row in listed if row.status in WAITING]
@@ -117,7 +117,7 @@ def _open_posts(
             taken_back.append(f"{len(recent) - vetoed} unpublished")
         planned += f"; in the last {RECENT.days} days {' and '.join(taken_back)}"
     rules = candidate_rules(config, desk)
-    counts = describe(census(conn, rules, now=now, reads_by_cutoff=reads), rules)
+    counts = describe(census(conn, rules, now=now, reads=reads), rules)
     if desk.implicit:
         lines = [counts, f"open posts: {len(rows)}{planned}"]
     else:
