@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)  # fmt: skip
 from sqlalchemy.engine import Engine
 
 from storage.models import Article, Decision, Post, PostStatus
@@ -230,13 +241,31 @@ def open_since_before(conn: Connection, *, cutoff: datetime, desk: str) -> list[
 
 
 def waiting_posts(
-    conn: Connection, *, statuses: Collection[str], desk: str | None = None
-) -> list[WaitingPost]:
-    """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first: id, status,
-    created_at, permalink, whether it changed after the votes and waits for new ones
-    (storage.revotes.awaiting_revotes) and their article's title and path."""
-    query = _listed(statuses, desk).order_by(POST.c.created_at, POST.c.id)
+    conn: Connection, *, statuses: Collection[str], desk: str | None = None,
+    limit: int | None = None,
+) -> list[WaitingPost]:  # fmt: skip
+    """Posts in Slack in ``statuses`` (``desk``: its cards only), oldest first (the first
+    ``limit``, if given): id, status, created_at, permalink, whether it changed after the
+    votes and waits for new ones (storage.revotes.awaiting_revotes) and their article's title
+    and path."""
+    query = _listed(statuses, desk).order_by(POST.c.created_at, POST.c.id).limit(limit)
     return [WaitingPost.of(row) for row in conn.execute(query)]
+
+
+def waiting_counts(
+    conn: Connection, *, statuses: Collection[str], desk: str | None = None
+) -> dict[str, tuple[int, int]]:
+    """Status -> (cards, of which changed since the votes) of the posts ``waiting_posts``
+    lists, counted without reading their articles."""
+    changed = func.sum(case((awaiting_revotes(), 1), else_=0))
+    query = (
+        select(POST.c.status, func.count(), changed)
+        .where(POST.c.status.in_(list(statuses)), POST.c.ts.is_not(None))
+        .group_by(POST.c.status)
+    )
+    if desk is not None:
+        query = query.where(POST.c.desk == desk)
+    return {status: (count, int(n or 0)) for status, count, n in conn.execute(query)}
 
 
 def decided_since(

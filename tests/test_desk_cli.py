@@ -258,3 +258,21 @@ def test_status_reads_by_age_once_per_cutoff(setup, standin):
     assert by_age and len(by_age) == len(set(by_age))  # none repeated with the same cutoff
     # Each ran twice: 100000 days (AI, Policy) and 3 days (General).
     assert len(by_age) == 2 * len({statement for statement, _ in by_age})
+
+
+def test_status_lists_the_oldest_cards_of_a_desk_and_counts_every_one(setup, standin, monkeypatch):
+    """A desk can hold thousands of open cards: the report lists the oldest (the first to
+    expire) and says how many more; the counts are whole and --all lists every card."""
+    setup.write_text(setup.read_text().replace("    per_day: 1\n", "    per_day: 2\n"))
+    invoke("post")  # AI: both machines; Policy: Rules
+    monkeypatch.setattr("bot.cli.status.LISTED_AT_MOST", 1)
+    lines = invoke("status").output.splitlines()
+    ai = lines.index(next(line for line in lines if line.startswith("  AI in CAI: ")))
+    assert lines[ai].endswith("; 2 open card(s): 0 approved, 2 waiting for votes")
+    listed = [line for line in lines if "Machine" in line]
+    assert len(listed) == 1 and lines.index(listed[0]) == ai + 2
+    assert lines[ai + 3] == "      … and 1 newer; curator status --all lists every card"
+    policy = lines.index(next(line for line in lines if line.startswith("  Policy in CPOLICY")))
+    assert "Rules" in lines[policy + 2] and "…" not in "\n".join(lines[policy:])
+    every = invoke("status", "--all").output
+    assert every.count("Machine") == 2 and "…" not in every

@@ -27,12 +27,18 @@ WAITING = (states.OPEN, states.APPROVED)
 LISTED = (*WAITING, states.UNPUBLISHING)
 # And the cards vetoed by a chief or taken back this long ago at most.
 RECENT = timedelta(days=7)
+# Cards listed per desk and list, the oldest waiting (first to expire) and the latest decided:
+# at a newsroom's scale a desk can have thousands; the counts above them are always whole.
+LISTED_AT_MOST = 30
 
 
-def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
+def status_lines(
+    engine: Engine, config: Config, now: datetime, *, at_most: int | None = LISTED_AT_MOST
+) -> list[str]:
     """The report, line by line, as stored: titles, paths and reasons come from others, so
     the caller escapes each line for its terminal (``escape_controls``), as ``scan --errors``
-    does; nothing is removed, so both show a file by the same name."""
+    does; nothing is removed, so both show a file by the same name. ``at_most``: cards
+    listed per desk and list (None: every one, ``curator status --all``)."""
     tz = config.zone
     local = lambda at: f"{as_utc(at).astimezone(tz):%a %d %b %H:%M}" if at else "—"  # noqa: E731
     lines = [f"jobs ({tz.key}):"]
@@ -73,11 +79,12 @@ def status_lines(engine: Engine, config: Config, now: datetime) -> list[str]:
         skipped = _skipped_today(conn, posting_day(now, config.zone))
         reads = PoolReads(conn)  # this report's only: see census
         if config.desks[0].implicit:  # a config without desks: as it has always read
-            lines += _open_posts(conn, config, config.default_desk, now, local, reads, indent="")
+            desk = config.default_desk
+            lines += _open_posts(conn, config, desk, now, local, reads, at_most, indent="")
         else:
             lines.append("desks:")
             for desk in config.desks:
-                lines += _open_posts(conn, config, desk, now, local, reads, indent="    ")
+                lines += _open_posts(conn, config, desk, now, local, reads, at_most, indent="    ")
     if skipped:
         lines.append(
             f"skipped today: {len(skipped)} card(s) not posted; each article is offered "
@@ -95,19 +102,20 @@ def scheduled_jobs(config: Config) -> dict[str, str]:
 
 def _open_posts(
     conn: Transaction, config: Config, desk: Desk, now: datetime, local: Callable[[Any], str],
-    reads: PoolReads, *, indent: str,
+    reads: PoolReads, at_most: int | None, *, indent: str,
 ) -> list[str]:  # fmt: skip
     """A desk's cards being voted on and its candidates today; with desks, first a line
     with its channel, next post and counts. ``reads``: what the report's censuses read,
-    shared by the desks (``census``)."""
+    shared by the desks (``census``); ``at_most``: cards listed (counted all the same)."""
     mine = None if desk.implicit else desk.name  # the one desk: every card, as before desks
-    listed = posts.waiting_posts(conn, statuses=LISTED, desk=mine)
-    rows = [row for row in listed if row.status in WAITING]
-    back = len(listed) - len(rows)
+    counted = posts.waiting_counts(conn, statuses=LISTED, desk=mine)
+    waiting = sum(counted.get(status, (0, 0))[0] for status in WAITING)
+    approved = counted.get(states.APPROVED, (0, 0))[0]
+    back = counted.get(states.UNPUBLISHING, (0, 0))[0]
+    revotes = sum(counted.get(status, (0, 0))[1] for status in WAITING)
     unposted = posts.count_unposted(conn, desk=mine)
     planned = f" ({unposted} planned, not yet in Slack)" if unposted else ""
     planned += f"; {back} to be unpublished by the next publish run" if back else ""
-    revotes = sum(1 for row in rows if row.changed)
     planned += f"; {revotes} changed since the votes" if revotes else ""
     recent = _recent(conn, desk, mine, now)
     if recent:
@@ -119,23 +127,30 @@ def _open_posts(
     rules = candidate_rules(config, desk)
     counts = describe(census(conn, rules, now=now, reads=reads), rules)
     if desk.implicit:
-        lines = [counts, f"open posts: {len(rows)}{planned}"]
+        lines = [counts, f"open posts: {waiting}{planned}"]
     else:
-        approved = sum(1 for row in rows if row.status == states.APPROVED)
         when = "posting off"
         if desk.post is not None:
             when = f"next post {local(next_run(desk.post, now, config.zone))}"
         lines = [
             f"  {desk.name} in {desk.channel}: {when}; "
-            f"{len(rows)} open card(s): "
-            f"{approved} approved, {len(rows) - approved} waiting for votes{planned}",
+            f"{waiting} open card(s): "
+            f"{approved} approved, {waiting - approved} waiting for votes{planned}",
             f"    {counts}",
         ]
+    listed = posts.waiting_posts(conn, statuses=LISTED, desk=mine, limit=at_most)
     for row in listed:
         title = row.title or row.path
         changed = "  (changed since the votes)" if row.changed else ""
         lines.append(f"{indent}  {row.status:<9} since {local(row.created_at)}  {title}{changed}")
-    for row, by in recent:
+    if waiting + back > len(listed):
+        more = waiting + back - len(listed)
+        lines.append(f"{indent}  … and {more:,} newer; curator status --all lists every card")
+    shown = recent if at_most is None else recent[len(recent) - at_most :]
+    if len(shown) < len(recent):
+        earlier = len(recent) - len(shown)
+        lines.append(f"{indent}  … {earlier:,} taken back earlier; curator status --all lists them")
+    for row, by in shown:
         title = row.title or row.path
         what = f"vetoed by {', '.join(by)}" if by else row.status
         lines.append(f"{indent}  {what} {local(row.changed_at)}  {title}")

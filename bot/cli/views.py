@@ -181,11 +181,13 @@ def demo(ctx: Context, directory: Path | None) -> None:
 
 
 @click.command()
+@click.option("--all", "every", is_flag=True, help="List every open card, not the oldest 30.")
 @click.pass_obj
-def status(ctx: Context) -> None:
+def status(ctx: Context, every: bool) -> None:
     """Each job's last and next run, the scheduler's leader, the last commit, open posts."""
-    from bot.cli.status import status_lines
+    from bot.cli.status import LISTED_AT_MOST, status_lines
 
     rt = ctx.runtime()
-    for line in status_lines(rt.engine, rt.config, datetime.now(UTC)):
+    at_most = None if every else LISTED_AT_MOST
+    for line in status_lines(rt.engine, rt.config, datetime.now(UTC), at_most=at_most):
         click.echo(escape_controls(line))  # titles, paths and job details come from others
