@@ -1,0 +1,64 @@
+"""The trigram index behind ``/digest``'s words: which articles may contain a piece of text.
+
+A digest word matches anywhere in the title or the excerpt, case-insensitively: a substring,
+so "olice" finds "Police" (``storage.post_views`` keeps that exact test). Trigram indexes find
+substrings of three characters or more (migration 0015): on PostgreSQL, ``pg_trgm`` GIN
+indexes on ``title`` and ``excerpt``, which ``ILIKE '%word%'`` uses as it is; on SQLite, the
+FTS5 table ``article_text`` (trigram tokenizer, external content: ``article``), kept in step
+by triggers. Its answer is a superset (the tokenizer folds case in every script, SQLite's
+``LIKE`` in ASCII only), so the exact test still decides; a shorter word has no trigram and
+is only tested.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, column, select, table, text
+from sqlalchemy.sql.elements import ColumnElement
+
+TEXT_TABLE = "article_text"
+MIN_INDEXED = 3  # characters: the shortest piece a trigram index can look up
+# Made by migration 0015 only for one database (or with a sort order the models do not say):
+# Alembic's comparison of models and schema leaves them out.
+MIGRATION_ONLY = frozenset(
+    {"ix_article_best", "ix_article_title_trgm", "ix_article_excerpt_trgm", TEXT_TABLE}
+)
+
+
+def indexed(word: str) -> bool:
+    """Whether the index can look ``word`` up (else only the exact test finds it)."""
+    return len(word) >= MIN_INDEXED
+
+
+def fts_phrase(word: str) -> str:
+    """An FTS5 query for ``word`` as a run of characters: one quoted string (a ``"`` in it
+    doubled), which the trigram tokenizer turns into its trigrams in sequence."""
+    return '"' + word.replace('"', '""') + '"'
+
+
+def sqlite_candidates(word: str) -> Any:
+    """The ids of the articles whose title or excerpt may contain ``word`` (SQLite, FTS5)."""
+    fts = table(TEXT_TABLE, column("rowid"))
+    return select(fts.c.rowid).where(text(f"{TEXT_TABLE} MATCH :p").bindparams(p=fts_phrase(word)))
+
+
+def in_text_index(article_id: ColumnElement[Any], word: str) -> ColumnElement[bool]:
+    """SQLite: ``article_id`` is among the articles the FTS5 index finds for ``word``."""
+    return article_id.in_(sqlite_candidates(word))
+
+
+def rebuild_text_index(conn: Connection) -> None:
+    """SQLite: index every article again (after a bulk load without the triggers)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"INSERT INTO {TEXT_TABLE} ({TEXT_TABLE}) VALUES ('rebuild')")
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic's hook: the comparison of models and schema skips :data:`MIGRATION_ONLY` (and
+    the FTS5 table's own shadow tables, ``article_text_*``)."""
+    if name is None:
+        return True
+    return name not in MIGRATION_ONLY and not name.startswith(f"{TEXT_TABLE}_")
