@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, exists, func, literal, or_, select
+from sqlalchemy import Connection, and_, exists, func, literal, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST, TOPIC, ArticleView, topics_of, view_of_row
 from storage.models import PostStatus, PublishHold, Vote, required_utc
-from storage.text_index import in_text_index, indexed
+from storage.text_index import few_candidates
 from storage.votes import Reaction, counted_vote
 
 VOTE = Vote.__table__
@@ -100,6 +100,9 @@ def find_posts(
         conditions.append(exists().where(TOPIC.c.article_id == a.c.id, TOPIC.c.key.in_(keys)))
     if min_quality is not None:
         conditions.append(and_(a.c.quality.is_not(None), a.c.quality >= min_quality))
+    walk_conditions = [*conditions, *word_conditions(conn, a, words, indexed=False)]
+    if conn.dialect.name == "sqlite":  # "+": not by the index of states (see the walk below)
+        walk_conditions[0] = literal_column("+post.status").in_(list(statuses))
     conditions += word_conditions(conn, a, words)
     cap = count_up_to if limit is not None else None
     # Two stages in one statement. "matching" holds just the sort keys of every matching card
@@ -130,11 +133,12 @@ def find_posts(
         return PostPage(_views(conn, rows), total)
     # More than the cap: so many that the best of them come first in the index of the order
     # (ix_article_best): read in that order, stop at the limit. No total to sort them by.
+    # SQLite, not analyzed, would start from the index of states and sort every card in them.
     walked = (
         select(p.c.id.label("post_id"), a.c.id.label("article_id"), a.c.quality, a.c.heat,
                a.c.dated, p.c.created_at, p.c.status_changed_at, literal(cap).label("total"))
         .select_from(a.join(p, p.c.article_id == a.c.id))
-        .where(*conditions)
+        .where(*walk_conditions)
         .order_by(*_ordering(order, a.c, post_id=p.c.id, created_at=p.c.created_at,
                              status_changed_at=p.c.status_changed_at))
         .limit(limit)
@@ -143,18 +147,23 @@ def find_posts(
     return PostPage(_views(conn, conn.execute(_full_rows(walked, order)).all()), cap, True)
 
 
-def word_conditions(conn: Connection, a: Any, words: Sequence[str]) -> list[ColumnElement[bool]]:
+def word_conditions(
+    conn: Connection, a: Any, words: Sequence[str], *, indexed: bool = True
+) -> list[ColumnElement[bool]]:
     """Each of ``words`` in the title or the excerpt of ``a``: ILIKE on PostgreSQL (case-
     insensitive in any script; its trigram indexes serve it), lower() LIKE on SQLite, where
-    the FTS5 trigram index first narrows the articles (storage.text_index)."""
+    the FTS5 trigram index first narrows the articles to the few that may contain the rarer
+    words (storage.text_index; ``indexed=False``: not)."""
     found: list[ColumnElement[bool]] = []
     for word in words:
         pattern = "%" + _like_escape(word) + "%"
         found.append(
             or_(a.c.title.ilike(pattern, escape="\\"), a.c.excerpt.ilike(pattern, escape="\\"))
         )
-        if conn.dialect.name == "sqlite" and indexed(word):
-            found.append(in_text_index(a.c.id, word))
+    if indexed and conn.dialect.name == "sqlite":
+        few = few_candidates(conn, words)
+        if few is not None:
+            found.append(a.c.id.in_(sorted(few)))
     return found
 
 
