@@ -95,11 +95,15 @@ def find_posts(
         conditions.append(_desk_condition(desk, known_desks))
     # A card whose file left the repo can no longer be decided; a published one is history.
     conditions.append(or_(a.c.removed_at.is_(None), p.c.status == PostStatus.PUBLISHED))
-    if topics:
-        keys = sorted({t.casefold() for t in topics})
-        conditions.append(exists().where(TOPIC.c.article_id == a.c.id, TOPIC.c.key.in_(keys)))
     if min_quality is not None:
         conditions.append(and_(a.c.quality.is_not(None), a.c.quality >= min_quality))
+    if topics:
+        # Asked of the card's article_id, not the article's id: a probe of the topics' small
+        # key once the card is found, before (or without) reading the article's row.
+        keys = sorted({t.casefold() for t in topics})
+        conditions.append(
+            exists().where(TOPIC.c.article_id == p.c.article_id, TOPIC.c.key.in_(keys))
+        )
     walk_conditions = [*conditions, *word_conditions(conn, a, words, indexed=False)]
     if conn.dialect.name == "sqlite":  # "+": not by the index of states (see the walk below)
         walk_conditions[0] = literal_column("+post.status").in_(list(statuses))
@@ -151,20 +155,29 @@ def word_conditions(
     conn: Connection, a: Any, words: Sequence[str], *, indexed: bool = True
 ) -> list[ColumnElement[bool]]:
     """Each of ``words`` in the title or the excerpt of ``a``: ILIKE on PostgreSQL (case-
-    insensitive in any script; its trigram indexes serve it), lower() LIKE on SQLite, where
-    the FTS5 trigram index first narrows the articles to the few that may contain the rarer
-    words (storage.text_index; ``indexed=False``: not)."""
-    found: list[ColumnElement[bool]] = []
-    for word in words:
-        pattern = "%" + _like_escape(word) + "%"
-        found.append(
-            or_(a.c.title.ilike(pattern, escape="\\"), a.c.excerpt.ilike(pattern, escape="\\"))
-        )
-    if indexed and conn.dialect.name == "sqlite":
+    insensitive in any script), lower() LIKE on SQLite, where the FTS5 trigram index first
+    narrows the articles to the few that may contain the rarer words (storage.text_index;
+    ``indexed=False``: not, and on PostgreSQL as a plain filter on ``a``).
+
+    On PostgreSQL the words are tested per card in a scalar subquery: the planner then
+    cannot run them over every article of the repo (a sequential scan, or a trigram index
+    whose matches for common words and phrases run to tens of thousands of rows to recheck),
+    and the cost follows the number of cards in scope."""
+    matches = [
+        or_(a.c.title.ilike(pattern, escape="\\"), a.c.excerpt.ilike(pattern, escape="\\"))
+        for pattern in ("%" + _like_escape(word) + "%" for word in words)
+    ]
+    if not matches:
+        return []
+    if conn.dialect.name == "postgresql":
+        if not indexed:
+            return matches
+        return [select(and_(*matches)).correlate(a).scalar_subquery()]
+    if indexed:
         few = few_candidates(conn, words)
         if few is not None:
-            found.append(a.c.id.in_(sorted(few)))
-    return found
+            matches.append(a.c.id.in_(sorted(few)))
+    return matches
 
 
 def _full_rows(shown: Any, order: Order) -> Any:

@@ -1,12 +1,12 @@
-"""digest search: trigram indexes for words and phrases, indexes for each filter and order
+"""digest search: a trigram index for words (SQLite), indexes for each filter and order
 
 ``/digest`` matches each word anywhere in the title or the excerpt, case-insensitively
 ("olice" finds "Police"): a substring, not a word, so a word index would change the answers.
-Trigram indexes answer substrings: on PostgreSQL ``pg_trgm`` GIN indexes on the title and
-the excerpt, which ``ILIKE '%word%'`` uses directly; on SQLite an FTS5 table with the trigram
-tokenizer over the same two columns (external content: it holds the index, not a copy),
-kept in step with ``article`` by triggers, so in the same transaction as the scan's writes.
-This migration fills it from the articles already there.
+A trigram index answers substrings: on SQLite an FTS5 table with the trigram tokenizer over
+the same two columns (external content: it holds the index, not a copy), kept in step with
+``article`` by triggers, so in the same transaction as the scan's writes; this migration
+fills it from the articles already there. PostgreSQL gets none: ``pg_trgm`` indexes were
+measured and left out (storage/text_index.py says why).
 
 Besides: the best-first order as an index (quality, heat, date), so a digest of thousands of
 matches reads the first few in order; topic keys with their article (the topic filter
@@ -54,6 +54,8 @@ def upgrade() -> None:
             unique=False,
             postgresql_ops={"quality": "DESC NULLS LAST", "heat": "DESC NULLS LAST",
                             "dated": "DESC NULLS LAST"},
+            # PostgreSQL walks it without reading the rows (SQLite's index holds the rowid).
+            postgresql_include=["id", "removed_at"],
         )  # fmt: skip
     with op.batch_alter_table("article_topic", schema=None) as batch_op:
         batch_op.drop_index("ix_article_topic_key")
@@ -61,41 +63,14 @@ def upgrade() -> None:
     with op.batch_alter_table("post", schema=None) as batch_op:
         batch_op.drop_index("ix_post_status")
         batch_op.create_index("ix_post_status_changed", ["status", "status_changed_at"])
-    if op.get_bind().dialect.name == "postgresql":
-        schema = _trigram_schema()
-        for column in ("title", "excerpt"):
-            op.execute(
-                f"CREATE INDEX ix_article_{column}_trgm ON article "
-                f"USING gin ({column} {schema}.gin_trgm_ops)"
-            )
-    else:
+    if op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_TEXT_INDEX:
             op.execute(statement)
         op.execute("INSERT INTO article_text (article_text) VALUES ('rebuild')")
 
 
-def _trigram_schema() -> str:
-    """The schema of the ``pg_trgm`` extension, made if missing (a trusted extension: the
-    database's owner may make it). In ``public`` when the role may create there, so that a
-    database of several schemas (the tests') has one that outlives each of them."""
-    conn = op.get_bind()
-    where = "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
-    schema = conn.exec_driver_sql(where).scalar()
-    if schema is None:
-        public = conn.exec_driver_sql(
-            "SELECT CASE WHEN to_regnamespace('public') IS NULL THEN false "
-            "ELSE has_schema_privilege('public', 'CREATE') END"
-        ).scalar()
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm" + (" SCHEMA public" if public else ""))
-        schema = conn.exec_driver_sql(where).scalar()
-    return str(schema)
-
-
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP INDEX ix_article_excerpt_trgm")
-        op.execute("DROP INDEX ix_article_title_trgm")
-    else:
+    if op.get_bind().dialect.name == "sqlite":
         for name in ("article_text_update", "article_text_delete", "article_text_insert"):
             op.execute(f"DROP TRIGGER {name}")
         op.execute("DROP TABLE article_text")
