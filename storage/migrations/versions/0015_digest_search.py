@@ -9,7 +9,8 @@ fills it from the articles already there. PostgreSQL gets none: ``pg_trgm`` inde
 measured and left out (storage/text_index.py says why).
 
 Besides: the best-first order as an index (quality, heat, date), so a digest of thousands of
-matches reads the first few in order; topic keys with their article (the topic filter
+matches reads the first few in order; on PostgreSQL, the columns a card's article is checked
+and sorted by, beside its id; topic keys with their article (the topic filter
 answered from the index alone); and the cards by state and time of their last change (the
 default view and ``since:``).
 
@@ -63,6 +64,13 @@ def upgrade() -> None:
     with op.batch_alter_table("post", schema=None) as batch_op:
         batch_op.drop_index("ix_post_status")
         batch_op.create_index("ix_post_status_changed", ["status", "status_changed_at"])
+    if op.get_bind().dialect.name == "postgresql":
+        # A card's article checked (removed?) and sorted (quality, heat, date) from a narrow
+        # index, not its wide row. SQLite's table is already keyed by id.
+        op.create_index(
+            "ix_article_card_keys", "article", ["id"],
+            postgresql_include=["quality", "heat", "dated", "removed_at"],
+        )  # fmt: skip
     if op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_TEXT_INDEX:
             op.execute(statement)
@@ -70,6 +78,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_article_card_keys", table_name="article")
     if op.get_bind().dialect.name == "sqlite":
         for name in ("article_text_update", "article_text_delete", "article_text_insert"):
             op.execute(f"DROP TRIGGER {name}")
