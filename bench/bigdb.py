@@ -23,7 +23,8 @@ every card state (skipped, unpublishing, unpublished too) with its decision, fin
 and removed files; and most articles unpublished, as in a collector's repo.
 
 Speed: secondary indexes are dropped for the load and made again after it from the very
-statements the migrations left (``sqlite_master``, ``pg_indexes``); PostgreSQL loads with
+statements the migrations left (``sqlite_master``, ``pg_indexes``), SQLite's triggers too (its
+FTS5 text index is then rebuilt in one pass); PostgreSQL loads with
 ``COPY`` and no foreign-key triggers, then ``VACUUM ANALYZE`` of its tables (what autovacuum
 does within minutes; the digest bench's shape only analyzes them, as it always did); SQLite
 takes Core ``executemany`` batches in one transaction and, as a real one, is not analyzed.
@@ -57,6 +58,7 @@ from storage.db import make_engine  # noqa: E402
 from storage.fields import FINGERPRINT_KEYS  # noqa: E402
 from storage.migrate import head_revision, upgrade  # noqa: E402
 from storage.models import SQLModel  # noqa: E402
+from storage.text_index import rebuild_text_index  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -232,8 +234,9 @@ def fill(engine: Engine, n: int, seed: int, shape: Shape = DIGEST) -> dict[str, 
     meta = SQLModel.metadata.tables
     with engine.begin() as conn:
         indexes = _secondary_indexes(conn)
-        for name, _ in indexes:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+        for name, create in indexes:
+            what = "TRIGGER" if create.startswith("CREATE TRIGGER") else "INDEX"
+            conn.exec_driver_sql(f'DROP {what} "{name}"')
         if postgres:  # no foreign-key trigger per row: the rows are made consistent
             conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         for rows in generate(n, seed, shape):
@@ -249,6 +252,8 @@ def fill(engine: Engine, n: int, seed: int, shape: Shape = DIGEST) -> dict[str, 
                     counts[key] = counts.get(key, 0) + len(batch)
         for _, create in indexes:
             conn.exec_driver_sql(create)
+        if not postgres:  # the FTS5 table the triggers fill, in one pass over the articles
+            rebuild_text_index(conn)
         if postgres:
             # Explicit ids were inserted: move the sequences past them, as a real database is.
             for table in ("article", "post", "vote", "decision"):
@@ -273,8 +278,11 @@ def _secondary_indexes(conn: Connection) -> list[tuple[str, str]]:
             "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = current_schema() "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
         )
-    else:
-        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    else:  # and the triggers that keep the FTS5 table in step: rebuilt whole after the load
+        query = (
+            "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+            "AND sql IS NOT NULL"
+        )
     return [(name, create) for name, create in conn.exec_driver_sql(query)]
 
 

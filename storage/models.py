@@ -92,9 +92,11 @@ class ArticleTopic(SQLModel, table=True):
     """A topic of an article; ``key`` is the case-folded form that queries match on."""
 
     __tablename__ = "article_topic"
+    # The topic filter reads the articles of a key from this index alone (migration 0015).
+    __table_args__ = (Index("ix_article_topic_key_article", "key", "article_id"),)
 
     article_id: int = Field(foreign_key="article.id", primary_key=True, ondelete="CASCADE")
-    key: str = Field(primary_key=True, index=True)
+    key: str = Field(primary_key=True)
     topic: str
 
 
@@ -120,7 +122,11 @@ class Post(SQLModel, table=True):
     """A candidate card in Slack for one article (one card per story)."""
 
     __tablename__ = "post"
-    __table_args__ = (UniqueConstraint("channel", "ts"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "ts"),
+        # The cards in some states, changed since a time (the digest's scope; migration 0015).
+        Index("ix_post_status_changed", "status", "status_changed_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     article_id: int = Field(foreign_key="article.id", unique=True)
@@ -132,7 +138,7 @@ class Post(SQLModel, table=True):
     ts: str | None = None
     permalink: str | None = None
     day: str = Field(index=True, max_length=10)  # the posting day, YYYY-MM-DD in config tz
-    status: str = Field(default=PostStatus.OPEN, index=True, max_length=16)
+    status: str = Field(default=PostStatus.OPEN, max_length=16)
     status_changed_at: datetime = Field(
         default_factory=utcnow, sa_column=_utc_column(nullable=False)
     )

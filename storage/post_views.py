@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, literal, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST, TOPIC, ArticleView, topics_of, view_of_row
 from storage.models import PostStatus, PublishHold, Vote, required_utc
+from storage.text_index import few_candidates
 from storage.votes import Reaction, counted_vote
 
 VOTE = Vote.__table__
@@ -44,10 +45,12 @@ class PostView:
 
 @dataclass(frozen=True)
 class PostPage:
-    """The cards shown, and how many matched in all (for "10 of 37")."""
+    """The cards shown, and how many matched in all (for "10 of 37"); with ``capped``,
+    more than ``total`` matched and they were not counted ("10 of 1,000+")."""
 
     posts: list[PostView]
     total: int
+    capped: bool = False
 
 
 def find_posts(
@@ -64,6 +67,7 @@ def find_posts(
     known_desks: Collection[str] | None = None,
     limit: int | None = None,
     order: Order = "best",
+    count_up_to: int | None = None,
 ) -> PostPage:
     """Cards in any of ``statuses`` whose articles match every filter given.
 
@@ -73,7 +77,9 @@ def find_posts(
     appear in the title or the excerpt, case-insensitively (SQLite folds ASCII letters only).
     Order "best" is quality, then heat, then the newest article; "oldest" is the posting order;
     "changed" the order of the last state change. ``desk`` and ``known_desks``: the cards of
-    one desk (see :func:`_desk_condition`).
+    one desk (see :func:`_desk_condition`). ``count_up_to`` (with ``limit``): count no further
+    than that; more matches give a ``capped`` page, whose cards are read in order from an index
+    rather than sorted from every match.
     """
     a, p = ARTICLE, POST
     conditions: list[ColumnElement[bool]] = [p.c.status.in_(list(statuses))]
@@ -89,31 +95,24 @@ def find_posts(
         conditions.append(_desk_condition(desk, known_desks))
     # A card whose file left the repo can no longer be decided; a published one is history.
     conditions.append(or_(a.c.removed_at.is_(None), p.c.status == PostStatus.PUBLISHED))
-    if topics:
-        keys = sorted({t.casefold() for t in topics})
-        conditions.append(exists().where(TOPIC.c.article_id == a.c.id, TOPIC.c.key.in_(keys)))
     if min_quality is not None:
         conditions.append(and_(a.c.quality.is_not(None), a.c.quality >= min_quality))
-    if words:
-        # Each word in the title or the excerpt: ILIKE on PostgreSQL (case-insensitive in any
-        # script), lower() LIKE on SQLite. Asked per card in a scalar subquery rather than as
-        # a filter on the joined article: PostgreSQL prices ILIKE like any cheap operator and
-        # would otherwise run it over every article in the repo before joining the few cards.
-        text_of = ARTICLE.alias("text_of")
-        matches = [
-            or_(
-                text_of.c.title.ilike(pattern, escape="\\"),
-                text_of.c.excerpt.ilike(pattern, escape="\\"),
-            )
-            for pattern in ("%" + _like_escape(word) + "%" for word in words)
-        ]
+    if topics:
+        # Asked of the card's article_id, not the article's id: a probe of the topics' small
+        # key once the card is found, before (or without) reading the article's row.
+        keys = sorted({t.casefold() for t in topics})
         conditions.append(
-            select(and_(*matches)).where(text_of.c.id == p.c.article_id).scalar_subquery()
+            exists().where(TOPIC.c.article_id == p.c.article_id, TOPIC.c.key.in_(keys))
         )
-    # Two stages in one statement. "matching" holds just the sort keys of every matching card;
-    # PostgreSQL must build it whole (MATERIALIZED), because with a LIMIT on the joined query
-    # it bets on walking all 100,000 articles in quality order until enough cards turn up.
-    # The full rows are then read by primary key for the cards shown only.
+    walk_conditions = [*conditions, *word_conditions(conn, a, words, indexed=False)]
+    if conn.dialect.name == "sqlite":  # "+": not by the index of states (see the walk below)
+        walk_conditions[0] = literal_column("+post.status").in_(list(statuses))
+    conditions += word_conditions(conn, a, words)
+    cap = count_up_to if limit is not None else None
+    # Two stages in one statement. "matching" holds just the sort keys of every matching card
+    # (up to the cap); PostgreSQL must build it whole (MATERIALIZED), because with a LIMIT on
+    # the joined query it bets on walking all the articles in quality order until enough cards
+    # turn up. The full rows are then read by primary key for the cards shown only.
     matching = (
         select(
             p.c.id.label("post_id"), a.c.id.label("article_id"), a.c.quality, a.c.heat,
@@ -121,6 +120,7 @@ def find_posts(
         )
         .select_from(p.join(a, a.c.id == p.c.article_id))
         .where(*conditions)
+        .limit(None if cap is None else cap + 1)
         .cte("matching")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )  # fmt: skip
@@ -131,8 +131,65 @@ def find_posts(
         .limit(limit)
         .subquery("shown")
     )
-    s = shown.c
-    query = (
+    if words and conn.dialect.name == "postgresql":
+        # Cards first, each article probed by its key and its words tested there: with a hash
+        # or merge join PostgreSQL would run the words over every article in the repo (it
+        # prices ILIKE like any cheap operator). For this transaction only.
+        conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
+        conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
+    rows = conn.execute(_full_rows(shown, order)).all()
+    total = rows[0].total if rows else 0
+    if cap is None or total <= cap:
+        return PostPage(_views(conn, rows), total)
+    # More than the cap: so many that the best of them come first in the index of the order
+    # (ix_article_best): read in that order, stop at the limit. No total to sort them by.
+    # SQLite, not analyzed, would start from the index of states and sort every card in them.
+    walked = (
+        select(p.c.id.label("post_id"), a.c.id.label("article_id"), a.c.quality, a.c.heat,
+               a.c.dated, p.c.created_at, p.c.status_changed_at, literal(cap).label("total"))
+        .select_from(a.join(p, p.c.article_id == a.c.id))
+        .where(*walk_conditions)
+        .order_by(*_ordering(order, a.c, post_id=p.c.id, created_at=p.c.created_at,
+                             status_changed_at=p.c.status_changed_at))
+        .limit(limit)
+        .subquery("shown")
+    )  # fmt: skip
+    return PostPage(_views(conn, conn.execute(_full_rows(walked, order)).all()), cap, True)
+
+
+def word_conditions(
+    conn: Connection, a: Any, words: Sequence[str], *, indexed: bool = True
+) -> list[ColumnElement[bool]]:
+    """Each of ``words`` in the title or the excerpt of ``a``: ILIKE on PostgreSQL (case-
+    insensitive in any script), lower() LIKE on SQLite, where the FTS5 trigram index first
+    narrows the articles to the few that may contain the rarer words (storage.text_index;
+    ``indexed=False``: not, and on PostgreSQL as a plain filter on ``a``).
+
+    On PostgreSQL the words are tested per card in a scalar subquery: the planner then
+    cannot run them over every article of the repo (a sequential scan, or a trigram index
+    whose matches for common words and phrases run to tens of thousands of rows to recheck),
+    and the cost follows the number of cards in scope."""
+    matches = [
+        or_(a.c.title.ilike(pattern, escape="\\"), a.c.excerpt.ilike(pattern, escape="\\"))
+        for pattern in ("%" + _like_escape(word) + "%" for word in words)
+    ]
+    if not matches:
+        return []
+    if conn.dialect.name == "postgresql":
+        if not indexed:
+            return matches
+        return [select(and_(*matches)).correlate(a).scalar_subquery()]
+    if indexed:
+        few = few_candidates(conn, words)
+        if few is not None:
+            matches.append(a.c.id.in_(sorted(few)))
+    return matches
+
+
+def _full_rows(shown: Any, order: Order) -> Any:
+    """The cards of ``shown`` (ids, sort keys and total) with their articles, in order."""
+    a, p, s = ARTICLE, POST, shown.c
+    return (
         select(
             a,
             p.c.id.label("post_id"),
@@ -149,9 +206,11 @@ def find_posts(
         .select_from(shown.join(p, p.c.id == s.post_id).join(a, a.c.id == s.article_id))
         .order_by(*_ordering(order, s))
     )
-    rows = conn.execute(query).all()
+
+
+def _views(conn: Connection, rows: Sequence[Any]) -> list[PostView]:
     topics_by_id = topics_of(conn, ids=[r.id for r in rows])
-    posts = [
+    return [
         PostView(
             post_id=r.post_id,
             status=r.post_status,
@@ -166,19 +225,23 @@ def find_posts(
         )
         for r in rows
     ]
-    return PostPage(posts, rows[0].total if rows else 0)
 
 
-def _ordering(order: Order, c: Any) -> list[ColumnElement[Any]]:
-    """Sort keys over the columns of "matching" (or of a subquery of it)."""
+def _ordering(order: Order, c: Any, **named: Any) -> list[ColumnElement[Any]]:
+    """Sort keys over the columns of "matching" (or of a subquery of it); ``named`` gives the
+    columns not in ``c`` (the article's table then: ``post_id``, the card's times)."""
+
+    def col(name: str) -> Any:
+        return named[name] if name in named else getattr(c, name)
+
     if order == "best":  # quality, then heat, then the newest article
         return [
-            c.quality.desc().nulls_last(), c.heat.desc().nulls_last(), c.dated.desc().nulls_last(),
-            c.post_id.desc(),
+            col("quality").desc().nulls_last(), col("heat").desc().nulls_last(),
+            col("dated").desc().nulls_last(), col("post_id").desc(),
         ]  # fmt: skip
     if order == "oldest":  # the order the cards were posted in
-        return [c.created_at.asc(), c.post_id.asc()]
-    return [c.status_changed_at.asc(), c.post_id.asc()]  # the order of their last change
+        return [col("created_at").asc(), col("post_id").asc()]
+    return [col("status_changed_at").asc(), col("post_id").asc()]  # the order of their last change
 
 
 def _like_escape(text: str) -> str:

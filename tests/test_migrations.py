@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 from storage import migrate
 from storage.db import make_engine
 from storage.schema_version import newest_revision, recorded_revisions, schema_is_current
+from storage.text_index import include_object
 
 
 # SQLite cannot reflect an index on an expression (ix_article_on_offer_by_age), so Alembic
@@ -24,7 +25,8 @@ def test_upgrade_matches_models(db_url: str):
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == [], f"models and migrations disagree; write a migration: {diff}"
     migrate.upgrade(engine)  # a second upgrade is a no-op
     engine.dispose()

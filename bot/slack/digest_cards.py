@@ -18,6 +18,10 @@ from storage.db import Transaction
 from storage.post_views import PostView, find_posts, holds_for, reactions_for
 from storage.revotes import changed_post_ids
 
+# Matches are counted up to this many; past it the answer says "1,000+": counting every card
+# of a million-article newsroom would cost more than finding the best ten.
+COUNT_UP_TO = 1000
+
 
 @dataclass(frozen=True)
 class DigestEntry:
@@ -38,6 +42,7 @@ class DigestResult:
     entries: list[DigestEntry]
     total: int
     desks: tuple[Desk, ...] = ()  # the desks it covers; () read as every desk
+    capped: bool = False  # more than ``total`` matched, not counted further ("1,000+")
 
 
 def run_digest(
@@ -55,8 +60,10 @@ def run_digest(
         conn, statuses=statuses, published_since=published_since, since=query.since,
         topics=query.topics, min_quality=query.min_quality, words=query.words,
         desk=one.name if one else None, known_desks=known, limit=query.limit, order="best",
+        count_up_to=COUNT_UP_TO,
     )  # fmt: skip
-    return DigestResult(query, entries_for(conn, config, page.posts), page.total, desks)
+    entries = entries_for(conn, config, page.posts)
+    return DigestResult(query, entries, page.total, desks, page.capped)
 
 
 def entries_for(conn: Transaction, config: Config, posts: Sequence[PostView]) -> list[DigestEntry]:

@@ -77,10 +77,11 @@ def digest_message(
         lines = [entry_line(e, config, now=now, show_desk=several) for e in entries]
         blocks += sections.pack(f"*{title}* · {len(entries)}", lines)
     shown = len(result.entries) - sections.omitted
+    total = f"{result.total:,}+" if result.capped else str(result.total)
     count = (
         f"{shown} match{'es' if shown != 1 else ''}, best first"
-        if shown == result.total
-        else f"{shown} of {result.total} matches, best first"
+        if shown == result.total and not result.capped
+        else f"{shown} of {total} matches, best first"
     )
     head = f"*Digest*{what} — {count} ({_scope_words(query)})"
     blocks.insert(0, SectionBlock(text=md(head)))
@@ -90,7 +91,7 @@ def digest_message(
             f"{sections.omitted} more did not fit in one Slack message; narrow it with "
             f"topic:, since: or min:. " + tip
         )
-    elif shown < result.total:
+    elif shown < result.total or result.capped:
         tip = (
             f"Narrow it with topic:, since: or min:, or ask for more with limit:{MAX_LIMIT}. " + tip
         )

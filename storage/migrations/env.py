@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.text_index import include_object
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -14,6 +15,7 @@ context.configure(
     # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_object=include_object,  # what migration 0015 makes for one database only
 )
 with context.begin_transaction():
     context.run_migrations()

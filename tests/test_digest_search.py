@@ -1,0 +1,170 @@
+"""The digest's words through SQLite's trigram index (migration 0015) answer as the plain test
+does, and as PostgreSQL's per-card test; the FTS5 index follows every insert, update and
+delete of an article; a digest of more matches than it counts says so, and still shows the
+best first; the migration indexes the articles already there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, event, insert, text, update
+from sqlalchemy.engine import Engine
+
+import bot.slack.digest_cards as digest_cards
+import storage.post_views as post_views
+from bot.cli.terminal import render_blocks
+from bot.rules.digest_query import parse_digest_query
+from bot.slack.digest import answer_digest
+from bot.slack.digest_cards import run_digest
+from storage import migrate
+from storage.db import make_engine
+from storage.models import Article
+from storage.post_views import find_posts
+from tests.test_digest import add_card, make_config, titles
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+ALL = ("open", "approved", "blocked", "published", "rejected", "expired")
+CARDS = [
+    ("Police face search audit", "The city council asks for an audit.", 90),
+    ("Policing the police", "Oversight of facial recognition by the police.", 80),
+    ("Café owners win a naïve résumé case", "A court ruling on CAFÉ signs.", 70),
+    ("AI in the city", "Council votes on a pilot of facial recognition.", 60),
+    ("Data privacy rules", "Lawmakers draft 100% opt-in rules for data_sharing.", 50),
+    ("Broadband map", "Recognition of facial features is not part of it.", 40),
+    ("Water grid", None, 30),
+]
+# Infix, any case, shorter than a trigram (no index), a phrase, the phrase reversed (no
+# match), LIKE's wildcards taken literally, non-ASCII letters in either case.
+WORDS = [
+    ("olice",), ("POLICE",), ("ai",), ("Ai", "city"), ("a",), ("facial recognition",),
+    ("recognition facial",), ("recognition of facial",), ("100%",), ("%",), ("_",),
+    ("data_sharing",), ("café",), ("CAFÉ",), ("résumé",), ("ice", "audit"), ("zzz",),
+]  # fmt: skip
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        for title, excerpt, quality in CARDS:
+            add_card(conn, title=title, excerpt=excerpt, quality=quality, now=NOW)
+    yield engine
+    engine.dispose()
+
+
+def _search(engine: Engine, words: tuple[str, ...]) -> list[str | None]:
+    with engine.connect() as conn:
+        page = find_posts(conn, statuses=ALL, words=words, limit=50, count_up_to=1000)
+    assert page.total == len(page.posts) and not page.capped
+    return [p.article.title for p in page.posts]
+
+
+@pytest.mark.parametrize("words", WORDS, ids=" ".join)
+def test_words_answer_the_same_through_the_index(engine: Engine, words, monkeypatch):
+    indexed = _search(engine, words)
+    monkeypatch.setattr(post_views, "few_candidates", lambda conn, words: None)  # tests only
+    assert indexed == _search(engine, words)
+    # And the plain meaning, where both databases agree (ASCII: SQLite folds no other case).
+    if all(w.isascii() for w in words):
+        expected = [
+            t for t, x, _ in CARDS if all(w.lower() in f"{t}\n{x or ''}".lower() for w in words)
+        ]
+        assert indexed == expected
+
+
+def test_sqlite_looks_rare_words_and_phrases_up_in_the_index(engine: Engine, tmp_path):
+    """EXPLAIN QUERY PLAN of the search a digest runs: a word of three letters or more, a
+    phrase, and a word with topic, state, time and quality filters each start from the
+    articles the FTS5 index found."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL tests words per card (storage/text_index.py)")
+    config = make_config(tmp_path, str(engine.url))
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    for typed in ("olice", '"facial recognition"', "topic:AI status:all since:60d min:20 audit"):
+        seen.clear()
+        event.listen(engine, "before_cursor_execute", keep)
+        with engine.connect() as conn:
+            run_digest(conn, config, parse_digest_query(typed, NOW, UTC), now=NOW)
+        event.remove(engine, "before_cursor_execute", keep)
+        assert "article_text MATCH" in seen[0][0]  # the look-up, then the search
+        statement, parameters = seen[1]
+        with engine.begin() as conn:
+            explained = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plan = "\n".join(str(r[-1]) for r in explained)
+        # The search starts from the ids found (an IN list, on article or on post's article_id).
+        first = next(line for line in plan.splitlines() if line.startswith(("SEARCH", "SCAN")))
+        by_id = ("SEARCH article USING INTEGER PRIMARY KEY (rowid=?)",
+                 "SEARCH post USING INDEX sqlite_autoindex_post_1 (article_id=?)")  # fmt: skip
+        assert first in by_id, plan
+
+
+def _fts_in_step(engine: Engine) -> None:
+    """SQLite: FTS5's own check that the index holds exactly what the articles say."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO article_text (article_text, rank) "
+                              "VALUES ('integrity-check', 1)"))  # fmt: skip
+
+
+def test_the_index_follows_inserts_updates_and_deletes(engine: Engine):
+    _fts_in_step(engine)
+    assert _search(engine, ("olice",)) == ["Police face search audit", "Policing the police"]
+    a = Article.__table__
+    with engine.begin() as conn:
+        conn.execute(update(a).where(a.c.title == "Police face search audit")
+                     .values(title="Face search audit", excerpt="Constables asked."))  # fmt: skip
+        add_card(conn, title="Police drones grounded", excerpt=None, quality=99, now=NOW)
+    _fts_in_step(engine)
+    assert _search(engine, ("olice",)) == ["Police drones grounded", "Policing the police"]
+    assert _search(engine, ("onstable",)) == ["Face search audit"]
+    with engine.begin() as conn:
+        ids = conn.execute(text("SELECT id FROM article WHERE title LIKE 'Policing%'")).scalars()
+        for article_id in list(ids):
+            conn.execute(text("DELETE FROM post WHERE article_id = :i"), {"i": article_id})
+            conn.execute(text("DELETE FROM article_topic WHERE article_id = :i"), {"i": article_id})
+            conn.execute(delete(a).where(a.c.id == article_id))
+        conn.execute(insert(a).values(path="x.md", blob_sha="x", title=None, excerpt=None,
+                                      first_seen_at=NOW, updated_at=NOW))  # fmt: skip
+    _fts_in_step(engine)
+    assert _search(engine, ("olice",)) == ["Police drones grounded"]
+
+
+def test_more_matches_than_counted_say_so_and_show_the_best(engine: Engine, monkeypatch, tmp_path):
+    config = make_config(tmp_path, str(engine.url))
+    query = parse_digest_query("status:all limit:2", NOW, UTC)
+    with engine.connect() as conn:
+        exact = run_digest(conn, config, query, now=NOW)
+    assert (exact.total, exact.capped) == (7, False)
+    monkeypatch.setattr(digest_cards, "COUNT_UP_TO", 4)
+    with engine.connect() as conn:
+        capped = run_digest(conn, config, query, now=NOW)
+    assert titles(capped) == titles(exact) == ["Police face search audit", "Policing the police"]
+    assert (capped.total, capped.capped) == (4, True)
+    _, blocks = answer_digest(engine, config, query, now=NOW)
+    assert "2 of 4+ matches, best first" in render_blocks(blocks)
+    # At the cap exactly, the count is exact.
+    monkeypatch.setattr(digest_cards, "COUNT_UP_TO", 7)
+    with engine.connect() as conn:
+        assert run_digest(conn, config, query, now=NOW).capped is False
+
+
+def test_the_upgrade_indexes_the_articles_already_there(db_url: str):
+    engine = make_engine(db_url)
+    migrate.upgrade(engine, "0014")
+    with engine.begin() as conn:
+        for title, excerpt, quality in CARDS:
+            add_card(conn, title=title, excerpt=excerpt, quality=quality, now=NOW - timedelta(0))
+    migrate.upgrade(engine)
+    _fts_in_step(engine)
+    assert _search(engine, ("olice",)) == ["Police face search audit", "Policing the police"]
+    assert _search(engine, ("facial recognition",)) == ["Policing the police", "AI in the city"]
+    migrate.upgrade(engine)  # again: nothing to do
+    engine.dispose()
