@@ -14,11 +14,11 @@ editors' votes each.
 
 ``fill`` loads any migrated database (the digest bench's, a temporary one, in the
 ``DIGEST`` shape it has always had). ``big_database`` builds the ``FULL`` shape once and
-keeps it: ``/tmp/curator-bench-sqlite-<n>-r<head>.sqlite``, or the PostgreSQL database
-``bench_<n>_r<head>`` beside ``TEST_DATABASE_URL``'s, named by the newest migration so a
-schema change (a new index) gets a database of its own; ``--rebuild`` (``rebuild=True``) builds it
-again. ``FULL`` adds what the scan and the bot keep besides: three desks routed by topic,
-every card state (skipped, unpublishing, unpublished too) with its decision, fingerprints
+keeps it: ``/tmp/curator-bench-sqlite-<n>-r<key>.sqlite``, or the PostgreSQL database
+``bench_<n>_r<key>`` beside ``TEST_DATABASE_URL``'s, named by the schema (``schema_key``)
+so a schema change (a new index) gets a database of its own; ``--rebuild``
+(``rebuild=True``) builds it again. ``FULL`` adds what the scan and the bot keep besides:
+three desks routed by topic, every card state (skipped, unpublishing, unpublished too) with its decision, fingerprints
 (``content_hash``), related stories, images, undated articles with ``added_at``, unreadable
 and removed files; and most articles unpublished, as in a collector's repo.
 
@@ -34,6 +34,7 @@ takes Core ``executemany`` batches in one transaction and, as a real one, is not
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -56,7 +57,7 @@ from bench.articles import PROVIDERS, TOPICS, WORDS  # noqa: E402
 from bot.rules.desks import Route, desk_for  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.fields import FINGERPRINT_KEYS  # noqa: E402
-from storage.migrate import head_revision, upgrade  # noqa: E402
+from storage.migrate import MIGRATIONS, head_revision, upgrade  # noqa: E402
 from storage.models import SQLModel  # noqa: E402
 from storage.text_index import rebuild_text_index  # noqa: E402
 
@@ -301,7 +302,7 @@ def big_database(kind: str, n: int, *, seed: int = 1, rebuild: bool = False) -> 
     """The URL of the ``FULL`` database of ``n`` articles on ``kind``, built unless it is
     there; and a line saying what it holds and how long it took (or that it was reused)."""
     if kind == "sqlite":
-        path = Path(f"/tmp/curator-bench-sqlite-{n}-r{head_revision()}.sqlite")
+        path = Path(f"/tmp/curator-bench-sqlite-{n}-r{schema_key()}.sqlite")
         if path.exists() and not rebuild:
             return f"sqlite:///{path}", f"sqlite: reused {path}"
         building = path.with_suffix(".building")
@@ -312,7 +313,7 @@ def big_database(kind: str, n: int, *, seed: int = 1, rebuild: bool = False) -> 
             old.unlink(missing_ok=True)
         building.rename(path)  # only a whole build is ever found there
         return f"sqlite:///{path}", f"sqlite: {line} ({path})"
-    name = f"bench_{n}_r{head_revision()}"
+    name = f"bench_{n}_r{schema_key()}"
     admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -328,6 +329,15 @@ def big_database(kind: str, n: int, *, seed: int = 1, rebuild: bool = False) -> 
     finally:
         admin.dispose()
     return _url_of(name), f"postgresql: {line} (database {name})"
+
+
+def schema_key() -> str:
+    """The newest migration and a digest of every migration's text: two branches that each
+    wrote a migration of the same number, or one re-chained at a merge, differ."""
+    digest = hashlib.sha256()
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{head_revision()}_{digest.hexdigest()[:8]}"
 
 
 def _url_of(database: str) -> str:
