@@ -18,9 +18,10 @@ keeps it: ``/tmp/curator-bench-sqlite-<n>-r<key>.sqlite``, or the PostgreSQL dat
 ``bench_<n>_r<key>`` beside ``TEST_DATABASE_URL``'s, named by the schema (``schema_key``)
 so a schema change (a new index) gets a database of its own; ``--rebuild``
 (``rebuild=True``) builds it again. ``FULL`` adds what the scan and the bot keep besides:
-three desks routed by topic, every card state (skipped, unpublishing, unpublished too) with its decision, fingerprints
-(``content_hash``), related stories, images, undated articles with ``added_at``, unreadable
-and removed files; and most articles unpublished, as in a collector's repo.
+three desks routed by topic, every card state (skipped, unpublishing, unpublished too) with
+its decision, fingerprints (``content_hash``), related stories, images, undated articles
+with ``added_at``, unreadable and removed files; and most articles unpublished, as in a
+collector's repo.
 
 Speed: secondary indexes are dropped for the load and made again after it from the very
 statements the migrations left (``sqlite_master``, ``pg_indexes``), SQLite's triggers too (its
