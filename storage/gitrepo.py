@@ -187,16 +187,23 @@ class BlobReader:
     starts. git maps each pack window it reads and keeps it until it exits, so a single
     process reading every article of a big repo ends up holding the whole pack in its RSS
     (1.4 GiB at a million articles); a new process every few thousand blobs costs a few
-    milliseconds and keeps git's memory bounded whatever the size of the repo.
-    ``one_process=True`` keeps one process for every request (a baseline that measures git
-    alone). ``started`` counts the processes.
+    milliseconds. Within a process, git maps at most PACK_LIMIT of pack at once (in windows
+    of PACK_WINDOW, the least used let go first), so even one slice of blobs spread over a
+    pack of gigabytes stays small. ``one_process=True`` keeps one process with git's own
+    settings for every request (a baseline that measures git alone). ``started`` counts the
+    processes.
     """
 
     SLICE = 5000
+    PACK_WINDOW, PACK_LIMIT = "1m", "32m"
 
     def __init__(self, git_dir: Path, *, one_process: bool = False) -> None:
         self.git_dir = git_dir
         self.slice = None if one_process else self.SLICE
+        self._config = [] if one_process else [
+            "-c", f"core.packedGitWindowSize={self.PACK_WINDOW}",
+            "-c", f"core.packedGitLimit={self.PACK_LIMIT}",
+        ]  # fmt: skip
         self.started = 0
         self._served = 0
         self._proc = self._start()
@@ -205,7 +212,7 @@ class BlobReader:
         self.started += 1
         self._served = 0
         return subprocess.Popen(
-            ["git", "cat-file", "--batch"],
+            ["git", *self._config, "cat-file", "--batch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=git_env(self.git_dir),

@@ -151,3 +151,19 @@ def test_workers_hold_a_bounded_number_of_chunks(
     assert stored(engine) == whole
     # 16 chunks of 2 in all; never more out than the 2 allowed plus one slice's 3.
     assert max(out) <= 2 + 3
+
+
+def test_cat_file_maps_a_bounded_share_of_the_pack(newsroom: Newsroom, content_repo: ContentRepo):
+    """Each cat-file of the scan lets go of pack windows past PACK_LIMIT; a baseline's keeps
+    git's own settings."""
+    newsroom.write("a.md", "one")
+    tip = newsroom.commit()
+    content_repo.fetch()
+    sha = next(s for p, s, _ in content_repo.tree_entries(tip) if p == "a.md")
+    for one_process, limited in ((False, True), (True, False)):
+        with BlobReader(content_repo.git_dir, one_process=one_process) as reader:
+            assert reader.read_many([sha]) == [b"one"]
+            args = reader._proc.args
+            assert isinstance(args, list)
+            assert ("core.packedGitLimit=32m" in args) is limited
+            assert ("core.packedGitWindowSize=1m" in args) is limited
