@@ -105,11 +105,17 @@ def test_a_full_scan_in_slices_stores_what_one_slice_does(
     repo.fetch()
     assert scan(engine, repo, FIELDS, ALL_MD, workers=1).deleted == 3
     newsroom.remove("n/1/028.md")
+    # A new file listed first: its row, written before the sweep, is above every id the scan
+    # started with, in the sweep's range of ids, and must not count as gone.
+    newsroom.write("a/new.md", article("New"))
     write_articles(newsroom, 28, edit=1)  # 28 and 29 gone; 2 and 11 come back changed
     repo.fetch()
     handed.clear()
+    monkeypatch.setattr(plan, "SWEEP", 1000)
+    monkeypatch.setattr(write, "chunk_size", lambda count, workers: 2)  # written early
+    monkeypatch.setattr(write, "WRITE_BATCH", 2)
     result = scan(engine, repo, FIELDS, ALL_MD, workers=1, full=True)
-    assert (result.mode, result.deleted, result.changed, result.new) == ("full", 1, 26, 2)
+    assert (result.mode, result.deleted, result.changed, result.new) == ("full", 1, 26, 3)
     assert max(handed) <= 4
     sliced = stored(engine)
 

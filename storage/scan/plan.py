@@ -104,7 +104,8 @@ def _sweep(engine: Engine, top: int, seen: _Ids) -> Iterator[Part]:
     live = select(ARTICLE.c.id).where(ARTICLE.c.removed_at.is_(None))
     for low in range(0, top, SWEEP):
         with engine.connect() as conn:
-            ids = conn.scalars(live.where(ARTICLE.c.id > low, ARTICLE.c.id <= low + SWEEP))
+            high = min(low + SWEEP, top)  # rows above ``top`` are this scan's own
+            ids = conn.scalars(live.where(ARTICLE.c.id > low, ARTICLE.c.id <= high))
             gone = [i for i in ids if i not in seen]
         if gone:
             yield Part([], gone)
