@@ -410,6 +410,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
     log("(b) cat-file floor")
     floor, blobs, size = baseline_floor(repo, commit)
+    log(f"(b) floor: {floor.wall:.1f} s, CPU {floor.cpu:.1f} s")
     notes.append(f"(b) floor: {blobs:,} blobs, {size / 2**20:,.0f} MiB")
 
     full: Timing | None = None
@@ -422,6 +423,11 @@ def run(args: argparse.Namespace, work: Path) -> None:
     log("(c') full scan in a fresh subprocess, for its peak memory")
     sub = full_scan_in_subprocess(work / "clone.git", work / "subprocess.db", commit, args.workers)
     fresh = Timing(sub["seconds"], sub["cpu"])
+    log(
+        f"(c') {fresh.wall:.1f} s ({fresh.wall / floor.wall:.1f}x the floor), "
+        f"CPU {fresh.cpu:.1f} s; scan process {sub['hwm_mib']:,.0f} MiB, "
+        f"largest git {sub['git_rss_mib']:,.0f} MiB, tree {sub['tree_pss_mib']:,.0f} MiB PSS"
+    )
     if args.one_full_scan:  # the rescans go on from the subprocess's database
         engine = make_engine(f"sqlite:///{work / 'subprocess.db'}")
 
