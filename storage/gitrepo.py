@@ -92,22 +92,48 @@ class ContentRepo:
         return self.git("rev-parse", "--verify", f"{self.tracking_ref}^{{commit}}").decode().strip()
 
     def tree_entries(self, commit: str) -> Iterator[tuple[str, str, str]]:
-        """Every file, symlink and submodule in ``commit`` as (path, sha, kind), in one git
-        call, as git lists them (sorted by path, byte by byte): read as they come, so a tree
-        of a million files is never held whole. kind as :func:`kind_of` says. Paths that are
-        not UTF-8 keep their bytes as surrogates (``surrogateescape``). Close the iterator
-        when stopping early (git is then killed)."""
-        args = ["ls-tree", "-r", "-z", "--full-tree", commit]
-        with stream_git(args, git_dir=self.git_dir) as run:
-            for entry in run.fields():
-                if not entry:
-                    continue
-                meta, _, path = entry.partition(b"\t")
-                mode, kind, sha = meta.split(b" ")
+        """Every file, symlink and submodule in ``commit`` as (path, sha, kind), in git's
+        order (sorted by path, byte by byte), read as git prints them so a tree of a million
+        files is never held whole. kind as :func:`kind_of` says. Paths that are not UTF-8
+        keep their bytes as surrogates (``surrogateescape``). Close the iterator when
+        stopping early (git is then killed).
+
+        One ``ls-tree -r`` keeps every directory it has read in memory until it ends (100 MiB
+        at a million articles). So the top levels are listed one directory at a time, down to
+        where there are LIST_WIDTH directories side by side or LIST_DEPTH levels, and each
+        directory there gets its own ``ls-tree -r``: a few processes, none holding more than
+        its part of the tree.
+        """
+        return self._list(f"{commit}^{{tree}}", b"", 0)
+
+    LIST_WIDTH, LIST_DEPTH = 8, 3
+
+    def _list(self, tree: str, prefix: bytes, depth: int) -> Iterator[tuple[str, str, str]]:
+        recursive = depth >= self.LIST_DEPTH
+        entries = self._ls_tree(tree, recursive=recursive)
+        if not recursive:
+            entries = list(entries)  # one directory
+            dirs = sum(kind == b"tree" for _, kind, _, _ in entries)
+            recursive = dirs >= self.LIST_WIDTH
+        for mode, kind, sha, path in entries:
+            if kind != b"tree":
                 yield (
-                    path.decode("utf-8", "surrogateescape"), sha.decode(),
+                    (prefix + path).decode("utf-8", "surrogateescape"), sha.decode(),
                     kind_of(mode if kind == b"blob" else kind),
                 )  # fmt: skip
+            elif recursive:
+                yield from self._list(sha.decode(), prefix + path + b"/", self.LIST_DEPTH)
+            else:
+                yield from self._list(sha.decode(), prefix + path + b"/", depth + 1)
+
+    def _ls_tree(self, tree: str, *, recursive: bool) -> Iterator[tuple[bytes, ...]]:
+        """(mode, type, sha, path) of each entry ``ls-tree`` prints, as it prints them."""
+        args = ["ls-tree", "-z", *(["-r"] if recursive else []), tree]
+        with stream_git(args, git_dir=self.git_dir) as run:
+            for entry in run.fields():
+                if entry:
+                    meta, _, path = entry.partition(b"\t")
+                    yield (*meta.split(b" "), path)
         if run.returncode != 0:
             raise GitError(scrub(f"git ls-tree: {run.err or f'exit {run.returncode}'}"))
 

@@ -173,3 +173,39 @@ def test_cat_file_maps_a_bounded_share_of_the_pack(newsroom: Newsroom, content_r
             assert isinstance(args, list)
             assert ("core.packedGitLimit=32m" in args) is limited
             assert ("core.packedGitWindowSize=1m" in args) is limited
+
+
+@pytest.mark.parametrize(("width", "depth"), [(8, 3), (2, 1), (2, 3), (1, 0), (100, 3)])
+def test_the_tree_is_listed_a_directory_at_a_time(
+    newsroom: Newsroom, content_repo: ContentRepo, monkeypatch: pytest.MonkeyPatch, width, depth
+):
+    """The top levels are listed one directory at a time and each directory below gets its
+    own `ls-tree -r` (no git process holds the whole tree): the same entries, in the same
+    order, as one `ls-tree -r`."""
+    monkeypatch.setattr(ContentRepo, "LIST_WIDTH", width)
+    monkeypatch.setattr(ContentRepo, "LIST_DEPTH", depth)
+    for path in (
+        "top.md", "news/2024/01/a.md", "news/2024/01/b.md", "news/2024/02/c.md",
+        "news/2025/01/deep/e/f/g.md", "news-x.md", "news.md", "a/b.md", "dir with space/é.md",
+    ):  # fmt: skip
+        newsroom.write(path, path)
+    (newsroom.work / "link.md").symlink_to("top.md")
+    tip = newsroom.commit()
+    content_repo.fetch()
+    calls: list[bool] = []
+    real = ContentRepo._ls_tree
+
+    def ls_tree(self: ContentRepo, tree: str, *, recursive: bool):  # type: ignore[no-untyped-def]
+        calls.append(recursive)
+        return real(self, tree, recursive=recursive)
+
+    monkeypatch.setattr(ContentRepo, "_ls_tree", ls_tree)
+    out = content_repo.git("ls-tree", "-r", "-z", tip).split(b"\0")
+    one = [
+        (e.split(b"\t")[1].decode(), e.split(b" ")[2].split(b"\t")[0].decode()) for e in out if e
+    ]
+    assert [(p, s) for p, s, _ in content_repo.tree_entries(tip)] == one
+    if depth == 0:  # one ls-tree -r, as before
+        assert calls == [True]
+    else:  # the root alone, then directory by directory
+        assert calls[0] is False and len(calls) > 2
