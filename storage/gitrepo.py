@@ -21,6 +21,11 @@ from storage.git_command import GitError, git_env, run_git, stream_git
 from storage.git_diff import Change, TreeDiff, kind_of
 from storage.git_remote import remote_error
 
+# git maps a pack in windows of up to 1 GiB and keeps up to 8 GiB mapped (64-bit defaults):
+# a process that reads all over a pack of gigabytes holds all of it. The processes that read
+# the whole tree map 1 MiB windows and let the least used go past 32 MiB.
+_PACK_WINDOWS = ["-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=32m"]
+
 # Fetches tried while git says another process holds the tracking ref (about 3 s in all).
 _FETCH_TRIES = 5
 
@@ -128,7 +133,7 @@ class ContentRepo:
 
     def _ls_tree(self, tree: str, *, recursive: bool) -> Iterator[tuple[bytes, ...]]:
         """(mode, type, sha, path) of each entry ``ls-tree`` prints, as it prints them."""
-        args = ["ls-tree", "-z", *(["-r"] if recursive else []), tree]
+        args = [*_PACK_WINDOWS, "ls-tree", "-z", *(["-r"] if recursive else []), tree]
         with stream_git(args, git_dir=self.git_dir) as run:
             for entry in run.fields():
                 if entry:
@@ -213,23 +218,18 @@ class BlobReader:
     starts. git maps each pack window it reads and keeps it until it exits, so a single
     process reading every article of a big repo ends up holding the whole pack in its RSS
     (1.4 GiB at a million articles); a new process every few thousand blobs costs a few
-    milliseconds. Within a process, git maps at most PACK_LIMIT of pack at once (in windows
-    of PACK_WINDOW, the least used let go first), so even one slice of blobs spread over a
-    pack of gigabytes stays small. ``one_process=True`` keeps one process with git's own
-    settings for every request (a baseline that measures git alone). ``started`` counts the
-    processes.
+    milliseconds. Within a process, git maps at most 32 MiB of pack at once (_PACK_WINDOWS),
+    so even one slice of blobs spread over a pack of gigabytes stays small.
+    ``one_process=True`` keeps one process with git's own settings for every request (a
+    baseline that measures git alone). ``started`` counts the processes.
     """
 
     SLICE = 5000
-    PACK_WINDOW, PACK_LIMIT = "1m", "32m"
 
     def __init__(self, git_dir: Path, *, one_process: bool = False) -> None:
         self.git_dir = git_dir
         self.slice = None if one_process else self.SLICE
-        self._config = [] if one_process else [
-            "-c", f"core.packedGitWindowSize={self.PACK_WINDOW}",
-            "-c", f"core.packedGitLimit={self.PACK_LIMIT}",
-        ]  # fmt: skip
+        self._config = [] if one_process else _PACK_WINDOWS
         self.started = 0
         self._served = 0
         self._proc = self._start()
