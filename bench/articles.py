@@ -12,10 +12,14 @@ is deterministic for a given ``seed``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
 import random
 import re
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -267,6 +271,54 @@ def generate_repo(
     return remote
 
 
+CACHE_ROOT = Path("/tmp")
+
+
+def cached_repo(root: Path, n: int, *, seed: int = 0) -> tuple[Path, Path]:
+    """``generate_repo``'s remote and a bare clone of it fetched by the bot, at
+    ``root/remote.git`` and ``root/clone.git``; returns both.
+
+    Generating a million articles and fetching them takes many minutes, so the pair is built
+    once and kept under /tmp, named by n, seed and a digest of this file (a change to the
+    generator builds anew): ``curator-bench-repo-<n>-s<seed>-<digest>``. Each run gets copies
+    made of hard links (packs are never written in place; refs and config are replaced by
+    rename), so what a run commits or fetches never reaches the cache.
+    """
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:10]
+    cache = CACHE_ROOT / f"curator-bench-repo-{n}-s{seed}-{digest}"
+    if not cache.exists():
+        building = Path(tempfile.mkdtemp(prefix=f"{cache.name}.building-", dir=CACHE_ROOT))
+        try:
+            remote = generate_repo(building, n, seed=seed)
+            clone = building / "clone.git"
+            _git("init", "--quiet", "--bare", str(clone))
+            _git("--git-dir", str(clone), "remote", "add", "origin", str(remote))
+            _git(
+                "--git-dir", str(clone), "fetch", "--quiet", "--no-tags", "origin",
+                f"+refs/heads/{BRANCH}:refs/remotes/origin/{BRANCH}",
+            )  # fmt: skip
+            building.rename(cache)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+    root = Path(root)
+    for name in ("remote.git", "clone.git"):
+        _link_copy(cache / name, root / name)
+    clone = root / "clone.git"
+    _git("--git-dir", str(clone), "remote", "set-url", "origin", str(root / "remote.git"))
+    return root / "remote.git", clone
+
+
+def _link_copy(source: Path, dest: Path) -> None:
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:  # another file system
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, dest, copy_function=link)
+
+
 def _read_blobs(git_dir: Path, shas: list[str]) -> Iterator[bytes]:
     proc = subprocess.Popen(
         ["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
@@ -312,10 +364,15 @@ def _edit(blob: bytes, rng: random.Random, *, unpublish: bool) -> bytes:
     return blob
 
 
-def change_share(remote: Path, share: float, *, seed: int, unpublish: bool = False) -> int:
+def change_share(
+    remote: Path, share: float, *, seed: int, unpublish: bool = False, recent: bool = False
+) -> int:
     """Add one commit on ``main`` that edits ``share`` of the articles; return how many.
 
     Only the changed files appear in the commit (``M`` lines ``from`` the current tip).
+    ``recent``: a collector refreshing recent months, so four in five of the changed files
+    are among the newest 5% of the articles (paths start with the month), the rest anywhere;
+    otherwise every article is as likely to change.
     """
     rng = random.Random(seed)
     remote = Path(remote)
@@ -327,7 +384,14 @@ def change_share(remote: Path, share: float, *, seed: int, unpublish: bool = Fal
         if path.endswith(".md"):
             entries.append((path, meta.split()[2]))
     count = min(len(entries), round(len(entries) * share))
-    picked = sorted(rng.sample(entries, count))
+    if recent:
+        entries.sort()  # oldest month first
+        newest = len(entries) - max(1, len(entries) // 20)
+        hot = min(len(entries) - newest, count * 4 // 5)
+        picked = rng.sample(entries[newest:], hot) + rng.sample(entries[:newest], count - hot)
+        picked.sort()
+    else:
+        picked = sorted(rng.sample(entries, count))
     blobs = _read_blobs(remote, [sha for _, sha in picked])
     edited = [_edit(blob, rng, unpublish=unpublish) for blob in blobs]
     when = 1_700_000_000 + int(_git("--git-dir", str(remote), "rev-list", "--count", tip)) * 3600

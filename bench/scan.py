@@ -15,9 +15,17 @@ Measured on one generated repo (see ``bench/articles.py``), in this order:
     now and then a candidate published, as a collector's refresh and the bot's own publish
     commits change a content repo;
 (e') the same again with live articles taken back to drafts as often as candidates are
-    published: a draft is read whole, so this is the costly mix.
+    published: a draft is read whole, so this is the costly mix;
+(e'') a recency-weighted 1%: a collector refreshing recent months, so most changed files
+    are among the newest articles.
 
-Only the measured call is timed: generating, cloning, fetching and migrating are not.
+Each rescan is also printed against git's own cost of that change, measured right after it
+in the same process: ``git diff-tree -r`` of the two commits, then every changed article
+blob read through one ``git cat-file --batch``.
+
+Only the measured call is timed: generating, cloning, fetching and migrating are not. The
+generated repo and the bot's clone of it are kept under /tmp by n and seed (see
+``bench.articles.cached_repo``), so a rerun starts in seconds.
 """
 
 from __future__ import annotations
@@ -56,7 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``bench.articles`` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.articles import change_share, checkout, generate_repo  # noqa: E402
+from bench.articles import cached_repo, change_share, checkout  # noqa: E402
 
 GLOBS = ["**/*.md"]
 SUBPROCESS_TIMEOUT = 1800
@@ -132,10 +140,28 @@ def baseline_floor(repo: ContentRepo, commit: str) -> tuple[Timing, int, int]:
             if kind == "file" and paths.matches(path)
         ]
         size = 0
-        with BlobReader(repo.git_dir) as reader:
+        # One process for all, as before the scan read in slices: git's own cost.
+        with BlobReader(repo.git_dir, one_process=True) as reader:
             for i in range(0, len(shas), BlobReader.CHUNK):  # bounded memory at 100,000
                 size += sum(len(blob) for blob in reader.read_many(shas[i : i + BlobReader.CHUNK]))
     return timing, len(shas), size
+
+
+def baseline_change(repo: ContentRepo, old: str, new: str) -> tuple[Timing, int]:
+    """git's own cost of a change: ``diff-tree -r`` of the two commits, then every changed
+    article blob through one ``cat-file --batch``. Returns (timing, blobs read)."""
+    paths = PathFilter(GLOBS)
+    with measure() as timing:
+        out = repo.git("diff-tree", "-r", "-z", "--no-renames", old, new)
+        fields = out.split(b"\0")
+        shas = [
+            meta.split(b" ")[3].decode()
+            for meta, path in zip(fields[0::2], fields[1::2], strict=False)
+            if not meta.endswith(b"D") and paths.matches(path.decode("utf-8", "replace"))
+        ]
+        with BlobReader(repo.git_dir, one_process=True) as reader:
+            reader.read_many(shas)
+    return timing, len(shas)
 
 
 # --- the scan -----------------------------------------------------------------------------
@@ -208,6 +234,8 @@ class TreeMemory:
         self.peak_processes = 0
         self.peak_child_rss = 0
         self.peak_child_name = ""
+        self.peak_git_rss = 0  # the largest RSS any one git process reached
+        self.peak_self_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -227,9 +255,13 @@ class TreeMemory:
                     rss, pss = _rss_pss_kib(pid)
                     total += pss
                     count += 1
-                    if pid != self.pid and rss > self.peak_child_rss:
-                        self.peak_child_rss = rss
-                        self.peak_child_name = Path(f"/proc/{pid}/comm").read_text().strip()
+                    name = Path(f"/proc/{pid}/comm").read_text().strip()
+                    if pid == self.pid:
+                        self.peak_self_rss = max(self.peak_self_rss, rss)
+                    elif rss > self.peak_child_rss:
+                        self.peak_child_rss, self.peak_child_name = rss, name
+                    if name == "git":
+                        self.peak_git_rss = max(self.peak_git_rss, rss)
             if total > self.peak_pss:
                 self.peak_pss, self.peak_processes = total, count
             self._stop.wait(self.interval)
@@ -284,6 +316,7 @@ def full_scan_in_subprocess(
     report["tree_processes"] = memory.peak_processes
     report["child_rss_mib"] = memory.peak_child_rss / 1024
     report["child_name"] = memory.peak_child_name
+    report["git_rss_mib"] = memory.peak_git_rss / 1024
     return report
 
 
@@ -354,10 +387,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
     header(args)
     notes: list[str] = []
 
-    log(f"generating {args.n:,} articles")
+    log(f"generating {args.n:,} articles (or copying them from the cache)")
     with measure() as generating:
-        remote = generate_repo(work, args.n, seed=args.seed)
-    notes.append(f"generated {args.n:,} articles with fast-import in {generating.wall:.1f} s")
+        remote, _ = cached_repo(work, args.n, seed=args.seed)
+    notes.append(
+        f"{args.n:,} articles generated with fast-import and fetched, or taken from the cache, "
+        f"in {generating.wall:.1f} s"
+    )
 
     fm: Timing | None = None
     if not args.skip_frontmatter:
@@ -374,16 +410,26 @@ def run(args: argparse.Namespace, work: Path) -> None:
 
     log("(b) cat-file floor")
     floor, blobs, size = baseline_floor(repo, commit)
+    log(f"(b) floor: {floor.wall:.1f} s, CPU {floor.cpu:.1f} s")
     notes.append(f"(b) floor: {blobs:,} blobs, {size / 2**20:,.0f} MiB")
 
-    log("(c) full scan")
-    engine = fresh_database(work / "bench.db")
-    full, result = timed_scan(engine, repo, workers=args.workers)
-    notes.append(f"(c) full scan: {describe(result)}")
+    full: Timing | None = None
+    if not args.one_full_scan:
+        log("(c) full scan")
+        engine = fresh_database(work / "bench.db")
+        full, result = timed_scan(engine, repo, workers=args.workers)
+        notes.append(f"(c) full scan: {describe(result)}")
 
     log("(c') full scan in a fresh subprocess, for its peak memory")
     sub = full_scan_in_subprocess(work / "clone.git", work / "subprocess.db", commit, args.workers)
     fresh = Timing(sub["seconds"], sub["cpu"])
+    log(
+        f"(c') {fresh.wall:.1f} s ({fresh.wall / floor.wall:.1f}x the floor), "
+        f"CPU {fresh.cpu:.1f} s; scan process {sub['hwm_mib']:,.0f} MiB, "
+        f"largest git {sub['git_rss_mib']:,.0f} MiB, tree {sub['tree_pss_mib']:,.0f} MiB PSS"
+    )
+    if args.one_full_scan:  # the rescans go on from the subprocess's database
+        engine = make_engine(f"sqlite:///{work / 'subprocess.db'}")
 
     log("(d) unchanged rescans")
     same, result = timed_scan(engine, repo, workers=args.workers)
@@ -391,23 +437,32 @@ def run(args: argparse.Namespace, work: Path) -> None:
     check, result = timed_scan(engine, repo, full=True, workers=args.workers)
     notes.append(f"(d') full=True rescan: {describe(result)}")
 
-    log("(e) 1% changed")
-    changed = change_share(remote, 0.01, seed=args.seed + 1)
-    repo.fetch()
-    diff, result = timed_scan(engine, repo, workers=args.workers)
-    notes.append(f"(e) 1% rescan: {changed:,} files changed in one commit; {describe(result)}")
-    log("(e') 1% changed, drafts too")
-    change_share(remote, 0.01, seed=args.seed + 2, unpublish=True)
-    repo.fetch()
-    drafts, result = timed_scan(engine, repo, workers=args.workers)
-    notes.append(f"(e') 1% rescan, drafts too: {describe(result)}")
+    def rescan(name: str, **change: Any) -> tuple[Timing, Timing, int]:
+        """Change 1% in one commit, rescan, then git's own cost of the same change."""
+        log(f"{name} 1% changed ({', '.join(k for k in change if k != 'seed') or 'uniform'})")
+        count = change_share(remote, 0.01, **change)
+        old, new = repo.head(), repo.fetch()
+        timing, result = timed_scan(engine, repo, workers=args.workers)
+        git_cost, blobs = baseline_change(repo, old, new)
+        notes.append(
+            f"{name} {count:,} files changed in one commit; {describe(result)}; "
+            f"git's own cost: diff-tree + {blobs:,} blobs in {git_cost.wall:.3f} s"
+        )
+        return timing, git_cost, count
+
+    diff, diff_git, changed = rescan("(e)", seed=args.seed + 1)
+    drafts, drafts_git, _ = rescan("(e')", seed=args.seed + 2, unpublish=True)
+    recent, recent_git, _ = rescan("(e'')", seed=args.seed + 3, recent=True)
     engine.dispose()
 
     # The faster of the two full scans is the reference: noise only ever adds time.
-    ref = min(full, fresh, key=lambda t: t.wall)
+    ref = min([t for t in (full, fresh) if t is not None], key=lambda t: t.wall)
 
     def share(timing: Timing) -> str:
         return f"{timing.wall / ref.wall:.2%} of the full scan"
+
+    def to_git(timing: Timing, git_cost: Timing) -> str:
+        return f"{share(timing)}, {timing.wall / git_cost.wall:.1f}x git's own"
 
     faster = (
         f"full scan {fm.wall / ref.wall:.1f}x faster than python-frontmatter "
@@ -428,7 +483,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
             floor,
             f"full scan = {ref.wall / floor.wall:.1f}x the cat-file floor",
         ),
-        Row("(c) full scan, fresh database", full, share(full)),
+        Row("(c) full scan, fresh database", full, share(full) if full else "(--one-full-scan)"),
         Row("(c') full scan, fresh subprocess", fresh, share(fresh)),
         Row(
             "(d) rescan, unchanged",
@@ -441,11 +496,15 @@ def run(args: argparse.Namespace, work: Path) -> None:
         Row(
             f"(e) rescan, 1% changed ({changed:,} files)",
             diff,
-            share(diff),
+            to_git(diff, diff_git),
             "about 1% of a full scan (<= 2%)",
             diff.wall / ref.wall <= 0.02,
         ),
-        Row("(e') same, live ones back to drafts", drafts, share(drafts)),
+        Row("    git's own: diff-tree + cat-file", diff_git, share(diff_git)),
+        Row("(e') same, live ones back to drafts", drafts, to_git(drafts, drafts_git)),
+        Row("    git's own: diff-tree + cat-file", drafts_git, share(drafts_git)),
+        Row("(e'') 1% changed, newest most often", recent, to_git(recent, recent_git)),
+        Row("    git's own: diff-tree + cat-file", recent_git, share(recent_git)),
     ]
     print_table(rows, args.n)
     print()
@@ -461,6 +520,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
         f"(VmHWM); largest child ({sub['child_name']}) {sub['child_rss_mib']:,.0f} MiB RSS; "
         f"whole tree {sub['tree_pss_mib']:,.0f} MiB PSS ({sub['tree_processes']:.0f} processes)"
     )
+    print(f"  largest git process (cat-file, ls-tree) {sub['git_rss_mib']:,.0f} MiB RSS")
     print(
         f"  same, as ru_maxrss: self {sub['self_mib']:,.0f} MiB, "
         f"children {sub['children_mib']:,.0f} MiB (Linux carries a parent's peak across "
@@ -484,6 +544,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (default: a temp dir)")
     parser.add_argument(
         "--skip-frontmatter", action="store_true", help="skip baseline (a), slow at 100,000"
+    )
+    parser.add_argument(
+        "--one-full-scan",
+        action="store_true",
+        help="skip (c): one full scan, in the subprocess; the rescans go on from its database",
     )
     # Internal mode: the full scan alone in a fresh process, for its own peak memory.
     parser.add_argument("--only-full-scan", action="store_true", help=argparse.SUPPRESS)

@@ -21,6 +21,11 @@ from storage.git_command import GitError, git_env, run_git, stream_git
 from storage.git_diff import Change, TreeDiff, kind_of
 from storage.git_remote import remote_error
 
+# git maps a pack in windows of up to 1 GiB and keeps up to 8 GiB mapped (64-bit defaults):
+# a process that reads all over a pack of gigabytes holds all of it. The processes that read
+# the whole tree map 1 MiB windows and let the least used go past 32 MiB.
+_PACK_WINDOWS = ["-c", "core.packedGitWindowSize=1m", "-c", "core.packedGitLimit=32m"]
+
 # Fetches tried while git says another process holds the tracking ref (about 3 s in all).
 _FETCH_TRIES = 5
 
@@ -92,19 +97,50 @@ class ContentRepo:
         return self.git("rev-parse", "--verify", f"{self.tracking_ref}^{{commit}}").decode().strip()
 
     def tree_entries(self, commit: str) -> Iterator[tuple[str, str, str]]:
-        """Every file, symlink and submodule in ``commit`` as (path, sha, kind), in one git
-        call; kind as :func:`kind_of` says. Paths that are not UTF-8 keep their bytes as
-        surrogates (``surrogateescape``)."""
-        out = self.git("ls-tree", "-r", "-z", "--full-tree", commit)
-        for entry in out.split(b"\0"):
-            if not entry:
-                continue
-            meta, _, path = entry.partition(b"\t")
-            mode, kind, sha = meta.split(b" ")
-            yield (
-                path.decode("utf-8", "surrogateescape"), sha.decode(),
-                kind_of(mode if kind == b"blob" else kind),
-            )  # fmt: skip
+        """Every file, symlink and submodule in ``commit`` as (path, sha, kind), in git's
+        order (sorted by path, byte by byte), read as git prints them so a tree of a million
+        files is never held whole. kind as :func:`kind_of` says. Paths that are not UTF-8
+        keep their bytes as surrogates (``surrogateescape``). Close the iterator when
+        stopping early (git is then killed).
+
+        One ``ls-tree -r`` keeps every directory it has read in memory until it ends (100 MiB
+        at a million articles). So the top levels are listed one directory at a time, down to
+        where there are LIST_WIDTH directories side by side or LIST_DEPTH levels, and each
+        directory there gets its own ``ls-tree -r``: a few processes, none holding more than
+        its part of the tree.
+        """
+        return self._list(f"{commit}^{{tree}}", b"", 0)
+
+    LIST_WIDTH, LIST_DEPTH = 8, 3
+
+    def _list(self, tree: str, prefix: bytes, depth: int) -> Iterator[tuple[str, str, str]]:
+        recursive = depth >= self.LIST_DEPTH
+        entries = self._ls_tree(tree, recursive=recursive)
+        if not recursive:
+            entries = list(entries)  # one directory
+            dirs = sum(kind == b"tree" for _, kind, _, _ in entries)
+            recursive = dirs >= self.LIST_WIDTH
+        for mode, kind, sha, path in entries:
+            if kind != b"tree":
+                yield (
+                    (prefix + path).decode("utf-8", "surrogateescape"), sha.decode(),
+                    kind_of(mode if kind == b"blob" else kind),
+                )  # fmt: skip
+            elif recursive:
+                yield from self._list(sha.decode(), prefix + path + b"/", self.LIST_DEPTH)
+            else:
+                yield from self._list(sha.decode(), prefix + path + b"/", depth + 1)
+
+    def _ls_tree(self, tree: str, *, recursive: bool) -> Iterator[tuple[bytes, ...]]:
+        """(mode, type, sha, path) of each entry ``ls-tree`` prints, as it prints them."""
+        args = [*_PACK_WINDOWS, "ls-tree", "-z", *(["-r"] if recursive else []), tree]
+        with stream_git(args, git_dir=self.git_dir) as run:
+            for entry in run.fields():
+                if entry:
+                    meta, _, path = entry.partition(b"\t")
+                    yield (*meta.split(b" "), path)
+        if run.returncode != 0:
+            raise GitError(scrub(f"git ls-tree: {run.err or f'exit {run.returncode}'}"))
 
     def diff_tree(self, old: str, new: str) -> list[Change]:
         """What changed between two commits, blob by blob (renames as delete + add)."""
@@ -176,14 +212,36 @@ class ContentRepo:
 
 
 class BlobReader:
-    """One long-lived ``git cat-file --batch``: a blob per request, no process per file."""
+    """``git cat-file --batch``: a blob per request, no process per file.
 
-    def __init__(self, git_dir: Path) -> None:
-        self._proc = subprocess.Popen(
-            ["git", "cat-file", "--batch"],
+    One process reads at most ``slice`` blobs (default :attr:`SLICE`), then the next one
+    starts. git maps each pack window it reads and keeps it until it exits, so a single
+    process reading every article of a big repo ends up holding the whole pack in its RSS
+    (1.4 GiB at a million articles); a new process every few thousand blobs costs a few
+    milliseconds. Within a process, git maps at most 32 MiB of pack at once (_PACK_WINDOWS),
+    so even one slice of blobs spread over a pack of gigabytes stays small.
+    ``one_process=True`` keeps one process with git's own settings for every request (a
+    baseline that measures git alone). ``started`` counts the processes.
+    """
+
+    SLICE = 5000
+
+    def __init__(self, git_dir: Path, *, one_process: bool = False) -> None:
+        self.git_dir = git_dir
+        self.slice = None if one_process else self.SLICE
+        self._config = [] if one_process else _PACK_WINDOWS
+        self.started = 0
+        self._served = 0
+        self._proc = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self.started += 1
+        self._served = 0
+        return subprocess.Popen(
+            ["git", *self._config, "cat-file", "--batch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=git_env(git_dir),
+            env=git_env(self.git_dir),
         )
 
     # Requests are written in chunks that fit a pipe buffer (64 KiB): git stops reading
@@ -200,13 +258,22 @@ class BlobReader:
 
     def read_present(self, shas: Sequence[str]) -> list[bytes | None]:
         """:meth:`read_many`, with None for an object the clone does not have."""
-        assert self._proc.stdin and self._proc.stdout
         out: list[bytes | None] = []
-        for i in range(0, len(shas), self.CHUNK):
-            chunk = shas[i : i + self.CHUNK]
+        i = 0
+        while i < len(shas):
+            size = self.CHUNK
+            if self.slice is not None:
+                if self._served >= self.slice:  # this one has read its share: next
+                    self.close()
+                    self._proc = self._start()
+                size = min(size, self.slice - self._served)
+            chunk = shas[i : i + size]
+            assert self._proc.stdin and self._proc.stdout
             self._proc.stdin.write(b"".join(s.encode() + b"\n" for s in chunk))
             self._proc.stdin.flush()
             out.extend(self._read_object() for _ in chunk)
+            self._served += len(chunk)
+            i += len(chunk)
         return out
 
     def _read_object(self) -> bytes | None:

@@ -113,6 +113,7 @@ class _progress:
         if self._bar is None:
             self._bar = click.progressbar(length=total, label="reading", file=sys.stderr)
             self._bar.__enter__()
+        self._bar.length = total  # the scan counts what it must read as git lists the tree
         self._bar.update(done - self._bar.pos)
 
     def __exit__(self, *exc: object) -> None:

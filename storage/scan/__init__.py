@@ -16,6 +16,7 @@ pass along.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -97,15 +98,16 @@ def _scan(
         with engine.begin() as conn:
             finish(conn)
         return result
-    with Parser(repo.git_dir, fields, workers) as parser:
-        # Blobs go to the parser as they are found, so the workers start on the first ones
-        # while git is still comparing trees.
-        if diff:
-            assert last is not None
-            todo, gone = diff_plan(engine, repo, last, commit, paths, result, parser)
-        else:
-            todo, gone = full_plan(engine, repo, commit, paths, result, parser, reread)
-        undated = apply_changes(engine, parser, todo, gone, result, progress, finish)
+    if diff:
+        assert last is not None
+        parts = diff_plan(engine, repo, last, commit, paths, result)
+    else:
+        parts = full_plan(engine, repo, commit, paths, result, reread)
+    # Blobs go to the parser part by part as git names them, so the workers start on the
+    # first ones while git is still listing, and what the scan holds is a few parts, never
+    # the whole tree. closing(): git must not wait on a full pipe after a failure.
+    with Parser(repo.git_dir, fields, workers) as parser, contextlib.closing(parts):
+        undated = apply_changes(engine, parser, parts, result, progress, finish)
     # A full scan (the self-check) looks at every article still undated, so one that git
     # could not be asked about before gets its age; a diff scan only at what it wrote.
     age_from_git(engine, repo, commit, None if mode == "full" else undated)

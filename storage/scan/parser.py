@@ -22,6 +22,8 @@ from storage.scan.records import Todo
 PARALLEL_MIN = 400
 PARALLEL_MIN_FORKSERVER = 2000
 CHUNK = 500
+# Chunks per worker handed out and not yet taken back by the caller.
+IN_FLIGHT = 3
 
 
 # (path, blob sha, the blob a whole read of it came from if a change can be read from there,
@@ -46,7 +48,8 @@ class Parser:
 
     A few are parsed in this process, once all are known. Once there are enough to pay for
     starting them, worker processes take chunks as they fill, while the caller goes on
-    finding more.
+    finding more. At most IN_FLIGHT chunks per worker wait for the caller to take their
+    results (see :meth:`results`), so what is held stays the same whatever the repo's size.
     """
 
     def __init__(self, git_dir: Path, fields: FieldMap, workers: int | None) -> None:
@@ -57,6 +60,7 @@ class Parser:
         fork = self._context.get_start_method() == "fork"
         self._threshold = PARALLEL_MIN if fork else PARALLEL_MIN_FORKSERVER
         self._pool: ProcessPoolExecutor | None = None
+        self._reader: BlobReader | None = None  # for the chunks parsed in this process
         self._chunks: list[list[_Item]] = []  # not yet handed to a worker
         self._futures: collections.deque[Future[list[ArticleData]]] = collections.deque()
         self._count = 0
@@ -89,21 +93,40 @@ class Parser:
             self._futures.append(self._pool.submit(_worker_parse, chunk))
         del self._chunks[:count]
 
-    def results(self) -> Iterator[list[ArticleData]]:
-        """Parsed articles in chunks, in the order they were added."""
+    def results(self, *, final: bool = True) -> Iterator[list[ArticleData]]:
+        """Parsed articles in chunks, in the order they were added.
+
+        ``final``: nothing more will be added; every result comes. Otherwise only what keeps
+        memory bounded: results the workers are done with, and the oldest ones (waited for)
+        while more than IN_FLIGHT chunks per worker are out. Without workers, nothing yet
+        while few are waiting (the workers may still start), all but a short last chunk once
+        they never will (a single worker).
+        """
         if self._pool is None:
-            with BlobReader(self.git_dir) as reader:
-                for chunk in self._chunks:
-                    yield _parse_chunk_with(reader, chunk, self.fields)
+            if final:
+                count = len(self._chunks)
+            elif self.workers > 1:
+                return
+            else:
+                count = max(0, len(self._chunks) - 1)
+            for _ in range(count):
+                if self._reader is None:
+                    self._reader = BlobReader(self.git_dir)
+                yield _parse_chunk_with(self._reader, self._chunks.pop(0), self.fields)
             return
-        self._submit(len(self._chunks))
-        while self._futures:  # let go of each result once it is handed over
+        if final:
+            self._submit(len(self._chunks))
+        limit = 0 if final else IN_FLIGHT * self.workers
+        # Let go of each result once it is handed over.
+        while self._futures and (len(self._futures) > limit or self._futures[0].done()):
             yield self._futures.popleft().result()
 
     def __enter__(self) -> Parser:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.close()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 

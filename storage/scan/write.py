@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
@@ -11,7 +11,8 @@ from sqlalchemy.engine import Engine
 
 from storage.extract import ArticleData
 from storage.models import Article, ArticleTopic, as_utc, utcnow
-from storage.scan.parser import Parser
+from storage.scan.parser import Parser, chunk_size
+from storage.scan.plan import Part
 from storage.scan.records import Known, Progress, ScanResult, Todo
 
 WRITE_BATCH = 250
@@ -23,54 +24,69 @@ TOPIC = ArticleTopic.__table__
 def apply_changes(
     engine: Engine,
     parser: Parser,
-    todo: list[Todo],
-    gone: list[int],
+    parts: Iterable[Part],
     result: ScanResult,
     progress: Progress | None,
     finish: Callable[[Connection], None],
 ) -> list[int]:
-    """Write what the parser returns; ``finish`` runs in the transaction of the last rows.
+    """Hand each part of the plan to the parser and write what it returns as it comes;
+    ``finish`` runs in the transaction of the last rows.
 
+    Only the blobs handed over and not yet written are held (see Parser.results), so a
+    full scan of a million articles holds about as much as one of ten thousand.
     Returns the ids of the candidates written without a date (see age_from_git).
     """
     undated: list[int] = []
-    if gone:
-        with engine.begin() as conn:
-            for i in range(0, len(gone), 500):
-                conn.execute(
-                    update(ARTICLE)
-                    .where(ARTICLE.c.id.in_(gone[i : i + 500]))
-                    .values(removed_at=utcnow())
-                )
-        result.deleted = len(gone)
-    by_path = {t.path: t for t in todo}
-    done, pending = 0, []
-    if progress:
-        progress(0, len(todo))
-    for batch in parser.results():
-        pending.extend(batch)
-        done += len(batch)
-        if len(pending) >= WRITE_BATCH or done == len(todo):
+    waiting: dict[str, Todo] = {}  # handed to the parser, not yet written
+    pending: list[ArticleData] = []
+    found = done = 0
+
+    def take(final: bool) -> None:
+        nonlocal done, pending
+        for batch in parser.results(final=final):
+            pending.extend(batch)
+            done += len(batch)
             # A transaction per few hundred rows: the main process writes while the workers
             # parse what follows, an interrupted scan keeps what it wrote (the rerun skips
             # blobs whose sha is recorded), and no transaction outgrows SQLite's page cache.
+            # The last rows wait for ``finish``.
+            if len(pending) >= WRITE_BATCH and not (final and done == found):
+                with engine.begin() as conn:
+                    undated.extend(_write(conn, pending, waiting, result))
+                pending = []
+            if progress:
+                progress(done, found)
+
+    if progress:
+        progress(0, 0)
+    for part in parts:
+        if part.gone:
             with engine.begin() as conn:
-                undated += _write(conn, pending, by_path, result)
-                if done == len(todo):
-                    finish(conn)
-            pending = []
-        if progress:
-            progress(done, len(todo))
-    if not todo:
-        with engine.begin() as conn:
-            finish(conn)
+                for i in range(0, len(part.gone), 500):
+                    conn.execute(
+                        update(ARTICLE)
+                        .where(ARTICLE.c.id.in_(part.gone[i : i + 500]))
+                        .values(removed_at=utcnow())
+                    )
+            result.deleted += len(part.gone)
+        waiting.update((t.path, t) for t in part.todo)
+        found += len(part.todo)
+        parser.add(part.todo, size=part.chunk or chunk_size(len(part.todo), parser.workers))
+        take(final=False)
+    take(final=True)
+    with engine.begin() as conn:
+        if pending:
+            undated.extend(_write(conn, pending, waiting, result))
+        finish(conn)
     return undated
 
 
 def _write(
-    conn: Connection, batch: list[ArticleData], by_path: dict[str, Todo], result: ScanResult
+    conn: Connection, batch: list[ArticleData], waiting: dict[str, Todo], result: ScanResult
 ) -> list[int]:
-    """Insert and update a batch; return the ids of unpublished ones read without a date."""
+    """Insert and update a batch (its paths leave ``waiting``); return the ids of unpublished
+    ones read without a date."""
+    by_path = {data.path: waiting.pop(data.path) for data in batch}
     now = utcnow()
     inserts, updates = [], []
     for data in batch:
