@@ -158,7 +158,13 @@ def from_slack(exc: BaseException) -> bool:
         if module.partition(".")[0] not in sys.stdlib_module_names:
             deepest = module
         tb = tb.tb_next
-    return deepest.startswith(("slack_sdk.", "slack_bolt."))
+    return deepest.startswith(SLACK_CALLERS)
+
+
+# The modules a Slack call runs in: slack_sdk's and Bolt's, and the keep-alive step that
+# sends slack_sdk's requests (bot.slack.keep_alive), named here, not imported: a command
+# that never calls Slack does not load it.
+SLACK_CALLERS = ("slack_sdk.", "slack_bolt.", "bot.slack.keep_alive")
 
 
 def slack_kind(code: object) -> str | None:

@@ -17,11 +17,11 @@ reused at all. With a proxy configured, calls go through ``urllib`` as before.
 
 from __future__ import annotations
 
-import http.client
 import itertools
 import ssl
 import threading
 import time
+from http.client import HTTPConnection, HTTPResponse, HTTPSConnection, RemoteDisconnected
 from io import BytesIO
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -36,7 +36,7 @@ from slack_sdk import WebClient
 IDLE_REUSE = 30.0
 
 # What a connection closed by the server while idle looks like on the next request.
-_CLOSED_WHILE_IDLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_CLOSED_WHILE_IDLE = (RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 _Key = tuple[str, str, int]
 
@@ -45,7 +45,7 @@ class _Open(threading.local):
     """This thread's open connections, by (scheme, host, port), with when each was last used."""
 
     def __init__(self) -> None:
-        self.connections: dict[_Key, tuple[http.client.HTTPConnection, float]] = {}
+        self.connections: dict[_Key, tuple[HTTPConnection, float]] = {}
 
 
 class KeepAliveWebClient(WebClient):
@@ -93,7 +93,7 @@ class KeepAliveWebClient(WebClient):
             return self._answer(url, response, body)
         raise AssertionError("unreachable: the second try is on a new connection")
 
-    def _connection(self, key: _Key) -> tuple[http.client.HTTPConnection, bool]:
+    def _connection(self, key: _Key) -> tuple[HTTPConnection, bool]:
         kept = self._open.connections.pop(key, None)
         if kept is not None:
             conn, used = kept
@@ -101,20 +101,20 @@ class KeepAliveWebClient(WebClient):
                 return conn, True
             conn.close()
         scheme, host, port = key
-        conn: http.client.HTTPConnection
+        conn: HTTPConnection
         if scheme == "https":
             context = self.ssl or ssl.create_default_context()
-            conn = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
+            conn = HTTPSConnection(host, port, timeout=self.timeout, context=context)
         else:
-            conn = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            conn = HTTPConnection(host, port, timeout=self.timeout)
         self.connections_made = next(self._made)
         return conn, False
 
-    def _drop(self, key: _Key, conn: http.client.HTTPConnection) -> None:
+    def _drop(self, key: _Key, conn: HTTPConnection) -> None:
         conn.close()
         self._open.connections.pop(key, None)
 
-    def _answer(self, url: str, response: http.client.HTTPResponse, body: bytes) -> dict[str, Any]:
+    def _answer(self, url: str, response: HTTPResponse, body: bytes) -> dict[str, Any]:
         """What slack_sdk's urllib step returns for a 2xx, or the ``HTTPError`` it raises."""
         if not 200 <= response.status < 300:
             raise HTTPError(url, response.status, response.reason, response.headers, BytesIO(body))
