@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Select,
     bindparam,
@@ -249,8 +250,13 @@ def waiting_posts(
     ``limit``, if given): id, status, created_at, permalink, whether it changed after the
     votes and waits for new ones (storage.revotes.awaiting_revotes) and their article's title
     and path."""
-    query = _listed(statuses, desk).order_by(POST.c.created_at, POST.c.id).limit(limit)
-    return [WaitingPost.of(row) for row in conn.execute(query)]
+    order, query = (POST.c.created_at, POST.c.id), _listed(statuses, desk)
+    if limit is not None:
+        # The first cards picked from post alone, and only their articles read: not the
+        # article of every waiting card (thousands a desk at scale) read to sort them.
+        first = select(POST.c.id).where(*_in_slack(statuses, desk)).order_by(*order).limit(limit)
+        query = query.where(POST.c.id.in_(first.scalar_subquery()))
+    return [WaitingPost.of(row) for row in conn.execute(query.order_by(*order))]
 
 
 def waiting_counts(
@@ -315,7 +321,7 @@ def chiefs_reactions(
 
 def _listed(statuses: Collection[str], desk: str | None) -> Select:
     """The columns of a WaitingPost, of the cards in Slack in ``statuses`` (of ``desk``)."""
-    query = (
+    return (
         select(
             POST.c.id.label("post_id"),
             POST.c.status,
@@ -327,9 +333,14 @@ def _listed(statuses: Collection[str], desk: str | None) -> Select:
             ARTICLE.c.path,
         )
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
-        .where(POST.c.status.in_(list(statuses)), POST.c.ts.is_not(None))
+        .where(*_in_slack(statuses, desk))
     )
-    return query if desk is None else query.where(POST.c.desk == desk)
+
+
+def _in_slack(statuses: Collection[str], desk: str | None) -> tuple[ColumnElement[bool], ...]:
+    """Of the cards in Slack in ``statuses`` (of ``desk``)."""
+    found = (POST.c.status.in_(list(statuses)), POST.c.ts.is_not(None))
+    return found if desk is None else (*found, POST.c.desk == desk)
 
 
 def skipped_on(conn: Connection, *, day: str) -> list[tuple[str, str]]:

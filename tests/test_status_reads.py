@@ -4,6 +4,7 @@ same lines as before. Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy import insert
 
 from bot.cli.status import _recent, status_lines
 from bot.config import Config, config_from_mapping
+from storage import posts
 from storage.models import Article, Post, Vote
-from tests.test_candidate_reads import statements
+from tests.test_candidate_reads import plan_of, statements
 from tests.test_candidates import NOW
 
 # (path, status, [(user, reaction, present)]): each card changed state a day ago.
@@ -62,6 +64,28 @@ def _cards(engine) -> None:
                 )  # fmt: skip
 
 
+def _decided_cards(engine, n: int) -> None:
+    """``n`` more cards: the desk's rejected long ago, and another desk's open ones (each
+    index but the one by state and desk reads hundreds); PostgreSQL's statistics then know."""
+    first, at = len(CARDS) + 1, NOW - timedelta(days=30)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Article.__table__),
+            [dict(id=i, path=f"old/{i}.md", blob_sha="0" * 40, published=False,
+                  first_seen_at=at, updated_at=at) for i in range(first, first + n)],
+        )  # fmt: skip
+        conn.execute(
+            insert(Post.__table__),
+            [dict(id=i, article_id=i, channel="C1", desk=("General", "Other")[i % 2],
+                  day="2026-10-27", ts=f"1690000000.{i:06d}", status=("rejected", "open")[i % 2],
+                  created_at=at, status_changed_at=at) for i in range(first, first + n)],
+        )  # fmt: skip
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE post")
+            conn.commit()
+
+
 @pytest.fixture
 def cards(engine):
     _cards(engine)
@@ -96,3 +120,24 @@ def test_without_a_veto_no_rejected_card_and_no_vote_is_read(cards):
     lines = status_lines(cards, config, NOW)
     assert any(line.endswith("; in the last 7 days 1 unpublished") for line in lines)
     assert not [line for line in lines if "vetoed" in line]
+
+
+def test_a_desk_s_waiting_cards_are_counted_and_the_oldest_picked_from_their_own_index(cards):
+    """A desk has tens of thousands of cards at scale: its waiting ones are counted, and
+    the oldest few picked, from ranges of the index by state, desk and age (not every card
+    of the desk read for its state); their articles are read for those few only."""
+    statuses = ("open", "approved", "unpublishing")
+    _decided_cards(cards, 500)
+    with statements(cards) as seen, cards.connect() as conn:
+        counted = posts.waiting_counts(conn, statuses=statuses, desk="General")
+        listed = posts.waiting_posts(conn, statuses=statuses, desk="General", limit=1)
+        every = posts.waiting_posts(conn, statuses=statuses, desk="General")
+    assert counted == {"open": (1, 0)}
+    assert [row.path for row in listed] == [row.path for row in every] == ["open.md"]
+    count, pick, _ = seen
+    with cards.connect() as conn:
+        for statement, parameters in (count, pick):
+            plan = plan_of(conn, statement, parameters)
+            assert "ix_post_status_desk_created" in plan, plan
+    # The pick is a query of post alone, inside the one that reads the articles.
+    assert re.search(r"post\.id IN \(SELECT post\.id\s+FROM post\s+WHERE", pick[0])
