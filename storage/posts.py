@@ -282,9 +282,12 @@ def decided_since(
     """Posts in Slack moved to one of ``statuses`` since ``since`` (``desk``: its cards
     only), in the order they were. ``rejected_by``: of the rejected ones, only those on which
     a present vote of one of these users counts (``chiefs_reactions`` reads them): a veto is
-    a chief's, and a newsroom rejects thousands of cards a week by votes alone."""
+    a chief's, and a newsroom rejects thousands of cards a week by votes alone (none of
+    them is read without such users: not even looked at for their votes)."""
+    if rejected_by is not None and not rejected_by:
+        statuses = [status for status in statuses if status != PostStatus.REJECTED]
     query = _listed(statuses, desk).where(POST.c.status_changed_at >= since)
-    if rejected_by is not None:
+    if rejected_by and PostStatus.REJECTED in statuses:
         theirs = (
             select(VOTE.c.id)
             .where(
