@@ -351,6 +351,10 @@ Index("ix_post_desk_day", Post.desk, Post.day)
 # The few cards planned and not yet in Slack, by desk (``curator status`` counts them per
 # desk); PostgreSQL's same terms are in migration 0016, for the reason given below.
 Index("ix_post_unposted", Post.desk, sqlite_where=Post.__table__.c.ts.is_(None))
+# A desk's cards in a state, oldest first: ``curator status`` counts the waiting ones and
+# lists the oldest few (not every card of the desk read for its state). State first: a
+# desk's cards of any state (``ix_post_desk_day``, ``ix_post_unposted``) are not its ranges.
+Index("ix_post_status_desk_created", Post.status, Post.desk, Post.created_at)
 Index("ix_article_candidate", Article.published, Article.quality)
 # Covers the scan's closing counts: live articles, and how many of them are broken.
 Index("ix_article_live", Article.removed_at, Article.error)
@@ -384,3 +388,8 @@ Index(
     on_offer_by_age("sqlite")[0],
     sqlite_where=and_(*on_offer_by_age("sqlite")[1]),
 )
+# The same articles by id with their age: a card's article looked up from the index alone
+# (the census counts the old ones with a card). PostgreSQL only (migration 0018, with its
+# terms): SQLite looks an article up by its rowid, which no index beats there. Keyed with
+# the age expression, which Alembic compares on PostgreSQL only, as the database has it.
+Index("ix_article_on_offer_by_id", Article.id, on_offer_by_age("postgresql")[0])

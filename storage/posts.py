@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Select,
     bindparam,
@@ -24,14 +25,15 @@ from sqlalchemy import (
 )  # fmt: skip
 from sqlalchemy.engine import Engine
 
-from storage.models import Article, Decision, Post, PostStatus
+from storage.models import Article, Decision, Post, PostStatus, Vote
 from storage.records import PostRecord, WaitingPost
 from storage.revotes import awaiting_revotes
-from storage.votes import set_status
+from storage.votes import Reaction, counted_vote, set_status
 
 POST = Post.__table__
 ARTICLE = Article.__table__
 DECISION = Decision.__table__
+VOTE = Vote.__table__
 # A card to post: not in Slack yet, and not skipped.
 UNPOSTED = (POST.c.ts.is_(None), POST.c.status != PostStatus.SKIPPED)
 # When a card's voting window started: its posting, or the change after the votes that sent
@@ -248,8 +250,13 @@ def waiting_posts(
     ``limit``, if given): id, status, created_at, permalink, whether it changed after the
     votes and waits for new ones (storage.revotes.awaiting_revotes) and their article's title
     and path."""
-    query = _listed(statuses, desk).order_by(POST.c.created_at, POST.c.id).limit(limit)
-    return [WaitingPost.of(row) for row in conn.execute(query)]
+    order, query = (POST.c.created_at, POST.c.id), _listed(statuses, desk)
+    if limit is not None:
+        # The first cards picked from post alone, and only their articles read: not the
+        # article of every waiting card (thousands a desk at scale) read to sort them.
+        first = select(POST.c.id).where(*_in_slack(statuses, desk)).order_by(*order).limit(limit)
+        query = query.where(POST.c.id.in_(first.scalar_subquery()))
+    return [WaitingPost.of(row) for row in conn.execute(query.order_by(*order))]
 
 
 def waiting_counts(
@@ -269,20 +276,55 @@ def waiting_counts(
 
 
 def decided_since(
-    conn: Connection, *, statuses: Collection[str], since: datetime, desk: str | None = None
-) -> list[WaitingPost]:
+    conn: Connection, *, statuses: Collection[str], since: datetime, desk: str | None = None,
+    rejected_by: Collection[str] | None = None,
+) -> list[WaitingPost]:  # fmt: skip
     """Posts in Slack moved to one of ``statuses`` since ``since`` (``desk``: its cards
-    only), in the order they were."""
+    only), in the order they were. ``rejected_by``: of the rejected ones, only those on which
+    a present vote of one of these users counts (``chiefs_reactions`` reads them): a veto is
+    a chief's, and a newsroom rejects thousands of cards a week by votes alone (none of
+    them is read without such users: not even looked at for their votes)."""
+    if rejected_by is not None and not rejected_by:
+        statuses = [status for status in statuses if status != PostStatus.REJECTED]
     query = _listed(statuses, desk).where(POST.c.status_changed_at >= since)
+    if rejected_by and PostStatus.REJECTED in statuses:
+        theirs = (
+            select(VOTE.c.id)
+            .where(
+                VOTE.c.post_id == POST.c.id, VOTE.c.user_id.in_(sorted(rejected_by)),
+                VOTE.c.present.is_(True), counted_vote(),
+            )
+            .exists()
+        )  # fmt: skip
+        query = query.where(or_(POST.c.status != PostStatus.REJECTED, theirs))
     return [
         WaitingPost.of(row)
         for row in conn.execute(query.order_by(POST.c.status_changed_at, POST.c.id))
     ]
 
 
+def chiefs_reactions(
+    conn: Connection, *, post_ids: Collection[int], users: Collection[str]
+) -> dict[int, list[Reaction]]:
+    """The reactions of ``users`` that count on each of ``post_ids``, present or not (the
+    tally of a veto reads no one else's)."""
+    found: dict[int, list[Reaction]] = {pid: [] for pid in post_ids}
+    ids, who = list(post_ids), sorted(users)
+    for i in range(0, len(ids) if who else 0, 500):
+        query = (
+            select(VOTE.c.post_id, VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present,
+                   VOTE.c.event_ts)
+            .join(POST, POST.c.id == VOTE.c.post_id)
+            .where(VOTE.c.post_id.in_(ids[i : i + 500]), VOTE.c.user_id.in_(who), counted_vote())
+        )  # fmt: skip
+        for post_id, *rest in conn.execute(query):
+            found[post_id].append(Reaction(*rest))
+    return found
+
+
 def _listed(statuses: Collection[str], desk: str | None) -> Select:
     """The columns of a WaitingPost, of the cards in Slack in ``statuses`` (of ``desk``)."""
-    query = (
+    return (
         select(
             POST.c.id.label("post_id"),
             POST.c.status,
@@ -294,9 +336,14 @@ def _listed(statuses: Collection[str], desk: str | None) -> Select:
             ARTICLE.c.path,
         )
         .join(ARTICLE, ARTICLE.c.id == POST.c.article_id)
-        .where(POST.c.status.in_(list(statuses)), POST.c.ts.is_not(None))
+        .where(*_in_slack(statuses, desk))
     )
-    return query if desk is None else query.where(POST.c.desk == desk)
+
+
+def _in_slack(statuses: Collection[str], desk: str | None) -> tuple[ColumnElement[bool], ...]:
+    """Of the cards in Slack in ``statuses`` (of ``desk``)."""
+    found = (POST.c.status.in_(list(statuses)), POST.c.ts.is_not(None))
+    return found if desk is None else (*found, POST.c.desk == desk)
 
 
 def skipped_on(conn: Connection, *, day: str) -> list[tuple[str, str]]:

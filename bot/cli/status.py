@@ -18,7 +18,6 @@ from bot.rules.tally import tally
 from storage import posts, publish_log, reminders
 from storage.db import Transaction, reading
 from storage.models import as_utc
-from storage.post_views import reactions_for
 from storage.records import WaitingPost
 from storage.schedule_state import LEASE_NAME, last_run, lease_state
 
@@ -161,12 +160,16 @@ def _recent(
     conn: Transaction, desk: Desk, mine: str | None, now: datetime
 ) -> list[tuple[WaitingPost, tuple[str, ...]]]:
     """The desk's cards rejected by a chief's veto (with the chiefs) or unpublished (no one)
-    in the last ``RECENT``, in the order they were."""
-    decided = (states.REJECTED, states.UNPUBLISHED)
-    rows = posts.decided_since(conn, statuses=decided, since=now - RECENT, desk=mine)
-    rejected = [row.post_id for row in rows if row.status == states.REJECTED]
-    reactions = reactions_for(conn, post_ids=rejected)
+    in the last ``RECENT``, in the order they were. Of the rejected, only those a chief
+    voted on are read, with the chiefs' reactions: none at all without a veto."""
     rules = vote_rules(desk)
+    chiefs = rules.chiefs if rules.veto else frozenset()
+    decided = (states.REJECTED, states.UNPUBLISHED)
+    rows = posts.decided_since(
+        conn, statuses=decided, since=now - RECENT, desk=mine, rejected_by=chiefs
+    )
+    rejected = [row.post_id for row in rows if row.status == states.REJECTED]
+    reactions = posts.chiefs_reactions(conn, post_ids=rejected, users=chiefs)
     vetoes = {post_id: tally(reactions[post_id], rules).veto for post_id in rejected}
     return [
         (row, vetoes.get(row.post_id, ()))
