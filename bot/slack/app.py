@@ -71,14 +71,14 @@ def build_app(
         log.warning("listener failed on %s: %s", kind, reason)
         log.debug("listener failed on %s", kind, exc_info=error)
 
-    curator = Curator(
-        config,
-        engine,
-        editors,
-        CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
-        home,
-        AcksFirst(in_flight or InFlight(), lambda votes: record_reactions(curator, votes), failed),
+    events = AcksFirst(
+        in_flight or InFlight(), lambda votes: record_reactions(curator, votes), failed
     )
+    cards = CardRefresher(
+        lambda post_id: refresh_card(engine, client, config, post_id, _now()),
+        settle=events.settle,  # a card waits for the votes waiting: one refresh with them all
+    )
+    curator = Curator(config, engine, editors, cards, home, events)
     if watch_home:
         home.watch()
     app = App(
