@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from typing import Any
 
 from slack_bolt.response import BoltResponse
 
 from bot.slack.acks_first import AcksFirst, InFlight
+from bot.slack.card_refresher import CardRefresher
 from bot.slack.guard import guard_events
 from tests.slack_requests import SIGNING_SECRET, reaction_event, sign
 from tests.test_slack_loop import eventually
@@ -96,3 +99,53 @@ def test_the_door_counts_a_request_while_it_is_answered() -> None:
     assert statuses == ["200 OK"]
     assert seen == [1]
     assert in_flight.answering == 0
+
+
+def test_the_door_is_quiet_only_once_no_request_came_for_a_while() -> None:
+    """In a burst the door is empty for a moment between one answer and the next request;
+    work started in that moment held the GIL from the acks that came next."""
+    now = [100.0]
+    in_flight, ran = InFlight(quiet=0.5, clock=lambda: now[0]), []
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=600)
+    with in_flight.request():
+        events.submit("reaction_added", "vote")
+    eventually(lambda: in_flight.waiting == 1)  # answered just now (by the clock): waits on
+    with in_flight.request():  # the next request of the burst
+        now[0] += 0.4
+    now[0] += 0.4  # 0.4 s after that one was answered: not quiet yet
+    time.sleep(0.1)  # (the worker looks again every few ms: it would have run by now)
+    assert ran == [] and in_flight.waiting == 1
+    now[0] += 0.1  # quiet for 0.5 s
+    events.flush()
+    assert ran == [["vote"]]
+
+
+def test_a_card_waits_for_the_votes_waiting_and_is_refreshed_once_with_all() -> None:
+    """A burst recorded in several batches: the card came due with the first batch and was
+    sent then, the rest a whole interval later. It waits for them now (``settle``)."""
+    in_flight = InFlight(quiet=0)
+    votes: list[str] = []
+    sent: list[list[str]] = []
+    settling = threading.Event()
+
+    def record(batch: list[str]) -> None:
+        votes.extend(batch)
+        cards.mark("card")
+        if batch == ["a", "b"]:  # the refresher comes for the card before the next batch
+            settling.wait(10)
+
+    events = AcksFirst(in_flight, record, lambda kind, exc: None, max_wait=600, max_batch=2)
+
+    def settle(until: float) -> None:
+        settling.set()
+        events.settle(until)
+
+    cards = CardRefresher(
+        lambda key: (sent.append(list(votes)), settling.set()), interval=600, settle=settle
+    )
+    with in_flight.request():
+        for vote in "abcd":
+            events.submit("reaction_added", vote)
+    events.flush()
+    assert cards.flush(timeout=30)
+    assert sent == [["a", "b", "c", "d"]]

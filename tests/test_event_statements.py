@@ -159,6 +159,42 @@ def test_a_burst_of_votes_is_one_transaction_with_each_vote_as_alone(card, confi
         assert conn.execute(select(Post.status)).scalar_one() == "approved"
 
 
+def test_a_burst_of_votes_on_one_card_locks_reads_and_tallies_it_once(card, config, engine):
+    """The card's row and the reactions that count are read by its first vote and kept as
+    the votes after it change them: a withdrawn vote stops counting, the one that makes
+    the quorum still moves the card, the version is kept once."""
+    editors = editors_from(config)
+
+    def reaction(user: str, n: int, present: bool = True) -> object:
+        return reaction_of(
+            config,
+            {
+                "type": "reaction_added" if present else "reaction_removed",
+                "user": user,
+                "reaction": "white_check_mark",
+                "item": {"type": "message", "channel": card.channel, "ts": card.ts},
+                "event_ts": f"1800000000.00{n}100",
+            },
+            present=present,
+            bot_user=BOT_USER,
+            is_editor=lambda desk, u: editors.contains(desk, u, None),
+        )
+
+    votes = [
+        reaction("UALICE", 1), reaction("UBOB", 2), reaction("UALICE", 3, present=False),
+        reaction("UCAROL", 4), reaction("UBOB", 2), reaction("UALICE", 5),
+    ]  # fmt: skip
+    with statements(engine) as seen:
+        changes = record_votes(engine, config, [v for v in votes if v is not None])
+    assert [(c.old, c.new) for c in changes] == [("open", "open")] * 4 + [("open", "approved")]
+    touches = [s for s in seen if re.match(r"^\s*UPDATE post\b.*RETURNING", s, re.S | re.I)]
+    tallies = [s for s in seen if re.search(r"\bFROM vote JOIN post\b", s, re.I)]
+    versions = [s for s in seen if re.match(r"^\s*UPDATE post SET voted_hash", s, re.I)]
+    assert (len(touches), len(tallies), len(versions)) == (1, 1, 1), seen
+    with engine.connect() as conn:
+        assert conn.execute(select(Post.status)).scalar_one() == "approved"
+
+
 def test_a_burst_of_votes_is_one_look_for_the_home_tabs(config, engine, standin):
     """Every vote pokes the Home tabs' watcher: the pokes of a burst wait out a settle and
     are seen by one look at the database (a lock and a read), not a look each."""

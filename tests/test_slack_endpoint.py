@@ -327,20 +327,84 @@ def test_a_valid_event_still_gets_through(endpoint, log):
     assert refusals(log) == []
 
 
-def test_bolts_own_check_never_logs_a_body(config, engine, standin, caplog):
-    """Bolt still checks the signature after us; should it disagree, its line has no body."""
+def _mention(text: str) -> bytes:
+    return json.dumps({
+        "type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1",
+        "event": {"type": "app_mention", "user": "UALICE", "ts": "1.0", "channel": "C1",
+                  "text": text},
+    }).encode()  # fmt: skip
+
+
+def _environ(body: bytes, headers: dict[str, str]) -> dict[str, object]:
+    return {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "QUERY_STRING": "",
+        "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "192.0.2.1", "wsgi.input": io.BytesIO(body),
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()},
+    }  # fmt: skip
+
+
+def _status(wsgi, body: bytes, headers: dict[str, str]) -> int:
+    started: list[str] = []
+    b"".join(wsgi(_environ(body, headers), lambda status, _headers: started.append(status)))
+    return int(started[0][:3])
+
+
+def test_a_forged_request_never_reaches_a_listener(config, engine, standin, caplog):
+    """Bolt's own signature check is off (the guard's is the one check): in its place, Bolt
+    refuses every HTTP request that did not come through the guard, signed or not, whichever
+    way it was handed in, and never logs its body. Replaces the test that Bolt's second
+    check kept bodies out of its log line: there is no second check left to log."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
     from slack_bolt.request import BoltRequest
 
-    from bot.slack.app import build_app
+    from bot.slack.guard import guard_events
 
     caplog.set_level(logging.DEBUG)
-    app = build_app(config, engine, token="xoxb-x", signing_secret="s" * 10, api_url=standin.url)
-    body = event_body().decode()
-    request = BoltRequest(
-        body=body, headers={"content-type": "application/json", **sign(body.encode())}
-    )
-    assert app.dispatch(request).status == 401
-    assert MARKER not in caplog.text and "body not logged" in caplog.text
+    app, _ = bot_app(config, engine, standin.url)
+    heard: list[str] = []
+    app.event("app_mention")(lambda event: heard.append(event["text"]))
+    forged = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=00"}
+    body = _mention(MARKER)
+    guarded, bolts_own = guard_events(app, SIGNING_SECRET), SlackRequestHandler(app)
+
+    assert _status(guarded, body, forged) == 401  # the door
+    assert _status(bolts_own, body, forged) == 401  # Bolt's own adapter, around the door
+    assert _status(bolts_own, body, sign(body)) == 401  # even signed: only the guard lets in
+    for headers in (forged, sign(body)):  # straight into Bolt
+        request = BoltRequest(
+            body=body.decode(), headers={"content-type": "application/json", **headers}
+        )
+        assert app.dispatch(request).status == 401
+    time.sleep(0.2)  # a listener Bolt had started would run on its executor by now
+    assert heard == [] and MARKER not in caplog.text
+
+    assert _status(guarded, _mention("let in"), sign(_mention("let in"))) == 200
+    deadline = time.monotonic() + 10
+    while heard != ["let in"]:  # the listener runs after the ack, on Bolt's executor
+        assert time.monotonic() < deadline, heard
+        time.sleep(0.02)
+
+
+def test_a_signature_is_verified_once_per_request(config, engine, standin, monkeypatch):
+    """The guard verifies; Bolt does not verify the same bytes again."""
+    from slack_sdk.signature import SignatureVerifier
+
+    from bot.slack.guard import guard_events
+
+    checks: list[str] = []
+    is_valid = SignatureVerifier.is_valid
+
+    def counted(self, body, timestamp, signature):  # type: ignore[no-untyped-def]
+        checks.append(signature)
+        return is_valid(self, body, timestamp, signature)
+
+    monkeypatch.setattr(SignatureVerifier, "is_valid", counted)
+    guarded = guard_events(bot_app(config, engine, standin.url)[0], SIGNING_SECRET)
+    body = event_body()
+    assert _status(guarded, body, sign(body)) == 200
+    assert len(checks) == 1
 
 
 # --- item 8: many slow or idle clients -------------------------------------------------

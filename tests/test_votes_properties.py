@@ -171,3 +171,22 @@ def test_a_card_closes_when_expiry_says_it_has(
     except OverflowError:
         return  # beyond datetime's years, no card is posted
     assert (closes < now) == (posted < cutoff)
+
+
+def test_a_tally_reads_each_emoji_once_however_many_reactions(monkeypatch):
+    """A vote tallies its card again (each vote of a burst too): the choice an emoji
+    stands for is worked out once per emoji, not once per reaction."""
+    from bot.rules.tally import VoteRules
+    from storage.votes import Reaction
+
+    rules = VoteRules(frozenset({"white_check_mark"}), frozenset({"x"}), 2, timedelta(days=3))
+    asked: list[str] = []
+    choice = VoteRules.choice
+    monkeypatch.setattr(VoteRules, "choice", lambda self, r: asked.append(r) or choice(self, r))
+    reactions = [
+        Reaction(f"U{n:02d}", emoji, True, f"1800000000.{n:06d}")
+        for n, emoji in enumerate(["white_check_mark", "x", "eyes"] * 10)
+    ]
+    t = tally(reactions, rules)
+    assert sorted(asked) == ["eyes", "white_check_mark", "x"]
+    assert (len(t.publish), len(t.reject)) == (10, 10)

@@ -107,9 +107,15 @@ def tally(reactions: Iterable[Reaction], rules: VoteRules) -> Tally:
     """
     latest: dict[str, tuple[Decimal, str]] = {}
     apart: dict[str, dict[str, Decimal]] = {UNPUBLISH: {}, VETO: {}}
+    choices: dict[str, str | None] = {}  # a card has a few emoji and many reactions
     for r in reactions:
-        choice = rules.choice(r.reaction)
-        if not r.present or choice is None:
+        if not r.present:
+            continue
+        if r.reaction in choices:
+            choice = choices[r.reaction]
+        else:
+            choice = choices[r.reaction] = rules.choice(r.reaction)
+        if choice is None:
             continue
         when = ts_key(r.event_ts)
         if choice in apart:

@@ -13,9 +13,16 @@ Never for long: an item waits at most ``MAX_WAIT`` after it arrived, then runs w
 in flight, so work under a flood that does not stop falls behind by that much and no more,
 and competes with the acks again. ``MAX_WAIT`` is as long as Slack waits for an ack (3 s):
 a burst that long is all acknowledged before its work, and its votes show on the cards a few
-seconds late at most. Outside bursts nothing is in flight between two events, and the work
-runs at once. Listeners that ack themselves
-(commands, buttons) never wait here: Bolt answers them only once they have run.
+seconds late at most. "Quiet" is no request in flight for ``QUIET`` (20 ms), not merely none
+at this instant: in a burst, the door is empty for a moment between one client's answer and
+its next request, and work started in that moment held the GIL from the acks that came next
+(bench: a third of the burst's work ran between its acks). Outside bursts an event's work
+runs ``QUIET`` after its ack. Listeners that ack themselves (commands, buttons) never wait
+here: Bolt answers them only once they have run.
+
+The cards follow the votes (``bot.slack.card_refresher``): ``settle`` lets the refresher wait
+until the work waiting is done, so a burst's votes on a card become one refresh with all of
+them, not one with the first batch and another a refresh interval later.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from typing import Generic, TypeVar
 MAX_WAIT = 3.0
 # The most events worked in one call (one transaction).
 MAX_BATCH = 200
+# How long no request must have been in flight before the work counts the door as quiet.
+QUIET = 0.02
 
 T = TypeVar("T")
 
@@ -39,8 +48,11 @@ T = TypeVar("T")
 class InFlight:
     """How many Slack requests are being answered now; wakes the waiting work at zero."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: float = QUIET, clock: Callable[[], float] = time.monotonic) -> None:
         self._count = 0
+        self._quiet = quiet
+        self._clock = clock
+        self._last_answered = float("-inf")  # when the last request in flight was answered
         self.waiting = 0  # work items waiting for quiet now (for tests and the curious)
         self._cond = threading.Condition()
 
@@ -58,17 +70,25 @@ class InFlight:
             with self._cond:
                 self._count -= 1
                 if self._count == 0:
+                    self._last_answered = self._clock()
                     self._cond.notify_all()
 
     def wait_quiet(self, until: float) -> None:
-        """Return once no request is in flight, or at ``until`` (monotonic) at the latest."""
+        """Return once no request has been in flight for ``quiet`` s, or at ``until``
+        (monotonic) at the latest."""
         with self._cond:
             self.waiting += 1
             try:
-                while self._count > 0:
-                    left = until - time.monotonic()
+                while True:
+                    now = self._clock()
+                    left = until - now
                     if left <= 0:
                         return
+                    if self._count == 0:
+                        calm = now - self._last_answered
+                        if calm >= self._quiet:
+                            return
+                        left = min(left, self._quiet - calm)
                     self._cond.wait(left)
             finally:
                 self.waiting -= 1
@@ -93,7 +113,8 @@ class AcksFirst(Generic[T]):
         self._max_wait = max_wait
         self._max_batch = max_batch
         self._waiting: deque[tuple[float, str, T]] = deque()
-        self._lock = threading.Lock()
+        self._running = 0
+        self._lock = threading.Condition()  # notified when nothing is waiting or running
         # A ThreadPoolExecutor's worker is joined at interpreter exit: work handed over
         # before a SIGTERM is still done (the server answers nothing new by then).
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
@@ -113,6 +134,27 @@ class AcksFirst(Generic[T]):
             batch = [
                 self._waiting.popleft() for _ in range(min(len(self._waiting), self._max_batch))
             ]
+            self._running += 1
+        try:
+            self._work(batch)
+        finally:
+            with self._lock:
+                self._running -= 1
+                if not self._waiting and not self._running:
+                    self._lock.notify_all()
+
+    def settle(self, until: float) -> None:
+        """Return once nothing handed over is waiting or being worked, or at ``until``
+        (monotonic) at the latest: what the work does next (a card refreshed) then sees all
+        of it."""
+        with self._lock:
+            while self._waiting or self._running:
+                left = until - time.monotonic()
+                if left <= 0:
+                    return
+                self._lock.wait(left)
+
+    def _work(self, batch: list[tuple[float, str, T]]) -> None:
         try:
             self._run([item for _, _, item in batch])
         except Exception as exc:

@@ -23,6 +23,7 @@ from bot.slack.card_refresher import CardRefresher
 from bot.slack.client import make_client
 from bot.slack.curator import Curator
 from bot.slack.editors import editors_from
+from bot.slack.guard import require_the_guard
 from bot.slack.home import HOME_INTERVAL, HomeTabs
 from bot.slack.listeners import register_listeners
 from bot.slack.listeners.events import record_reactions
@@ -70,14 +71,14 @@ def build_app(
         log.warning("listener failed on %s: %s", kind, reason)
         log.debug("listener failed on %s", kind, exc_info=error)
 
-    curator = Curator(
-        config,
-        engine,
-        editors,
-        CardRefresher(lambda post_id: refresh_card(engine, client, config, post_id, _now())),
-        home,
-        AcksFirst(in_flight or InFlight(), lambda votes: record_reactions(curator, votes), failed),
+    events = AcksFirst(
+        in_flight or InFlight(), lambda votes: record_reactions(curator, votes), failed
     )
+    cards = CardRefresher(
+        lambda post_id: refresh_card(engine, client, config, post_id, _now()),
+        settle=events.settle,  # a card waits for the votes waiting: one refresh with them all
+    )
+    curator = Curator(config, engine, editors, cards, home, events)
     if watch_home:
         home.watch()
     app = App(
@@ -85,6 +86,9 @@ def build_app(
         client=client,
         # Socket Mode messages are not signed; HTTP mode refuses to start without a secret.
         signing_secret=signing_secret or "",
+        # The guard (bot.slack.guard) has checked every signature before Bolt sees a request;
+        # Bolt's second check of the same bytes is replaced by require_the_guard below.
+        request_verification_enabled=False,
         # Ack first, work after: events are acknowledged before the listener runs.
         process_before_response=False,
         # Listener work is short: reactions hand theirs to curator.events (acks first), cards
@@ -94,6 +98,7 @@ def build_app(
         token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
     )
+    require_the_guard(app)  # HTTP requests reach the listeners through the guard only
     if auth_test is not None:
         _prime_authorization(app, auth_test)
     register_listeners(app, curator)
@@ -123,25 +128,16 @@ def _prime_authorization(app: App, auth_test: SlackResponse) -> None:
 
 
 class _BoltLogFilter(logging.Filter):
-    """Two of Bolt's log lines we keep out.
-
-    - A failed signature check logs the request body at INFO. ``bot.slack.guard`` checks
-      every signature first and refuses without the body; should Bolt's second check still
-      disagree (a request on the edge of the 5-minute window), its line loses the body.
-    - Bolt reads ``SLACK_BOT_TOKEN`` itself and warns that the client's token wins: the
-      client was built from the same variable, so the warning is noise at every start.
-    """
+    """Bolt reads ``SLACK_BOT_TOKEN`` itself and warns that the client's token wins: the
+    client was built from the same variable, so the warning is noise at every start. (Bolt's
+    own signature check, which logged a refused body, is off: ``bot.slack.guard``.)"""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if message.startswith("Invalid request signature detected"):
-            record.msg, record.args = "Bolt refused a request signature (body not logged)", ()
-        return message != warning_client_prioritized_and_token_skipped()
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 _BOLT_FILTER = _BoltLogFilter()
 
 
 def _quiet_bolt() -> None:
-    for name in ("slack_bolt.App", "slack_bolt.RequestVerification"):
-        logging.getLogger(name).addFilter(_BOLT_FILTER)  # once: addFilter skips a repeat
+    logging.getLogger("slack_bolt.App").addFilter(_BOLT_FILTER)  # once: addFilter skips a repeat

@@ -5,6 +5,11 @@ database reads; one update per vote would fall behind in a busy minute and park 
 workers in rate-limit sleeps. Votes mark a card dirty; one background thread sends each
 dirty card at most once per ``interval``, always with the state as it is by then.
 
+Given ``settle`` (``AcksFirst.settle``: the votes waiting to be recorded), a card that has
+come due waits for them first, up to one more ``interval``: a burst of votes recorded in
+several batches is one refresh with all of them, not one after the first batch and another
+an interval later.
+
 The same coalescing serves the Home tab (``bot.slack.home``), keyed by user instead of post,
 with a ``gap`` between any two sends so many editors' views stay within Slack's rate.
 """
@@ -29,8 +34,10 @@ class CardRefresher(Generic[K]):
     def __init__(
         self, refresh: Callable[[K], object], interval: float = 1.0, *,
         what: str = "the card of post", gap: float = 0.0,
+        settle: Callable[[float], None] | None = None,
     ) -> None:  # fmt: skip
         self._refresh = refresh
+        self._settle = settle
         self._interval = interval
         self._what = what  # for the log: "could not refresh <what> <key>"
         self._gap = gap  # at least this long between any two sends
@@ -73,6 +80,14 @@ class CardRefresher(Generic[K]):
                 if wait > 0:
                     self._cond.wait(wait)
                     continue
+                settle_until = due + self._interval
+                if self._settle is not None and time.monotonic() < settle_until:
+                    self._cond.release()  # marks go on meanwhile
+                    try:
+                        self._settle(settle_until)
+                    finally:
+                        self._cond.acquire()
+                    post_id, due = min(self._due.items(), key=lambda kv: kv[1])
                 del self._due[post_id]
                 self._last[post_id] = self._sent_at = now = time.monotonic()
                 if len(self._last) > _KEPT:  # a send older than the interval throttles nothing

@@ -6,6 +6,11 @@ limit is refused from its Content-Length without being read; the timestamp and s
 are checked on the raw bytes; only then is the body parsed, and a signed body that does not
 parse is a 400, never a 500. A refusal is one log line (method, path, remote address,
 reason), never the body.
+
+The guard is the only signature check: Bolt's own (``RequestVerification``, which would
+verify the same bytes again) is off, and ``require_the_guard`` puts a check in its place
+that refuses any HTTP request Bolt is handed by anything but the guard. One verification
+per request, and no way into a listener around it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.middleware import Middleware
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -32,6 +38,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Slack's largest payloads are interactive ones that carry a whole view (Slack caps a view
 # at 250 kB), form-encoded; 1 MiB leaves room for that and refuses anything bigger unread.
 MAX_BODY = 1024 * 1024
+# The key in a request's context that says it came through the guard: set only by the guard
+# (a request's context is built by code, never from its body or headers).
+GUARDED = "curator_guarded"
 # Slack's rule: a request whose timestamp is more than five minutes off is a replay.
 MAX_AGE = 5 * 60
 
@@ -134,7 +143,10 @@ def _parse(environ: dict[str, Any], text: str) -> BoltRequest:
     """Bolt's request; a signed body Bolt cannot read (bad JSON, a list, a bad form) is a 400."""
     headers = WsgiHttpRequest(environ).get_headers()
     try:
-        request = BoltRequest(body=text, query=environ.get("QUERY_STRING", ""), headers=headers)
+        request = BoltRequest(
+            body=text, query=environ.get("QUERY_STRING", ""), headers=headers,
+            context={GUARDED: True},
+        )  # fmt: skip
     except Exception as exc:  # building the request only parses the body: any error is its shape
         raise _Refused(400, f"signed body does not parse ({type(exc).__name__})") from None
     if not isinstance(request.body, dict):
@@ -151,6 +163,26 @@ def _dispatch(app: App, request: BoltRequest) -> BoltResponse:
     except Exception as exc:
         log.debug("Bolt could not dispatch a signed request", exc_info=True)
         raise _Refused(400, f"signed body Bolt cannot read ({type(exc).__name__})") from None
+
+
+class _OnlyThroughTheGuard(Middleware):
+    """In Bolt's place of its signature check: an HTTP request that did not come through the
+    guard is refused (401, one line, never the body). Socket Mode's requests come over the
+    connection the app token opened, and are not signed: they pass, as with Bolt's check."""
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        if req.mode == "socket_mode" or req.context.get(GUARDED) is True:
+            return next()
+        log.warning("refused a request Bolt was handed around the guard: 401")
+        return BoltResponse(status=401, body={"error": "invalid request"})
+
+
+def require_the_guard(app: App) -> None:
+    """Make ``app`` (built with ``request_verification_enabled=False``) refuse every HTTP
+    request that ``guard_events`` did not check, before any other middleware or listener."""
+    app._middleware_list.insert(0, _OnlyThroughTheGuard())  # Bolt has no public way first
 
 
 def too_large(size: int | None, max_body: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from storage import posts
 from storage.db import Transaction, reading, transaction
 from storage.records import PostRecord
 from storage.revotes import note_vote
+from storage.votes import Reaction as StoredReaction
 from storage.votes import (
     earlier_reactions_of,
     find_post,
@@ -110,11 +112,49 @@ def reaction_of(
     )  # fmt: skip
 
 
-def record_vote(tx: Transaction, config: Config, vote: Reaction) -> VoteChange | None:
-    """Record ``vote`` on ``tx`` (several may share one transaction: each locks its card)."""
-    post = find_post(tx, channel=vote.channel, ts=vote.ts, lock=True)
-    if post is None:
+@dataclass
+class _Card:
+    """A card as a transaction locked and read it, kept as that transaction's votes change
+    it: its row, and the reactions that count (read at its first tally)."""
+
+    post: PostRecord
+    counted: dict[tuple[str, str], StoredReaction] | None = None
+
+    def tallied(self, tx: Transaction) -> list[StoredReaction]:
+        if self.counted is None:
+            self.counted = {(r.user, r.reaction): r for r in reactions_of(tx, post_id=self.post.id)}
+        return list(self.counted.values())
+
+    def recorded(self, r: StoredReaction) -> None:
+        """The vote row of ``r``'s editor and emoji now says ``r``: counted as reactions_of
+        would read it (not when cast before the card's article changed)."""
+        if self.counted is None:
+            return  # read with the vote in it at the first tally
+        since = self.post.votes_since
+        if since is None or r.event_ts >= since:
+            self.counted[(r.user, r.reaction)] = r
+        else:
+            self.counted.pop((r.user, r.reaction), None)
+
+
+def record_vote(
+    tx: Transaction, config: Config, vote: Reaction,
+    cards: dict[tuple[str, str], _Card | None] | None = None,
+) -> VoteChange | None:  # fmt: skip
+    """Record ``vote`` on ``tx`` (several may share one transaction: each card is locked and
+    read by its first vote, and ``cards`` keeps it, as the votes after it change it, for the
+    next ones: a burst of votes on one card reads it once)."""
+    key = (vote.channel, vote.ts)
+    if cards is not None and key in cards:
+        card = cards[key]
+    else:
+        post = find_post(tx, channel=vote.channel, ts=vote.ts, lock=True)
+        card = None if post is None else _Card(post)
+        if cards is not None:
+            cards[key] = card
+    if card is None:
         return None
+    post = card.post
     desk = config.desk(post.desk)
     choice = vote_rules(desk).choice(vote.reaction)
     if choice is None or desk.name not in vote.allowed:
@@ -123,33 +163,50 @@ def record_vote(tx: Transaction, config: Config, vote: Reaction) -> VoteChange |
         post.status in FINAL and post.status != states.PUBLISHED
     ):
         return None  # unpublish only a published card; nothing else moves it
+    reaction = normalize_reaction(vote.reaction)
     changed = record_reaction(
-        tx, post_id=post.id, user=vote.user, reaction=normalize_reaction(vote.reaction),
-        choice=choice, present=vote.present, event_ts=vote.event_ts,
+        tx, post_id=post.id, user=vote.user, reaction=reaction, choice=choice,
+        present=vote.present, event_ts=vote.event_ts,
     )  # fmt: skip
     if not changed:
         return None  # a duplicate, or older than what we know
+    card.recorded(StoredReaction(vote.user, reaction, vote.present, vote.event_ts))
     if choice != UNPUBLISH and post.voted_hash is None:
         # The first vote keeps the version it was cast on (bot/slack/revote.py); a veto
         # is cast on it as a reject is. An unpublish vote is on a published card, which
         # a later change never sends back to a vote: it records nothing. The row was read
         # under the lock: a version kept already stays, no statement needed to keep it.
         note_vote(tx, post_id=post.id)
+        card.post = dataclasses.replace(post, voted_hash=_KEPT)
     cause = f"{choice if choice in (VETO, UNPUBLISH) else 'vote'} by {vote.user}"
-    new = retally(tx, post, config, cause=cause)
+    new = retally(tx, post, config, cause=cause, reactions=card.tallied(tx))
+    card.post = dataclasses.replace(card.post, status=new)
     return VoteChange(post.id, post.channel, post.ts, post.status, new)
 
 
+# What a card's voted_hash is known to be once its first vote kept the version (the value
+# itself is not read back: only whether one was kept matters to the votes after it).
+_KEPT = "(kept)"
+
+
 def record_votes(engine: Engine, config: Config, votes: list[Reaction]) -> list[VoteChange]:
-    """Record ``votes`` in order, in one transaction: a burst pays one commit, not one each."""
+    """Record ``votes`` in order, in one transaction: a burst pays one commit, not one each,
+    and each card is locked and read once, not once a vote."""
+    cards: dict[tuple[str, str], _Card | None] = {}
     with transaction(engine) as tx:
-        return [c for c in (record_vote(tx, config, v) for v in votes) if c is not None]
+        return [c for c in (record_vote(tx, config, v, cards) for v in votes) if c is not None]
 
 
-def retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
-    """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
+def retally(
+    tx: Transaction, post: PostRecord, config: Config, *, cause: str,
+    reactions: list[StoredReaction] | None = None,
+) -> str:  # fmt: skip
+    """Tally ``post`` (its row, as storage read it) again and move it to what the votes say
+    (``reactions``: those that count, when known; read otherwise)."""
     rules = vote_rules(config.desk(post.desk))
-    new = next_status(post.status, tally(reactions_of(tx, post_id=post.id), rules), rules)
+    if reactions is None:
+        reactions = reactions_of(tx, post_id=post.id)
+    new = next_status(post.status, tally(reactions, rules), rules)
     if new != post.status:
         set_status(tx, post_id=post.id, old=post.status, new=new, cause=cause)
     return str(new)
