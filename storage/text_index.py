@@ -28,7 +28,7 @@ MIN_INDEXED = 3  # characters: the shortest piece a trigram index can look up
 FEW = 5000  # articles: a word found in more is tested on each card, not looked up
 # Made by migration 0015 with a sort order (and included columns) the models cannot say, or
 # for SQLite only: Alembic's comparison of models and schema leaves them out.
-MIGRATION_ONLY = frozenset({"ix_article_best", "ix_article_card_keys", TEXT_TABLE})
+MIGRATION_ONLY = frozenset({"ix_article_best", "ix_article_card_keys", "ix_post_best", TEXT_TABLE})
 
 
 def indexed(word: str) -> bool:
