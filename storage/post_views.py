@@ -20,7 +20,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from storage.articles import ARTICLE, POST, ArticleView, topics_of, view_of_row
 from storage.card_keys import topic_test
 from storage.models import PostStatus, PublishHold, Vote, required_utc
-from storage.text_index import few_candidates
 from storage.votes import Reaction, counted_vote
 
 VOTE = Vote.__table__
@@ -104,10 +103,10 @@ def find_posts(
         position = func.instr if conn.dialect.name == "sqlite" else func.strpos
         keys = sorted({t.casefold() for t in topics})
         conditions.append(or_(*(position(p.c.art_topics, topic_test(k)) > 0 for k in keys)))
-    walk_conditions = [*conditions, *word_conditions(conn, words, indexed=False)]
+    conditions += word_conditions(words)
+    walk_conditions = list(conditions)
     if conn.dialect.name == "sqlite":  # "+": not by the index of states (see the walk below)
         walk_conditions[0] = literal_column("+post.status").in_(list(statuses))
-    conditions += word_conditions(conn, words)
     cap = count_up_to if limit is not None else None
     # Every test and sort key is on the card (its copy of the article: storage.card_keys), so
     # the cards in scope are read from ``post`` alone, never from a million articles. Two
@@ -151,26 +150,20 @@ def find_posts(
     return PostPage(_views(conn, conn.execute(_full_rows(walked, order)).all()), cap, True)
 
 
-def word_conditions(
-    conn: Connection, words: Sequence[str], *, indexed: bool = True
-) -> list[ColumnElement[bool]]:
+def word_conditions(words: Sequence[str]) -> list[ColumnElement[bool]]:
     """Each of ``words`` in the title or the excerpt of a card's article (its copy on ``post``:
-    storage.card_keys): ILIKE on PostgreSQL (case-insensitive in any script), lower() LIKE on
-    SQLite, where the FTS5 trigram index first narrows the cards to those whose articles may
-    contain the rarer words (storage.text_index; ``indexed=False``: not). PostgreSQL has no
-    such index: the words are tested on each card in scope, read from ``post`` alone."""
+    storage.card_keys): ILIKE, which is lower() LIKE on SQLite (case-insensitive in ASCII
+    only) and case-insensitive in any script on PostgreSQL.
+
+    Tested on each card in scope, from ``ix_post_scope`` alone on SQLite. SQLite's trigram
+    index (storage.text_index) is not consulted: at a million articles, a phrase of common
+    words took 80-260 ms to look up there (every trigram's list of articles is read), more
+    than testing the ~21,000 cards of the default scope from that index (bench/digest.py)."""
     p = POST
-    matches = [
+    return [
         or_(p.c.art_title.ilike(pattern, escape="\\"), p.c.art_excerpt.ilike(pattern, escape="\\"))
         for pattern in ("%" + _like_escape(word) + "%" for word in words)
     ]
-    if not matches:
-        return []
-    if indexed and conn.dialect.name == "sqlite":
-        few = few_candidates(conn, words)
-        if few is not None:
-            matches.append(p.c.article_id.in_(sorted(few)))
-    return matches
 
 
 def _full_rows(shown: Any, order: Order) -> Any:
