@@ -56,6 +56,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench.articles`` import
 
 from bench.articles import PROVIDERS, TOPICS, WORDS  # noqa: E402
 from bot.rules.desks import Route, desk_for  # noqa: E402
+from storage.card_keys import copy_all  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.fields import FINGERPRINT_KEYS  # noqa: E402
 from storage.migrate import MIGRATIONS, head_revision, upgrade  # noqa: E402
@@ -252,6 +253,7 @@ def fill(engine: Engine, n: int, seed: int, shape: Shape = DIGEST) -> dict[str, 
                 if table in named or shape.scan_fields:  # the digest bench's counts as ever
                     key = named.get(table, table)
                     counts[key] = counts.get(key, 0) + len(batch)
+        copy_all(conn)  # the cards' copies of their articles, which the triggers keep after
         for _, create in indexes:
             conn.exec_driver_sql(create)
         if not postgres:  # the FTS5 table the triggers fill, in one pass over the articles

@@ -1,9 +1,10 @@
 """Read queries behind ``/digest`` and the morning summary: candidate cards with their articles.
 
-Every filter runs in SQL. The query is driven from ``post`` (a card per posted story, about a
-tenth of the articles), narrowed by ``post.status`` (indexed), and reaches ``article`` by its
-primary key and ``article_topic`` by its (article_id, key) primary key, so its cost follows the
-number of cards, not the number of articles in the repo.
+Every filter runs in SQL, over ``post`` alone (a card per posted story, about a tenth of the
+articles): each card carries a copy of what its article is filtered and sorted by (its
+quality, heat, date, removal, title, excerpt and topic keys; storage/card_keys.py, kept in
+step by triggers), so its cost follows the number of cards in scope, never the million rows
+of ``article``, which is read by primary key for the cards shown only.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, exists, func, literal, literal_column, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.articles import ARTICLE, POST, TOPIC, ArticleView, topics_of, view_of_row
+from storage.articles import ARTICLE, POST, ArticleView, topics_of, view_of_row
+from storage.card_keys import topic_test
 from storage.models import PostStatus, PublishHold, Vote, required_utc
-from storage.text_index import few_candidates
 from storage.votes import Reaction, counted_vote
 
 VOTE = Vote.__table__
@@ -81,7 +82,7 @@ def find_posts(
     than that; more matches give a ``capped`` page, whose cards are read in order from an index
     rather than sorted from every match.
     """
-    a, p = ARTICLE, POST
+    p = POST
     conditions: list[ColumnElement[bool]] = [p.c.status.in_(list(statuses))]
     if published_since is not None:
         conditions.append(
@@ -94,36 +95,36 @@ def find_posts(
     if desk is not None:
         conditions.append(_desk_condition(desk, known_desks))
     # A card whose file left the repo can no longer be decided; a published one is history.
-    conditions.append(or_(a.c.removed_at.is_(None), p.c.status == PostStatus.PUBLISHED))
+    conditions.append(or_(p.c.art_removed_at.is_(None), p.c.status == PostStatus.PUBLISHED))
     if min_quality is not None:
-        conditions.append(and_(a.c.quality.is_not(None), a.c.quality >= min_quality))
+        conditions.append(and_(p.c.art_quality.is_not(None), p.c.art_quality >= min_quality))
     if topics:
-        # Asked of the card's article_id, not the article's id: a probe of the topics' small
-        # key once the card is found, before (or without) reading the article's row.
+        # The card's copy of its article's topic keys, each between separators (card_keys).
+        position = func.instr if conn.dialect.name == "sqlite" else func.strpos
         keys = sorted({t.casefold() for t in topics})
-        conditions.append(
-            exists().where(TOPIC.c.article_id == p.c.article_id, TOPIC.c.key.in_(keys))
-        )
-    walk_conditions = [*conditions, *word_conditions(conn, a, words, indexed=False)]
+        conditions.append(or_(*(position(p.c.art_topics, topic_test(k)) > 0 for k in keys)))
+    conditions += word_conditions(words)
+    walk_conditions = list(conditions)
     if conn.dialect.name == "sqlite":  # "+": not by the index of states (see the walk below)
         walk_conditions[0] = literal_column("+post.status").in_(list(statuses))
-    conditions += word_conditions(conn, a, words)
     cap = count_up_to if limit is not None else None
-    # Two stages in one statement. "matching" holds just the sort keys of every matching card
-    # (up to the cap); PostgreSQL must build it whole (MATERIALIZED), because with a LIMIT on
-    # the joined query it bets on walking all the articles in quality order until enough cards
-    # turn up. The full rows are then read by primary key for the cards shown only.
+    # Every test and sort key is on the card (its copy of the article: storage.card_keys), so
+    # the cards in scope are read from ``post`` alone, never from a million articles. Two
+    # stages in one statement: "matching" holds the sort keys of every matching card (up to
+    # the cap; MATERIALIZED: PostgreSQL builds it whole rather than bet on a walk of the
+    # best-first index under the LIMIT), then the full rows are read for the cards shown.
+    keys_of = (
+        p.c.id.label("post_id"), p.c.article_id, p.c.art_quality.label("quality"),
+        p.c.art_heat.label("heat"), p.c.art_dated.label("dated"), p.c.created_at,
+        p.c.status_changed_at,
+    )  # fmt: skip
     matching = (
-        select(
-            p.c.id.label("post_id"), a.c.id.label("article_id"), a.c.quality, a.c.heat,
-            a.c.dated, p.c.created_at, p.c.status_changed_at,
-        )
-        .select_from(p.join(a, a.c.id == p.c.article_id))
+        select(*keys_of)
         .where(*conditions)
         .limit(None if cap is None else cap + 1)
         .cte("matching")
         .prefix_with("MATERIALIZED", dialect="postgresql")
-    )  # fmt: skip
+    )
     shown = (
         # The total in the same round trip: the rows are filtered and sorted anyway.
         select(*matching.c, func.count().over().label("total"))
@@ -131,59 +132,38 @@ def find_posts(
         .limit(limit)
         .subquery("shown")
     )
-    if words and conn.dialect.name == "postgresql":
-        # Cards first, each article probed by its key and its words tested there: with a hash
-        # or merge join PostgreSQL would run the words over every article in the repo (it
-        # prices ILIKE like any cheap operator). For this transaction only.
-        conn.exec_driver_sql("SET LOCAL enable_hashjoin = off")
-        conn.exec_driver_sql("SET LOCAL enable_mergejoin = off")
     rows = conn.execute(_full_rows(shown, order)).all()
     total = rows[0].total if rows else 0
     if cap is None or total <= cap:
         return PostPage(_views(conn, rows), total)
     # More than the cap: so many that the best of them come first in the index of the order
-    # (ix_article_best): read in that order, stop at the limit. No total to sort them by.
+    # (ix_post_best): read in that order, stop at the limit. No total to sort them by.
     # SQLite, not analyzed, would start from the index of states and sort every card in them.
     walked = (
-        select(p.c.id.label("post_id"), a.c.id.label("article_id"), a.c.quality, a.c.heat,
-               a.c.dated, p.c.created_at, p.c.status_changed_at, literal(cap).label("total"))
-        .select_from(a.join(p, p.c.article_id == a.c.id))
+        select(*keys_of, literal(cap).label("total"))
         .where(*walk_conditions)
-        .order_by(*_ordering(order, a.c, post_id=p.c.id, created_at=p.c.created_at,
-                             status_changed_at=p.c.status_changed_at))
+        .order_by(*_ordering(order, p.c, post_id=p.c.id, quality=p.c.art_quality,
+                             heat=p.c.art_heat, dated=p.c.art_dated))
         .limit(limit)
         .subquery("shown")
     )  # fmt: skip
     return PostPage(_views(conn, conn.execute(_full_rows(walked, order)).all()), cap, True)
 
 
-def word_conditions(
-    conn: Connection, a: Any, words: Sequence[str], *, indexed: bool = True
-) -> list[ColumnElement[bool]]:
-    """Each of ``words`` in the title or the excerpt of ``a``: ILIKE on PostgreSQL (case-
-    insensitive in any script), lower() LIKE on SQLite, where the FTS5 trigram index first
-    narrows the articles to the few that may contain the rarer words (storage.text_index;
-    ``indexed=False``: not, and on PostgreSQL as a plain filter on ``a``).
+def word_conditions(words: Sequence[str]) -> list[ColumnElement[bool]]:
+    """Each of ``words`` in the title or the excerpt of a card's article (its copy on ``post``:
+    storage.card_keys): ILIKE, which is lower() LIKE on SQLite (case-insensitive in ASCII
+    only) and case-insensitive in any script on PostgreSQL.
 
-    On PostgreSQL the words are tested per card in a scalar subquery: the planner then
-    cannot run them over every article of the repo (a sequential scan, or a trigram index
-    whose matches for common words and phrases run to tens of thousands of rows to recheck),
-    and the cost follows the number of cards in scope."""
-    matches = [
-        or_(a.c.title.ilike(pattern, escape="\\"), a.c.excerpt.ilike(pattern, escape="\\"))
+    Tested on each card in scope, from ``ix_post_scope`` alone on SQLite. SQLite's trigram
+    index (storage.text_index) is not consulted: at a million articles, a phrase of common
+    words took 80-260 ms to look up there (every trigram's list of articles is read), more
+    than testing the ~21,000 cards of the default scope from that index (bench/digest.py)."""
+    p = POST
+    return [
+        or_(p.c.art_title.ilike(pattern, escape="\\"), p.c.art_excerpt.ilike(pattern, escape="\\"))
         for pattern in ("%" + _like_escape(word) + "%" for word in words)
     ]
-    if not matches:
-        return []
-    if conn.dialect.name == "postgresql":
-        if not indexed:
-            return matches
-        return [select(and_(*matches)).correlate(a).scalar_subquery()]
-    if indexed:
-        few = few_candidates(conn, words)
-        if few is not None:
-            matches.append(a.c.id.in_(sorted(few)))
-    return matches
 
 
 def _full_rows(shown: Any, order: Order) -> Any:

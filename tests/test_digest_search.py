@@ -1,7 +1,7 @@
-"""The digest's words through SQLite's trigram index (migration 0015) answer as the plain test
-does, and as PostgreSQL's per-card test; the FTS5 index follows every insert, update and
-delete of an article; a digest of more matches than it counts says so, and still shows the
-best first; the migration indexes the articles already there."""
+"""The digest's words answer the plain test on both databases, SQLite's from one index of the
+cards in scope (migration 0017); SQLite's FTS5 trigram index (migration 0015) follows every
+insert, update and delete of an article; a digest of more matches than it counts says so, and
+still shows the best first; the migration indexes the articles already there."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from sqlalchemy import delete, event, insert, text, update
 from sqlalchemy.engine import Engine
 
 import bot.slack.digest_cards as digest_cards
-import storage.post_views as post_views
 from bot.cli.terminal import render_blocks
 from bot.rules.digest_query import parse_digest_query
 from bot.slack.digest import answer_digest
@@ -64,24 +63,22 @@ def _search(engine: Engine, words: tuple[str, ...]) -> list[str | None]:
 
 
 @pytest.mark.parametrize("words", WORDS, ids=" ".join)
-def test_words_answer_the_same_through_the_index(engine: Engine, words, monkeypatch):
-    indexed = _search(engine, words)
-    monkeypatch.setattr(post_views, "few_candidates", lambda conn, words: None)  # tests only
-    assert indexed == _search(engine, words)
-    # And the plain meaning, where both databases agree (ASCII: SQLite folds no other case).
+def test_words_answer_the_plain_meaning(engine: Engine, words):
+    found = _search(engine, words)
+    # The plain meaning, where both databases agree (ASCII: SQLite folds no other case).
     if all(w.isascii() for w in words):
         expected = [
             t for t, x, _ in CARDS if all(w.lower() in f"{t}\n{x or ''}".lower() for w in words)
         ]
-        assert indexed == expected
+        assert found == expected
 
 
-def test_sqlite_looks_rare_words_and_phrases_up_in_the_index(engine: Engine, tmp_path):
-    """EXPLAIN QUERY PLAN of the search a digest runs: a word of three letters or more, a
-    phrase, and a word with topic, state, time and quality filters each start from the
-    articles the FTS5 index found."""
+def test_sqlite_reads_the_cards_in_scope_from_one_index(engine: Engine, tmp_path):
+    """EXPLAIN QUERY PLAN of the search a digest runs: words, a phrase, and a word with topic,
+    state, time and quality filters are tested on the cards from ``ix_post_scope`` alone
+    (migration 0017), never a row of ``post`` or ``article`` for a card not shown."""
     if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL tests words per card (storage/text_index.py)")
+        pytest.skip("PostgreSQL's index entries cannot hold an excerpt (migration 0017)")
     config = make_config(tmp_path, str(engine.url))
     seen: list[tuple[str, Any]] = []
 
@@ -94,16 +91,13 @@ def test_sqlite_looks_rare_words_and_phrases_up_in_the_index(engine: Engine, tmp
         with engine.connect() as conn:
             run_digest(conn, config, parse_digest_query(typed, NOW, UTC), now=NOW)
         event.remove(engine, "before_cursor_execute", keep)
-        assert "article_text MATCH" in seen[0][0]  # the look-up, then the search
-        statement, parameters = seen[1]
+        statement, parameters = seen[0]
+        assert "article_text" not in statement
         with engine.begin() as conn:
             explained = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
             plan = "\n".join(str(r[-1]) for r in explained)
-        # The search starts from the ids found (an IN list, on article or on post's article_id).
         first = next(line for line in plan.splitlines() if line.startswith(("SEARCH", "SCAN")))
-        by_id = ("SEARCH article USING INTEGER PRIMARY KEY (rowid=?)",
-                 "SEARCH post USING INDEX sqlite_autoindex_post_1 (article_id=?)")  # fmt: skip
-        assert first in by_id, plan
+        assert first.startswith("SEARCH post USING COVERING INDEX ix_post_scope"), plan
 
 
 def _fts_in_step(engine: Engine) -> None:
