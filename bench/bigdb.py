@@ -24,8 +24,8 @@ with ``added_at``, unreadable and removed files; and most articles unpublished, 
 collector's repo.
 
 Speed: secondary indexes are dropped for the load and made again after it from the very
-statements the migrations left (``sqlite_master``, ``pg_indexes``), SQLite's triggers too (its
-FTS5 text index is then rebuilt in one pass); PostgreSQL loads with
+statements the migrations left (``sqlite_master``, ``pg_indexes``), SQLite's triggers too (the
+cards' copies of their articles' keys are then made in one pass); PostgreSQL loads with
 ``COPY`` and no foreign-key triggers, then ``VACUUM ANALYZE`` of its tables (what autovacuum
 does within minutes; the digest bench's shape only analyzes them, as it always did); SQLite
 takes Core ``executemany`` batches in one transaction and, as a real one, is not analyzed.
@@ -61,7 +61,6 @@ from storage.db import make_engine  # noqa: E402
 from storage.fields import FINGERPRINT_KEYS  # noqa: E402
 from storage.migrate import MIGRATIONS, head_revision, upgrade  # noqa: E402
 from storage.models import SQLModel  # noqa: E402
-from storage.text_index import rebuild_text_index  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -256,8 +255,6 @@ def fill(engine: Engine, n: int, seed: int, shape: Shape = DIGEST) -> dict[str, 
         copy_all(conn)  # the cards' copies of their articles, which the triggers keep after
         for _, create in indexes:
             conn.exec_driver_sql(create)
-        if not postgres:  # the FTS5 table the triggers fill, in one pass over the articles
-            rebuild_text_index(conn)
         if postgres:
             # Explicit ids were inserted: move the sequences past them, as a real database is.
             for table in ("article", "post", "vote", "decision"):
@@ -282,7 +279,7 @@ def _secondary_indexes(conn: Connection) -> list[tuple[str, str]]:
             "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = current_schema() "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
         )
-    else:  # and the triggers that keep the FTS5 table in step: rebuilt whole after the load
+    else:  # and the triggers that keep the cards' copies in step: copy_all does it after the load
         query = (
             "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
             "AND sql IS NOT NULL"

@@ -362,8 +362,7 @@ Index("ix_post_desk_day", Post.desk, Post.day)
 # desk); PostgreSQL's same terms are in migration 0016, for the reason given below.
 Index("ix_post_unposted", Post.desk, sqlite_where=Post.__table__.c.ts.is_(None))
 # A desk's cards in a state, oldest first: ``curator status`` counts the waiting ones and
-# lists the oldest few (not every card of the desk read for its state). State first: a
-# desk's cards of any state (``ix_post_desk_day``, ``ix_post_unposted``) are not its ranges.
+# lists the oldest few. State first: a desk's cards of any state are other indexes' ranges.
 Index("ix_post_status_desk_created", Post.status, Post.desk, Post.created_at)
 Index("ix_article_candidate", Article.published, Article.quality)
 # Covers the scan's closing counts: live articles, and how many of them are broken.
@@ -371,13 +370,11 @@ Index("ix_article_live", Article.removed_at, Article.error)
 
 
 def on_offer_by_age(dialect: str) -> tuple[ColumnElement[Any], tuple[ColumnElement[bool], ...]]:
-    """(the age of an article, the terms of "unpublished, readable, in the repo") as the
-    partial index ``ix_article_on_offer_by_age`` has them on ``dialect``'s database: a query
-    that repeats these very terms (``storage.articles``) reads the few fresh articles and
-    counts the many old ones from that index alone. On SQLite, never analyzed, they are
-    spelled with ``coalesce`` so that no other index serves them (it would pick
-    ``ix_article_candidate`` for ``published``); PostgreSQL, which knows how many articles
-    each term keeps, has them plain. Constants, not bound values: both databases match a
+    """(an article's age, the terms of "unpublished, readable, in the repo") as the partial
+    index ``ix_article_on_offer_by_age`` has them on ``dialect``: a query repeating these very
+    terms (``storage.articles``) reads the fresh and counts the old from that index alone.
+    SQLite (never analyzed) gets them in ``coalesce`` so that no other index serves them;
+    PostgreSQL, which knows each term's share, plain. Constants: both databases match a
     partial index's terms as written."""
     a = Article.__table__.c
     age = func.coalesce(a.dated, a.added_at)  # ``age_of`` of bot.rules.candidates
@@ -398,8 +395,6 @@ Index(
     on_offer_by_age("sqlite")[0],
     sqlite_where=and_(*on_offer_by_age("sqlite")[1]),
 )
-# The same articles by id with their age: a card's article looked up from the index alone
-# (the census counts the old ones with a card). PostgreSQL only (migration 0018, with its
-# terms): SQLite looks an article up by its rowid, which no index beats there. Keyed with
-# the age expression, which Alembic compares on PostgreSQL only, as the database has it.
+# The same by id with their age, for the census's old cards: PostgreSQL only (migration 0018,
+# with its terms); SQLite's rowid lookup beats any index. Alembic compares it on PostgreSQL.
 Index("ix_article_on_offer_by_id", Article.id, on_offer_by_age("postgresql")[0])

@@ -155,10 +155,10 @@ def word_conditions(words: Sequence[str]) -> list[ColumnElement[bool]]:
     storage.card_keys): ILIKE, which is lower() LIKE on SQLite (case-insensitive in ASCII
     only) and case-insensitive in any script on PostgreSQL.
 
-    Tested on each card in scope, from ``ix_post_scope`` alone on SQLite. SQLite's trigram
-    index (storage.text_index) is not consulted: at a million articles, a phrase of common
-    words took 80-260 ms to look up there (every trigram's list of articles is read), more
-    than testing the ~21,000 cards of the default scope from that index (bench/digest.py)."""
+    Tested on each card in scope, from ``ix_post_scope`` alone on SQLite. A trigram index
+    (SQLite FTS5) was measured and dropped: at a million articles a phrase of common words
+    took 80-260 ms to look up there (every trigram's list of articles is read), more than
+    testing the ~21,000 cards of the default scope from that index (bench/digest.py)."""
     p = POST
     return [
         or_(p.c.art_title.ilike(pattern, escape="\\"), p.c.art_excerpt.ilike(pattern, escape="\\"))

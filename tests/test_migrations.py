@@ -11,8 +11,8 @@ from sqlmodel import SQLModel
 
 from storage import migrate
 from storage.db import make_engine
+from storage.migration_only import include_object
 from storage.schema_version import newest_revision, recorded_revisions, schema_is_current
-from storage.text_index import include_object
 
 
 # SQLite cannot reflect an index on an expression (ix_article_on_offer_by_age), so Alembic

@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.text_index import include_object
+from storage.migration_only import include_object
 
 connection = context.config.attributes["connection"]
 context.configure(
