@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Engine
 
 from storage.extract import ArticleData
 from storage.models import Article, ArticleTopic, as_utc, utcnow
@@ -94,7 +92,8 @@ def _write(
     for data in batch:
         known = by_path[data.path].known
         if known is None:
-            inserts.append((*[getattr(data, name) for name in FULL_COLUMNS], now, now))
+            row = {name: getattr(data, name) for name in FULL_COLUMNS}
+            inserts.append({**row, "first_seen_at": now, "updated_at": now})
             result.new += 1
         else:
             updates.append((known, data))
@@ -102,7 +101,12 @@ def _write(
                 result.new += 1
             else:
                 result.changed += 1
-    ids = _insert(conn, inserts) if inserts else {}
+    ids: dict[str, int] = {}
+    if inserts:
+        # RETURNING names the path, so rows need not come back in order: SQLAlchemy can then
+        # send the whole batch as a few multi-row INSERTs instead of one per row.
+        stmt = insert(ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.path)
+        ids.update({r.path: r.id for r in conn.execute(stmt, inserts)})
     retopic = _update(conn, updates, now) if updates else set()
     for i in range(0, len(retopic), 500):
         conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_(sorted(retopic)[i : i + 500])))
@@ -127,45 +131,6 @@ def _write(
             known = by_path[data.path].known
             undated.append(ids[data.path] if known is None else known.id)
     return undated
-
-
-def _insert(conn: Connection, rows: list[tuple[object, ...]]) -> dict[str, int]:
-    """Insert new articles (values in INSERTED order); return their ids by path.
-
-    One DBAPI executemany with the columns' own bind processors, so the rows hold what a Core
-    insert stores: a Core insert of a few hundred rows builds and processes a dict of
-    parameters per row, and that was a third of the main process's CPU in a full scan. The
-    ids are then read by path (unique; the scan lock keeps other scans out).
-    """
-    sql, order, processors = _insert_sql(conn.dialect)
-    params: list[object] = []
-    for row in rows:
-        values = [p(v) if p else v for p, v in zip(processors, row, strict=True)]
-        params.append(dict(zip(INSERTED, values, strict=True)) if order is None else tuple(
-            values[i] for i in order
-        ))  # fmt: skip
-    conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
-    paths = [row[0] for row in rows]
-    ids: dict[str, int] = {}
-    for i in range(0, len(paths), 500):  # stay under bound-parameter limits
-        query = select(ARTICLE.c.path, ARTICLE.c.id).where(ARTICLE.c.path.in_(paths[i : i + 500]))
-        ids.update((path, id_) for path, id_ in conn.execute(query))
-    return ids
-
-
-@functools.cache
-def _insert_sql(
-    dialect: Dialect,
-) -> tuple[str, tuple[int, ...] | None, tuple[Callable[[Any], Any] | None, ...]]:
-    """The INSERT of INSERTED for ``dialect``: its SQL, the order of positional parameters
-    (None: named, as INSERTED), and each column's bind processor (None: as is)."""
-    compiled = insert(ARTICLE).inline().compile(dialect=dialect, column_keys=list(INSERTED))
-    names = compiled.positiontup
-    order = None if names is None else tuple(INSERTED.index(name) for name in names)
-    processors = tuple(
-        ARTICLE.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in INSERTED
-    )
-    return compiled.string, order, processors
 
 
 def _update(conn: Connection, updates: list[tuple[Known, ArticleData]], now: datetime) -> set[int]:
@@ -206,8 +171,6 @@ FULL_COLUMNS = tuple(
     f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "columns")
 )
 _COMPARED = [ARTICLE.c[name] for name in FULL_COLUMNS if name != "path"]
-# The columns of a new row, path first.
-INSERTED = (*FULL_COLUMNS, "first_seen_at", "updated_at")
 
 
 def _current(conn: Connection, ids: list[int]) -> dict[int, Row]:
