@@ -61,7 +61,7 @@ def test_a_scan_collects_rarely_and_stores_the_same_rows(
     rare = stored(engine)
 
     clear(engine)
-    monkeypatch.setattr(collect, "rarely", gc_as_is)
+    monkeypatch.setattr(storage.scan, "rarely", gc_as_is)
     scan(engine, repo, FIELDS, ALL_MD, workers=1)
     assert stored(engine) == rare
 

@@ -28,8 +28,8 @@ from storage.gitrepo import ContentRepo
 from storage.locks import run_lock
 from storage.models import Article, ScanState, utcnow
 from storage.pathfilter import PathFilter
-from storage.scan import collect
 from storage.scan.age import age_from_git
+from storage.scan.collect import rarely
 from storage.scan.parser import Parser
 from storage.scan.plan import diff_plan, full_plan
 from storage.scan.records import Progress, ScanResult
@@ -109,7 +109,7 @@ def _scan(
     # the whole tree. closing(): git must not wait on a full pipe after a failure.
     # Nothing a scan allocates needs the cycle collector often (see storage.scan.collect).
     with (
-        collect.rarely(),
+        rarely(),
         Parser(repo.git_dir, fields, workers) as parser,
         contextlib.closing(parts),
     ):
