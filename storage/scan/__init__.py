@@ -29,6 +29,7 @@ from storage.locks import run_lock
 from storage.models import Article, ScanState, utcnow
 from storage.pathfilter import PathFilter
 from storage.scan.age import age_from_git
+from storage.scan.collect import rarely
 from storage.scan.parser import Parser
 from storage.scan.plan import diff_plan, full_plan
 from storage.scan.records import Progress, ScanResult
@@ -106,7 +107,12 @@ def _scan(
     # Blobs go to the parser part by part as git names them, so the workers start on the
     # first ones while git is still listing, and what the scan holds is a few parts, never
     # the whole tree. closing(): git must not wait on a full pipe after a failure.
-    with Parser(repo.git_dir, fields, workers) as parser, contextlib.closing(parts):
+    # Nothing a scan allocates needs the cycle collector often (see storage.scan.collect).
+    with (
+        rarely(),
+        Parser(repo.git_dir, fields, workers) as parser,
+        contextlib.closing(parts),
+    ):
         undated = apply_changes(engine, parser, parts, result, progress, finish)
     # A full scan (the self-check) looks at every article still undated, so one that git
     # could not be asked about before gets its age; a diff scan only at what it wrote.

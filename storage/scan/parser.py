@@ -15,6 +15,7 @@ from storage.extract import ArticleData, extract, extract_change
 from storage.fields import FieldMap
 from storage.gitrepo import BlobReader
 from storage.lifeline import follow
+from storage.scan.collect import for_worker
 from storage.scan.records import Todo
 
 # Below this many blobs, starting worker processes costs more than it saves (a forkserver
@@ -147,6 +148,7 @@ _worker_state: dict[str, object] = {}
 
 def _worker_init(git_dir: str, fields: FieldMap, parent: int) -> None:
     follow(parent)  # end with the scan, even when it is killed
+    for_worker()
     _worker_state["reader"] = BlobReader(Path(git_dir))
     _worker_state["fields"] = fields
 
