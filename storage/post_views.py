@@ -229,11 +229,16 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def reactions_for(conn: Connection, *, post_ids: Collection[int]) -> dict[int, list[Reaction]]:
+def reactions_for(
+    conn: Connection, *, post_ids: Collection[int], users: Collection[str] | None = None
+) -> dict[int, list[Reaction]]:
     """Every reaction of each post that counts (none from before its article changed:
-    storage.revotes), in one query (the tally is a pure rule)."""
+    storage.revotes), in one query (the tally is a pure rule); ``users``: theirs only (a
+    veto's tally reads the chiefs' alone)."""
     found: dict[int, list[Reaction]] = {pid: [] for pid in post_ids}
     ids = list(post_ids)
+    if users is not None and not users:
+        return found
     for i in range(0, len(ids), 500):
         q = (
             select(
@@ -242,6 +247,8 @@ def reactions_for(conn: Connection, *, post_ids: Collection[int]) -> dict[int, l
             .join(POST, POST.c.id == VOTE.c.post_id)
             .where(VOTE.c.post_id.in_(ids[i : i + 500]), counted_vote())
         )  # fmt: skip
+        if users is not None:
+            q = q.where(VOTE.c.user_id.in_(sorted(users)))
         for post_id, *rest in conn.execute(q):
             found[post_id].append(Reaction(*rest))
     return found

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from storage.models import Article, Decision, Post, PostStatus, Vote
 from storage.records import PostRecord, WaitingPost
 from storage.revotes import awaiting_revotes
-from storage.votes import Reaction, counted_vote, set_status
+from storage.votes import counted_vote, set_status
 
 POST = Post.__table__
 ARTICLE = Article.__table__
@@ -267,11 +267,9 @@ def waiting_counts(
     changed = func.sum(case((awaiting_revotes(), 1), else_=0))
     query = (
         select(POST.c.status, func.count(), changed)
-        .where(POST.c.status.in_(list(statuses)), POST.c.ts.is_not(None))
+        .where(*_in_slack(statuses, desk))
         .group_by(POST.c.status)
     )
-    if desk is not None:
-        query = query.where(POST.c.desk == desk)
     return {status: (count, int(n or 0)) for status, count, n in conn.execute(query)}
 
 
@@ -281,7 +279,7 @@ def decided_since(
 ) -> list[WaitingPost]:  # fmt: skip
     """Posts in Slack moved to one of ``statuses`` since ``since`` (``desk``: its cards
     only), in the order they were. ``rejected_by``: of the rejected ones, only those on which
-    a present vote of one of these users counts (``chiefs_reactions`` reads them): a veto is
+    a present vote of one of these users counts (``reactions_for`` reads them): a veto is
     a chief's, and a newsroom rejects thousands of cards a week by votes alone (none of
     them is read without such users: not even looked at for their votes)."""
     if rejected_by is not None and not rejected_by:
@@ -301,25 +299,6 @@ def decided_since(
         WaitingPost.of(row)
         for row in conn.execute(query.order_by(POST.c.status_changed_at, POST.c.id))
     ]
-
-
-def chiefs_reactions(
-    conn: Connection, *, post_ids: Collection[int], users: Collection[str]
-) -> dict[int, list[Reaction]]:
-    """The reactions of ``users`` that count on each of ``post_ids``, present or not (the
-    tally of a veto reads no one else's)."""
-    found: dict[int, list[Reaction]] = {pid: [] for pid in post_ids}
-    ids, who = list(post_ids), sorted(users)
-    for i in range(0, len(ids) if who else 0, 500):
-        query = (
-            select(VOTE.c.post_id, VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present,
-                   VOTE.c.event_ts)
-            .join(POST, POST.c.id == VOTE.c.post_id)
-            .where(VOTE.c.post_id.in_(ids[i : i + 500]), VOTE.c.user_id.in_(who), counted_vote())
-        )  # fmt: skip
-        for post_id, *rest in conn.execute(query):
-            found[post_id].append(Reaction(*rest))
-    return found
 
 
 def _listed(statuses: Collection[str], desk: str | None) -> Select:

@@ -18,6 +18,7 @@ from bot.rules.tally import tally
 from storage import posts, publish_log, reminders
 from storage.db import Transaction, reading
 from storage.models import as_utc
+from storage.post_views import reactions_for
 from storage.records import WaitingPost
 from storage.schedule_state import LEASE_NAME, last_run, lease_state
 
@@ -169,7 +170,7 @@ def _recent(
         conn, statuses=decided, since=now - RECENT, desk=mine, rejected_by=chiefs
     )
     rejected = [row.post_id for row in rows if row.status == states.REJECTED]
-    reactions = posts.chiefs_reactions(conn, post_ids=rejected, users=chiefs)
+    reactions = reactions_for(conn, post_ids=rejected, users=chiefs)
     vetoes = {post_id: tally(reactions[post_id], rules).veto for post_id in rejected}
     return [
         (row, vetoes.get(row.post_id, ()))
