@@ -17,7 +17,6 @@ reused at all. With a proxy configured, calls go through ``urllib`` as before.
 
 from __future__ import annotations
 
-import itertools
 import ssl
 import threading
 import time
@@ -54,8 +53,6 @@ class KeepAliveWebClient(WebClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._open = _Open()
-        self._made = itertools.count(1)
-        self.connections_made = 0  # new connections opened, all threads together
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
         parts = urlsplit(url)
@@ -107,7 +104,6 @@ class KeepAliveWebClient(WebClient):
             conn = HTTPSConnection(host, port, timeout=self.timeout, context=context)
         else:
             conn = HTTPConnection(host, port, timeout=self.timeout)
-        self.connections_made = next(self._made)
         return conn, False
 
     def _drop(self, key: _Key, conn: HTTPConnection) -> None:
