@@ -27,14 +27,6 @@ COPIED = {
     "excerpt": "art_excerpt",
 }
 SEP = "\x1f"  # between topic keys in art_topics (and around them): no topic holds it
-TRIGGERS = (
-    "post_card_keys_insert",
-    "post_card_keys_repoint",
-    "article_card_keys",
-    "article_topic_card_keys_insert",
-    "article_topic_card_keys_delete",
-    "article_topic_card_keys_update",
-)
 
 
 def topics_expr(dialect: str, article_id: str) -> str:
