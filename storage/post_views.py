@@ -2,8 +2,8 @@
 
 Every filter runs in SQL, over ``post`` alone (a card per posted story, about a tenth of the
 articles): each card carries a copy of what its article is filtered and sorted by (its
-quality, heat, date, removal, title, excerpt and topic keys; storage/card_keys.py, kept in
-step by triggers), so its cost follows the number of cards in scope, never the million rows
+quality, heat, date, removal, lowered title and excerpt and topic keys; storage/card_keys.py,
+kept in step by triggers), so its cost follows the number of cards in scope, never the million rows
 of ``article``, which is read by primary key for the cards shown only.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, exists, func, literal, literal_column, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST, ArticleView, topics_of, view_of_row
-from storage.card_keys import topic_test
+from storage.card_keys import SEP, topic_test
 from storage.models import PostStatus, PublishHold, Vote, required_utc
 from storage.votes import Reaction, counted_vote
 
@@ -103,7 +103,7 @@ def find_posts(
         position = func.instr if conn.dialect.name == "sqlite" else func.strpos
         keys = sorted({t.casefold() for t in topics})
         conditions.append(or_(*(position(p.c.art_topics, topic_test(k)) > 0 for k in keys)))
-    conditions += word_conditions(words)
+    conditions += word_conditions(words, conn.dialect.name)
     walk_conditions = list(conditions)
     if conn.dialect.name == "sqlite":  # "+": not by the index of states (see the walk below)
         walk_conditions[0] = literal_column("+post.status").in_(list(statuses))
@@ -150,20 +150,34 @@ def find_posts(
     return PostPage(_views(conn, conn.execute(_full_rows(walked, order)).all()), cap, True)
 
 
-def word_conditions(words: Sequence[str]) -> list[ColumnElement[bool]]:
-    """Each of ``words`` in the title or the excerpt of a card's article (its copy on ``post``:
-    storage.card_keys): ILIKE, which is lower() LIKE on SQLite (case-insensitive in ASCII
-    only) and case-insensitive in any script on PostgreSQL.
+def word_conditions(words: Sequence[str], dialect: str) -> list[ColumnElement[bool]]:
+    """Each of ``words`` in the title or the excerpt of a card's article, as ILIKE finds it:
+    case-insensitive in any script on PostgreSQL, in ASCII only on SQLite.
+
+    The card holds both lowered once, when written (``art_text``: storage.card_keys), so a
+    word is ``lower(word)`` found in it: what ILIKE does, less lowering the text of every
+    card on every query (PostgreSQL's ILIKE in UTF-8 is ``lower() LIKE lower()``, SQLite's
+    is written so); a SEP between the two keeps a word from spanning them. A word holding a
+    SEP (Slack sends no control characters) is tested on the article by ILIKE as it stands.
 
     Tested on each card in scope, from ``ix_post_scope`` alone on SQLite. A trigram index
     (SQLite FTS5) was measured and dropped: at a million articles a phrase of common words
     took 80-260 ms to look up there (every trigram's list of articles is read), more than
     testing the ~21,000 cards of the default scope from that index (bench/digest.py)."""
-    p = POST
+    position = func.instr if dialect == "sqlite" else func.strpos
     return [
-        or_(p.c.art_title.ilike(pattern, escape="\\"), p.c.art_excerpt.ilike(pattern, escape="\\"))
-        for pattern in ("%" + _like_escape(word) + "%" for word in words)
+        position(POST.c.art_text, func.lower(word)) > 0 if SEP not in word else _in_article(word)
+        for word in words
     ]
+
+
+def _in_article(word: str) -> ColumnElement[bool]:
+    """ILIKE over the card's article: a word holding the separator of ``art_text``."""
+    a, pattern = ARTICLE, "%" + _like_escape(word) + "%"
+    return exists().where(
+        a.c.id == POST.c.article_id,
+        or_(a.c.title.ilike(pattern, escape="\\"), a.c.excerpt.ilike(pattern, escape="\\")),
+    )
 
 
 def _full_rows(shown: Any, order: Order) -> Any:
