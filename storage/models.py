@@ -155,15 +155,15 @@ class Post(SQLModel, table=True):
     votes_since: str | None = Field(default=None, max_length=24)
     changed_keys: str | None = None
     changed_commit: str | None = Field(default=None, max_length=64)
-    # Its article's values that /digest filters and sorts by, and its topic keys (each between
-    # two \x1f), copied here by triggers in the transaction of every write (migration 0017,
-    # storage/card_keys.py): a digest query reads the cards alone, not a million articles.
+    # Its article's values that /digest filters and sorts by, its title and excerpt lowered
+    # (art_text, migration 0019) and its topic keys (each between two \x1f), copied here by
+    # triggers in the transaction of every write (migrations 0017 and 0019, storage/card_keys.py):
+    # a digest query reads the cards alone, not a million articles.
     art_quality: float | None = None
     art_heat: float | None = None
     art_dated: datetime | None = Field(default=None, sa_column=_utc_column())
     art_removed_at: datetime | None = Field(default=None, sa_column=_utc_column())
-    art_title: str | None = None
-    art_excerpt: str | None = None
+    art_text: str | None = None
     art_topics: str | None = None
 
 

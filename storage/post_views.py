@@ -2,8 +2,8 @@
 
 Every filter runs in SQL, over ``post`` alone (a card per posted story, about a tenth of the
 articles): each card carries a copy of what its article is filtered and sorted by (its
-quality, heat, date, removal, title, excerpt and topic keys; storage/card_keys.py, kept in
-step by triggers), so its cost follows the number of cards in scope, never the million rows
+quality, heat, date, removal, lowered title and excerpt and topic keys; storage/card_keys.py,
+kept in step by triggers), so its cost follows the number of cards in scope, never the million rows
 of ``article``, which is read by primary key for the cards shown only.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, exists, func, literal, literal_column, 
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.articles import ARTICLE, POST, ArticleView, topics_of, view_of_row
-from storage.card_keys import topic_test
+from storage.card_keys import SEP, topic_test
 from storage.models import PostStatus, PublishHold, Vote, required_utc
 from storage.votes import Reaction, counted_vote
 
@@ -82,9 +82,11 @@ def find_posts(
     than that; more matches give a ``capped`` page, whose cards are read in order from an index
     rather than sorted from every match.
     """
-    p = POST
+    p, dialect = POST, conn.dialect.name
     conditions: list[ColumnElement[bool]] = [p.c.status.in_(list(statuses))]
-    if published_since is not None:
+    if published_since is not None and dialect == "postgresql":
+        conditions[0] = _scope(statuses, published_since)
+    elif published_since is not None:
         conditions.append(
             or_(p.c.status != PostStatus.PUBLISHED, p.c.status_changed_at >= published_since)
         )
@@ -100,12 +102,11 @@ def find_posts(
         conditions.append(and_(p.c.art_quality.is_not(None), p.c.art_quality >= min_quality))
     if topics:
         # The card's copy of its article's topic keys, each between separators (card_keys).
-        position = func.instr if conn.dialect.name == "sqlite" else func.strpos
         keys = sorted({t.casefold() for t in topics})
-        conditions.append(or_(*(position(p.c.art_topics, topic_test(k)) > 0 for k in keys)))
-    conditions += word_conditions(words)
-    walk_conditions = list(conditions)
-    if conn.dialect.name == "sqlite":  # "+": not by the index of states (see the walk below)
+        conditions.append(or_(*(_holds(dialect, p.c.art_topics, topic_test(k)) for k in keys)))
+    tests = word_conditions(words, dialect, p.c)
+    walk_conditions = [*conditions, *tests]
+    if dialect == "sqlite":  # "+": not by the index of states (see the walk below)
         walk_conditions[0] = literal_column("+post.status").in_(list(statuses))
     cap = count_up_to if limit is not None else None
     # Every test and sort key is on the card (its copy of the article: storage.card_keys), so
@@ -118,10 +119,17 @@ def find_posts(
         p.c.art_heat.label("heat"), p.c.art_dated.label("dated"), p.c.created_at,
         p.c.status_changed_at,
     )  # fmt: skip
+    if words and dialect == "postgresql":
+        # The words are tested last, on the cards that pass every other test: in a subquery
+        # that PostgreSQL cannot flatten (OFFSET 0), else it tests them first, a LIKE being
+        # cheaper by its reckoning than a test of the state.
+        scope = select(*keys_of, p.c.art_text).where(*conditions).offset(0).subquery("scope")
+        found = select(*(scope.c[k.name] for k in keys_of))
+        found = found.where(*word_conditions(words, dialect, scope.c))
+    else:
+        found = select(*keys_of).where(*conditions, *tests)
     matching = (
-        select(*keys_of)
-        .where(*conditions)
-        .limit(None if cap is None else cap + 1)
+        found.limit(None if cap is None else cap + 1)
         .cte("matching")
         .prefix_with("MATERIALIZED", dialect="postgresql")
     )
@@ -150,20 +158,57 @@ def find_posts(
     return PostPage(_views(conn, conn.execute(_full_rows(walked, order)).all()), cap, True)
 
 
-def word_conditions(words: Sequence[str]) -> list[ColumnElement[bool]]:
-    """Each of ``words`` in the title or the excerpt of a card's article (its copy on ``post``:
-    storage.card_keys): ILIKE, which is lower() LIKE on SQLite (case-insensitive in ASCII
-    only) and case-insensitive in any script on PostgreSQL.
+def word_conditions(words: Sequence[str], dialect: str, card: Any) -> list[ColumnElement[bool]]:
+    """Each of ``words`` in the title or the excerpt of a card's article, as ILIKE finds it:
+    case-insensitive in any script on PostgreSQL, in ASCII only on SQLite. ``card``: the
+    columns of ``post`` (or of a subquery of it) with ``art_text`` and ``article_id``.
+
+    The card holds both lowered once, when written (``art_text``: storage.card_keys), so a
+    word is ``lower(word)`` found in it: what ILIKE does, less lowering the text of every
+    card on every query (PostgreSQL's ILIKE in UTF-8 is ``lower() LIKE lower()``, SQLite's
+    is written so); a SEP between the two keeps a word from spanning them. A word holding a
+    SEP (Slack sends no control characters) is tested on the article by ILIKE as it stands.
 
     Tested on each card in scope, from ``ix_post_scope`` alone on SQLite. A trigram index
     (SQLite FTS5) was measured and dropped: at a million articles a phrase of common words
     took 80-260 ms to look up there (every trigram's list of articles is read), more than
     testing the ~21,000 cards of the default scope from that index (bench/digest.py)."""
-    p = POST
     return [
-        or_(p.c.art_title.ilike(pattern, escape="\\"), p.c.art_excerpt.ilike(pattern, escape="\\"))
-        for pattern in ("%" + _like_escape(word) + "%" for word in words)
+        _holds(dialect, card.art_text, word, lowered=True)
+        if SEP not in word
+        else _in_article(word, card.article_id)
+        for word in words
     ]
+
+
+def _holds(dialect: str, column: Any, text: str, *, lowered: bool = False) -> ColumnElement[bool]:
+    """``text`` (lowered by the database with ``lowered``) found in ``column``: ``instr`` on
+    SQLite; on PostgreSQL a LIKE, which it estimates from the column's statistics (a rare
+    phrase: few cards, read by the index of states), where ``strpos`` is a blind third."""
+    if dialect == "sqlite":
+        return func.instr(column, func.lower(text) if lowered else text) > 0
+    pattern = "%" + _like_escape(text) + "%"
+    return column.like(func.lower(pattern) if lowered else pattern, escape="\\")
+
+
+def _in_article(word: str, article_id: Any) -> ColumnElement[bool]:
+    """ILIKE over the card's article: a word holding the separator of ``art_text``."""
+    a, pattern = ARTICLE, "%" + _like_escape(word) + "%"
+    return exists().where(
+        a.c.id == article_id,
+        or_(a.c.title.ilike(pattern, escape="\\"), a.c.excerpt.ilike(pattern, escape="\\")),
+    )
+
+
+def _scope(statuses: Collection[str], since: datetime) -> ColumnElement[bool]:
+    """Cards in ``statuses``, the published ones only from ``since`` on, as two
+    ranges of ``ix_post_status_changed`` (PostgreSQL reads a digest's few thousand cards
+    from it, not the whole table)."""
+    others = [s for s in statuses if s != PostStatus.PUBLISHED]
+    if len(others) == len(statuses):
+        return POST.c.status.in_(others)
+    recent = and_(POST.c.status == PostStatus.PUBLISHED, POST.c.status_changed_at >= since)
+    return or_(POST.c.status.in_(others), recent)
 
 
 def _full_rows(shown: Any, order: Order) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from alembic import command
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Engine
 
@@ -53,8 +54,8 @@ def test_the_scan_and_the_posting_code_keep_the_copy_in_step(
     rescan()
     daily_post.post_day(engine, client(standin), config, NOW)  # the card: copied at insert
     card = _card(engine)
-    assert (card["art_quality"], card["art_heat"], card["art_title"]) == (90, 3, "Alpha")
-    assert card["art_excerpt"] == "About Alpha." and card["art_dated"] is not None
+    assert (card["art_quality"], card["art_heat"]) == (90, 3) and card["art_dated"] is not None
+    assert card["art_text"] == f"alpha{SEP}about alpha."  # lowered once, when written
     assert _topics(card) == {"ai", "data"} and card["art_removed_at"] is None
 
     # A changed file: its new values and topics reach the card in the scan's transaction.
@@ -62,7 +63,11 @@ def test_the_scan_and_the_posting_code_keep_the_copy_in_step(
     newsroom.commit()
     rescan()
     card = _card(engine)
-    assert (card["art_quality"], card["art_heat"], card["art_title"]) == (40, 7, "Beta")
+    assert (card["art_quality"], card["art_heat"], card["art_text"]) == (
+        40,
+        7,
+        f"beta{SEP}about beta.",
+    )
     assert _topics(card) == {"climate"}
     with engine.connect() as conn:
         page = find_posts(conn, statuses=ALL, topics=["CLIMATE"], min_quality=30, words=["bet"])
@@ -95,11 +100,11 @@ def test_plain_writes_of_articles_topics_and_cards_keep_the_copy_in_step(engine:
         with engine.begin() as conn:
             conn.execute(step)
         card = _card(engine)
-        seen.append((card["art_quality"], card["art_title"], card["art_excerpt"], _topics(card)))
-    assert seen[0] == (99, "Uno", "About One.", {"ai"})
-    assert seen[1][2] == "New" and seen[2] == seen[1]
-    assert [s[3] for s in seen[3:]] == [{"ai", "space"}, {"ml", "space"}, {"ml"}, {"tech"}, set()]
-    assert seen[6][:2] == (20, "Two")
+        seen.append((card["art_quality"], card["art_text"], _topics(card)))
+    assert seen[0] == (99, f"uno{SEP}about one.", {"ai"})
+    assert seen[1][1] == f"uno{SEP}new" and seen[2] == seen[1]
+    assert [s[2] for s in seen[3:]] == [{"ai", "space"}, {"ml", "space"}, {"ml"}, {"tech"}, set()]
+    assert seen[6][:2] == (20, f"two{SEP}about two.")
 
 
 def test_the_migration_copies_the_cards_already_there(db_url: str):
@@ -112,9 +117,9 @@ def test_the_migration_copies_the_cards_already_there(db_url: str):
         migrate.upgrade(engine)
         with engine.connect() as conn:
             assert out_of_step(conn) == []
-            copied = conn.execute(text("SELECT art_title, art_topics FROM post ORDER BY id"))
-            rows = [(title, set(topics.strip(SEP).split(SEP))) for title, topics in copied]
-        assert rows == [(f"Card {n}", {"ai", f"t{n}"}) for n in range(3)]
+            copied = conn.execute(text("SELECT art_text, art_topics FROM post ORDER BY id"))
+            rows = [(words, set(topics.strip(SEP).split(SEP))) for words, topics in copied]
+        assert rows == [(f"card {n}{SEP}about card {n}.", {"ai", f"t{n}"}) for n in range(3)]
     finally:
         engine.dispose()
 
@@ -128,7 +133,7 @@ def test_the_digest_reads_the_cards_copy_not_the_article(engine: Engine):
         conn.execute(
             update(POST)
             .where(POST.c.article_id == low)
-            .values(art_quality=95, art_title="Zebra", art_topics=f"{SEP}zoo{SEP}")
+            .values(art_quality=95, art_text=f"zebra{SEP}", art_topics=f"{SEP}zoo{SEP}")
         )
     with engine.connect() as conn:
         best = find_posts(conn, statuses=ALL, limit=5, count_up_to=1000)
@@ -143,3 +148,31 @@ def test_the_digest_reads_the_cards_copy_not_the_article(engine: Engine):
         assert [p.article.title for p in find_posts(conn, statuses=ALL, words=["ze"]).posts] == [
             "Low"
         ]
+
+
+def test_migration_0019_goes_both_ways(db_url: str):
+    """Down to 0018 the cards get their title and excerpt back, kept by 0017's triggers; up
+    again, their lowered text (art_text)."""
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            first = add_card(conn, title="Café Day", excerpt="On ÉTÉ.", now=NOW)
+        with engine.begin() as conn:
+            command.downgrade(migrate._alembic_config(conn), "0018")
+        with engine.begin() as conn:
+            add_card(conn, title="Second", now=NOW)
+            conn.execute(update(ARTICLE).where(ARTICLE.c.id == first).values(title="Café Night"))
+            copied = conn.execute(text("SELECT art_title, art_excerpt FROM post ORDER BY id"))
+            assert [tuple(r) for r in copied] == [
+                ("Café Night", "On ÉTÉ."), ("Second", "About Second.")
+            ]  # fmt: skip
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            assert out_of_step(conn) == []
+            lowered = conn.execute(text("SELECT art_text FROM post ORDER BY id")).scalars().all()
+        # Lowered by the database's lower(): SQLite's folds ASCII letters only.
+        ete = "on ÉtÉ." if engine.dialect.name == "sqlite" else "on été."
+        assert lowered == [f"café night{SEP}{ete}", f"second{SEP}about second."]
+    finally:
+        engine.dispose()

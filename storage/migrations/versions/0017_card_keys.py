@@ -23,12 +23,31 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from storage.card_keys import COPIED, copy_all, topics_expr
-
 revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Frozen here, as this migration made them (storage/card_keys.py has moved on since):
+# article column -> its copy on post.
+COPIED = {
+    "quality": "art_quality",
+    "heat": "art_heat",
+    "dated": "art_dated",
+    "removed_at": "art_removed_at",
+    "title": "art_title",
+    "excerpt": "art_excerpt",
+}
+
+
+def topics_expr(dialect: str, article_id: str) -> str:
+    """SQL for a card's ``art_topics``: every topic key of ``article_id`` between two U+001F."""
+    agg = "group_concat(key, char(31))" if dialect == "sqlite" else "string_agg(key, chr(31))"
+    sep = "char(31)" if dialect == "sqlite" else "chr(31)"
+    return (
+        f"(SELECT {sep} || {agg} || {sep} FROM article_topic t WHERE t.article_id = {article_id})"
+    )
+
 
 COLUMNS = ", ".join(COPIED.values())
 FROM_ARTICLE = ", ".join(f"a.{c}" for c in COPIED)
@@ -115,7 +134,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("art_title", sa.String(), nullable=True))
         batch_op.add_column(sa.Column("art_excerpt", sa.String(), nullable=True))
         batch_op.add_column(sa.Column("art_topics", sa.String(), nullable=True))
-    copy_all(op.get_bind())
+    op.execute(
+        f"UPDATE post SET ({COLUMNS}, art_topics) = (SELECT {FROM_ARTICLE}, "
+        f"{topics_expr(dialect, 'post.article_id')} FROM article a WHERE a.id = post.article_id)"
+    )
     for statement in SQLITE if dialect == "sqlite" else POSTGRESQL:
         op.execute(statement)
     # The best-first order over the cards (quality, heat, date; newest card on ties):
