@@ -207,14 +207,16 @@ def older_unpublished(conn: Connection, *, before: datetime) -> dict[str | None,
     a, (age, on_offer) = ARTICLE, on_offer_by_age(conn.dialect.name)
     old = (*on_offer, age < before.astimezone(UTC))
     # Most are old and few taken: count the old from the index alone, then the taken ones
-    # from the cards (each card's article looked up by id) and the stories done (by URL),
-    # each under the first mark ``_taken`` gives it; what is left is too old.
+    # from the cards and the stories done (by URL), each under the first mark ``_taken``
+    # gives it; what is left is too old. The cards' articles are looked up in the order of
+    # their ids (``IN`` over the index of post by article): SQLite then reads the article
+    # table's pages in order, not one random page per card (as a scan of post in its own
+    # order did, 2-3x slower at 100,000 cards); and the taken back, few, counted apart.
     carded = select(POST.c.article_id)
-    mark = case((POST.c.status == PostStatus.UNPUBLISHED, "unpublished"), else_="posted")
-    old_card = exists().where(a.c.id == POST.c.article_id, *old)
-    counts: dict[str | None, int] = {
-        m: n for m, n in conn.execute(select(mark, func.count()).where(old_card).group_by(mark))
-    }
+    count = lambda *where: int(conn.execute(select(func.count()).where(*where)).scalar_one())  # noqa: E731
+    back = carded.where(POST.c.status == PostStatus.UNPUBLISHED)
+    counts: dict[str | None, int] = {"unpublished": count(*old, a.c.id.in_(back))}
+    counts["posted"] = count(*old, a.c.id.in_(carded)) - counts["unpublished"]
     other, twice = ARTICLE.alias("other"), ARTICLE.alias("twice")
     # A copy's URL is held twice: those few URLs, read first from the index on url alone,
     # lead to the copies, each then checked by URL (not a probe for every story published
@@ -224,7 +226,6 @@ def older_unpublished(conn: Connection, *, before: datetime) -> dict[str | None,
     done_elsewhere = exists().where(
         other.c.url == a.c.url, or_(other.c.published.is_(True), other.c.id.in_(carded))
     )
-    count = lambda *where: int(conn.execute(select(func.count()).where(*where)).scalar_one())  # noqa: E731
     counts["same story"] = sum(
         count(*old, a.c.url.in_(urls[i : i + 500]), a.c.id.not_in(carded), done_elsewhere)
         for i in range(0, len(urls), 500)
