@@ -21,7 +21,7 @@ from storage.models import Article
 from tests.test_candidates import NOW, _ages
 
 INDEX = "ix_article_on_offer_by_age"
-POOL = re.compile(r"\bAS posted\b")  # the pool read, with its taken marks
+POOL = re.compile(r"\bAS card\b")  # the pool read, with its taken marks
 FULL_ROWS = re.compile(r"\barticle\.excerpt\b")  # what a card shows: the chosen only
 
 
@@ -50,8 +50,8 @@ def plan_of(conn: Connection, statement: str, parameters: object) -> str:
 
 
 def test_fresh_articles_are_read_and_old_ones_counted_through_the_index_by_age(engine):
-    """The pool read, its topics and the count of the older articles are ranges of the
-    partial index (its terms repeated as written): at a million articles, a few thousand
+    """The pool read (its topics with it) and the count of the older articles are ranges of
+    the partial index (its terms repeated as written): at a million articles, a few thousand
     entries read and the rest counted from the index, not the table."""
     _ages(engine)
     with statements(engine) as seen, engine.connect() as conn:
@@ -62,10 +62,10 @@ def test_fresh_articles_are_read_and_old_ones_counted_through_the_index_by_age(e
     # The count of every older article (the taken ones are counted from the cards and URLs).
     ends_old = re.compile(r"added_at\) < [^()]*$")  # PostgreSQL's %(name)s made a ?
     old = [(s, p) for s, p in by_age if ends_old.search(re.sub(r"%\(\w+\)s", "?", s))]
-    assert len(pool) == len(topics) == 1
+    assert len(pool) == 1 and not topics  # the topics' keys come with the pool
     assert len(old) == 1
     with engine.connect() as conn:
-        for statement, parameters in (*pool, *topics, *old):
+        for statement, parameters in (*pool, *old):
             assert INDEX in plan_of(conn, statement, parameters), statement
 
 
@@ -150,3 +150,26 @@ def test_the_old_articles_with_a_card_are_looked_up_by_id_from_an_index(engine):
             assert "SCAN" not in plan, plan  # the ids from an index of post, in order
         else:
             assert "using ix_article_on_offer_by_id" in plan, plan
+
+
+def test_the_pool_looks_each_article_s_card_and_topics_up_by_index(engine):
+    """The pool read probes, for each fresh article, the index of post by article (its
+    card's state: posted or taken back) and the topics' primary key (their keys, read from
+    the index alone), in the statement of the pool: at a million articles PostgreSQL hashed
+    every card (an ``EXISTS``) and every topic (a second statement) to find those of
+    10,000 articles. And PostgreSQL does not compile it (JIT) for longer than it runs."""
+    _ages(engine)
+    with statements(engine) as seen, engine.connect() as conn:
+        census(conn, CandidateRules(max_age_days=7), now=NOW)
+        if engine.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+    (pool,) = [(s, p) for s, p in seen if POOL.search(s)]
+    with engine.connect() as conn:
+        plan = plan_of(conn, *pool)
+    if engine.dialect.name == "sqlite":
+        assert "SEARCH post USING INDEX sqlite_autoindex_post_1 (article_id=?)" in plan, plan
+        assert "USING COVERING INDEX sqlite_autoindex_article_topic_1 (article_id=?)" in plan
+    else:
+        assert "Index Scan using post_article_id_key on post" in plan, plan
+        assert "article_topic_pkey" in plan, plan
+        assert "Hash" not in plan, plan
