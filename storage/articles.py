@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 
 from storage.card_keys import SEP
 from storage.models import Article, ArticleTopic, Post, PostStatus, as_utc, on_offer_by_age
+from storage.url_twins import shared_urls
 
 ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
@@ -213,12 +214,11 @@ def older_unpublished(conn: Connection, *, before: datetime) -> dict[str | None,
     back = carded.where(POST.c.status == PostStatus.UNPUBLISHED)
     counts: dict[str | None, int] = {"unpublished": count(*old, a.c.id.in_(back))}
     counts["posted"] = count(*old, a.c.id.in_(carded)) - counts["unpublished"]
-    other, twice = ARTICLE.alias("other"), ARTICLE.alias("twice")
-    # A copy's URL is held twice: those few URLs, read first from the index on url alone,
-    # lead to the copies, each then checked by URL (not a probe for every story published
-    # or carded; and no plan built around a guess of how many URLs are held twice).
-    shared = select(twice.c.url).where(twice.c.url.is_not(None))
-    urls = list(conn.scalars(shared.group_by(twice.c.url).having(func.count() > 1)))
+    other = ARTICLE.alias("other")
+    # A copy's URL is held twice: those few URLs, kept by triggers (``url_twin``), lead to
+    # the copies, each then checked by URL (not a probe for every story published or
+    # carded; and no plan built around a guess of how many URLs are held twice).
+    urls = shared_urls(conn)
     done_elsewhere = exists().where(
         other.c.url == a.c.url, or_(other.c.published.is_(True), other.c.id.in_(carded))
     )
