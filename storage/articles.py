@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from storage.card_keys import SEP
 from storage.models import Article, ArticleTopic, Post, PostStatus, as_utc, on_offer_by_age
-from storage.url_twins import shared_urls
+from storage.url_twins import URL_TWIN, shared_urls
 
 ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
@@ -250,7 +250,7 @@ def _unpublished() -> tuple[ColumnElement[bool], ...]:
 def _taken_marks() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
     """(posted, taken back, a copy of a story published or posted) of ``article``."""
     a = ARTICLE
-    other, twin = ARTICLE.alias("other"), ARTICLE.alias("twin")
+    other = ARTICLE.alias("other")
     done_elsewhere = exists().where(
         other.c.url == a.c.url,
         other.c.id != a.c.id,
@@ -259,9 +259,9 @@ def _taken_marks() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElem
             exists().where(POST.c.article_id == other.c.id),
         ),
     )
-    # Whether its URL is held twice first, from the index on url alone (PostgreSQL reads no
-    # row for it): most articles are no copy, and the rows of the others are read only then.
-    held_twice = select(func.count()).where(twin.c.url == a.c.url).scalar_subquery() > 1
+    # Whether its URL is held twice first (``url_twin``, a handful of rows): most articles
+    # are no copy, and the rows of the others are read only then.
+    held_twice = a.c.url.in_(select(URL_TWIN.c.url))
     same_story_done = and_(a.c.url.is_not(None), case((held_twice, done_elsewhere), else_=false()))
     posted = exists().where(POST.c.article_id == a.c.id, POST.c.status != PostStatus.UNPUBLISHED)
     # Until the plan releases it (it changed since), whatever the file says now.

@@ -13,7 +13,7 @@ from bot.rules.candidates import CandidateRules
 from storage import migrate, url_twins
 from storage.db import make_engine
 from storage.models import Article
-from tests.test_candidate_reads import statements
+from tests.test_candidate_reads import POOL, statements
 from tests.test_candidates import NOW, _ages
 
 ARTICLE = Article.__table__
@@ -81,3 +81,13 @@ def test_the_census_finds_the_urls_held_twice_in_their_table(engine):
     assert counted.same_story == 1
     assert not [s for s, _ in seen if "HAVING" in s]
     assert [s for s, _ in seen if "FROM url_twin" in s]
+
+
+def test_the_pool_asks_the_table_whether_an_article_s_url_is_held_twice(engine):
+    """Before looking for a story done at its URL: one probe of a handful of rows, not a
+    count of the article's URL in the index of every URL, for each fresh article."""
+    _ages(engine)
+    with statements(engine) as seen, engine.connect() as conn:
+        census(conn, CandidateRules(max_age_days=7), now=NOW)
+    (pool,) = [s for s, _ in seen if POOL.search(s)]
+    assert "FROM url_twin" in pool and "AS twin" not in pool
