@@ -198,22 +198,27 @@ def _by_age(conn: Connection, query: Select, since: datetime) -> CompoundSelect:
     return union_all(query.where(*on_offer, age >= moment), query.where(*on_offer, age.is_(None)))
 
 
-def older_unpublished(conn: Connection, *, before: datetime) -> dict[str | None, int]:
+def older_unpublished(
+    conn: Connection, *, before: datetime, old: int | None = None
+) -> dict[str | None, int]:
     """How many unpublished articles ``unpublished_pool(dated_since=before, taken=True)``
-    leaves out, by their ``ArticleView.taken`` mark (None: on offer but for their age)."""
+    leaves out, by their ``ArticleView.taken`` mark (None: on offer but for their age).
+    ``old``: how many they are, when the caller knows (the articles on offer less the
+    pool: ``article_counts``); else counted here, from the index by age."""
     a, (age, on_offer) = ARTICLE, on_offer_by_age(conn.dialect.name)
-    old = (*on_offer, age < before.astimezone(UTC))
-    # Most are old and few taken: count the old from the index alone, then the taken ones
-    # from the cards and the stories done (by URL), each under the first mark ``_taken``
-    # gives it; what is left is too old. The cards' articles are looked up in the order of
-    # their ids (``IN`` over the index of post by article): SQLite then reads the article
-    # table's pages in order, not one random page per card (as a scan of post in its own
-    # order did, 2-3x slower at 100,000 cards); and the taken back, few, counted apart.
+    old_terms = (*on_offer, age < before.astimezone(UTC))
+    # Most are old and few taken: the old counted (by the caller, else from the index
+    # alone), then the taken ones from the cards and the stories done (by URL), each under
+    # the first mark ``_taken`` gives it; what is left is too old. The cards' articles are
+    # looked up in the order of their ids (``IN`` over the index of post by article):
+    # SQLite then reads the article table's pages in order, not one random page per card
+    # (as a scan of post in its own order did, 2-3x slower at 100,000 cards); and the
+    # taken back, few, counted apart.
     carded = select(POST.c.article_id)
     count = lambda *where: int(conn.execute(select(func.count()).where(*where)).scalar_one())  # noqa: E731
     back = carded.where(POST.c.status == PostStatus.UNPUBLISHED)
-    counts: dict[str | None, int] = {"unpublished": count(*old, a.c.id.in_(back))}
-    counts["posted"] = count(*old, a.c.id.in_(carded)) - counts["unpublished"]
+    counts: dict[str | None, int] = {"unpublished": count(*old_terms, a.c.id.in_(back))}
+    counts["posted"] = count(*old_terms, a.c.id.in_(carded)) - counts["unpublished"]
     other = ARTICLE.alias("other")
     # A copy's URL is held twice: those few URLs, kept by triggers (``url_twin``), lead to
     # the copies, each then checked by URL (not a probe for every story published or
@@ -223,10 +228,10 @@ def older_unpublished(conn: Connection, *, before: datetime) -> dict[str | None,
         other.c.url == a.c.url, or_(other.c.published.is_(True), other.c.id.in_(carded))
     )
     counts["same story"] = sum(
-        count(*old, a.c.url.in_(urls[i : i + 500]), a.c.id.not_in(carded), done_elsewhere)
+        count(*old_terms, a.c.url.in_(urls[i : i + 500]), a.c.id.not_in(carded), done_elsewhere)
         for i in range(0, len(urls), 500)
     )
-    counts[None] = count(*old) - sum(counts.values())
+    counts[None] = (count(*old_terms) if old is None else old) - sum(counts.values())
     return {mark: n for mark, n in counts.items() if n}
 
 
@@ -277,13 +282,13 @@ def _taken(row: Any) -> str | None:
     return "same story" if row.same_story else None
 
 
-def article_counts(conn: Connection) -> tuple[int, int]:
-    """(articles in the repo, how many of them could not be read)."""
-    return tuple(  # type: ignore[return-value]
-        conn.execute(
-            select(func.count(), func.count(ARTICLE.c.error)).where(ARTICLE.c.removed_at.is_(None))
-        ).one()
-    )
+def article_counts(conn: Connection) -> tuple[int, int, int]:
+    """(articles in the repo, how many of them could not be read, how many are on offer:
+    unpublished and readable, of any age): one pass of ``ix_article_live``."""
+    a = ARTICLE
+    on_offer = func.count(case((and_(a.c.published.is_(False), a.c.error.is_(None)), 1)))
+    query = select(func.count(), func.count(a.c.error), on_offer).where(a.c.removed_at.is_(None))
+    return tuple(conn.execute(query).one())  # type: ignore[return-value]
 
 
 def topics_of(conn: Connection, *, ids: list[int]) -> dict[int, tuple[str, ...]]:
