@@ -37,9 +37,12 @@ def _holders(url: str) -> str:
 
 
 SQLITE = (
+    # An insert (a million at a first scan): one probe in the trigger's condition, no
+    # statement run unless the URL is held twice.
     "CREATE TRIGGER article_url_twin_insert AFTER INSERT ON article "
-    "WHEN new.url IS NOT NULL BEGIN "
-    f"INSERT OR IGNORE INTO url_twin (url) SELECT new.url WHERE {_holders('new.url')} > 1; END",
+    "WHEN new.url IS NOT NULL AND EXISTS "
+    "(SELECT 1 FROM article WHERE url = new.url AND id != new.id) BEGIN "
+    "INSERT OR IGNORE INTO url_twin (url) VALUES (new.url); END",
     "CREATE TRIGGER article_url_twin_update AFTER UPDATE OF url ON article "
     "WHEN old.url IS NOT new.url BEGIN "
     "INSERT OR IGNORE INTO url_twin (url) SELECT new.url "
