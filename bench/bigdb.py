@@ -56,6 +56,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench.articles`` import
 
 from bench.articles import PROVIDERS, TOPICS, WORDS  # noqa: E402
 from bot.rules.desks import Route, desk_for  # noqa: E402
+from storage import url_twins  # noqa: E402
 from storage.card_keys import copy_all  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.fields import FINGERPRINT_KEYS  # noqa: E402
@@ -253,6 +254,7 @@ def fill(engine: Engine, n: int, seed: int, shape: Shape = DIGEST) -> dict[str, 
                     key = named.get(table, table)
                     counts[key] = counts.get(key, 0) + len(batch)
         copy_all(conn)  # the cards' copies of their articles, which the triggers keep after
+        url_twins.fill(conn)  # the URLs held twice, as well
         for _, create in indexes:
             conn.exec_driver_sql(create)
         if postgres:
@@ -279,7 +281,7 @@ def _secondary_indexes(conn: Connection) -> list[tuple[str, str]]:
             "SELECT indexname, indexdef FROM pg_indexes i WHERE schemaname = current_schema() "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
         )
-    else:  # and the triggers that keep the cards' copies in step: copy_all does it after the load
+    else:  # and the triggers (cards' copies, URLs held twice): done after the load instead
         query = (
             "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
             "AND sql IS NOT NULL"

@@ -51,7 +51,7 @@ class PoolReads:
         self.tx = tx
         self._pools: dict[datetime, list[PoolArticle]] = {}
         self._older: dict[datetime, dict[str | None, int]] = {}
-        self._counts: tuple[int, int] | None = None
+        self._counts: tuple[int, int, int] | None = None
 
     def pool(self, since: datetime) -> list[PoolArticle]:
         """Every unpublished article of ``since`` or later, or of unknown age, marked."""
@@ -60,12 +60,18 @@ class PoolReads:
         return self._pools[since]
 
     def older(self, since: datetime) -> dict[str | None, int]:
+        """The older articles by mark: as many as are on offer and not in the pool."""
         if since not in self._older:
-            self._older[since] = older_unpublished(self.tx, before=since)
+            old = self._article_counts()[2] - len(self.pool(since))
+            self._older[since] = older_unpublished(self.tx, before=since, old=old)
         return self._older[since]
 
     def counts(self) -> tuple[int, int]:
         """(scanned, unreadable)."""
+        scanned, unreadable, _ = self._article_counts()
+        return scanned, unreadable
+
+    def _article_counts(self) -> tuple[int, int, int]:
         if self._counts is None:
             self._counts = article_counts(self.tx)
         return self._counts

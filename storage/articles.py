@@ -26,7 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from storage.card_keys import SEP
 from storage.models import Article, ArticleTopic, Post, PostStatus, as_utc, on_offer_by_age
+from storage.url_twins import URL_TWIN, shared_urls
 
 ARTICLE = Article.__table__
 TOPIC = ArticleTopic.__table__
@@ -109,7 +111,7 @@ class PoolArticle:
     heat: float | None
     dated: datetime | None
     added_at: datetime | None
-    topics: tuple[str, ...]
+    topics: tuple[str, ...]  # case-folded (their keys): the rules compare topics case-folded
     taken: str | None = None
 
 
@@ -121,19 +123,24 @@ def pool_articles(
     taken: bool = False,
     dated_since: datetime | None = None,
 ) -> list[PoolArticle]:
-    """``unpublished_pool``'s articles, each with only what the rules read: its topics in
-    one more statement, not one per 500 articles."""
+    """``unpublished_pool``'s articles, each with only what the rules read, in one statement:
+    its topics' keys aggregated per article (an index-only probe each), not a second read of
+    every topic of the age range (PostgreSQL hashed all 2,000,000 topics for it at a million
+    articles)."""
     a = ARTICLE
-    columns = select(a.c.id, a.c.url, a.c.quality, a.c.heat, a.c.dated, a.c.added_at)
+    keys = select(func.aggregate_strings(TOPIC.c.key, SEP)).where(TOPIC.c.article_id == a.c.id)
+    columns = select(
+        a.c.id, a.c.url, a.c.quality, a.c.heat, a.c.dated, a.c.added_at,
+        keys.scalar_subquery().label("topic_keys"),
+    )  # fmt: skip
     query = _pool_query(
         conn, columns, min_quality=min_quality, require_score=require_score, taken=taken,
         dated_since=dated_since,
     )  # fmt: skip
-    rows = conn.execute(query).all()
-    if dated_since is None:
-        topics = topics_of(conn, ids=[r.id for r in rows])
-    else:  # the topics of every article of the age range: a few more than the pool's
-        topics = _topics_in(conn, _by_age(conn, select(a.c.id), dated_since))
+    if conn.dialect.name == "postgresql":
+        # A few thousand index probes: JIT would compile them for longer than they run
+        # (~60 ms at a million articles, for a plan costed as if every probe read the disk).
+        conn.exec_driver_sql("SET LOCAL jit = off")
     return [
         PoolArticle(
             id=r.id,
@@ -142,10 +149,10 @@ def pool_articles(
             heat=r.heat,
             dated=as_utc(r.dated),
             added_at=as_utc(r.added_at),
-            topics=topics.get(r.id, ()),
+            topics=tuple(sorted(r.topic_keys.split(SEP))) if r.topic_keys else (),
             taken=_taken(r) if taken else None,
         )
-        for r in rows
+        for r in conn.execute(query)
     ]
 
 
@@ -162,14 +169,14 @@ def _pool_query(
 ) -> Select | CompoundSelect:  # fmt: skip
     """``query`` of article narrowed to ``unpublished_pool``'s articles."""
     a = ARTICLE
-    posted, taken_back, same_story_done = _taken_marks()
+    _, _, same_story_done = _taken_marks()
+    # The card's state, if it has one, looked up for each article (a scalar subquery, so a
+    # probe of the index of post by article: not every card hashed to find a few).
+    card = select(POST.c.status).where(POST.c.article_id == a.c.id).scalar_subquery()
     if taken:
-        query = query.add_columns(
-            posted.label("posted"), taken_back.label("taken_back"),
-            same_story_done.label("same_story"),
-        )  # fmt: skip
+        query = query.add_columns(card.label("card"), same_story_done.label("same_story"))
     else:
-        query = query.where(~posted, ~taken_back, ~same_story_done)
+        query = query.where(card.is_(None), ~same_story_done)
     scored = a.c.quality.is_not(None)
     if min_quality is not None:
         high_enough = and_(scored, a.c.quality >= min_quality)
@@ -191,45 +198,40 @@ def _by_age(conn: Connection, query: Select, since: datetime) -> CompoundSelect:
     return union_all(query.where(*on_offer, age >= moment), query.where(*on_offer, age.is_(None)))
 
 
-def _topics_in(conn: Connection, ids: CompoundSelect) -> dict[int, tuple[str, ...]]:
-    """The topics of the articles of ``ids`` (a query of article ids), as ``topics_of``."""
-    found: dict[int, list[str]] = {}
-    for article_id, topic in conn.execute(
-        select(TOPIC.c.article_id, TOPIC.c.topic).where(TOPIC.c.article_id.in_(ids))
-    ):
-        found.setdefault(article_id, []).append(topic)
-    return {k: tuple(sorted(v, key=str.casefold)) for k, v in found.items()}
-
-
-def older_unpublished(conn: Connection, *, before: datetime) -> dict[str | None, int]:
+def older_unpublished(
+    conn: Connection, *, before: datetime, old: int | None = None
+) -> dict[str | None, int]:
     """How many unpublished articles ``unpublished_pool(dated_since=before, taken=True)``
-    leaves out, by their ``ArticleView.taken`` mark (None: on offer but for their age)."""
+    leaves out, by their ``ArticleView.taken`` mark (None: on offer but for their age).
+    ``old``: how many they are, when the caller knows (the articles on offer less the
+    pool: ``article_counts``); else counted here, from the index by age."""
     a, (age, on_offer) = ARTICLE, on_offer_by_age(conn.dialect.name)
-    old = (*on_offer, age < before.astimezone(UTC))
-    # Most are old and few taken: count the old from the index alone, then the taken ones
-    # from the cards (each card's article looked up by id) and the stories done (by URL),
-    # each under the first mark ``_taken`` gives it; what is left is too old.
+    old_terms = (*on_offer, age < before.astimezone(UTC))
+    # Most are old and few taken: the old counted (by the caller, else from the index
+    # alone), then the taken ones from the cards and the stories done (by URL), each under
+    # the first mark ``_taken`` gives it; what is left is too old. The cards' articles are
+    # looked up in the order of their ids (``IN`` over the index of post by article):
+    # SQLite then reads the article table's pages in order, not one random page per card
+    # (as a scan of post in its own order did, 2-3x slower at 100,000 cards); and the
+    # taken back, few, counted apart.
     carded = select(POST.c.article_id)
-    mark = case((POST.c.status == PostStatus.UNPUBLISHED, "unpublished"), else_="posted")
-    old_card = exists().where(a.c.id == POST.c.article_id, *old)
-    counts: dict[str | None, int] = {
-        m: n for m, n in conn.execute(select(mark, func.count()).where(old_card).group_by(mark))
-    }
-    other, twice = ARTICLE.alias("other"), ARTICLE.alias("twice")
-    # A copy's URL is held twice: those few URLs, read first from the index on url alone,
-    # lead to the copies, each then checked by URL (not a probe for every story published
-    # or carded; and no plan built around a guess of how many URLs are held twice).
-    shared = select(twice.c.url).where(twice.c.url.is_not(None))
-    urls = list(conn.scalars(shared.group_by(twice.c.url).having(func.count() > 1)))
+    count = lambda *where: int(conn.execute(select(func.count()).where(*where)).scalar_one())  # noqa: E731
+    back = carded.where(POST.c.status == PostStatus.UNPUBLISHED)
+    counts: dict[str | None, int] = {"unpublished": count(*old_terms, a.c.id.in_(back))}
+    counts["posted"] = count(*old_terms, a.c.id.in_(carded)) - counts["unpublished"]
+    other = ARTICLE.alias("other")
+    # A copy's URL is held twice: those few URLs, kept by triggers (``url_twin``), lead to
+    # the copies, each then checked by URL (not a probe for every story published or
+    # carded; and no plan built around a guess of how many URLs are held twice).
+    urls = shared_urls(conn)
     done_elsewhere = exists().where(
         other.c.url == a.c.url, or_(other.c.published.is_(True), other.c.id.in_(carded))
     )
-    count = lambda *where: int(conn.execute(select(func.count()).where(*where)).scalar_one())  # noqa: E731
     counts["same story"] = sum(
-        count(*old, a.c.url.in_(urls[i : i + 500]), a.c.id.not_in(carded), done_elsewhere)
+        count(*old_terms, a.c.url.in_(urls[i : i + 500]), a.c.id.not_in(carded), done_elsewhere)
         for i in range(0, len(urls), 500)
     )
-    counts[None] = count(*old) - sum(counts.values())
+    counts[None] = (count(*old_terms) if old is None else old) - sum(counts.values())
     return {mark: n for mark, n in counts.items() if n}
 
 
@@ -253,7 +255,7 @@ def _unpublished() -> tuple[ColumnElement[bool], ...]:
 def _taken_marks() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
     """(posted, taken back, a copy of a story published or posted) of ``article``."""
     a = ARTICLE
-    other, twin = ARTICLE.alias("other"), ARTICLE.alias("twin")
+    other = ARTICLE.alias("other")
     done_elsewhere = exists().where(
         other.c.url == a.c.url,
         other.c.id != a.c.id,
@@ -262,9 +264,9 @@ def _taken_marks() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElem
             exists().where(POST.c.article_id == other.c.id),
         ),
     )
-    # Whether its URL is held twice first, from the index on url alone (PostgreSQL reads no
-    # row for it): most articles are no copy, and the rows of the others are read only then.
-    held_twice = select(func.count()).where(twin.c.url == a.c.url).scalar_subquery() > 1
+    # Whether its URL is held twice first (``url_twin``, a handful of rows): most articles
+    # are no copy, and the rows of the others are read only then.
+    held_twice = a.c.url.in_(select(URL_TWIN.c.url))
     same_story_done = and_(a.c.url.is_not(None), case((held_twice, done_elsewhere), else_=false()))
     posted = exists().where(POST.c.article_id == a.c.id, POST.c.status != PostStatus.UNPUBLISHED)
     # Until the plan releases it (it changed since), whatever the file says now.
@@ -275,20 +277,18 @@ def _taken_marks() -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElem
 
 
 def _taken(row: Any) -> str | None:
-    if row.posted:
-        return "posted"
-    if row.taken_back:
-        return "unpublished"
+    if row.card is not None:
+        return "unpublished" if row.card == PostStatus.UNPUBLISHED else "posted"
     return "same story" if row.same_story else None
 
 
-def article_counts(conn: Connection) -> tuple[int, int]:
-    """(articles in the repo, how many of them could not be read)."""
-    return tuple(  # type: ignore[return-value]
-        conn.execute(
-            select(func.count(), func.count(ARTICLE.c.error)).where(ARTICLE.c.removed_at.is_(None))
-        ).one()
-    )
+def article_counts(conn: Connection) -> tuple[int, int, int]:
+    """(articles in the repo, how many of them could not be read, how many are on offer:
+    unpublished and readable, of any age): one pass of ``ix_article_live``."""
+    a = ARTICLE
+    on_offer = func.count(case((and_(a.c.published.is_(False), a.c.error.is_(None)), 1)))
+    query = select(func.count(), func.count(a.c.error), on_offer).where(a.c.removed_at.is_(None))
+    return tuple(conn.execute(query).one())  # type: ignore[return-value]
 
 
 def topics_of(conn: Connection, *, ids: list[int]) -> dict[int, tuple[str, ...]]:

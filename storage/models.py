@@ -365,8 +365,8 @@ Index("ix_post_unposted", Post.desk, sqlite_where=Post.__table__.c.ts.is_(None))
 # lists the oldest few. State first: a desk's cards of any state are other indexes' ranges.
 Index("ix_post_status_desk_created", Post.status, Post.desk, Post.created_at)
 Index("ix_article_candidate", Article.published, Article.quality)
-# Covers the scan's closing counts: live articles, and how many of them are broken.
-Index("ix_article_live", Article.removed_at, Article.error)
+# Covers the counts of the scan and the census: live, broken, on offer (migration 0020).
+Index("ix_article_live", Article.removed_at, Article.error, Article.published)
 
 
 def on_offer_by_age(dialect: str) -> tuple[ColumnElement[Any], tuple[ColumnElement[bool], ...]]:

@@ -14,6 +14,7 @@ from bot.rules.candidates import (
     describe,
     fresh_since,
     passes_quality,
+    refusal,
     select_candidates,
     take_census,
 )
@@ -352,3 +353,28 @@ def test_articles_on_no_desk_are_counted_in_sql_as_routing_decides(engine):
             expected = sum(1 for a in offered if desk_for(a.topics, routes) is None)
             assert on_no_desk(conn, routes) == expected
         assert on_no_desk(conn, topical) == 1  # old-sports.md: no age limit on this count
+
+
+def test_a_pool_is_routed_once_per_set_of_topics(monkeypatch):
+    """The rules over a pool of 10,000 articles and three desks: the desk worked out once
+    for each set of topics (a few hundred), not for each article and desk again; the same
+    counts and the same candidates as one article at a time."""
+    import bot.rules.candidates as rules_module
+
+    routes = (Route.of("AI", ["ai"]), Route.of("General", []))
+    rules = CandidateRules(per_day=3, desk="AI", routes=routes)
+    pool = [view(i, topics=(("AI",), ("Sports",), ("ai", "Zoo"))[i % 3]) for i in range(300)]
+    calls = []
+
+    def counted(topics, routes):
+        calls.append(tuple(topics))
+        return desk_for(topics, routes)
+
+    monkeypatch.setattr(rules_module, "desk_for", counted)
+    counts = take_census(pool, rules, now=NOW)
+    chosen = select_candidates(pool, rules, now=NOW)
+    assert len(calls) == 6  # three sets of topics, for the census and for the choice
+    one_by_one = [refusal(a, rules, now=NOW) for a in pool]
+    assert counts.qualify == one_by_one.count(None) == 200
+    assert counts.other_desk == one_by_one.count("other_desk") == 100
+    assert len(chosen) == 3 and all(one_by_one[a.id] is None for a in chosen)
