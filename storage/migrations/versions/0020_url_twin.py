@@ -14,7 +14,7 @@ by age, beside the count of the articles in the repo (``ix_article_live``, a mil
 offer; the old ones are those on offer less the fresh ones the pool read.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-02 10:05:00
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
