@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -204,8 +205,10 @@ def test_scan_errors_lists_skipped_files_and_warnings_escaped(run, tmp_path: Pat
 def test_no_candidates_says_why_everywhere(run, tmp_path: Path, newsroom):
     """`candidates`, `status` and `doctor` give the counts when nothing qualifies."""
     write_config(tmp_path, newsroom.remote, "  min_quality: 40\n  topics: [Climate]\n")
-    newsroom.write("low.md", article("Low", quality=10, topics=("Climate",)))
-    newsroom.write("off.md", article("Off topic", quality=90, topics=("Sports",)))
+    # Dated yesterday, whatever day the suite runs: a fixed date ages out of the week below.
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    newsroom.write("low.md", article("Low", quality=10, topics=("Climate",), dated=yesterday))
+    newsroom.write("off.md", article("Off topic", quality=90, topics=("Sports",), dated=yesterday))
     newsroom.write("old.md", article("Old", quality=90, dated="2020-05-12T09:00:00Z"))
     newsroom.write("live.md", article("Live", published=True))
     newsroom.commit()
