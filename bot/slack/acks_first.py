@@ -37,8 +37,10 @@ from typing import Generic, TypeVar
 
 # The longest an event's work waits for the acks in flight: as long as Slack waits for an ack.
 MAX_WAIT = 3.0
-# The most events worked in one call (one transaction).
-MAX_BATCH = 200
+# The most events worked in one call (one transaction, which locks and reads each of its
+# cards once): a flood of MAX_WAIT at bench/events.py's pace is a few thousand, in calls of
+# a thousand (SQLite's write lock held a few tenths of a second each, other writers wait).
+MAX_BATCH = 1_000
 # How long no request must have been in flight before the work counts the door as quiet.
 QUIET = 0.02
 
