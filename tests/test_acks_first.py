@@ -162,3 +162,31 @@ def test_a_card_waits_for_the_votes_waiting_and_is_refreshed_once_with_all() -> 
     events.flush()
     assert cards.flush(timeout=30)
     assert sent == [["a", "b", "c", "d"]]
+
+
+def test_cards_due_together_are_refreshed_together() -> None:
+    """Given ``refresh_many``, the cards due by the time one is sent go with it, in the order
+    they came due: one read for all of them (``refresh_cards``), still one send each."""
+    settling, may_go = threading.Event(), threading.Event()
+    batches: list[list[str]] = []
+
+    def settle(until: float) -> None:
+        settling.set()
+        may_go.wait(10)  # the votes being recorded: the other cards are marked meanwhile
+
+    cards: CardRefresher[str] = CardRefresher(
+        lambda key: batches.append([key]), interval=600, settle=settle,
+        refresh_many=batches.append,
+    )  # fmt: skip
+    cards.mark("a")
+    assert settling.wait(10)
+    cards.mark("b")
+    cards.mark("c")
+    may_go.set()
+    assert cards.flush(timeout=30)
+    assert batches == [["a", "b", "c"]]
+    cards.mark("a")  # sent just now: not before its interval, whatever else is due
+    cards.mark("d")
+    eventually(lambda: len(batches) == 2)
+    time.sleep(0.1)
+    assert batches == [["a", "b", "c"], ["d"]]

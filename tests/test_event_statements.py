@@ -5,6 +5,7 @@ Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.slack import daily_post
+from bot.slack.card_message import refresh_cards
 from bot.slack.client import make_client
 from bot.slack.editors import editors_from
 from bot.slack.home import HomeTabs
@@ -107,6 +109,47 @@ def test_a_card_refresh_reads_its_post_once(card, config, engine, standin):
         assert refresh_card(engine, client, config, card.id, NOW)
     assert len([s for s in seen if ON_POST.match(s)]) == 1, seen
     assert len(standin.called("chat.update")) == 1
+
+
+def test_cards_refreshed_together_are_read_together(
+    tmp_path, db_url, engine, standin, newsroom, content_repo
+):
+    """Cards due at once (CardRefresher's ``refresh_many``) are read in one transaction, a
+    statement each for all of them: three cards cost the reads of one, and three sends."""
+    config = config_from_mapping(
+        {
+            "content": {"remote": str(newsroom.remote)},
+            "slack": {"channel": "#curation", "editors": list(EDITORS)},
+            "candidates": {"per_day": 3, "max_age_days": 100000},
+        },
+        path=tmp_path / "curator.yml",
+        env={"DATABASE_URL": db_url},
+    )
+    for name in ("a", "b", "c"):
+        newsroom.write(f"{name}.md", article(name.upper(), quality=90, topics=("AI", "Policy")))
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, FieldMap(), PathFilter())
+    client = make_client("xoxb-test-token", standin.url)
+    assert daily_post.post_day(engine, client, config, NOW).posted == 3
+    with engine.connect() as conn:
+        ids = list(conn.execute(select(Post.id).order_by(Post.id)).scalars())
+    for post_id in ids:
+        assert vote(engine, config, conn_card(engine, post_id), "UALICE", "1800000000.000100")
+    with statements(engine) as one:
+        refresh_cards(engine, client, config, ids[:1], NOW)
+    with statements(engine) as three:
+        refresh_cards(engine, client, config, ids, NOW)
+    assert len(three) == len(one), three
+    assert len([s for s in three if ON_POST.match(s)]) == 1, three
+    updates = standin.called("chat.update")
+    assert [u.params["ts"] for u in updates[-3:]] == [conn_card(engine, i).ts for i in ids]
+    assert all("ALICE" in json.dumps(u.params["blocks"]) for u in updates[-3:])
+
+
+def conn_card(engine: Engine, post_id: int) -> Post:
+    with engine.connect() as conn:
+        return conn.execute(select(Post.__table__).where(Post.id == post_id)).one()
 
 
 def test_a_vote_locks_and_reads_its_card_in_one_statement(card, config, engine):
