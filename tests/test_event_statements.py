@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.slack import daily_post
+from bot.slack import home as home_module
 from bot.slack.card_message import refresh_cards
 from bot.slack.client import make_client
 from bot.slack.editors import editors_from
@@ -27,6 +28,7 @@ from bot.slack.home import HomeTabs
 from bot.slack.voting import apply_reaction, reaction_of, record_votes, refresh_card
 from storage.db import transaction
 from storage.fields import FieldMap
+from storage.home_readers import reader_opened
 from storage.models import Post
 from storage.pathfilter import PathFilter
 from storage.scan import scan
@@ -263,6 +265,40 @@ def test_a_burst_of_votes_is_one_look_for_the_home_tabs(config, engine, standin)
         assert looks() == 1, seen
         home.stop()  # a stop ends the settle: stop() waits for the watcher to end
     assert not home._watcher.is_alive()
+
+
+def test_a_look_for_the_home_tabs_takes_its_lock_only_once_there_is_a_reader(
+    config, engine, standin, monkeypatch
+):
+    """The lock of a look guards the refreshes it claims; with no reader there are none, and
+    on PostgreSQL the lock is a connection made and closed at each look (every burst's)."""
+    locks: list[str] = []
+    real = home_module.run_lock
+
+    def counted(engine_: Engine, name: str, **kw: object):  # type: ignore[no-untyped-def]
+        locks.append(name)
+        return real(engine_, name, **kw)
+
+    monkeypatch.setattr(home_module, "run_lock", counted)
+    home = HomeTabs(
+        engine, config, make_client("xoxb-test-token", standin.url), editors_from(config),
+        poll=3600, settle=0,
+    )  # fmt: skip
+    with statements(engine) as seen:
+        home.watch()
+
+        def looks() -> int:
+            return len([s for s in seen if READERS.match(s)])
+
+        eventually(lambda: looks() == 1)
+        home.poke()
+        eventually(lambda: looks() == 2)
+        assert locks == []
+        with transaction(engine) as tx:
+            reader_opened(tx, user="UALICE", at=NOW)
+        home.poke()
+        eventually(lambda: locks == ["home"])
+    home.stop()
 
 
 def test_sqlite_writers_of_one_process_queue_for_each_other(engine):
