@@ -62,6 +62,42 @@ def test_a_burst_of_a_thousand_events_is_one_call() -> None:
     assert ran == [list(range(1_000))]
 
 
+def test_a_burst_is_one_task_for_the_worker_not_one_per_event() -> None:
+    """Each task is a thread handoff when handed over and a look at the queue when run:
+    a burst's thousand tasks all but one found nothing to do, and were paid for anyway."""
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=600)
+    with in_flight.request():
+        for n in range(100):
+            events.submit("reaction_added", n)
+        eventually(lambda: in_flight.waiting == 1)
+        assert events._pool._work_queue.qsize() == 0  # the one drain holds them all
+    events.flush()
+    assert ran == [list(range(100))]
+    events.submit("reaction_added", "later")  # and a drain that ended lets the next one go
+    events.flush()
+    assert ran[-1] == ["later"]
+
+
+def test_a_drain_that_raises_leaves_the_next_events_a_drain() -> None:
+    in_flight, ran = InFlight(), []
+
+    def on_error(kind: str, exc: Exception) -> None:
+        raise RuntimeError("the error handler broke too")
+
+    def run(items: list[str]) -> None:
+        if items == ["broken"]:
+            raise ValueError("bad event")
+        ran.append(items)
+
+    events = AcksFirst(in_flight, run, on_error, max_wait=600)
+    events.submit("reaction_added", "broken")
+    events.flush()
+    events.submit("reaction_added", "fine")
+    events.flush()
+    assert ran == [["fine"]]
+
+
 def test_a_failed_burst_is_worked_again_one_by_one_and_a_failure_stops_nothing() -> None:
     in_flight, ran = InFlight(), []
     failed: list[tuple[str, str]] = []
