@@ -16,11 +16,24 @@ from bot.rules.tally import VoteRules
 
 
 def vote_rules(desk: Desk) -> VoteRules:
+    """``desk``'s vote rules, built once per desk: every event asks for them (each desk's, to
+    know whether it is a vote) and every vote again."""
+    kept = _VOTE_RULES.get(id(desk))
+    if kept is not None and kept[0] is desk:  # the desk is kept too: its id is not reused
+        return kept[1]
     v = desk.votes
-    return VoteRules(
+    rules = VoteRules(
         frozenset(v.publish), frozenset(v.reject), v.quorum, timedelta(days=v.window_days),
         unpublish=frozenset(v.unpublish), veto=frozenset(v.veto), chiefs=frozenset(desk.chiefs),
     )  # fmt: skip
+    if len(_VOTE_RULES) >= _KEPT_DESKS:  # configs loaded again and again (tests): start over
+        _VOTE_RULES.clear()
+    _VOTE_RULES[id(desk)] = (desk, rules)  # one item set whole: safe across threads
+    return rules
+
+
+_VOTE_RULES: dict[int, tuple[Desk, VoteRules]] = {}
+_KEPT_DESKS = 256
 
 
 def routes(config: Config) -> tuple[Route, ...]:

@@ -162,6 +162,16 @@ def post_by_id(conn: Connection, *, post_id: int) -> PostRecord:
 _POST_BY_ID = select(POST).where(POST.c.id == bindparam("post_id"))  # built once: every refresh
 
 
+def posts_by_ids(conn: Connection, *, post_ids: Collection[int]) -> list[PostRecord]:
+    """The posts of ``post_ids`` there are (cards refreshed together: one statement)."""
+    if not post_ids:
+        return []
+    return [PostRecord.of(r) for r in conn.execute(_POSTS_BY_IDS, {"ids": sorted(post_ids)})]
+
+
+_POSTS_BY_IDS = select(POST).where(POST.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def channel_of(conn: Connection, *, post_id: int) -> str | None:
     return conn.scalar(select(POST.c.channel).where(POST.c.id == post_id))
 

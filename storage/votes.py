@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -76,22 +77,73 @@ def record_reaction(
     return conn.execute(_upsert(conn.dialect.name), values).first() is not None
 
 
+@dataclass(frozen=True)
+class VoteRow:
+    """What a reaction leaves in the vote table: (post, editor, emoji)'s newest state."""
+
+    post_id: int
+    user: str
+    reaction: str
+    choice: str
+    present: bool
+    event_ts: str
+
+
+def votes_on(
+    conn: Connection, *, post_ids: Collection[int]
+) -> dict[int, dict[tuple[str, str], Reaction]]:
+    """Every vote row of the posts ``post_ids``, counted or not (cast before the card's
+    article changed), by post and (user, reaction): one statement for a burst's cards."""
+    found: dict[int, dict[tuple[str, str], Reaction]] = {pid: {} for pid in post_ids}
+    if found:
+        for pid, user, reaction, present, event_ts in conn.execute(
+            _VOTES_ON, {"post_ids": sorted(found)}
+        ):
+            found[pid][(user, reaction)] = Reaction(user, reaction, bool(present), event_ts)
+    return found
+
+
+def save_votes(conn: Connection, rows: Collection[VoteRow]) -> None:
+    """Store ``rows`` in one statement (one per (post, user, reaction): their newest state,
+    which the caller, holding the posts' locks, read with ``votes_on``). The guard of
+    ``record_reaction`` stays: an older event than the row's never overwrites it."""
+    if not rows:
+        return
+    at = utcnow()
+    values = [
+        {"post_id": r.post_id, "user_id": r.user, "reaction": r.reaction, "choice": r.choice,
+         "present": r.present, "event_ts": r.event_ts, "updated_at": at}
+        for r in rows
+    ]  # fmt: skip
+    conn.execute(_upsert(conn.dialect.name, returning=False), values)
+
+
 @lru_cache(maxsize=4)
-def _upsert(dialect: str) -> Insert:
+def _upsert(dialect: str, returning: bool = True) -> Insert:
     """The vote upsert, built once per dialect: building it costs more than running it."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     stmt = (postgresql if dialect == "postgresql" else sqlite).insert(VOTE)
-    return stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=["post_id", "user_id", "reaction"],
         set_={k: stmt.excluded[k] for k in ("present", "event_ts", "choice", "updated_at")},
         where=VOTE.c.event_ts < stmt.excluded.event_ts,
-    ).returning(VOTE.c.id)
+    )
+    return upsert.returning(VOTE.c.id) if returning else upsert
 
 
 def reactions_of(conn: Connection, *, post_id: int) -> list[Reaction]:
     """The reactions that count: none cast before the card's article changed."""
     return [Reaction(*row) for row in conn.execute(_REACTIONS_OF, {"post_id": post_id})]
+
+
+def reactions_on(conn: Connection, *, post_ids: Collection[int]) -> dict[int, list[Reaction]]:
+    """``reactions_of`` each post of ``post_ids``, in one statement (cards refreshed together)."""
+    found: dict[int, list[Reaction]] = {pid: [] for pid in post_ids}
+    if found:
+        for *row, pid in conn.execute(_REACTIONS_ON, {"post_ids": sorted(found)}):
+            found[pid].append(Reaction(*row))
+    return found
 
 
 def earlier_reactions_of(conn: Connection, *, post_id: int) -> list[Reaction]:
@@ -117,13 +169,49 @@ _SINCE = or_(POST.c.votes_since.is_(None), VOTE.c.event_ts >= POST.c.votes_since
 _REACTIONS = select(VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts).join(
     POST, POST.c.id == VOTE.c.post_id
 )
+_VOTES_ON = select(
+    VOTE.c.post_id, VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts
+).where(VOTE.c.post_id.in_(bindparam("post_ids", expanding=True)))
 _REACTIONS_OF = _REACTIONS.where(VOTE.c.post_id == bindparam("post_id"), _SINCE)
+_REACTIONS_ON = _REACTIONS.add_columns(VOTE.c.post_id).where(
+    VOTE.c.post_id.in_(bindparam("post_ids", expanding=True)), _SINCE
+)
 _EARLIER_OF = _REACTIONS.where(VOTE.c.post_id == bindparam("post_id"), not_(_SINCE))
 
 
 def counted_vote() -> ColumnElement[bool]:
     """The condition on a vote joined with its post that it counts (see _SINCE)."""
     return _SINCE
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """A post moved by a vote from ``old`` to ``new``, for ``cause``, at ``at``."""
+
+    post_id: int
+    old: str
+    new: str
+    cause: str
+    at: datetime = field(default_factory=utcnow)
+
+
+def set_statuses(conn: Connection, moves: Collection[StatusMove]) -> None:
+    """Keep ``moves`` (in order; several may move one post) as decisions and leave each post
+    at its last: one statement for the decisions, one for the posts. The caller holds the
+    posts' locks and read their state under them (``set_status`` guards a move itself)."""
+    if not moves:
+        return
+    decisions = [
+        {"post_id": m.post_id, "from_status": m.old, "to_status": m.new, "cause": m.cause,
+         "at": m.at}
+        for m in moves
+    ]  # fmt: skip
+    conn.execute(_DECIDE, decisions)
+    last = {m.post_id: m for m in moves}
+    conn.execute(
+        _SET_STATUS,
+        [{"b_id": m.post_id, "status": m.new, "status_changed_at": m.at} for m in last.values()],
+    )
 
 
 def set_status(

@@ -49,6 +49,55 @@ def test_a_burst_is_worked_in_one_call_in_order() -> None:
     assert ran == [[0, 1, 2, 3, 4]]
 
 
+def test_a_burst_of_a_thousand_events_is_one_call() -> None:
+    """Each call is a transaction that locks and reads each of its cards once: a burst cut
+    into calls of 200 read every card five times over (bench/events.py, 1,000 a round)."""
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=600)
+    with in_flight.request():
+        for n in range(1_000):
+            events.submit("reaction_added", n)
+        eventually(lambda: in_flight.waiting == 1)
+    events.flush()
+    assert ran == [list(range(1_000))]
+
+
+def test_a_burst_is_one_task_for_the_worker_not_one_per_event() -> None:
+    """Each task is a thread handoff when handed over and a look at the queue when run:
+    a burst's thousand tasks all but one found nothing to do, and were paid for anyway."""
+    in_flight, ran = InFlight(), []
+    events = AcksFirst(in_flight, ran.append, lambda kind, exc: None, max_wait=600)
+    with in_flight.request():
+        for n in range(100):
+            events.submit("reaction_added", n)
+        eventually(lambda: in_flight.waiting == 1)
+        assert events._pool._work_queue.qsize() == 0  # the one drain holds them all
+    events.flush()
+    assert ran == [list(range(100))]
+    events.submit("reaction_added", "later")  # and a drain that ended lets the next one go
+    events.flush()
+    assert ran[-1] == ["later"]
+
+
+def test_a_drain_that_raises_leaves_the_next_events_a_drain() -> None:
+    in_flight, ran = InFlight(), []
+
+    def on_error(kind: str, exc: Exception) -> None:
+        raise RuntimeError("the error handler broke too")
+
+    def run(items: list[str]) -> None:
+        if items == ["broken"]:
+            raise ValueError("bad event")
+        ran.append(items)
+
+    events = AcksFirst(in_flight, run, on_error, max_wait=600)
+    events.submit("reaction_added", "broken")
+    events.flush()
+    events.submit("reaction_added", "fine")
+    events.flush()
+    assert ran == [["fine"]]
+
+
 def test_a_failed_burst_is_worked_again_one_by_one_and_a_failure_stops_nothing() -> None:
     in_flight, ran = InFlight(), []
     failed: list[tuple[str, str]] = []
@@ -149,3 +198,31 @@ def test_a_card_waits_for_the_votes_waiting_and_is_refreshed_once_with_all() -> 
     events.flush()
     assert cards.flush(timeout=30)
     assert sent == [["a", "b", "c", "d"]]
+
+
+def test_cards_due_together_are_refreshed_together() -> None:
+    """Given ``refresh_many``, the cards due by the time one is sent go with it, in the order
+    they came due: one read for all of them (``refresh_cards``), still one send each."""
+    settling, may_go = threading.Event(), threading.Event()
+    batches: list[list[str]] = []
+
+    def settle(until: float) -> None:
+        settling.set()
+        may_go.wait(10)  # the votes being recorded: the other cards are marked meanwhile
+
+    cards: CardRefresher[str] = CardRefresher(
+        lambda key: batches.append([key]), interval=600, settle=settle,
+        refresh_many=batches.append,
+    )  # fmt: skip
+    cards.mark("a")
+    assert settling.wait(10)
+    cards.mark("b")
+    cards.mark("c")
+    may_go.set()
+    assert cards.flush(timeout=30)
+    assert batches == [["a", "b", "c"]]
+    cards.mark("a")  # sent just now: not before its interval, whatever else is due
+    cards.mark("d")
+    eventually(lambda: len(batches) == 2)
+    time.sleep(0.1)
+    assert batches == [["a", "b", "c"], ["d"]]

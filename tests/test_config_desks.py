@@ -83,6 +83,15 @@ def test_rules_are_built_per_desk(tmp_path):
     assert desk_for(["Sports"], table) == "General"
 
 
+def test_a_desks_vote_rules_are_built_once(tmp_path):
+    """Every event asks for each desk's rules and every vote again: built once per desk,
+    and a desk built anew (another config, a replaced desk) gets its own."""
+    ai, policy, _ = load(tmp_path, ISSUE_EXAMPLE).desks
+    assert vote_rules(ai) is vote_rules(ai) and vote_rules(policy) is not vote_rules(ai)
+    stricter = dataclasses.replace(ai, votes=dataclasses.replace(ai.votes, quorum=4))
+    assert vote_rules(stricter).quorum == 4 and vote_rules(ai).quorum == 2
+
+
 def test_a_config_without_desks_is_one_desk_named_after_its_channel(tmp_path):
     data = copy.deepcopy(ISSUE_EXAMPLE)
     del data["desks"]

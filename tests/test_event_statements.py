@@ -5,6 +5,7 @@ Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -19,12 +20,15 @@ from sqlalchemy.engine import Engine
 
 from bot.config import Config, config_from_mapping
 from bot.slack import daily_post
+from bot.slack import home as home_module
+from bot.slack.card_message import refresh_cards
 from bot.slack.client import make_client
 from bot.slack.editors import editors_from
 from bot.slack.home import HomeTabs
 from bot.slack.voting import apply_reaction, reaction_of, record_votes, refresh_card
 from storage.db import transaction
 from storage.fields import FieldMap
+from storage.home_readers import reader_opened
 from storage.models import Post
 from storage.pathfilter import PathFilter
 from storage.scan import scan
@@ -109,6 +113,47 @@ def test_a_card_refresh_reads_its_post_once(card, config, engine, standin):
     assert len(standin.called("chat.update")) == 1
 
 
+def test_cards_refreshed_together_are_read_together(
+    tmp_path, db_url, engine, standin, newsroom, content_repo
+):
+    """Cards due at once (CardRefresher's ``refresh_many``) are read in one transaction, a
+    statement each for all of them: three cards cost the reads of one, and three sends."""
+    config = config_from_mapping(
+        {
+            "content": {"remote": str(newsroom.remote)},
+            "slack": {"channel": "#curation", "editors": list(EDITORS)},
+            "candidates": {"per_day": 3, "max_age_days": 100000},
+        },
+        path=tmp_path / "curator.yml",
+        env={"DATABASE_URL": db_url},
+    )
+    for name in ("a", "b", "c"):
+        newsroom.write(f"{name}.md", article(name.upper(), quality=90, topics=("AI", "Policy")))
+    newsroom.commit()
+    content_repo.fetch()
+    scan(engine, content_repo, FieldMap(), PathFilter())
+    client = make_client("xoxb-test-token", standin.url)
+    assert daily_post.post_day(engine, client, config, NOW).posted == 3
+    with engine.connect() as conn:
+        ids = list(conn.execute(select(Post.id).order_by(Post.id)).scalars())
+    for post_id in ids:
+        assert vote(engine, config, conn_card(engine, post_id), "UALICE", "1800000000.000100")
+    with statements(engine) as one:
+        refresh_cards(engine, client, config, ids[:1], NOW)
+    with statements(engine) as three:
+        refresh_cards(engine, client, config, ids, NOW)
+    assert len(three) == len(one), three
+    assert len([s for s in three if ON_POST.match(s)]) == 1, three
+    updates = standin.called("chat.update")
+    assert [u.params["ts"] for u in updates[-3:]] == [conn_card(engine, i).ts for i in ids]
+    assert all("ALICE" in json.dumps(u.params["blocks"]) for u in updates[-3:])
+
+
+def conn_card(engine: Engine, post_id: int) -> Post:
+    with engine.connect() as conn:
+        return conn.execute(select(Post.__table__).where(Post.id == post_id)).one()
+
+
 def test_a_vote_locks_and_reads_its_card_in_one_statement(card, config, engine):
     assert vote(engine, config, card, "UALICE", "1800000000.000100")  # keeps the version
     with statements(engine) as seen:
@@ -160,9 +205,10 @@ def test_a_burst_of_votes_is_one_transaction_with_each_vote_as_alone(card, confi
 
 
 def test_a_burst_of_votes_on_one_card_locks_reads_and_tallies_it_once(card, config, engine):
-    """The card's row and the reactions that count are read by its first vote and kept as
-    the votes after it change them: a withdrawn vote stops counting, the one that makes
-    the quorum still moves the card, the version is kept once."""
+    """The card's row and its votes are read once and kept as the burst's votes change
+    them: a withdrawn vote stops counting, the one that makes the quorum still moves the
+    card, the version is kept once, a duplicate is not counted again; what the burst leaves
+    is written once, whatever its length."""
     editors = editors_from(config)
 
     def reaction(user: str, n: int, present: bool = True) -> object:
@@ -188,9 +234,13 @@ def test_a_burst_of_votes_on_one_card_locks_reads_and_tallies_it_once(card, conf
         changes = record_votes(engine, config, [v for v in votes if v is not None])
     assert [(c.old, c.new) for c in changes] == [("open", "open")] * 4 + [("open", "approved")]
     touches = [s for s in seen if re.match(r"^\s*UPDATE post\b.*RETURNING", s, re.S | re.I)]
-    tallies = [s for s in seen if re.search(r"\bFROM vote JOIN post\b", s, re.I)]
+    reads = [s for s in seen if re.search(r"\bFROM vote\b", s, re.I)]
     versions = [s for s in seen if re.match(r"^\s*UPDATE post SET voted_hash", s, re.I)]
-    assert (len(touches), len(tallies), len(versions)) == (1, 1, 1), seen
+    writes = [s for s in seen if re.match(r"^\s*INSERT INTO vote\b", s, re.I)]
+    assert (len(touches), len(reads), len(versions), len(writes)) == (1, 1, 1, 1), seen
+    # Each vote tallied in memory as it would be alone, then written together: the votes'
+    # rows in one statement and the card's move (its decision, its state) in two.
+    assert len(seen) == 6, seen
     with engine.connect() as conn:
         assert conn.execute(select(Post.status)).scalar_one() == "approved"
 
@@ -215,6 +265,40 @@ def test_a_burst_of_votes_is_one_look_for_the_home_tabs(config, engine, standin)
         assert looks() == 1, seen
         home.stop()  # a stop ends the settle: stop() waits for the watcher to end
     assert not home._watcher.is_alive()
+
+
+def test_a_look_for_the_home_tabs_takes_its_lock_only_once_there_is_a_reader(
+    config, engine, standin, monkeypatch
+):
+    """The lock of a look guards the refreshes it claims; with no reader there are none, and
+    on PostgreSQL the lock is a connection made and closed at each look (every burst's)."""
+    locks: list[str] = []
+    real = home_module.run_lock
+
+    def counted(engine_: Engine, name: str, **kw: object):  # type: ignore[no-untyped-def]
+        locks.append(name)
+        return real(engine_, name, **kw)
+
+    monkeypatch.setattr(home_module, "run_lock", counted)
+    home = HomeTabs(
+        engine, config, make_client("xoxb-test-token", standin.url), editors_from(config),
+        poll=3600, settle=0,
+    )  # fmt: skip
+    with statements(engine) as seen:
+        home.watch()
+
+        def looks() -> int:
+            return len([s for s in seen if READERS.match(s)])
+
+        eventually(lambda: looks() == 1)
+        home.poke()
+        eventually(lambda: looks() == 2)
+        assert locks == []
+        with transaction(engine) as tx:
+            reader_opened(tx, user="UALICE", at=NOW)
+        home.poke()
+        eventually(lambda: locks == ["home"])
+    home.stop()
 
 
 def test_sqlite_writers_of_one_process_queue_for_each_other(engine):

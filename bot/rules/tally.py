@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol
 
 from bot.rules.states import APPROVED, BLOCKED, FINAL, OPEN, PUBLISHED, REJECTED, UNPUBLISHING
@@ -93,7 +94,10 @@ def normalize_reaction(name: str) -> str:
     return name.split("::", 1)[0].strip(":").lower()
 
 
+@lru_cache(maxsize=8192)
 def ts_key(ts: str) -> Decimal:
+    """A Slack timestamp as a number. Kept: a burst tallies each card once per vote, every
+    time over the same few dozen timestamps, and a Decimal was half of a tally's cost."""
     return Decimal(ts)
 
 

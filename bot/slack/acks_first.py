@@ -31,14 +31,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 # The longest an event's work waits for the acks in flight: as long as Slack waits for an ack.
 MAX_WAIT = 3.0
-# The most events worked in one call (one transaction).
-MAX_BATCH = 200
+# The most events worked in one call (one transaction, which locks and reads each of its
+# cards once): a flood of MAX_WAIT at bench/events.py's pace is a few thousand, in calls of
+# a thousand (SQLite's write lock held a few tenths of a second each, other writers wait).
+MAX_BATCH = 1_000
 # How long no request must have been in flight before the work counts the door as quiet.
 QUIET = 0.02
 
@@ -114,20 +116,46 @@ class AcksFirst(Generic[T]):
         self._max_batch = max_batch
         self._waiting: deque[tuple[float, str, T]] = deque()
         self._running = 0
+        self._scheduled = False  # a drain is handed to the worker, or running
         self._lock = threading.Condition()  # notified when nothing is waiting or running
         # A ThreadPoolExecutor's worker is joined at interpreter exit: work handed over
         # before a SIGTERM is still done (the server answers nothing new by then).
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="events")
 
-    def submit(self, kind: str, item: T) -> Future[None]:
+    def submit(self, kind: str, item: T) -> None:
         with self._lock:
             self._waiting.append((time.monotonic() + self._max_wait, kind, item))
-        return self._pool.submit(self._drain)  # one per item; most find the items taken
+            if self._scheduled:
+                return  # the worker's drain takes it with the others
+            self._scheduled = True
+        # One drain at a time, not one per event: it works until nothing is waiting (a
+        # thousand events were a thousand tasks, all but one finding nothing to do).
+        try:
+            self._pool.submit(self._drain)
+        except BaseException:  # shutting down: refused, and the next submit tries again
+            with self._lock:
+                self._scheduled = False
+            raise
 
     def _drain(self) -> None:
+        finished = False
+        try:
+            while not finished:
+                finished = self._drain_once()
+        finally:
+            if not finished:  # raised (on_error did): the items waiting still get a drain
+                with self._lock:
+                    self._scheduled = bool(self._waiting)
+                if self._scheduled:
+                    self._pool.submit(self._drain)
+
+    def _drain_once(self) -> bool:
+        """Work the items waiting (up to ``max_batch``) once the door is quiet; True, with
+        the drain let go, when nothing is waiting."""
         with self._lock:
             if not self._waiting:
-                return  # an earlier drain took this item with its own
+                self._scheduled = False
+                return True
             until = self._waiting[0][0]
         self._in_flight.wait_quiet(until)
         with self._lock:
@@ -142,6 +170,7 @@ class AcksFirst(Generic[T]):
                 self._running -= 1
                 if not self._waiting and not self._running:
                     self._lock.notify_all()
+        return False
 
     def settle(self, until: float) -> None:
         """Return once nothing handed over is waiting or being worked, or at ``until``

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Config
 from bot.outages import outage
 from bot.slack.acks_first import AcksFirst, InFlight
+from bot.slack.card_message import refresh_cards
 from bot.slack.card_refresher import CardRefresher
 from bot.slack.client import make_client
 from bot.slack.curator import Curator
@@ -77,6 +78,7 @@ def build_app(
     cards = CardRefresher(
         lambda post_id: refresh_card(engine, client, config, post_id, _now()),
         settle=events.settle,  # a card waits for the votes waiting: one refresh with them all
+        refresh_many=lambda post_ids: refresh_cards(engine, client, config, post_ids, _now()),
     )
     curator = Curator(config, engine, editors, cards, home, events)
     if watch_home:

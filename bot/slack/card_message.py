@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from sqlalchemy.engine import Engine
 
 from bot.config import Config, Desk
 from bot.house_rules import vote_rules
@@ -17,14 +18,14 @@ from bot.rules.schedule import next_run
 from bot.rules.tally import VoteRules, tally, voting_closes
 from bot.slack.card_blocks import CardState, Emoji, candidate_card
 from bot.slack.limits import message_problems
-from storage import publish_log
-from storage.articles import article_view
-from storage.db import Transaction
+from storage import posts, publish_log
+from storage.articles import ArticleView, article_view, article_views
+from storage.db import Transaction, reading
 from storage.models import as_utc
 from storage.records import PostRecord
 from storage.revotes import revote_note
 from storage.unpublish import requested_by
-from storage.votes import earlier_reactions_of, reactions_of
+from storage.votes import Reaction, earlier_reactions_of, reactions_of, reactions_on
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +61,55 @@ def render_post(
     tx: Transaction, post: PostRecord, config: Config, now: datetime
 ) -> tuple[str, list[Block]]:
     """(fallback text, blocks) for ``post`` as it stands (its row read on ``tx``)."""
-    post_id = post.id
     article = article_view(tx, article_id=post.article_id)
-    assert article is not None, f"post {post_id} has no article"
+    assert article is not None, f"post {post.id} has no article"
+    return _render(tx, post, article, reactions_of(tx, post_id=post.id), config, now)
+
+
+def refresh_cards(
+    engine: Engine, client: WebClient, config: Config, post_ids: list[int], now: datetime
+) -> None:
+    """Refresh the cards of ``post_ids`` (those due together: ``CardRefresher``): their
+    posts, articles and votes read in one transaction, a statement each for all of them,
+    then one ``chat.update`` per card. A card that cannot be rendered is logged and skipped."""
+    rendered: list[tuple[PostRecord, str, list[Block]]] = []
+    with reading(engine) as tx:
+        found = {p.id: p for p in posts.posts_by_ids(tx, post_ids=post_ids)}
+        cards = [found[i] for i in post_ids if i in found]  # in the order they came due
+        articles = {a.id: a for a in article_views(tx, ids=sorted({p.article_id for p in cards}))}
+        votes = reactions_on(tx, post_ids=[p.id for p in cards])
+        for post in cards:
+            try:
+                article = articles[post.article_id]
+                text, blocks = _render(tx, post, article, votes[post.id], config, now)
+            except Exception:  # one card failing must not stop the others
+                log.exception("could not render the card of post %s", post.id)
+                continue
+            rendered.append((post, text, blocks))
+    for post, text, blocks in rendered:
+        update_message(client, channel=post.channel, ts=str(post.ts), text=text, blocks=blocks)
+
+
+def _render(
+    tx: Transaction, post: PostRecord, article: ArticleView, reactions: list[Reaction],
+    config: Config, now: datetime,
+) -> tuple[str, list[Block]]:  # fmt: skip
+    """The card of ``post`` from its article and the reactions that count; ``tx`` reads
+    what only a few cards show (a change after the votes, why it was blocked)."""
     opened = as_utc(post.voting_from)  # a card sent back to a vote closes a window after
     assert opened is not None
     desk = config.desk(post.desk)
     rules = vote_rules(desk)
     state = CardState(
         status=post.status,
-        tally=tally(reactions_of(tx, post_id=post_id), rules),
+        tally=tally(reactions, rules),
         quorum=rules.quorum,
         closes_at=voting_closes(opened, rules),
         publish_at=next_publish_run(config, now),
         commit_sha=post.commit_sha,
         commit_url=config.content.commit_link(post.commit_sha) if post.commit_sha else None,
-        note=_latest_note(tx, post_id, post.status),
-        **_changed(tx, post_id, post.votes_since, config, rules),
+        note=_latest_note(tx, post.id, post.status),
+        **_changed(tx, post.id, post.votes_since, config, rules),
     )
     return candidate_card(article, state, emoji(desk), config.zone)
 

@@ -10,6 +10,11 @@ come due waits for them first, up to one more ``interval``: a burst of votes rec
 several batches is one refresh with all of them, not one after the first batch and another
 an interval later.
 
+Given ``refresh_many``, the cards due at once are sent together through it: read in one
+transaction, a statement each for all of them (``bot.slack.card_message.refresh_cards``),
+not a transaction and a few statements per card. Each is still sent at most once per
+``interval``: as many ``chat.update`` calls as one at a time, only fewer reads.
+
 The same coalescing serves the Home tab (``bot.slack.home``), keyed by user instead of post,
 with a ``gap`` between any two sends so many editors' views stay within Slack's rate.
 """
@@ -35,8 +40,10 @@ class CardRefresher(Generic[K]):
         self, refresh: Callable[[K], object], interval: float = 1.0, *,
         what: str = "the card of post", gap: float = 0.0,
         settle: Callable[[float], None] | None = None,
+        refresh_many: Callable[[list[K]], object] | None = None,
     ) -> None:  # fmt: skip
         self._refresh = refresh
+        self._refresh_many = refresh_many
         self._settle = settle
         self._interval = interval
         self._what = what  # for the log: "could not refresh <what> <key>"
@@ -88,21 +95,33 @@ class CardRefresher(Generic[K]):
                     finally:
                         self._cond.acquire()
                     post_id, due = min(self._due.items(), key=lambda kv: kv[1])
-                del self._due[post_id]
-                self._last[post_id] = self._sent_at = now = time.monotonic()
+                now = time.monotonic()
+                keys = [post_id]
+                if self._refresh_many is not None:  # every card due by now, in order
+                    keys = sorted(
+                        (k for k, d in self._due.items() if d <= now), key=lambda k: self._due[k]
+                    )
+                for k in keys:
+                    del self._due[k]
+                    self._last[k] = now
+                self._sent_at = now
                 if len(self._last) > _KEPT:  # a send older than the interval throttles nothing
                     passed = [k for k, t in self._last.items() if t + self._interval <= now]
                     for k in passed:
                         del self._last[k]
                 self._busy += 1
             try:
-                self._refresh(post_id)
+                if self._refresh_many is not None:
+                    self._refresh_many(keys)
+                else:
+                    self._refresh(post_id)
             except Exception as exc:  # one card failing must not stop the others
+                which = ", ".join(str(k) for k in keys)
                 reason = outage(exc)
                 if reason is None:
-                    log.exception("could not refresh %s %s", self._what, post_id)
+                    log.exception("could not refresh %s %s", self._what, which)
                 else:  # Slack or the database away: a line, the traceback with -v
-                    log.warning("could not refresh %s %s: %s", self._what, post_id, reason)
+                    log.warning("could not refresh %s %s: %s", self._what, which, reason)
                     log.debug("refresh failed", exc_info=True)
             finally:
                 with self._cond:

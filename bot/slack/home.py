@@ -238,8 +238,7 @@ class HomeTabs:
                     return
             pause = self._poll
             try:
-                with run_lock(self._engine, "home", wait=0):
-                    due = self._due()
+                due = self._look()
             except Busy:  # another replica is looking now: it sends what is due
                 pause = min(self._poll, BUSY_RETRY)  # and a change it just missed, we see
                 continue
@@ -248,6 +247,16 @@ class HomeTabs:
                 continue
             for user in due:
                 self._views.mark(user)
+
+    def _look(self) -> list[str]:
+        """``_due`` under the lock of the look, once there is a reader: with none there is
+        nothing to send or forget, and the lock (on PostgreSQL a connection of its own, made
+        and closed at each look: most of a look's cost) would guard nothing."""
+        with reading(self._engine) as conn:
+            if not readers(conn):
+                return []
+        with run_lock(self._engine, "home", wait=0):
+            return self._due()
 
     def _due(self) -> list[str]:
         """The readers whose queue moved since their view, each refresh written down as

@@ -33,11 +33,16 @@ from storage.records import PostRecord
 from storage.revotes import note_vote
 from storage.votes import Reaction as StoredReaction
 from storage.votes import (
+    StatusMove,
+    VoteRow,
     earlier_reactions_of,
     find_post,
     reactions_of,
     record_reaction,
+    save_votes,
     set_status,
+    set_statuses,
+    votes_on,
 )
 
 log = logging.getLogger(__name__)
@@ -83,8 +88,8 @@ def apply_reaction(
     vote = reaction_of(config, event, present=present, bot_user=bot_user, is_editor=is_editor)
     if vote is None:
         return None
-    with transaction(engine) as tx:
-        return record_vote(tx, config, vote)
+    changes = record_votes(engine, config, [vote])
+    return changes[0] if changes else None
 
 
 def reaction_of(
@@ -115,48 +120,57 @@ def reaction_of(
 @dataclass
 class _Card:
     """A card as a transaction locked and read it, kept as that transaction's votes change
-    it: its row, and the reactions that count (read at its first tally)."""
+    it: its row, and every vote row it has (counted or not), by (user, reaction)."""
 
     post: PostRecord
-    counted: dict[tuple[str, str], StoredReaction] | None = None
+    votes: dict[tuple[str, str], StoredReaction]
 
-    def tallied(self, tx: Transaction) -> list[StoredReaction]:
-        if self.counted is None:
-            self.counted = {(r.user, r.reaction): r for r in reactions_of(tx, post_id=self.post.id)}
-        return list(self.counted.values())
-
-    def recorded(self, r: StoredReaction) -> None:
-        """The vote row of ``r``'s editor and emoji now says ``r``: counted as reactions_of
-        would read it (not when cast before the card's article changed)."""
-        if self.counted is None:
-            return  # read with the vote in it at the first tally
+    def counted(self) -> list[StoredReaction]:
+        """The reactions that count, as reactions_of would read them: none cast before the
+        card's article changed."""
         since = self.post.votes_since
-        if since is None or r.event_ts >= since:
-            self.counted[(r.user, r.reaction)] = r
-        else:
-            self.counted.pop((r.user, r.reaction), None)
+        return [r for r in self.votes.values() if since is None or r.event_ts >= since]
 
 
-def record_vote(
-    tx: Transaction, config: Config, vote: Reaction,
-    cards: dict[tuple[str, str], _Card | None] | None = None,
+def record_votes(engine: Engine, config: Config, votes: list[Reaction]) -> list[VoteChange]:
+    """Record ``votes`` in order, in one transaction: a burst pays one commit, not one each;
+    its cards are locked and read once, their votes read in one statement, each vote tallied
+    as it would be alone, in memory, and what they leave written in one statement for the
+    votes and two for the moves, however many votes."""
+    with transaction(engine) as tx:
+        # Locked in one order (channel, ts): two replicas' bursts never wait on each other
+        # crosswise on PostgreSQL. On SQLite the first lock is the database's write lock.
+        posts_ = [find_post(tx, channel=c, ts=t, lock=True) for c, t in _cards_of(votes)]
+        found = {(p.channel, p.ts): p for p in posts_ if p is not None}
+        rows = votes_on(tx, post_ids=[p.id for p in found.values()])
+        cards = {key: _Card(p, rows[p.id]) for key, p in found.items()}
+        kept: dict[tuple[int, str, str], VoteRow] = {}
+        moves: list[StatusMove] = []
+        changes = []
+        for vote in votes:
+            card = cards.get((vote.channel, vote.ts))
+            change = None if card is None else _record(tx, config, vote, card, kept, moves)
+            if change is not None:
+                changes.append(change)
+        save_votes(tx, kept.values())
+        set_statuses(tx, moves)
+        return changes
+
+
+def _cards_of(votes: list[Reaction]) -> list[tuple[str, str]]:
+    return sorted({(v.channel, v.ts) for v in votes})
+
+
+def _record(
+    tx: Transaction, config: Config, vote: Reaction, card: _Card,
+    kept: dict[tuple[int, str, str], VoteRow], moves: list[StatusMove],
 ) -> VoteChange | None:  # fmt: skip
-    """Record ``vote`` on ``tx`` (several may share one transaction: each card is locked and
-    read by its first vote, and ``cards`` keeps it, as the votes after it change it, for the
-    next ones: a burst of votes on one card reads it once)."""
-    key = (vote.channel, vote.ts)
-    if cards is not None and key in cards:
-        card = cards[key]
-    else:
-        post = find_post(tx, channel=vote.channel, ts=vote.ts, lock=True)
-        card = None if post is None else _Card(post)
-        if cards is not None:
-            cards[key] = card
-    if card is None:
-        return None
+    """``vote`` on ``card`` (locked, its votes read): the row it leaves in ``kept``, the move
+    it causes in ``moves``; None when it changes nothing."""
     post = card.post
     desk = config.desk(post.desk)
-    choice = vote_rules(desk).choice(vote.reaction)
+    rules = vote_rules(desk)
+    choice = rules.choice(vote.reaction)
     if choice is None or desk.name not in vote.allowed:
         return None
     if (choice == UNPUBLISH) != (post.status == states.PUBLISHED) or (
@@ -164,37 +178,33 @@ def record_vote(
     ):
         return None  # unpublish only a published card; nothing else moves it
     reaction = normalize_reaction(vote.reaction)
-    changed = record_reaction(
-        tx, post_id=post.id, user=vote.user, reaction=reaction, choice=choice,
-        present=vote.present, event_ts=vote.event_ts,
-    )  # fmt: skip
-    if not changed:
+    known = card.votes.get((vote.user, reaction))
+    if known is not None and known.event_ts >= vote.event_ts:
         return None  # a duplicate, or older than what we know
-    card.recorded(StoredReaction(vote.user, reaction, vote.present, vote.event_ts))
+    card.votes[(vote.user, reaction)] = StoredReaction(
+        vote.user, reaction, vote.present, vote.event_ts
+    )
+    kept[(post.id, vote.user, reaction)] = VoteRow(
+        post.id, vote.user, reaction, choice, vote.present, vote.event_ts
+    )
     if choice != UNPUBLISH and post.voted_hash is None:
         # The first vote keeps the version it was cast on (bot/slack/revote.py); a veto
         # is cast on it as a reject is. An unpublish vote is on a published card, which
         # a later change never sends back to a vote: it records nothing. The row was read
         # under the lock: a version kept already stays, no statement needed to keep it.
         note_vote(tx, post_id=post.id)
-        card.post = dataclasses.replace(post, voted_hash=_KEPT)
+        post = card.post = dataclasses.replace(post, voted_hash=_KEPT)
     cause = f"{choice if choice in (VETO, UNPUBLISH) else 'vote'} by {vote.user}"
-    new = retally(tx, post, config, cause=cause, reactions=card.tallied(tx))
-    card.post = dataclasses.replace(card.post, status=new)
-    return VoteChange(post.id, post.channel, post.ts, post.status, new)
+    new = str(next_status(post.status, tally(card.counted(), rules), rules))
+    if new != post.status:
+        moves.append(StatusMove(post.id, post.status, new, cause))
+        card.post = dataclasses.replace(post, status=new)
+    return VoteChange(post.id, post.channel, str(post.ts), post.status, new)
 
 
 # What a card's voted_hash is known to be once its first vote kept the version (the value
 # itself is not read back: only whether one was kept matters to the votes after it).
 _KEPT = "(kept)"
-
-
-def record_votes(engine: Engine, config: Config, votes: list[Reaction]) -> list[VoteChange]:
-    """Record ``votes`` in order, in one transaction: a burst pays one commit, not one each,
-    and each card is locked and read once, not once a vote."""
-    cards: dict[tuple[str, str], _Card | None] = {}
-    with transaction(engine) as tx:
-        return [c for c in (record_vote(tx, config, v, cards) for v in votes) if c is not None]
 
 
 def retally(
