@@ -23,10 +23,21 @@ def bulk_insert(
     """Insert ``rows``, each a tuple of values in ``columns`` order."""
     sql, positional, processors = _compiled(table, tuple(columns), conn.dialect)
     if processors:
-        rows = [
-            tuple(v if (p := processors[i]) is None or v is None else p(v) for i, v in enumerate(r))
-            for r in rows
-        ]
+        # Only the few columns with a processor (timestamps; booleans on SQLite) are touched;
+        # a value seen in the row before (the batch's one `now`) is processed once.
+        done: dict[int, Any] = {}
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, process in processors:
+                value = values[i]
+                if value is not None:
+                    key = id(value)
+                    if key not in done:
+                        done[key] = (value, process(value))  # held: the id stays its own
+                    values[i] = done[key][1]
+            converted.append(tuple(values))
+        rows = converted
     params: list[Any] = (
         list(rows) if positional else [dict(zip(columns, r, strict=True)) for r in rows]
     )
@@ -36,14 +47,17 @@ def bulk_insert(
 @functools.lru_cache(maxsize=32)
 def _compiled(
     table: Table, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[str, bool, list[Callable[[Any], Any] | None]]:
-    """The INSERT's text, whether the driver takes tuples, and each column's processor."""
+) -> tuple[str, bool, list[tuple[int, Callable[[Any], Any]]]]:
+    """The INSERT's text, whether the driver takes tuples, and (index, processor) of the
+    columns that have one."""
     compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
     # The driver takes values in the order of the statement's parameters, or by their names.
     names = list(compiled.positiontup or ()) if compiled.positional else sorted(compiled.binds)
     if names != (list(columns) if compiled.positional else sorted(columns)):
         raise ValueError(f"{table.name}: the INSERT's parameters are {names}, not {columns}")
     processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+        (i, process)
+        for i, name in enumerate(columns)
+        if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
     ]
-    return compiled.string, compiled.positional, processors if any(processors) else []
+    return compiled.string, compiled.positional, processors

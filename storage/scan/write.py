@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -93,7 +94,7 @@ def _write(
     for data in batch:
         known = by_path[data.path].known
         if known is None:
-            inserts.append((*[getattr(data, name) for name in FULL_COLUMNS], now, now))
+            inserts.append((*_read_columns(data), now, now))
             result.new += 1
         else:
             updates.append((known, data))
@@ -108,10 +109,8 @@ def _write(
         bulk_insert(conn, ARTICLE, INSERTED, inserts)
         paths = [row[0] for row in inserts]
         for i in range(0, len(paths), 500):  # stay under bound-parameter limits
-            query = select(ARTICLE.c.path, ARTICLE.c.id).where(
-                ARTICLE.c.path.in_(paths[i : i + 500])
-            )
-            ids.update({path: article_id for path, article_id in conn.execute(query)})
+            found = conn.execute(_IDS_AT, {"paths": paths[i : i + 500]}).all()
+            ids.update({path: article_id for path, article_id in found})
     retopic = _update(conn, updates, now) if updates else set()
     for i in range(0, len(retopic), 500):
         conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_(sorted(retopic)[i : i + 500])))
@@ -176,6 +175,11 @@ FULL_COLUMNS = tuple(
 _COMPARED = [ARTICLE.c[name] for name in FULL_COLUMNS if name != "path"]
 # A new row: every column read (path first), then when it was first seen and updated.
 INSERTED = (*FULL_COLUMNS, "first_seen_at", "updated_at")
+_read_columns = operator.attrgetter(*FULL_COLUMNS)
+# One statement whatever the paths (an expanding parameter), so none is built per batch.
+_IDS_AT = select(ARTICLE.c.path, ARTICLE.c.id).where(
+    ARTICLE.c.path.in_(bindparam("paths", expanding=True))
+)
 
 
 def _current(conn: Connection, ids: list[int]) -> dict[int, Row]:
