@@ -161,3 +161,43 @@ def test_repeated_keys_in_the_corpora_are_ones_nobody_reads():
         )
     ]
     assert errors == []
+
+
+def test_a_candidate_is_parsed_once_whole(monkeypatch: pytest.MonkeyPatch):
+    """A candidate is read whole anyway: the fast path's read of its flag first was a
+    second parse of the same text (a tenth of a candidate's cost in a full scan)."""
+    from storage import frontmatter
+
+    calls: list[str] = []
+    parse_keys, parse = frontmatter.parse_keys, frontmatter.parse
+    monkeypatch.setattr(
+        frontmatter, "parse_keys", lambda *a, **k: calls.append("keys") or parse_keys(*a, **k)
+    )
+    monkeypatch.setattr(
+        frontmatter, "parse", lambda *a, **k: calls.append("whole") or parse(*a, **k)
+    )
+    got = extract("a.md", "sha", SAMPLE.read_bytes(), SAMPLE_FIELDS)
+    assert (got.published, got.error, calls) == (False, None, ["whole"])
+    calls.clear()
+    live = SAMPLE.read_bytes().replace(b"published: false", b"published: true")
+    assert extract("a.md", "sha", live, SAMPLE_FIELDS).published is True
+    assert calls == ["keys"]  # a live one: only the keys the bot needs of it
+
+
+@pytest.mark.parametrize(
+    "change, published",
+    [
+        (b"\nquality: 1\n", None),  # a key the bot reads twice: the candidate is refused
+        (b"\nnobody: [\n", None),  # bad YAML in a block the fast path does not read
+        (b"\npublished: true\nquality: 1\n", True),  # live (last flag): the read keys only
+    ],
+)
+def test_a_candidate_that_does_not_parse_whole_reads_as_before(change: bytes, published):
+    raw = SAMPLE.read_bytes()
+    data = raw.replace(b"\npublished: false\n", b"\npublished: false" + change, 1)
+    if published:
+        data = data.replace(b"\npublished: false\n", b"\n", 1)
+    got = extract("a.md", "sha", data, SAMPLE_FIELDS)
+    assert got == extract("a.md", "sha", data, SAMPLE_FIELDS, full=True)
+    assert got.published is published
+    assert (got.error is None) is bool(published)

@@ -88,3 +88,18 @@ def test_a_worker_freezes_its_imports_and_collects_rarely(repo: ContentRepo):
     assert threshold == (max(collect.GEN0, before[0]), *before[1:])
     assert frozen > 1000  # the modules it came with
     assert gc.get_threshold() == before  # this process is left alone
+
+
+def test_a_worker_starts_without_a_pass_over_the_heap_it_came_with(monkeypatch):
+    """A forked worker holds the scan process's whole heap: a collection there is a full
+    walk of it (and copies every page the fork shared) before the first blob is read."""
+    passes: list[object] = []
+    monkeypatch.setattr(gc, "collect", lambda *a: passes.append(a) or 0)
+    before = gc.get_threshold()
+    try:
+        collect.for_worker()
+        assert passes == []
+        assert gc.get_freeze_count() > 1000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -10,8 +10,8 @@ show safely are recorded as skipped, with the reason (storage.skipped); an unpub
 article without a usable date is aged by the commit that added it (one ``git log``).
 
 :func:`scan` runs the parts in turn: ``plan`` finds the blobs to read, ``parser`` reads
-them, ``write`` stores the rows, ``age`` dates the undated; ``records`` holds what they
-pass along.
+them, ``write`` stores the rows (new ones through ``bulk``), ``age`` dates the undated;
+``records`` holds what they pass along.
 """
 
 from __future__ import annotations

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.engine import Engine
 
 from storage.extract import ArticleData
 from storage.models import Article, ArticleTopic, as_utc, utcnow
+from storage.scan.bulk import bulk_insert
 from storage.scan.parser import Parser, chunk_size
 from storage.scan.plan import Part
 from storage.scan.records import Known, Progress, ScanResult, Todo
@@ -92,8 +94,7 @@ def _write(
     for data in batch:
         known = by_path[data.path].known
         if known is None:
-            row = {name: getattr(data, name) for name in FULL_COLUMNS}
-            inserts.append({**row, "first_seen_at": now, "updated_at": now})
+            inserts.append((*_read_columns(data), now, now))
             result.new += 1
         else:
             updates.append((known, data))
@@ -103,10 +104,13 @@ def _write(
                 result.changed += 1
     ids: dict[str, int] = {}
     if inserts:
-        # RETURNING names the path, so rows need not come back in order: SQLAlchemy can then
-        # send the whole batch as a few multi-row INSERTs instead of one per row.
-        stmt = insert(ARTICLE).returning(ARTICLE.c.id, ARTICLE.c.path)
-        ids.update({r.path: r.id for r in conn.execute(stmt, inserts)})
+        # Plain rows to the driver's executemany, then their ids by path (unique): building a
+        # statement's parameters row by row cost more than SQLite's own work on them.
+        bulk_insert(conn, ARTICLE, INSERTED, inserts)
+        paths = [row[0] for row in inserts]
+        for i in range(0, len(paths), 500):  # stay under bound-parameter limits
+            found = conn.execute(_IDS_AT, {"paths": paths[i : i + 500]}).all()
+            ids.update({path: article_id for path, article_id in found})
     retopic = _update(conn, updates, now) if updates else set()
     for i in range(0, len(retopic), 500):
         conn.execute(delete(TOPIC).where(TOPIC.c.article_id.in_(sorted(retopic)[i : i + 500])))
@@ -118,11 +122,9 @@ def _write(
         if article_id is None and (known := by_path[data.path].known) and known.id in retopic:
             article_id = known.id
         if article_id is not None and data.columns is None:
-            topics.extend(
-                {"article_id": article_id, "key": t.casefold(), "topic": t} for t in data.topics
-            )
+            topics.extend((article_id, t.casefold(), t) for t in data.topics)
     if topics:
-        conn.execute(insert(TOPIC), topics)
+        bulk_insert(conn, TOPIC, ("article_id", "key", "topic"), topics)
     undated = []
     for data in batch:
         result.warnings += data.warning is not None
@@ -171,6 +173,13 @@ FULL_COLUMNS = tuple(
     f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "columns")
 )
 _COMPARED = [ARTICLE.c[name] for name in FULL_COLUMNS if name != "path"]
+# A new row: every column read (path first), then when it was first seen and updated.
+INSERTED = (*FULL_COLUMNS, "first_seen_at", "updated_at")
+_read_columns = operator.attrgetter(*FULL_COLUMNS)
+# One statement whatever the paths (an expanding parameter), so none is built per batch.
+_IDS_AT = select(ARTICLE.c.path, ARTICLE.c.id).where(
+    ARTICLE.c.path.in_(bindparam("paths", expanding=True))
+)
 
 
 def _current(conn: Connection, ids: list[int]) -> dict[int, Row]:
