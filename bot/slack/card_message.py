@@ -73,19 +73,29 @@ def refresh_cards(
     posts, articles and votes read in one transaction, a statement each for all of them,
     then one ``chat.update`` per card. A card that cannot be rendered is logged and skipped."""
     rendered: list[tuple[PostRecord, str, list[Block]]] = []
+    left: list[PostRecord] = []
     with reading(engine) as tx:
         found = {p.id: p for p in posts.posts_by_ids(tx, post_ids=post_ids)}
         cards = [found[i] for i in post_ids if i in found]  # in the order they came due
         articles = {a.id: a for a in article_views(tx, ids=sorted({p.article_id for p in cards}))}
         votes = reactions_on(tx, post_ids=[p.id for p in cards])
-        for post in cards:
+        for i, post in enumerate(cards):
             try:
                 article = articles[post.article_id]
                 text, blocks = _render(tx, post, article, votes[post.id], config, now)
             except Exception:  # one card failing must not stop the others
                 log.exception("could not render the card of post %s", post.id)
-                continue
+                # A database error aborts the whole transaction on PostgreSQL: every later
+                # card that reads anything would fail with it. The rest, one at a time.
+                left = cards[i + 1 :]
+                break
             rendered.append((post, text, blocks))
+    for post in left:
+        try:
+            with reading(engine) as tx:
+                rendered.append((post, *render_post(tx, post, config, now)))
+        except Exception:
+            log.exception("could not render the card of post %s", post.id)
     for post, text, blocks in rendered:
         update_message(client, channel=post.channel, ts=str(post.ts), text=text, blocks=blocks)
 
