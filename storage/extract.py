@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from storage import frontmatter
+from storage.controls import CONTROLS
 from storage.fields import FieldMap
 from storage.fingerprint import KEYS as FINGERPRINT_KEYS
 from storage.fingerprint import body_of, dumps, fingerprint
@@ -57,7 +58,8 @@ PUBLISHED_COLUMNS = frozenset({"blob_sha", "title", "url", "published", "error",
 # Bump when extract() reads a file differently: every scanned article is then read again.
 # 3: repeated keys are errors; dates like `2020-05-12 9:00:00 -0500` are read; warnings.
 # 4: an unpublished article's fingerprint (content_hash).
-READER_VERSION = 4
+# 5: a control character in a topic reads as a space (U+001F joins topic keys in SQL).
+READER_VERSION = 5
 
 
 def reader_id(fields: FieldMap) -> str:
@@ -320,6 +322,8 @@ def _topics(value: Any) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for item in value:
         text = _text(item)
+        if text is not None:  # a one-line label: "AI\x1fPolicy" is not two topics
+            text = " ".join(CONTROLS.sub(" ", text).split())
         if text and text.casefold() not in seen:
             seen[text.casefold()] = text
     return tuple(seen.values())

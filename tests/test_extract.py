@@ -201,3 +201,16 @@ def test_a_candidate_that_does_not_parse_whole_reads_as_before(change: bytes, pu
     assert got == extract("a.md", "sha", data, SAMPLE_FIELDS, full=True)
     assert got.published is published
     assert (got.error is None) is bool(published)
+
+
+def test_a_control_character_in_a_topic_is_a_space_not_a_second_topic():
+    """The pool and the cards join an article's topic keys with U+001F: a topic holding one
+    (or a newline) would come back as two topics and route the article to a desk it is not
+    for. A topic is a one-line label, so any control character in it reads as a space."""
+    data = article("Split", topics=("AI",)).encode()
+    data = data.replace(
+        b"  - AI", b'  - "AI\\x1fPolicy"\n  - "Tech\\n\\tNews"\n  - "AI \\x1f Policy"', 1
+    )
+    got = extract("a.md", "sha", data, FieldMap())
+    assert got.error is None
+    assert got.topics == ("AI Policy", "Tech News")
