@@ -72,3 +72,33 @@ def test_a_full_scan_inserts_plain_rows_once_per_batch(
     assert result.new == 30
     # One executemany of every new row, no RETURNING; one of the candidates' topics.
     assert calls == [("INSERT INTO article", True, 30), ("INSERT INTO article_topic", True, 20)]
+
+
+def test_one_value_in_two_columns_goes_through_each_columns_own_processor() -> None:
+    """The cache of processed values is per column: the same object in two columns with
+    different bind processors is converted by each, not by whichever came first."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table, TypeDecorator, create_engine
+
+    class Upper(TypeDecorator):
+        impl = String
+        cache_ok = True
+
+        def process_bind_param(self, value, dialect):
+            return None if value is None else value.upper()
+
+    class Lower(Upper):
+        cache_ok = True
+
+        def process_bind_param(self, value, dialect):
+            return None if value is None else value.lower()
+
+    table = Table(
+        "pair", MetaData(), Column("id", Integer, primary_key=True),
+        Column("up", Upper), Column("down", Lower),
+    )  # fmt: skip
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    word = "MiXeD"
+    with engine.begin() as conn:
+        bulk_insert(conn, table, ("up", "down"), [(word, word)])
+        assert conn.execute(select(table.c.up, table.c.down)).one() == ("MIXED", "mixed")

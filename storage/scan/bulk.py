@@ -24,15 +24,15 @@ def bulk_insert(
     sql, positional, processors = _compiled(table, tuple(columns), conn.dialect)
     if processors:
         # Only the few columns with a processor (timestamps; booleans on SQLite) are touched;
-        # a value seen in the row before (the batch's one `now`) is processed once.
-        done: dict[int, Any] = {}
+        # a value seen in the column before (the batch's one `now`) is processed once.
+        done: dict[tuple[int, int], Any] = {}
         converted = []
         for row in rows:
             values = list(row)
             for i, process in processors:
                 value = values[i]
                 if value is not None:
-                    key = id(value)
+                    key = (i, id(value))  # per column: each has its own processor
                     if key not in done:
                         done[key] = (value, process(value))  # held: the id stays its own
                     values[i] = done[key][1]
