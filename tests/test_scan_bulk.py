@@ -102,3 +102,35 @@ def test_one_value_in_two_columns_goes_through_each_columns_own_processor() -> N
     with engine.begin() as conn:
         bulk_insert(conn, table, ("up", "down"), [(word, word)])
         assert conn.execute(select(table.c.up, table.c.down)).one() == ("MIXED", "mixed")
+
+
+def test_a_full_scan_looks_up_the_ids_of_new_candidates_only(
+    engine: Engine, newsroom: Newsroom, content_repo: ContentRepo
+) -> None:
+    """A new live article's id is never needed by the scan (its topics are not read, git
+    does not age it): only the new candidates with topics or without a date are looked up."""
+    for i in range(30):
+        newsroom.write(f"news/{i:02}.md", article(f"A {i}", published=i % 3 == 0))
+    newsroom.write("news/bare.md", article("Bare", topics=(), dated='""'))
+    newsroom.write("news/dated.md", article("Dated", topics=()))
+    newsroom.commit("thirty-two articles")
+    looked_up: list[int] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT article.path, article.id"):
+            looked_up.append(len(parameters))
+
+    content_repo.fetch()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = scan(engine, content_repo, FieldMap(), PathFilter(["**/*.md"]), workers=1)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert result.new == 32
+    # 20 candidates with topics and one undated one; not the 10 live ones, nor "dated.md".
+    assert sum(looked_up) == 21
+    with engine.connect() as conn:
+        topics = conn.execute(select(TOPIC.c.article_id)).scalars().all()
+        added = conn.execute(select(ARTICLE.c.added_at).where(ARTICLE.c.path == "news/bare.md"))
+    assert len(topics) == 20
+    assert added.scalar_one() is not None  # aged by the commit that added it

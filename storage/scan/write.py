@@ -91,10 +91,13 @@ def _write(
     by_path = {data.path: waiting.pop(data.path) for data in batch}
     now = utcnow()
     inserts, updates = [], []
+    need_ids = []  # new rows whose id is needed: for their topics, or to be aged by git
     for data in batch:
         known = by_path[data.path].known
         if known is None:
             inserts.append((*_read_columns(data), now, now))
+            if (data.topics and data.columns is None) or _undated(data):
+                need_ids.append(data.path)
             result.new += 1
         else:
             updates.append((known, data))
@@ -107,9 +110,10 @@ def _write(
         # Plain rows to the driver's executemany, then their ids by path (unique): building a
         # statement's parameters row by row cost more than SQLite's own work on them.
         bulk_insert(conn, ARTICLE, INSERTED, inserts)
-        paths = [row[0] for row in inserts]
-        for i in range(0, len(paths), 500):  # stay under bound-parameter limits
-            found = conn.execute(_IDS_AT, {"paths": paths[i : i + 500]}).all()
+        # A live article's id is never needed here (its topics are not read, it is not aged):
+        # most new rows are live, so only the few candidates' ids are looked up.
+        for i in range(0, len(need_ids), 500):  # stay under bound-parameter limits
+            found = conn.execute(_IDS_AT, {"paths": need_ids[i : i + 500]}).all()
             ids.update({path: article_id for path, article_id in found})
     retopic = _update(conn, updates, now) if updates else set()
     for i in range(0, len(retopic), 500):
@@ -128,11 +132,16 @@ def _write(
     undated = []
     for data in batch:
         result.warnings += data.warning is not None
-        read_date = data.columns is None or "dated" in data.columns
-        if data.published is False and data.error is None and data.dated is None and read_date:
+        if _undated(data):
             known = by_path[data.path].known
             undated.append(ids[data.path] if known is None else known.id)
     return undated
+
+
+def _undated(data: ArticleData) -> bool:
+    """An unpublished article read without a date (when its date was read at all)."""
+    read_date = data.columns is None or "dated" in data.columns
+    return data.published is False and data.error is None and data.dated is None and read_date
 
 
 def _update(conn: Connection, updates: list[tuple[Known, ArticleData]], now: datetime) -> set[int]:
