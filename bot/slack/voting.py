@@ -207,16 +207,10 @@ def _record(
 _KEPT = "(kept)"
 
 
-def retally(
-    tx: Transaction, post: PostRecord, config: Config, *, cause: str,
-    reactions: list[StoredReaction] | None = None,
-) -> str:  # fmt: skip
-    """Tally ``post`` (its row, as storage read it) again and move it to what the votes say
-    (``reactions``: those that count, when known; read otherwise)."""
+def retally(tx: Transaction, post: PostRecord, config: Config, *, cause: str) -> str:
+    """Tally ``post`` (its row, as storage read it) again and move it to what the votes say."""
     rules = vote_rules(config.desk(post.desk))
-    if reactions is None:
-        reactions = reactions_of(tx, post_id=post.id)
-    new = next_status(post.status, tally(reactions, rules), rules)
+    new = next_status(post.status, tally(reactions_of(tx, post_id=post.id), rules), rules)
     if new != post.status:
         set_status(tx, post_id=post.id, old=post.status, new=new, cause=cause)
     return str(new)
