@@ -292,7 +292,7 @@ def _ages(engine) -> None:
 
 
 def test_the_pool_reads_fresh_articles_only_and_the_census_counts_the_older_in_sql(engine):
-    """The pool read leaves out in SQL what is_fresh refuses (a day's margin), never what it
+    """The pool read leaves out in SQL what the age rule refuses (a day's margin), never what it
     keeps; the census counts the rest as before: same numbers as reading every article."""
     _ages(engine)
     rules = CandidateRules(max_age_days=7)

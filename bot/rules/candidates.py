@@ -68,15 +68,10 @@ def age_of(article: Article) -> datetime | None:
     return article.dated or article.added_at
 
 
-def is_fresh(article: Article, *, now: datetime, max_age_days: int) -> bool:
-    when = age_of(article)
-    return when is not None and when >= now - timedelta(days=max_age_days)
-
-
 def fresh_since(rules: CandidateRules, *, now: datetime) -> datetime:
     """What a pool read may leave out as too old: articles dated before this. A day before
-    ``is_fresh``'s own limit, so the pre-filter never drops what the rule keeps (the rule
-    still decides the day in between)."""
+    the age rule's own limit (``refuser``), so the pre-filter never drops what the rule keeps
+    (the rule still decides the day in between)."""
     return now - timedelta(days=rules.max_age_days + 1)
 
 
@@ -85,11 +80,6 @@ def passes_quality(quality: float | None, rules: CandidateRules) -> bool:
     if quality is None:
         return not rules.require_score
     return rules.min_quality is None or quality >= rules.min_quality
-
-
-def matches_topics(article: Article, topics: Iterable[str]) -> bool:
-    wanted = {t.casefold() for t in topics}
-    return not wanted or any(t.casefold() in wanted for t in article.topics)
 
 
 def rank_key(article: Article) -> tuple[int, float, float, float]:
@@ -114,8 +104,8 @@ def refuser(rules: CandidateRules, *, now: datetime) -> Callable[[Article], str 
     """``refusal`` of ``rules`` at ``now``, for many articles: the age limit and the topics
     worked out once, and the desk once per set of topics (a pool of 10,000 articles has a
     few hundred), not again for each article and desk."""
-    cutoff = now - timedelta(days=rules.max_age_days)  # ``is_fresh``
-    wanted = {t.casefold() for t in rules.topics}  # ``matches_topics``
+    cutoff = now - timedelta(days=rules.max_age_days)  # fresh: dated at or after it
+    wanted = {t.casefold() for t in rules.topics}  # on topic: any of them, in any case
     desks: dict[tuple[str, ...], str | None] = {}
 
     def refuse(article: Article) -> str | None:
