@@ -137,15 +137,6 @@ def reactions_of(conn: Connection, *, post_id: int) -> list[Reaction]:
     return [Reaction(*row) for row in conn.execute(_REACTIONS_OF, {"post_id": post_id})]
 
 
-def reactions_on(conn: Connection, *, post_ids: Collection[int]) -> dict[int, list[Reaction]]:
-    """``reactions_of`` each post of ``post_ids``, in one statement (cards refreshed together)."""
-    found: dict[int, list[Reaction]] = {pid: [] for pid in post_ids}
-    if found:
-        for *row, pid in conn.execute(_REACTIONS_ON, {"post_ids": sorted(found)}):
-            found[pid].append(Reaction(*row))
-    return found
-
-
 def earlier_reactions_of(conn: Connection, *, post_id: int) -> list[Reaction]:
     """The reactions cast before the card's article changed: shown, never counted."""
     return [Reaction(*row) for row in conn.execute(_EARLIER_OF, {"post_id": post_id})]
@@ -173,9 +164,6 @@ _VOTES_ON = select(
     VOTE.c.post_id, VOTE.c.user_id, VOTE.c.reaction, VOTE.c.present, VOTE.c.event_ts
 ).where(VOTE.c.post_id.in_(bindparam("post_ids", expanding=True)))
 _REACTIONS_OF = _REACTIONS.where(VOTE.c.post_id == bindparam("post_id"), _SINCE)
-_REACTIONS_ON = _REACTIONS.add_columns(VOTE.c.post_id).where(
-    VOTE.c.post_id.in_(bindparam("post_ids", expanding=True)), _SINCE
-)
 _EARLIER_OF = _REACTIONS.where(VOTE.c.post_id == bindparam("post_id"), not_(_SINCE))
 
 

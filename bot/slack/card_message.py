@@ -22,10 +22,11 @@ from storage import posts, publish_log
 from storage.articles import ArticleView, article_view, article_views
 from storage.db import Transaction, reading
 from storage.models import as_utc
+from storage.post_views import reactions_for
 from storage.records import PostRecord
 from storage.revotes import revote_note
 from storage.unpublish import requested_by
-from storage.votes import Reaction, earlier_reactions_of, reactions_of, reactions_on
+from storage.votes import Reaction, earlier_reactions_of, reactions_of
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def refresh_cards(
         found = {p.id: p for p in posts.posts_by_ids(tx, post_ids=post_ids)}
         cards = [found[i] for i in post_ids if i in found]  # in the order they came due
         articles = {a.id: a for a in article_views(tx, ids=sorted({p.article_id for p in cards}))}
-        votes = reactions_on(tx, post_ids=[p.id for p in cards])
+        votes = reactions_for(tx, post_ids=[p.id for p in cards])
         for i, post in enumerate(cards):
             try:
                 article = articles[post.article_id]
