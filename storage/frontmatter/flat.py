@@ -59,7 +59,7 @@ _EMPTY_FLOW = re.compile(r"(\[ *\]|\{ *\})(?: +#.*)? *\Z")
 _PLAIN_START = re.compile(r"[^-?:,\[\]{}#&*!|>'\"%@` ]|[-?:](?=[^ ])")
 
 
-class _Unusual(Exception):
+class Unusual(Exception):
     """The text is not of the shape this module reads."""
 
 
@@ -82,7 +82,7 @@ def read(text: bytes) -> dict[str, Any] | None:
         return None
     try:
         mapping, end = _mapping(lines, 0, 0)
-    except (_Unusual, RecursionError):
+    except (Unusual, RecursionError):
         return None
     return mapping if end == len(lines) else None
 
@@ -107,19 +107,19 @@ def _mapping(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[dict[An
         if column != indent:
             if column < indent:
                 break
-            raise _Unusual
+            raise Unusual
         m = _KEY.match(content)
         if m is None:
-            raise _Unusual
-        key = _plain(m[1])
+            raise Unusual
+        key = plain(m[1])
         if key in out:
-            raise _Unusual  # PyYAML keeps the last one silently; parse may refuse it
+            raise Unusual  # PyYAML keeps the last one silently; parse may refuse it
         rest = m[2]
         i += 1
         if rest is None or not (rest := rest.lstrip(" ")):
             value, i = _under(lines, i, indent)
         else:
-            value = _scalar(rest)  # a deeper line next (continuing it) ends the loop above
+            value = scalar(rest)  # a deeper line next (continuing it) ends the loop above
         out[key] = value
     return out, i
 
@@ -133,16 +133,16 @@ def _sequence(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[list[A
         if column != indent or content[0] != "-" or content[1:2] not in ("", " "):
             if column < indent or (column == indent and content[0] != "-"):
                 break  # the sequence ends (an indentless one, at its mapping's next key)
-            raise _Unusual
+            raise Unusual
         rest = content[1:].lstrip(" ")
         if not rest or rest[0] == "-":
-            raise _Unusual  # a node on the next lines, or a sequence in a sequence
+            raise Unusual  # a node on the next lines, or a sequence in a sequence
         if _KEY.match(rest):
             # `- key: ...`: a mapping whose keys are at the column of this first one.
             lines[i] = (column + len(content) - len(rest), rest)
             value, i = _mapping(lines, i, lines[i][0])
         else:
-            value = _scalar(rest)
+            value = scalar(rest)
             i += 1
         out.append(value)
     return out, i
@@ -163,32 +163,32 @@ def _under(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[Any, int]
     return None, i
 
 
-def _scalar(text: str) -> Any:
-    """A one-line scalar (its comment and trailing spaces included), or _Unusual."""
+def scalar(text: str) -> Any:
+    """A one-line scalar (its comment and trailing spaces included), or Unusual."""
     first = text[0]
     if first == '"':
         m = _DQ.match(text)
         if m is None:
-            raise _Unusual  # an escape, a string continued on the next line, or an error
+            raise Unusual  # an escape, a string continued on the next line, or an error
         return m[1]
     if first == "'":
         m = _SQ.match(text)
         if m is None:
-            raise _Unusual
+            raise Unusual
         return m[1].replace("''", "'")
     if first in "[{":
         m = _EMPTY_FLOW.match(text)
         if m is None:
-            raise _Unusual
+            raise Unusual
         return [] if first == "[" else {}
     if _PLAIN_START.match(text) is None:
-        raise _Unusual
+        raise Unusual
     cut = text.find(" #")
     if cut >= 0:
         text = text[:cut].rstrip(" ")
     if ": " in text or text.endswith(":"):
-        raise _Unusual  # YAML reads a mapping there, and refuses it
-    return _plain(text)
+        raise Unusual  # YAML reads a mapping there, and refuses it
+    return plain(text)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -198,14 +198,14 @@ def _resolved(text: str) -> Any:
         return text
     build = _BUILD.get(tag)
     if build is None:
-        raise _Unusual  # `=`, `<<` as a value: PyYAML refuses those, with its message
+        raise Unusual  # `=`, `<<` as a value: PyYAML refuses those, with its message
     try:
         return build(_CONSTRUCTOR, yaml.ScalarNode(tag, text))
     except Exception:  # 2021-02-30: PyYAML's load reports it, with its line
-        raise _Unusual from None
+        raise Unusual from None
 
 
-def _plain(text: str) -> Any:
+def plain(text: str) -> Any:
     """A plain scalar as PyYAML resolves and builds it (its values are all immutable)."""
     if text[0] not in _CLAIMED and not _ANY_CLAIMED:
         return text
