@@ -7,11 +7,14 @@ The parts, each importing only those above it:
 
 - ``flat``: the common shape of frontmatter (`key: scalar` lines and plain blocks) built
   in Python, as PyYAML would build it, or None to let PyYAML read the rest;
+- ``head``: a few top-level keys from the first `key: scalar` lines, when nothing below
+  can change them (a live article's flag, title and URL);
 - ``read``: where the frontmatter is (:func:`split`) and the whole mapping (:func:`parse`),
   with errors that name the line;
 - ``lines``: a line scanner that finds top-level keys without loading the YAML
   (:func:`key_line`);
-- ``fast_path``: :func:`parse_keys`, a few top-level keys without building the rest;
+- ``fast_path``: :func:`parse_keys`, a few top-level keys without building the rest (from
+  the head when they are there, else through the line scanner);
 - ``changes``: :func:`changed_values`, the keys whose lines changed between two versions;
 - ``render``: a value written as a YAML scalar;
 - ``edit``: :func:`set_keys` rewrites the value of top-level scalar keys and keeps every

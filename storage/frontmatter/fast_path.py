@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from storage.frontmatter.flat import read as read_flat
+from storage.frontmatter.head import read as read_head
 from storage.frontmatter.lines import BLANKS, breaks_unseen, scan_lines, top_keys
 from storage.frontmatter.read import LOADER, VALUE_ERRORS, load_mapping, split
 
@@ -53,22 +54,28 @@ def parse_keys(
 
     Otherwise equal to ``{k: v for k, v in parse(data, unique=keys).items() if k in keys}``,
     raising FrontmatterError as parse does (a requested key twice among them), with one
-    exception: a YAML error in a block that was not
-    requested may go unnoticed here. Callers that need the whole document to be valid (a
-    candidate about to be edited, say) call :func:`parse`.
+    exception: a YAML error in a block that was not requested may go unnoticed here. Callers
+    that need the whole document to be valid (a candidate about to be edited, say) call
+    :func:`parse`.
 
-    Only the blocks of the requested column-0 keys are loaded (one load of them side by
-    side). Anything the line scanner does not fully understand falls back to the full parse:
+    When the keys are all among the first `key: scalar` lines and nothing below can change
+    them (:mod:`head`), they are built from those lines alone. Otherwise only the blocks of
+    the requested column-0 keys are loaded (one load of them side by side). Anything the
+    line scanner does not fully understand falls back to the full parse:
     a column-0 line that is not a key, comment, blank or `- ` entry (a directive, a complex
     or merge key, a tab, a quoted string continued at column 0); an anchor or alias in a
     requested block; a requested key twice; a load that does not give exactly the expected
     keys; any YAML error.
     """
     where = split(data, max_bytes=max_bytes)
-    if not isinstance(keys, (set, frozenset, dict)):
-        keys = frozenset(keys)
+    keys = keys if isinstance(keys, frozenset) else frozenset(keys)
     text = data[where.start : where.end]
-    # Below a couple of kB the scanner costs about what it saves: parse the whole thing.
+    # Below a couple of kB the whole thing is parsed, as it always was: that sees an error
+    # anywhere in the file, and costs little at that size.
+    if len(text) >= MIN_BYTES:
+        got = read_head(text, keys)
+        if got is not None:
+            return got
     spans = _plan(text, keys) if len(text) >= MIN_BYTES else None
     if spans is not None:
         if not spans:

@@ -1,0 +1,106 @@
+"""A few top-level keys read from the first lines of the frontmatter, or None to look further.
+
+A collector writes the keys every article has first, one `key: scalar` line each, and the
+blocks (provider, topics, related stories) after them. The keys the scan needs of a live
+article (its flag, title and URL) are among those first lines, so they can be read without
+following the rest line by line: that costs most of a live article's reading, and nine
+articles in ten are live.
+
+:func:`read` reads lines from the top while each is a column-0 `key: scalar` line (blank and
+comment lines between them are fine), building each scalar as ``flat`` does, until every
+wanted key is found. The rest of the text can then only change what PyYAML makes of those
+keys by naming one of them again at column 0, or through a column-0 line that is not a plain
+`key:`, a `- ` entry or a comment (a quoted, complex, tagged, aliased or merge key), or a
+character YAML reads as a line break where a line scanner does not: one search over the rest
+finds any of these, and then the caller goes the long way. As with :func:`fast_path.parse_keys`,
+a YAML error on a line no wanted key is read from may go unnoticed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from storage.frontmatter.flat import Unusual, plain, scalar
+
+# The head: `key: value` lines whose value ends on its line, and blank and comment lines.
+# A value ends on its line when it is plain (not starting with an indicator, see flat), or
+# quoted and closed with at most a comment after. Anything else (a flow collection, a block
+# scalar, an anchor, alias or tag, an empty value with its block below) ends the head.
+_VALUE = (
+    rb"(?:(?:[^-?:,\[\]{}#&*!|>'\"%@` \n]|[-?:](?=[^ \n]))[^\n]*+"
+    rb'|(?:"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"' + rb"|'[^'\n]*+(?:''[^'\n]*+)*+')(?: +#[^\n]*+)? *+)"
+)
+_HEAD = re.compile(
+    rb"(?:[ ]*+(?:#[^\n]*+)?\n|[A-Za-z_][A-Za-z0-9_-]{0,127}: ++" + _VALUE + rb"\n)*+"
+)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}\Z")
+# What YAML reads as a line break (NEL, LS, PS) or skips at the start of a line (a BOM),
+# beside the CR and LF a line scanner knows: each found by its last byte (one memchr, where
+# a search for the whole sequence stumbles on every other character of its first bytes).
+_HIDDEN_BREAKS = ((0x85, b"\xc2"), (0xA8, b"\xe2\x80"), (0xA9, b"\xe2\x80"), (0xBF, b"\xef\xbb"))
+_USUAL = bytes([0x0A, *range(0x20, 0x7F), *range(0x80, 0x100)])
+# After the last key read: blank and comment lines, then the end or a line at column 0.
+_ENDS_THERE = re.compile(rb"(?:[ ]*+(?:#[^\n]*+)?\n)*+(?:\Z|[^ ])")
+
+
+@functools.lru_cache(maxsize=64)
+def _rest_check(wanted: frozenset[str]) -> re.Pattern[bytes] | None:
+    """A search that finds, in the text after the head, a column-0 line that could name a
+    wanted key again or that is not a plain `key:`, `- ` entry or comment; None when a
+    wanted key is not a plain word that reads as itself (it is never found in a head)."""
+    if not wanted or not all(_WORD.match(k) and plain(k) == k for k in wanted):
+        return None
+    names = b"|".join(re.escape(k.encode()) for k in sorted(wanted))
+    return re.compile(
+        rb"\n(?:(?:" + names + rb")[ \t]*+:"  # a wanted key again
+        rb"|(?![ \n#]|\Z|-(?:[ \t\n]|\Z)|[A-Za-z_][A-Za-z0-9_-]{0,127}[ \t]*+:(?:[ \t\n]|\Z)))"
+    )
+
+
+def read(text: bytes, wanted: frozenset[str]) -> dict[str, Any] | None:
+    """The wanted keys as PyYAML reads them from ``text`` (the frontmatter between its
+    delimiters, valid UTF-8 ending with a line break), or None when they are not all in its
+    first `key: scalar` lines or the rest might change them."""
+    rest_check = _rest_check(wanted)
+    if rest_check is None or b"\r" in text:
+        return None
+    if not text.isascii() and _hidden_break(text):
+        return None
+    end = _HEAD.match(text).end()
+    # After the head: blank and comment lines, then the end or a line at column 0 (else the
+    # head's last value goes on there), and nothing below names a wanted key again.
+    if _ENDS_THERE.match(text, end) is None or rest_check.search(text, end - 1) is not None:
+        return None
+    head = b"\n" + text[:end]
+    found: dict[str, Any] = {}
+    for key in wanted:
+        needle = _needle(key)
+        at = head.find(needle)
+        if at < 0 or head.find(needle, at + 1) >= 0:
+            return None  # not there (perhaps below), or twice: the long way says which
+        at += len(needle)
+        value = head[at : head.index(b"\n", at)]
+        if value.translate(None, _USUAL):
+            return None  # a tab, or a character YAML refuses
+        try:
+            found[key] = scalar(value.decode("utf-8").strip(" "))
+        except Unusual:
+            return None
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _needle(key: str) -> bytes:
+    return b"\n" + key.encode() + b":"
+
+
+def _hidden_break(text: bytes) -> bool:
+    for last, lead in _HIDDEN_BREAKS:
+        at = text.find(last)
+        while at >= 0:
+            if text.startswith(lead, at - len(lead)):
+                return True
+            at = text.find(last, at + 1)
+    return False
