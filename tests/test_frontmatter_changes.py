@@ -3,7 +3,6 @@ extract_change) gives what a whole read of the new version gives, or declines.""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -145,7 +144,7 @@ FIELDS = FieldMap()
 
 def stored(data: ArticleData, columns: frozenset[str] | None = None) -> dict[str, Any]:
     """What the article's row holds: the columns read (all, by default) and the topics."""
-    row = dataclasses.asdict(data)
+    row = data._asdict()
     del row["path"], row["columns"], row["blob_sha"]
     if columns is not None:
         row = {k: v for k, v in row.items() if k in columns}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -178,9 +177,7 @@ def _update(conn: Connection, updates: list[tuple[Known, ArticleData]], now: dat
     return retopic
 
 
-FULL_COLUMNS = tuple(
-    f.name for f in dataclasses.fields(ArticleData) if f.name not in ("topics", "columns")
-)
+FULL_COLUMNS = tuple(name for name in ArticleData._fields if name not in ("topics", "columns"))
 _COMPARED = [ARTICLE.c[name] for name in FULL_COLUMNS if name != "path"]
 # A new row: every column read (path first), then when it was first seen and updated.
 INSERTED = (*FULL_COLUMNS, "first_seen_at", "updated_at")
