@@ -98,12 +98,14 @@ def extract(
     of it, for an unpublished one among all of them.
     """
     seen = published_keys(fields)
-    whole = None
+    whole = where = None
     if not full and _published_line(fields) not in data:
-        # Most likely a candidate, which is read whole anyway: read it whole first, and once.
-        # When that fails the file goes the usual way, which reports what it always did.
+        # Most likely a candidate, which is read whole anyway: read it whole first, and once
+        # (where its frontmatter ends is kept for its fingerprint's body). When that fails
+        # the file goes the usual way, which reports what it always did.
         with contextlib.suppress(frontmatter.FrontmatterError):
-            whole = frontmatter.parse(data, unique=fields.keys())
+            where = frontmatter.split(data)
+            whole = frontmatter.load_mapping(data, where, fields.keys())
     try:
         if whole is not None:
             mapping = whole  # what the fast path reads is these keys of it (parse_keys)
@@ -120,7 +122,7 @@ def extract(
             mapping = frontmatter.parse(data, unique=fields.keys())
     except (frontmatter.FrontmatterError, FlagError) as exc:
         return ArticleData(path, blob_sha, error=_reason(exc))
-    return _candidate(path, blob_sha, mapping, fields, data)
+    return _candidate(path, blob_sha, mapping, fields, data, where)
 
 
 def extract_change(
@@ -181,9 +183,14 @@ def _fed_by(fields: FieldMap) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def _candidate(
-    path: str, blob_sha: str, mapping: Mapping[str, Any], fields: FieldMap, data: bytes
+    path: str,
+    blob_sha: str,
+    mapping: Mapping[str, Any],
+    fields: FieldMap,
+    data: bytes,
+    where: frontmatter.Split | None = None,
 ) -> ArticleData:
-    """Everything a card shows of an unpublished article."""
+    """Everything a card shows of an unpublished article (``where``: its split, if known)."""
     provider_name, provider_domain = _provider(mapping.get(fields.provider))
     related_json = json.dumps(_related(mapping.get(fields.related)), ensure_ascii=False)
     raw_date = mapping.get(fields.date)
@@ -207,7 +214,7 @@ def _candidate(
         topics=_topics(mapping.get(fields.topics)),
         related_json=related_json,
         warning=warning,
-        content_hash=dumps(fingerprint(mapping, data, fields)),
+        content_hash=dumps(fingerprint(mapping, data, fields, where=where)),
     )
 
 

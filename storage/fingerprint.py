@@ -20,12 +20,19 @@ from storage.fields import FINGERPRINT_KEYS, FieldMap
 KEYS = FINGERPRINT_KEYS
 
 
-def fingerprint(mapping: Mapping[str, Any], data: bytes, fields: FieldMap) -> dict[str, str]:
-    """{key: hash} of one article's frontmatter ``mapping`` and its file ``data``."""
+def fingerprint(
+    mapping: Mapping[str, Any],
+    data: bytes,
+    fields: FieldMap,
+    *,
+    where: frontmatter.Split | None = None,
+) -> dict[str, str]:
+    """{key: hash} of one article's frontmatter ``mapping`` and its file ``data`` (``where``:
+    the file's split, when the caller has it)."""
     out = {}
     for key in KEYS:
         if key == "body":
-            out[key] = _digest(body_of(data))
+            out[key] = _digest(body_of(data, where))
         else:
             value = mapping.get(getattr(fields, key))
             text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
@@ -41,9 +48,9 @@ def fingerprint_of(data: bytes, fields: FieldMap) -> dict[str, str] | None:
         return None
 
 
-def body_of(data: bytes) -> bytes:
+def body_of(data: bytes, where: frontmatter.Split | None = None) -> bytes:
     """The text after the frontmatter's closing line, line endings as LF."""
-    where = frontmatter.split(data)
+    where = where or frontmatter.split(data)
     rest = data[where.end :]
     cut = rest.find(b"\n", 1)  # past the closing '---' line
     body = b"" if cut < 0 else rest[cut + 1 :]

@@ -6,6 +6,7 @@ import pytest
 
 from storage.extract import extract
 from storage.fields import FieldMap
+from storage.fingerprint import dumps, fingerprint_of
 from storage.frontmatter import fast_path
 from tests.conftest import SAMPLE, SHARED
 from tests.helpers import article
@@ -165,19 +166,20 @@ def test_repeated_keys_in_the_corpora_are_ones_nobody_reads():
 
 def test_a_candidate_is_parsed_once_whole(monkeypatch: pytest.MonkeyPatch):
     """A candidate is read whole anyway: the fast path's read of its flag first was a
-    second parse of the same text (a tenth of a candidate's cost in a full scan)."""
+    second parse of the same text (a tenth of a candidate's cost in a full scan), and its
+    fingerprint's body is cut where that read found the frontmatter's end."""
     from storage import frontmatter
 
     calls: list[str] = []
-    parse_keys, parse = frontmatter.parse_keys, frontmatter.parse
-    monkeypatch.setattr(
-        frontmatter, "parse_keys", lambda *a, **k: calls.append("keys") or parse_keys(*a, **k)
-    )
-    monkeypatch.setattr(
-        frontmatter, "parse", lambda *a, **k: calls.append("whole") or parse(*a, **k)
-    )
+    for name, said in [
+        ("parse_keys", "keys"), ("parse", "whole"), ("load_mapping", "whole"), ("split", "split")
+    ]:  # fmt: skip
+        real = getattr(frontmatter, name)
+        spy = lambda *a, real=real, said=said, **k: calls.append(said) or real(*a, **k)  # noqa: E731
+        monkeypatch.setattr(frontmatter, name, spy)
     got = extract("a.md", "sha", SAMPLE.read_bytes(), SAMPLE_FIELDS)
-    assert (got.published, got.error, calls) == (False, None, ["whole"])
+    assert (got.published, got.error, calls) == (False, None, ["split", "whole"])
+    assert got.content_hash == dumps(fingerprint_of(SAMPLE.read_bytes(), SAMPLE_FIELDS))
     calls.clear()
     live = SAMPLE.read_bytes().replace(b"published: false", b"published: true")
     assert extract("a.md", "sha", live, SAMPLE_FIELDS).published is True

@@ -31,6 +31,7 @@ from storage.frontmatter.read import (
     VALUE_ERRORS,
     FrontmatterError,
     Split,
+    load_mapping,
     parse,
     split,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Split",
     "changed_values",
     "key_line",
+    "load_mapping",
     "parse",
     "parse_keys",
     "set_keys",
