@@ -51,7 +51,8 @@ class Split:
 _OPEN = re.compile(rb"---[ \t]*(\r?\n)")
 # Jekyll's rule: the first later line that is exactly '---' or '...' (trailing blanks allowed).
 # Searched as '\n---' rather than '^---' with MULTILINE, which is several times slower.
-_CLOSE = re.compile(rb"\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\r?\Z)")
+CLOSING_LINE = rb"(?:---|\.\.\.)[ \t]*(?:\r?\n|\r?\Z)"
+_CLOSE = re.compile(rb"\n" + CLOSING_LINE)
 
 
 def split(data: bytes, *, max_bytes: int | None = None) -> Split:
@@ -60,6 +61,12 @@ def split(data: bytes, *, max_bytes: int | None = None) -> Split:
     Raises FrontmatterError for a file over ``max_bytes`` (default MAX_BYTES), a binary or
     non-UTF-8 file, one that does not start with a ``---`` line, or one with no closing line.
     """
+    return closing(data, opening(data, max_bytes=max_bytes))
+
+
+def opening(data: bytes, *, max_bytes: int | None = None) -> tuple[int, bytes, bool]:
+    """:func:`split` up to the opening line: where the YAML starts, the newline, the BOM.
+    Raises as split does, except for a missing closing line (see :func:`closing`)."""
     limit = MAX_BYTES if max_bytes is None else max_bytes
     if len(data) > limit:
         raise FrontmatterError(f"file too large ({_size(len(data))} > {_size(limit)} limit)")
@@ -75,16 +82,21 @@ def split(data: bytes, *, max_bytes: int | None = None) -> Split:
             ) from None
     bom = data.startswith(_BOM)
     pos = len(_BOM) if bom else 0
-    opening = _OPEN.match(data, pos)
-    if opening is None:
+    opened = _OPEN.match(data, pos)
+    if opened is None:
         raise FrontmatterError(_no_frontmatter(data, pos), 1)
-    start = opening.end()
-    closing = _CLOSE.search(data, start - 1)  # from the '\n' ending the opening line
-    if closing is None:
+    return opened.end(), opened.group(1), bom
+
+
+def closing(data: bytes, opened: tuple[int, bytes, bool]) -> Split:
+    """The rest of :func:`split`, from what :func:`opening` found."""
+    start, newline, bom = opened
+    found = _CLOSE.search(data, start - 1)  # from the '\n' ending the opening line
+    if found is None:
         raise FrontmatterError(
             "unterminated frontmatter: no closing '---' line after the opening one on line 1", 1
         )
-    return Split(start, closing.start() + 1, opening.group(1), bom)
+    return Split(start, found.start() + 1, newline, bom)
 
 
 def _no_frontmatter(data: bytes, pos: int) -> str:
