@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from storage.extract import extract
 from storage.fields import FieldMap
-from storage.frontmatter import LOADER, FrontmatterError, fast_path, head, parse, parse_keys
+from storage.frontmatter import (
+    LOADER,
+    FrontmatterError,
+    fast_path,
+    head,
+    parse,
+    parse_keys,
+    split,
+)
 from tests.helpers import same
 
 SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "nlc-facial-recognition.md"
@@ -103,8 +111,7 @@ DECLINED = {
 @pytest.mark.parametrize("name", sorted(DECLINED))
 def test_anything_below_that_could_change_the_keys_sends_them_the_long_way(name: str) -> None:
     data = _doc(DECLINED[name])
-    where = data.index(b"\n") + 1
-    assert head.read(data[where : data.rindex(b"---\n")], LIVE) is None
+    assert head.read(data, 4, LIVE) is None
     try:
         expected = _restricted(data, LIVE)
     except FrontmatterError as exc:
@@ -115,10 +122,33 @@ def test_anything_below_that_could_change_the_keys_sends_them_the_long_way(name:
         assert same(parse_keys(data, LIVE), expected)
 
 
+CLOSINGS = {
+    "dashes": b"---\nBody\n",
+    "dots": b"...\nBody\n",
+    "trailing blanks": b"--- \t\nBody\n",
+    "at the end of the file": b"---",
+    "dashes then a body with keys": b"---\npublished: true\ntitle: other\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLOSINGS))
+def test_the_head_ends_the_frontmatter_where_split_does(name: str) -> None:
+    data = b"---\ntitle: t\nwebUrl: u\npublished: false\nx:\n  - 1\n" + CLOSINGS[name]
+    values, end = head.read(data, 4, LIVE) or ({}, -1)
+    assert (values, end) == ({"title": "t", "webUrl": "u", "published": False}, split(data).end)
+
+
+def test_no_closing_line_is_left_to_split_which_says_so() -> None:
+    data = b"---\ntitle: t\nwebUrl: u\npublished: false\n--- not a close\n"
+    assert head.read(data, 4, LIVE) is None
+    with pytest.raises(FrontmatterError, match="unterminated"):
+        parse_keys(data, LIVE)
+
+
 def test_keys_that_are_not_plain_words_are_never_looked_for_in_the_head() -> None:
     text = b"true: x\n'on': y\npublished: false\n"
     for wanted in ({"true"}, {"on"}, {"a key"}, set()):
-        assert head.read(text, frozenset(wanted)) is None
+        assert head.read(b"---\n" + text + b"---\n", 4, frozenset(wanted)) is None
 
 
 # Lines common and hostile, put together at random: whenever the head answers, PyYAML reads
@@ -162,9 +192,11 @@ def test_the_head_reads_what_pyyaml_reads_or_nothing(
     for at, line in extra:
         lines.insert(at, line)
     text = "".join(line + "\n" for line in lines).encode()
-    got = head.read(text, wanted)
-    if got is None:
+    answer = head.read(_doc(text.decode()), 4, wanted)
+    if answer is None:
         return
+    got, end = answer
+    assert end == split(_doc(text.decode())).end
     try:
         doc = yaml.load(text, Loader=LOADER)
     except yaml.YAMLError as exc:

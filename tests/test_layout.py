@@ -206,7 +206,7 @@ def test_imports_anywhere_are_seen(tmp_path: Path) -> None:
 def test_the_frontmatter_parts_stand_in_order() -> None:
     """The package's parts import only those before them: reading never needs the edit."""
     modules = _modules()
-    order = ["flat", "head", "read", "lines", "fast_path", "changes", "render", "edit"]
+    order = ["flat", "read", "head", "lines", "fast_path", "changes", "render", "edit"]
     for n, part in enumerate(order):
         name = f"storage.frontmatter.{part}"
         later = {f"storage.frontmatter.{p}" for p in order[n + 1 :]} | {"storage.frontmatter"}

@@ -10,7 +10,7 @@ import yaml
 from storage.frontmatter.flat import read as read_flat
 from storage.frontmatter.head import read as read_head
 from storage.frontmatter.lines import BLANKS, breaks_unseen, scan_lines, top_keys
-from storage.frontmatter.read import LOADER, VALUE_ERRORS, load_mapping, split
+from storage.frontmatter.read import LOADER, VALUE_ERRORS, closing, load_mapping, opening
 
 # When the fast path is worth it (tests turn these off to run it on small documents).
 MIN_BYTES = 2048
@@ -67,15 +67,17 @@ def parse_keys(
     requested block; a requested key twice; a load that does not give exactly the expected
     keys; any YAML error.
     """
-    where = split(data, max_bytes=max_bytes)
+    opened = opening(data, max_bytes=max_bytes)
     keys = keys if isinstance(keys, frozenset) else frozenset(keys)
-    text = data[where.start : where.end]
     # Below a couple of kB the whole thing is parsed, as it always was: that sees an error
     # anywhere in the file, and costs little at that size.
-    if len(text) >= MIN_BYTES:
-        got = read_head(text, keys)
-        if got is not None:
-            return got
+    start = opened[0]
+    if len(data) - start >= MIN_BYTES and (got := read_head(data, start, keys)) is not None:
+        values, end = got
+        if end - start >= MIN_BYTES:
+            return values
+    where = closing(data, opened)
+    text = data[where.start : where.end]
     spans = _plan(text, keys) if len(text) >= MIN_BYTES else None
     if spans is not None:
         if not spans:

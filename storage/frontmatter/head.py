@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from storage.frontmatter.flat import Unusual, plain, scalar
+from storage.frontmatter.read import CLOSING_LINE
 
 # The head: `key: value` lines whose value ends on its line, and blank and comment lines.
 # A value ends on its line when it is plain (not starting with an indicator, see flat), or
@@ -47,33 +48,43 @@ _ENDS_THERE = re.compile(rb"(?:[ ]*+(?:#[^\n]*+)?\n)*+(?:\Z|[^ ])")
 
 @functools.lru_cache(maxsize=64)
 def _rest_check(wanted: frozenset[str]) -> re.Pattern[bytes] | None:
-    """A search that finds, in the text after the head, a column-0 line that could name a
-    wanted key again or that is not a plain `key:`, `- ` entry or comment; None when a
-    wanted key is not a plain word that reads as itself (it is never found in a head)."""
+    """A search over the text after the head that stops at the frontmatter's closing line
+    (group ``close``), or before it at a column-0 line that could name a wanted key again
+    or that is not a plain `key:`, `- ` entry or comment; None when a wanted key is not a
+    plain word that reads as itself (it is never found in a head)."""
     if not wanted or not all(_WORD.match(k) and plain(k) == k for k in wanted):
         return None
     names = b"|".join(re.escape(k.encode()) for k in sorted(wanted))
     return re.compile(
-        rb"\n(?:(?:" + names + rb")[ \t]*+:"  # a wanted key again
+        rb"\n(?:(?P<close>" + CLOSING_LINE + rb")"
+        rb"|(?:" + names + rb")[ \t]*+:"  # a wanted key again
         rb"|(?![ \n#]|\Z|-(?:[ \t\n]|\Z)|[A-Za-z_][A-Za-z0-9_-]{0,127}[ \t]*+:(?:[ \t\n]|\Z)))"
     )
 
 
-def read(text: bytes, wanted: frozenset[str]) -> dict[str, Any] | None:
-    """The wanted keys as PyYAML reads them from ``text`` (the frontmatter between its
-    delimiters, valid UTF-8 ending with a line break), or None when they are not all in its
-    first `key: scalar` lines or the rest might change them."""
+def read(data: bytes, start: int, wanted: frozenset[str]) -> tuple[dict[str, Any], int] | None:
+    """The wanted keys as PyYAML reads them from the frontmatter of ``data`` (valid UTF-8,
+    its YAML starting at ``start``, after the opening line), and where the YAML ends (as
+    read.split says); None when the keys are not all in its first `key: scalar` lines, the
+    rest might change them, or there is no closing line. The search for anything below that
+    could change the keys is the one that finds the closing line."""
     rest_check = _rest_check(wanted)
-    if rest_check is None or b"\r" in text:
+    if rest_check is None:
         return None
-    if not text.isascii() and _hidden_break(text):
-        return None
-    end = _HEAD.match(text).end()
+    end = _HEAD.match(data, start).end()
     # After the head: blank and comment lines, then the end or a line at column 0 (else the
     # head's last value goes on there), and nothing below names a wanted key again.
-    if _ENDS_THERE.match(text, end) is None or rest_check.search(text, end - 1) is not None:
+    if _ENDS_THERE.match(data, end) is None:
         return None
-    head = b"\n" + text[:end]
+    stop = rest_check.search(data, end - 1)
+    if stop is None or stop.lastgroup != "close":
+        return None
+    # Lines as YAML sees them only if no CR (a CRLF file, or a lone CR: a line break to
+    # YAML) and no NEL, LS, PS or BOM comes before the closing line.
+    close = stop.start() + 1
+    if data.find(b"\r", 0, close) >= 0 or (not data.isascii() and _hidden_break(data, close)):
+        return None
+    head = data[start - 1 : end]  # from the line break that ends the opening line
     found: dict[str, Any] = {}
     for key in wanted:
         needle = _needle(key)
@@ -88,7 +99,7 @@ def read(text: bytes, wanted: frozenset[str]) -> dict[str, Any] | None:
             found[key] = scalar(value.decode("utf-8").strip(" "))
         except Unusual:
             return None
-    return found
+    return found, close
 
 
 @functools.lru_cache(maxsize=64)
@@ -96,11 +107,11 @@ def _needle(key: str) -> bytes:
     return b"\n" + key.encode() + b":"
 
 
-def _hidden_break(text: bytes) -> bool:
+def _hidden_break(data: bytes, end: int) -> bool:
     for last, lead in _HIDDEN_BREAKS:
-        at = text.find(last)
+        at = data.find(last, 0, end)
         while at >= 0:
-            if text.startswith(lead, at - len(lead)):
+            if data.startswith(lead, at - len(lead)):
                 return True
-            at = text.find(last, at + 1)
+            at = data.find(last, at + 1, end)
     return False
