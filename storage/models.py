@@ -61,7 +61,7 @@ class Article(SQLModel, table=True):
     title: str | None = None
     excerpt: str | None = None
     url: str | None = Field(default=None, index=True)
-    quality: float | None = Field(default=None, index=True)
+    quality: float | None = None
     heat: float | None = None
     # None when the file could not be read (see ``error``).
     published: bool | None = None
@@ -364,7 +364,6 @@ Index("ix_post_unposted", Post.desk, sqlite_where=Post.__table__.c.ts.is_(None))
 # A desk's cards in a state, oldest first: ``curator status`` counts the waiting ones and
 # lists the oldest few. State first: a desk's cards of any state are other indexes' ranges.
 Index("ix_post_status_desk_created", Post.status, Post.desk, Post.created_at)
-Index("ix_article_candidate", Article.published, Article.quality)
 # Covers the counts of the scan and the census: live, broken, on offer (migration 0020).
 Index("ix_article_live", Article.removed_at, Article.error, Article.published)
 
