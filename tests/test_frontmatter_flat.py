@@ -160,7 +160,7 @@ def test_the_characters_flat_reads_are_yaml_printable_less_tab_cr_and_breaks() -
     points = [*range(0x3000), *range(0xE000, 0x10000), 0x10000, 0x1FFFE, 0x10FFFF]
     for char in map(chr, points):
         for text in (f"a{char}b\n", f"x: é{char}"):
-            assert flat._usual(text.encode(), text) == all(map(printable.match, text)), text
+            assert flat.usual(text.encode(), text) == all(map(printable.match, text)), text
 
 
 def test_flat_never_reads_bytes_that_are_not_utf8() -> None:

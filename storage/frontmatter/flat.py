@@ -71,7 +71,7 @@ def read(text: bytes) -> dict[str, Any] | None:
         decoded = text.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if not decoded.endswith("\n") or not _usual(text, decoded):
+    if not decoded.endswith("\n") or not usual(text, decoded):
         return None
     lines: list[tuple[int, str]] = []
     for line in decoded.split("\n"):
@@ -87,7 +87,7 @@ def read(text: bytes) -> dict[str, Any] | None:
     return mapping if end == len(lines) else None
 
 
-def _usual(text: bytes, decoded: str) -> bool:
+def usual(text: bytes, decoded: str) -> bool:
     """Whether ``text`` (``decoded``) holds only the characters this module reads."""
     if text.translate(None, _USUAL_BYTES):
         return False  # a control character, TAB or CR

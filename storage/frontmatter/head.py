@@ -22,7 +22,7 @@ import functools
 import re
 from typing import Any
 
-from storage.frontmatter.flat import Unusual, plain, scalar
+from storage.frontmatter.flat import Unusual, plain, scalar, usual
 from storage.frontmatter.read import CLOSING_LINE
 
 # The head: `key: value` lines whose value ends on its line, and blank and comment lines.
@@ -41,7 +41,6 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}\Z")
 # beside the CR and LF a line scanner knows: each found by its last byte (one memchr, where
 # a search for the whole sequence stumbles on every other character of its first bytes).
 _HIDDEN_BREAKS = ((0x85, b"\xc2"), (0xA8, b"\xe2\x80"), (0xA9, b"\xe2\x80"), (0xBF, b"\xef\xbb"))
-_USUAL = bytes([0x0A, *range(0x20, 0x7F), *range(0x80, 0x100)])
 # After the last key read: blank and comment lines, then the end or a line at column 0.
 _ENDS_THERE = re.compile(rb"(?:[ ]*+(?:#[^\n]*+)?\n)*+(?:\Z|[^ ])")
 
@@ -95,10 +94,11 @@ def read(data: bytes, start: int, wanted: frozenset[str]) -> tuple[dict[str, Any
             return None  # not there (perhaps below), or twice: the long way says which
         at += len(needle)
         value = head[at : head.index(b"\n", at)]
-        if value.translate(None, _USUAL):
-            return None  # a tab, or a character YAML refuses
+        text = value.decode("utf-8")
+        if not usual(value, text):
+            return None  # a tab, or a character YAML refuses (a control, U+FFFE...)
         try:
-            found[key] = scalar(value.decode("utf-8").strip(" "))
+            found[key] = scalar(text.strip(" "))
         except Unusual:
             return None
     return found, close
