@@ -94,6 +94,7 @@ DECLINED = {
     "value goes on below": "title: t\nwebUrl: u\npublished: false\n  or not\n",
     "value goes on after a comment": "title: t\nwebUrl: u\npublished: no\n# c\n  really\n",
     "value goes on after a blank": "title: t\nwebUrl: u\npublished: no\n\n  really\n",
+    "an entry after the last value": "title: t\nwebUrl: u\npublished: no\n- really\n",
     "quote open before": 'x: "open\npublished: true"\npublished: false\ntitle: t\nwebUrl: u\n',
     "tab in a value": "title: t\twith tab # c\nwebUrl: u\npublished: false\n",
     "tab at column 0 below": "title: t\nwebUrl: u\npublished: false\n\tx: 1\n",

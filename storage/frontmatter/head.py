@@ -41,8 +41,9 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}\Z")
 # beside the CR and LF a line scanner knows: each found by its last byte (one memchr, where
 # a search for the whole sequence stumbles on every other character of its first bytes).
 _HIDDEN_BREAKS = ((0x85, b"\xc2"), (0xA8, b"\xe2\x80"), (0xA9, b"\xe2\x80"), (0xBF, b"\xef\xbb"))
-# After the last key read: blank and comment lines, then the end or a line at column 0.
-_ENDS_THERE = re.compile(rb"(?:[ ]*+(?:#[^\n]*+)?\n)*+(?:\Z|[^ ])")
+# After the head: blank and comment lines, then the end or a line at column 0 that is not a
+# `- ` entry (indented, or an entry, the line would go on with the head's last value).
+_ENDS_THERE = re.compile(rb"(?:[ ]*+(?:#[^\n]*+)?\n)*+(?:\Z|[^ -]|-(?![ \t\n]|\Z))")
 
 
 @functools.lru_cache(maxsize=64)
