@@ -49,9 +49,16 @@ _ANY_CLAIMED = None in _RESOLVER.yaml_implicit_resolvers
 _USUAL_BYTES = bytes([0x0A, *range(0x20, 0x7F), *range(0x80, 0x100)])
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")
 _UNUSUAL_CHARS = "\u2028\u2029\ufeff\ufffe\uffff"
-# `key:` then the rest of the line. Keys longer than libyaml allows for a simple key (1024)
-# are far beyond this bound.
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: (.*))?\Z")
+# A key read line by line: a plain word. Keys longer than libyaml allows for a simple key
+# (1024) are far beyond this bound.
+WORD = r"[A-Za-z_][A-Za-z0-9_-]{0,127}"
+# `key:` then the rest of the line.
+_KEY = re.compile(rf"({WORD}):(?: (.*))?\Z")
+# What YAML reads as a line break (NEL, LS, PS) or skips at the start of a line (a BOM),
+# beside the CR and LF a line scanner knows, by the last byte of each in UTF-8 and the ones
+# before it: one memchr each, where a search for the whole sequence stumbles on every
+# curly quote (they share its first bytes).
+_HIDDEN_BREAKS = ((0x85, b"\xc2"), (0xA8, b"\xe2\x80"), (0xA9, b"\xe2\x80"), (0xBF, b"\xef\xbb"))
 _DQ = re.compile(r'"([^"\\]*)"(?: +#.*)? *\Z')
 _SQ = re.compile(r"'((?:[^']|'')*)'(?: +#.*)? *\Z")
 _EMPTY_FLOW = re.compile(r"(\[ *\]|\{ *\})(?: +#.*)? *\Z")
@@ -96,6 +103,21 @@ def usual(text: bytes, decoded: str) -> bool:
     if b"\xc2" in text and _C1.search(text):
         return False
     return not any(char in decoded for char in _UNUSUAL_CHARS)  # a str finds a char fast
+
+
+def hidden_break(data: bytes, end: int | None = None) -> bool:
+    """Whether valid UTF-8 ``data`` (up to ``end``) holds a line break YAML sees and a line
+    scanner does not (NEL, LS, PS), or a BOM (libyaml skips one at the start of a line)."""
+    if data.isascii():
+        return False
+    end = len(data) if end is None else end
+    for last, lead in _HIDDEN_BREAKS:
+        at = data.find(last, 0, end)
+        while at >= 0:
+            if data.startswith(lead, at - len(lead)):
+                return True
+            at = data.find(last, at + 1, end)
+    return False
 
 
 def _mapping(lines: list[tuple[int, str]], i: int, indent: int) -> tuple[dict[Any, Any], int]:

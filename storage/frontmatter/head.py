@@ -22,7 +22,7 @@ import functools
 import re
 from typing import Any
 
-from storage.frontmatter.flat import Unusual, plain, scalar, usual
+from storage.frontmatter.flat import WORD, Unusual, hidden_break, plain, scalar, usual
 from storage.frontmatter.read import CLOSING_LINE
 
 # The head: `key: value` lines whose value ends on its line, and blank and comment lines.
@@ -33,14 +33,9 @@ _VALUE = (
     rb"(?:(?:[^-?:,\[\]{}#&*!|>'\"%@` \n]|[-?:](?=[^ \n]))[^\n]*+"
     rb'|(?:"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"' + rb"|'[^'\n]*+(?:''[^'\n]*+)*+')(?: +#[^\n]*+)? *+)"
 )
-_HEAD = re.compile(
-    rb"(?:[ ]*+(?:#[^\n]*+)?\n|[A-Za-z_][A-Za-z0-9_-]{0,127}: ++" + _VALUE + rb"\n)*+"
-)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,127}\Z")
-# What YAML reads as a line break (NEL, LS, PS) or skips at the start of a line (a BOM),
-# beside the CR and LF a line scanner knows: each found by its last byte (one memchr, where
-# a search for the whole sequence stumbles on every other character of its first bytes).
-_HIDDEN_BREAKS = ((0x85, b"\xc2"), (0xA8, b"\xe2\x80"), (0xA9, b"\xe2\x80"), (0xBF, b"\xef\xbb"))
+_WORD_KEY = WORD.encode()
+_HEAD = re.compile(rb"(?:[ ]*+(?:#[^\n]*+)?\n|" + _WORD_KEY + rb": ++" + _VALUE + rb"\n)*+")
+_WORD = re.compile(WORD + r"\Z")
 # After the head: blank and comment lines, then the end or a line at column 0 that is not a
 # `- ` entry (indented, or an entry, the line would go on with the head's last value).
 _ENDS_THERE = re.compile(rb"(?:[ ]*+(?:#[^\n]*+)?\n)*+(?:\Z|[^ -]|-(?![ \t\n]|\Z))")
@@ -60,7 +55,7 @@ def _rest_check(wanted: frozenset[str]) -> re.Pattern[bytes] | None:
     return re.compile(
         rb"\n(?=[^ ])(?:(?P<close>" + CLOSING_LINE + rb")"
         rb"|(?:" + names + rb")[ \t]*+:"  # a wanted key again
-        rb"|(?![\n#]|-(?:[ \t\n]|\Z)|[A-Za-z_][A-Za-z0-9_-]{0,127}[ \t]*+:(?:[ \t\n]|\Z)))"
+        rb"|(?![\n#]|-(?:[ \t\n]|\Z)|" + _WORD_KEY + rb"[ \t]*+:(?:[ \t\n]|\Z)))"
     )
 
 
@@ -84,7 +79,7 @@ def read(data: bytes, start: int, wanted: frozenset[str]) -> tuple[dict[str, Any
     # Lines as YAML sees them only if no CR (a CRLF file, or a lone CR: a line break to
     # YAML) and no NEL, LS, PS or BOM comes before the closing line.
     close = stop.start() + 1
-    if data.find(b"\r", 0, close) >= 0 or (not data.isascii() and _hidden_break(data, close)):
+    if data.find(b"\r", 0, close) >= 0 or hidden_break(data, close):
         return None
     head = data[start - 1 : end]  # from the line break that ends the opening line
     found: dict[str, Any] = {}
@@ -108,13 +103,3 @@ def read(data: bytes, start: int, wanted: frozenset[str]) -> tuple[dict[str, Any
 @functools.lru_cache(maxsize=64)
 def _needle(key: str) -> bytes:
     return b"\n" + key.encode() + b":"
-
-
-def _hidden_break(data: bytes, end: int) -> bool:
-    for last, lead in _HIDDEN_BREAKS:
-        at = data.find(last, 0, end)
-        while at >= 0:
-            if data.startswith(lead, at - len(lead)):
-                return True
-            at = data.find(last, at + 1, end)
-    return False

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from storage.frontmatter.flat import WORD, hidden_break
 from storage.frontmatter.read import FrontmatterError, line_of, split
 
 # --------------------------------------------------------------------------------------------
@@ -48,9 +49,6 @@ _SQ_REST = re.compile(rb"(?:[^']++|'')*+'")
 _BLOCK_HEADER = re.compile(
     rb"(?P<ind>[1-9][+-]?|[+-][1-9]?)?(?:[ \t]++(?:\#[^\n]*+)?)?\r?(?:\n|\Z)"
 )
-# Line breaks to YAML that are not to this scanner (NEL, LS, PS), and a BOM, which libyaml
-# skips at the start of any line.
-_ODD_CHARS = ("\x85", "\u2028", "\u2029", "\ufeff")
 _BLOCK_CONTENT: dict[int, re.Pattern[bytes]] = {}
 
 
@@ -313,7 +311,7 @@ def top_keys(
 
 # A column-0 line: a plain word key (the common case), a comment or `- ` entry, or other.
 _TOP_LINE = re.compile(
-    rb"\n(?=[^ \r\n])(?:(?P<key>[A-Za-z_][A-Za-z0-9_-]{0,127})[ \t]*+:(?=[ \t\r\n]|\Z)"
+    rb"\n(?=[^ \r\n])(?:(?P<key>" + WORD.encode() + rb")[ \t]*+:(?=[ \t\r\n]|\Z)"
     rb"|(?P<entry>-(?=[ \t\r\n]|\Z))|\#|(?P<other>))"
 )
 
@@ -340,10 +338,8 @@ def _word_key(name: bytes) -> str | None:
 
 def breaks_unseen(text: bytes) -> bool:
     """Whether YAML sees line breaks (or a BOM) where the line scanner does not."""
-    if not text.isascii():
-        decoded = text.decode("utf-8")  # a str finds one character far faster than bytes do
-        if any(odd in decoded for odd in _ODD_CHARS):
-            return True
+    if hidden_break(text):
+        return True
     return b"\r" in text and text.count(b"\r") != text.count(b"\r\n")  # a lone CR
 
 
