@@ -69,6 +69,17 @@ def read(data: bytes, start: int, wanted: frozenset[str]) -> tuple[dict[str, Any
     if rest_check is None:
         return None
     end = _HEAD.match(data, start).end()
+    # The wanted values first (cheap, and where a key is not in the head, as in a repo that
+    # writes its flag elsewhere or not at all, nothing more is looked at).
+    head = data[start - 1 : end]  # from the line break that ends the opening line
+    raw: dict[str, bytes] = {}
+    for key in wanted:
+        needle = _needle(key)
+        at = head.find(needle)
+        if at < 0 or head.find(needle, at + 1) >= 0:
+            return None  # not there (perhaps below), or twice: the long way says which
+        at += len(needle)
+        raw[key] = head[at : head.index(b"\n", at)]
     # After the head: blank and comment lines, then the end or a line at column 0 (else the
     # head's last value goes on there), and nothing below names a wanted key again.
     if _ENDS_THERE.match(data, end) is None:
@@ -81,15 +92,8 @@ def read(data: bytes, start: int, wanted: frozenset[str]) -> tuple[dict[str, Any
     close = stop.start() + 1
     if data.find(b"\r", 0, close) >= 0 or hidden_break(data, close):
         return None
-    head = data[start - 1 : end]  # from the line break that ends the opening line
     found: dict[str, Any] = {}
-    for key in wanted:
-        needle = _needle(key)
-        at = head.find(needle)
-        if at < 0 or head.find(needle, at + 1) >= 0:
-            return None  # not there (perhaps below), or twice: the long way says which
-        at += len(needle)
-        value = head[at : head.index(b"\n", at)]
+    for key, value in raw.items():
         text = value.decode("utf-8")
         if not usual(value, text):
             return None  # a tab, or a character YAML refuses (a control, U+FFFE...)
